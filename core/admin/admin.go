@@ -1,0 +1,129 @@
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"net"
+	"sort"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Handler serves one admin endpoint.
+type Handler func(ctx *fasthttp.RequestCtx)
+
+// Server is the admin API. Register endpoints with Handle before Start.
+type Server struct {
+	tokenSum [32]byte
+	hasToken bool
+	routes   map[string]map[string]Handler // path -> method -> handler
+	srv      *fasthttp.Server
+	ln       net.Listener
+}
+
+// New returns an admin API requiring token ("" for none).
+func New(token string) *Server {
+	s := &Server{routes: map[string]map[string]Handler{}}
+	if token != "" {
+		s.hasToken = true
+		s.tokenSum = sha256.Sum256([]byte(token))
+	}
+	return s
+}
+
+// Handle registers h for method and path (exact match). A path ending in
+// "/" matches every path under it.
+func (s *Server) Handle(method, path string, h Handler) {
+	if s.routes[path] == nil {
+		s.routes[path] = map[string]Handler{}
+	}
+	s.routes[path][method] = h
+}
+
+// ServeHTTP authenticates and dispatches one admin request.
+func (s *Server) ServeHTTP(ctx *fasthttp.RequestCtx) {
+	if s.hasToken && !s.authorized(ctx.Request.Header.Peek("Authorization")) {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="moongate-admin"`)
+		WriteJSON(ctx, 401, map[string]any{"error": "missing or invalid admin token", "status": 401})
+		return
+	}
+	path := string(ctx.Path())
+	methods := s.routes[path]
+	if methods == nil {
+		best := ""
+		for p := range s.routes {
+			if strings.HasSuffix(p, "/") && strings.HasPrefix(path, p) && len(p) > len(best) {
+				best = p
+			}
+		}
+		methods = s.routes[best]
+	}
+	if methods == nil {
+		WriteJSON(ctx, 404, map[string]any{"error": "no such admin endpoint", "status": 404})
+		return
+	}
+	h := methods[string(ctx.Method())]
+	if h == nil {
+		var allow []string
+		for m := range methods {
+			allow = append(allow, m)
+		}
+		sort.Strings(allow)
+		ctx.Response.Header.Set("Allow", strings.Join(allow, ", "))
+		WriteJSON(ctx, 405, map[string]any{"error": "method not allowed", "status": 405})
+		return
+	}
+	h(ctx)
+}
+
+// authorized compares the bearer token in constant time (both sides are
+// hashed first so that the comparison does not leak the token's length).
+func (s *Server) authorized(header []byte) bool {
+	const prefix = "Bearer "
+	if len(header) < len(prefix) || !strings.EqualFold(string(header[:len(prefix)]), prefix) {
+		return false
+	}
+	sum := sha256.Sum256(header[len(prefix):])
+	return subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) == 1
+}
+
+// Start listens on addr and serves in the background.
+func (s *Server) Start(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.srv = &fasthttp.Server{Handler: s.ServeHTTP, Name: "moongate-admin", NoDefaultContentType: true}
+	go s.srv.Serve(ln) //nolint:errcheck // ends when the listener closes
+	return nil
+}
+
+// Addr returns the address the admin API listens on.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Close stops the admin API.
+func (s *Server) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Shutdown()
+}
+
+// WriteJSON answers with status and v encoded as indented JSON.
+func WriteJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		status, b = 500, []byte(`{"error":"encoding failed","status":500}`)
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(append(b, '\n'))
+}

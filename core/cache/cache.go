@@ -1,0 +1,205 @@
+package cache
+
+import (
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/fastcache"
+)
+
+// MinSize is the smallest budget fastcache works with.
+const MinSize = 32 << 20
+
+// bigThreshold is the size from which values go through the Big API
+// (fastcache stores at most 64 KB per Set, key and value together).
+const bigThreshold = 64<<10 - 512
+
+const (
+	headerLen = 9 // flags (1) + expiry in unix nanoseconds (8)
+	flagBig   = 1
+)
+
+// Cache is the shared cache. It is safe for concurrent use.
+type Cache struct {
+	fc         *fastcache.Cache
+	maxBytes   int
+	mu         sync.Mutex
+	namespaces map[string]*Namespace
+	hits       atomic.Uint64
+	misses     atomic.Uint64
+	expired    atomic.Uint64
+	sets       atomic.Uint64
+}
+
+// New returns a cache that never holds more than maxBytes (at least MinSize).
+func New(maxBytes int) *Cache {
+	maxBytes = max(maxBytes, MinSize)
+	return &Cache{fc: fastcache.New(maxBytes), maxBytes: maxBytes, namespaces: map[string]*Namespace{}}
+}
+
+// Namespace returns the namespace called name, creating it on first use.
+// The same name always returns the same namespace, across reloads, so
+// scripts and plugins rebuilt by a reload find their entries again.
+// Namespace names are chosen by code: "proxy", "lua:scripts/x.lua", ...
+func (c *Cache) Namespace(name string) *Namespace {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ns, ok := c.namespaces[name]; ok {
+		return ns
+	}
+	ns := &Namespace{c: c, name: name, prefix: append([]byte(name), 0)}
+	c.namespaces[name] = ns
+	return ns
+}
+
+// Stats is a snapshot of the cache's counters.
+type Stats struct {
+	Entries     uint64 `json:"entries"`
+	Bytes       uint64 `json:"bytes"`
+	MaxBytes    uint64 `json:"max_bytes"`
+	Hits        uint64 `json:"hits"`
+	Misses      uint64 `json:"misses"`
+	Expired     uint64 `json:"expired"`
+	Sets        uint64 `json:"sets"`
+	Collisions  uint64 `json:"collisions"`
+	Corruptions uint64 `json:"corruptions"`
+}
+
+// Stats returns the current counters.
+func (c *Cache) Stats() Stats {
+	var s fastcache.Stats
+	c.fc.UpdateStats(&s)
+	return Stats{
+		Entries: s.EntriesCount, Bytes: s.BytesSize, MaxBytes: uint64(c.maxBytes),
+		Hits: c.hits.Load(), Misses: c.misses.Load(), Expired: c.expired.Load(), Sets: c.sets.Load(),
+		Collisions: s.Collisions, Corruptions: s.Corruptions,
+	}
+}
+
+// Fast returns the underlying fastcache, for persistence and stats.
+func (c *Cache) Fast() *fastcache.Cache { return c.fc }
+
+// Namespace is a part of the cache with its own keys. It is safe for
+// concurrent use.
+type Namespace struct {
+	c      *Cache
+	name   string
+	prefix []byte
+	gen    atomic.Uint64
+}
+
+// Name returns the namespace's name.
+func (ns *Namespace) Name() string { return ns.name }
+
+var keyPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// appendKey builds the fastcache key: namespace, generation, key, kind.
+func (ns *Namespace) appendKey(dst, key []byte, kind byte) []byte {
+	dst = append(dst, ns.prefix...)
+	dst = binary.BigEndian.AppendUint64(dst, ns.gen.Load())
+	dst = append(dst, key...)
+	return append(dst, kind)
+}
+
+// Get appends the value stored under key to dst and returns it, with
+// ok = false when there is none or it has expired. With a dst of enough
+// capacity, a hit allocates nothing.
+func (ns *Namespace) Get(dst, key []byte) (value []byte, ok bool) {
+	v, _, ok := ns.GetWithExpiry(dst, key)
+	return v, ok
+}
+
+// GetWithExpiry is Get that also returns when the value expires (the zero
+// time for values stored without a TTL).
+func (ns *Namespace) GetWithExpiry(dst, key []byte) (value []byte, expires time.Time, ok bool) {
+	kp := keyPool.Get().(*[]byte)
+	k := ns.appendKey((*kp)[:0], key, 's')
+	start := len(dst)
+	dst, found := ns.c.fc.HasGet(dst, k)
+	if !found || len(dst)-start < headerLen {
+		*kp = k
+		keyPool.Put(kp)
+		ns.c.misses.Add(1)
+		return dst[:start], time.Time{}, false
+	}
+	flags := dst[start]
+	exp := int64(binary.BigEndian.Uint64(dst[start+1:]))
+	if exp != 0 && time.Now().UnixNano() >= exp {
+		*kp = k
+		keyPool.Put(kp)
+		ns.c.expired.Add(1)
+		ns.c.misses.Add(1)
+		return dst[:start], time.Time{}, false
+	}
+	if flags&flagBig != 0 {
+		k[len(k)-1] = 'b'
+		dst = ns.c.fc.GetBig(dst[:start], k)
+		*kp = k
+		keyPool.Put(kp)
+		if len(dst) == start {
+			ns.c.misses.Add(1)
+			return dst, time.Time{}, false
+		}
+	} else {
+		*kp = k
+		keyPool.Put(kp)
+		dst = append(dst[:start], dst[start+headerLen:]...)
+	}
+	ns.c.hits.Add(1)
+	if exp != 0 {
+		expires = time.Unix(0, exp)
+	}
+	return dst, expires, true
+}
+
+// Set stores value under key for ttl (0: until evicted or purged).
+// Values over 64 KB are stored through fastcache's Big API. The oldest
+// entries are evicted when the cache is full.
+func (ns *Namespace) Set(key, value []byte, ttl time.Duration) {
+	var exp int64
+	if ttl > 0 {
+		exp = time.Now().Add(ttl).UnixNano()
+	}
+	kp := keyPool.Get().(*[]byte)
+	k := ns.appendKey((*kp)[:0], key, 's')
+	var hdr [headerLen]byte
+	binary.BigEndian.PutUint64(hdr[1:], uint64(exp))
+	if len(value)+len(k)+headerLen > bigThreshold {
+		hdr[0] = flagBig
+		k[len(k)-1] = 'b'
+		ns.c.fc.SetBig(k, value)
+		k[len(k)-1] = 's'
+		ns.c.fc.Set(k, hdr[:])
+	} else {
+		vp := keyPool.Get().(*[]byte)
+		v := append(append((*vp)[:0], hdr[:]...), value...)
+		ns.c.fc.Set(k, v)
+		*vp = v
+		keyPool.Put(vp)
+	}
+	*kp = k
+	keyPool.Put(kp)
+	ns.c.sets.Add(1)
+}
+
+// Delete removes key.
+func (ns *Namespace) Delete(key []byte) {
+	kp := keyPool.Get().(*[]byte)
+	k := ns.appendKey((*kp)[:0], key, 's')
+	ns.c.fc.Del(k)
+	k[len(k)-1] = 'b'
+	ns.c.fc.Del(k)
+	*kp = k
+	keyPool.Put(kp)
+}
+
+// Purge makes every entry of the namespace invisible, in O(1).
+func (ns *Namespace) Purge() { ns.gen.Add(1) }
+
+// Generation returns the namespace's generation (bumped by Purge).
+func (ns *Namespace) Generation() uint64 { return ns.gen.Load() }
+
+// SetGeneration restores a generation saved with the cache's contents.
+func (ns *Namespace) SetGeneration(g uint64) { ns.gen.Store(g) }

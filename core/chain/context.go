@@ -1,0 +1,434 @@
+package chain
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/moongate/moongate/core/realip"
+	"github.com/moongate/moongate/core/router"
+	"github.com/valyala/fasthttp"
+)
+
+// Phase is the part of a request's life a step is called in.
+type Phase uint8
+
+// The phases, in the order a request goes through them.
+const (
+	PhaseNone     Phase = iota // not inside a step
+	PhaseRequest               // RequestHandler.OnRequest
+	PhaseResponse              // ResponseHandler.OnResponse
+	PhaseLog                   // LogHandler.OnLog
+)
+
+// String returns the phase's name as scripts know it: "request", "response", "log".
+func (p Phase) String() string {
+	switch p {
+	case PhaseRequest:
+		return "request"
+	case PhaseResponse:
+		return "response"
+	case PhaseLog:
+		return "log"
+	}
+	return "none"
+}
+
+// Forwarder sends a request to an upstream and fills c.Response. An
+// *Error return carries the status to answer (502, 503, 504).
+type Forwarder interface {
+	Name() string
+	Forward(c *Context) error
+}
+
+// UpstreamLookup finds an upstream of the current configuration by name.
+type UpstreamLookup func(name string) Forwarder
+
+// Consumer is the authenticated client of a request, set by an auth step.
+// It is shared by every request of that consumer and must not be modified.
+type Consumer struct {
+	// Name is the consumer's name from [[consumers]].
+	Name string
+	// Groups are the consumer's groups, for ACLs.
+	Groups []string
+	// CredentialID names the credential that authenticated the request
+	// (never the secret itself).
+	CredentialID string
+}
+
+const maxValues = 8
+
+type value struct {
+	key string
+	val any
+}
+
+// Context is one request on its way through a chain. It wraps fasthttp's
+// RequestCtx (headers are read as []byte, without copies) and carries the
+// route, the upstream, the consumer, path parameters and per-request values
+// shared between steps.
+//
+// Lifetime: a Context comes from a pool and goes back to it when the
+// request ends. Nothing may keep a Context, or a []byte taken from it or
+// from its Request and Response, after the step that got it returns;
+// copy what must outlive the call. A Context is used by one goroutine at a
+// time.
+type Context struct {
+	// Fast is fasthttp's context of the request; nil in the log phase.
+	Fast *fasthttp.RequestCtx
+	// Request is the request as it will be sent upstream: steps may change
+	// its headers and body. Change the path with SetPath.
+	Request *fasthttp.Request
+	// Response is the response: the upstream's, or one a step produced.
+	Response *fasthttp.Response
+	// Route is the matched route.
+	Route *Route
+	// Upstream is where the request goes; a step may change it with
+	// SetUpstream. nil when the route has no upstream.
+	Upstream Forwarder
+	// Consumer is the authenticated consumer, nil until an auth step sets it.
+	Consumer *Consumer
+	// Params are the route's path parameters ("/users/{id}").
+	Params router.Params
+
+	phase      Phase
+	depth      int  // how many steps' request phase ran
+	answered   bool // the response is final: skip the rest of the request phase and the upstream
+	pathSet    bool // a step set the upstream path: no strip_prefix or rewrite
+	target     string
+	prefixSegs int // segments of the matched prefix pattern, -1 for non-prefix
+	tls        bool
+	remote     netip.Addr
+	clientIP   netip.Addr
+	trusted    *realip.Trusted
+	upstreams  UpstreamLookup
+	logger     *slog.Logger
+	start      time.Time
+	bodySize   int
+	requestID  []byte
+	values     [maxValues]value
+	nvalues    int
+	extra      []value
+	scratch    []byte
+
+	// Copies of the headers, for the log phase.
+	logReq  fasthttp.Request
+	logResp fasthttp.Response
+	done    func(*Context)
+}
+
+var contextPool = sync.Pool{New: func() any { return &Context{prefixSegs: -1} }}
+
+// AcquireContext returns a Context for fc from the pool. The gateway calls
+// it once per request; plugins never need to.
+func AcquireContext(fc *fasthttp.RequestCtx) *Context {
+	c := contextPool.Get().(*Context)
+	c.Fast = fc
+	c.Request = &fc.Request
+	c.Response = &fc.Response
+	c.tls = fc.IsTLS()
+	c.start = fc.Time()
+	if c.start.IsZero() {
+		c.start = time.Now()
+	}
+	if a, ok := addrOf(fc.RemoteAddr()); ok {
+		c.remote = a
+	}
+	return c
+}
+
+// ReleaseContext resets c field by field and returns it to the pool.
+func ReleaseContext(c *Context) {
+	c.Fast, c.Request, c.Response = nil, nil, nil
+	c.Route, c.Upstream, c.Consumer = nil, nil, nil
+	c.Params.Reset()
+	c.phase, c.depth, c.answered, c.pathSet, c.prefixSegs = PhaseNone, 0, false, false, -1
+	c.target = ""
+	c.tls, c.remote, c.clientIP = false, netip.Addr{}, netip.Addr{}
+	c.trusted, c.upstreams, c.logger = nil, nil, nil
+	c.start, c.bodySize = time.Time{}, 0
+	c.requestID = c.requestID[:0]
+	for i := 0; i < c.nvalues; i++ {
+		c.values[i] = value{}
+	}
+	c.nvalues = 0
+	clear(c.extra)
+	c.extra = c.extra[:0]
+	c.scratch = c.scratch[:0]
+	c.logReq.Reset()
+	c.logResp.Reset()
+	c.done = nil
+	contextPool.Put(c)
+}
+
+func addrOf(a net.Addr) (netip.Addr, bool) {
+	switch x := a.(type) {
+	case *net.TCPAddr:
+		ip, ok := netip.AddrFromSlice(x.IP)
+		return ip.Unmap(), ok
+	case *net.UDPAddr:
+		ip, ok := netip.AddrFromSlice(x.IP)
+		return ip.Unmap(), ok
+	}
+	return netip.Addr{}, false
+}
+
+// Setup attaches the per-configuration parts to c: the route and its
+// matched prefix (segments of a prefix pattern, -1 for other patterns),
+// trusted proxies, the upstream lookup and the logger. Called by the
+// gateway after routing.
+func (c *Context) Setup(r *Route, prefixSegs int, trusted *realip.Trusted, upstreams UpstreamLookup, logger *slog.Logger) {
+	c.Route = r
+	c.Upstream = r.Upstream
+	c.prefixSegs = prefixSegs
+	c.trusted = trusted
+	c.upstreams = upstreams
+	c.logger = logger
+}
+
+// Phase returns the phase the context is in.
+func (c *Context) Phase() Phase { return c.phase }
+
+// Method returns the request method.
+func (c *Context) Method() []byte { return c.Request.Header.Method() }
+
+// Host returns the Host header as the client sent it.
+func (c *Context) Host() []byte { return c.Request.Header.Host() }
+
+// Path returns the normalized path (dot segments resolved, duplicate
+// slashes merged, percent-encoding decoded): the path routing matched, and
+// the one sent upstream unless strip_prefix, rewrite or SetPath change it.
+func (c *Context) Path() []byte { return c.Request.URI().Path() }
+
+// SetPath sets the path sent upstream. The route's strip_prefix and
+// rewrite no longer apply. p is a decoded path; it is percent-encoded
+// where needed when sent.
+func (c *Context) SetPath(p []byte) {
+	c.setPath(p)
+	c.pathSet = true
+}
+
+func (c *Context) setPath(p []byte) {
+	c.scratch = appendQuotedPath(c.scratch[:0], p)
+	c.Request.URI().SetPathBytes(c.scratch)
+}
+
+// Scheme returns "https" for requests that came over TLS, else "http".
+func (c *Context) Scheme() string {
+	if c.tls {
+		return "https"
+	}
+	return "http"
+}
+
+// IsTLS reports whether the request came over TLS.
+func (c *Context) IsTLS() bool { return c.tls }
+
+// RemoteAddr returns the address of the peer connected to the gateway.
+func (c *Context) RemoteAddr() netip.Addr { return c.remote }
+
+// ClientIP returns the real client address: the peer, or, when the peer
+// is a trusted proxy, the rightmost untrusted X-Forwarded-For address.
+func (c *Context) ClientIP() netip.Addr {
+	if !c.clientIP.IsValid() {
+		c.clientIP = c.trusted.ClientIP(c.remote, c.Request.Header.Peek("X-Forwarded-For"))
+	}
+	return c.clientIP
+}
+
+// Trusted returns the proxies whose forwarding headers are believed.
+func (c *Context) Trusted() *realip.Trusted { return c.trusted }
+
+// Start returns when the request started.
+func (c *Context) Start() time.Time { return c.start }
+
+// Logger returns the process logger; add the request's ID when logging
+// about a request (see LogAttrs).
+func (c *Context) Logger() *slog.Logger {
+	if c.logger == nil {
+		return slog.Default()
+	}
+	return c.logger
+}
+
+// LogAttrs logs msg with the route and request ID attached.
+func (c *Context) LogAttrs(level slog.Level, msg string, attrs ...slog.Attr) {
+	l := c.Logger()
+	if !l.Enabled(context.Background(), level) {
+		return
+	}
+	extra := make([]slog.Attr, 0, len(attrs)+2)
+	if c.Route != nil {
+		extra = append(extra, slog.String("route", c.Route.Name))
+	}
+	if len(c.requestID) > 0 {
+		extra = append(extra, slog.String("request_id", string(c.requestID)))
+	}
+	l.LogAttrs(context.Background(), level, msg, append(extra, attrs...)...)
+}
+
+// RequestID returns the request's ID, set by the request-id step; nil if
+// none.
+func (c *Context) RequestID() []byte { return c.requestID }
+
+// SetRequestID sets the request's ID (copied), used in error bodies and logs.
+func (c *Context) SetRequestID(id []byte) { c.requestID = append(c.requestID[:0], id...) }
+
+// Value returns the per-request value stored under key, or nil.
+func (c *Context) Value(key string) any {
+	for i := 0; i < c.nvalues; i++ {
+		if c.values[i].key == key {
+			return c.values[i].val
+		}
+	}
+	for _, v := range c.extra {
+		if v.key == key {
+			return v.val
+		}
+	}
+	return nil
+}
+
+// SetValue stores a per-request value under key for later steps (and
+// scripts, through gw.ctx). A nil val deletes the key.
+func (c *Context) SetValue(key string, val any) {
+	for i := 0; i < c.nvalues; i++ {
+		if c.values[i].key == key {
+			c.values[i].val = val
+			return
+		}
+	}
+	for i := range c.extra {
+		if c.extra[i].key == key {
+			c.extra[i].val = val
+			return
+		}
+	}
+	if val == nil {
+		return
+	}
+	if c.nvalues < maxValues {
+		c.values[c.nvalues] = value{key, val}
+		c.nvalues++
+		return
+	}
+	c.extra = append(c.extra, value{key, val})
+}
+
+// VisitValues calls f for every per-request value.
+func (c *Context) VisitValues(f func(key string, val any)) {
+	for i := 0; i < c.nvalues; i++ {
+		if c.values[i].val != nil {
+			f(c.values[i].key, c.values[i].val)
+		}
+	}
+	for _, v := range c.extra {
+		if v.val != nil {
+			f(v.key, v.val)
+		}
+	}
+}
+
+// SetUpstream sends the request to the upstream called name instead of the
+// route's. It reports false, changing nothing, if there is no such
+// upstream.
+func (c *Context) SetUpstream(name string) bool {
+	if c.upstreams == nil {
+		return false
+	}
+	u := c.upstreams(name)
+	if u == nil {
+		return false
+	}
+	c.Upstream = u
+	return true
+}
+
+// SetTarget sends this request to one server, given as "http://host:port"
+// or "https://host:port", instead of a target picked by the upstream's
+// balancer. The upstream's timeouts and limits still apply. The URL must
+// have been checked by the caller (config.CheckTargetURL).
+func (c *Context) SetTarget(url string) { c.target = url }
+
+// Target returns the target set by SetTarget, or "".
+func (c *Context) Target() string { return c.target }
+
+// Respond answers the request with status, content type and body (copied)
+// and stops the request phase: the remaining request steps and the
+// upstream are skipped. In the response phase it replaces the response.
+func (c *Context) Respond(status int, contentType string, body []byte) {
+	c.Response.Reset()
+	c.Response.SetStatusCode(status)
+	if contentType != "" {
+		c.Response.Header.SetContentType(contentType)
+	}
+	c.Response.SetBody(body)
+	c.answered = true
+}
+
+// Stop ends the request phase with the response the step wrote into
+// c.Response.
+func (c *Context) Stop() { c.answered = true }
+
+// Answered reports whether the response is final: a step answered, or the
+// request was refused.
+func (c *Context) Answered() bool { return c.answered }
+
+// Error answers the request with the gateway's JSON error format and stops
+// the request phase.
+func (c *Context) Error(status int, message string) {
+	WriteError(c.Response, status, message, c.requestID)
+	c.answered = true
+}
+
+// BodySize returns the size of the response body written to the client;
+// meant for the log phase, where the body itself is gone.
+func (c *Context) BodySize() int {
+	if c.phase == PhaseLog {
+		return c.bodySize
+	}
+	return len(c.Response.Body())
+}
+
+// Scratch returns a reusable buffer owned by the context, emptied, for
+// building short-lived values without allocating. It is shared: what was
+// built in it is overwritten by the next call, and by SetPath.
+func (c *Context) Scratch() []byte { return c.scratch[:0] }
+
+// KeepScratch stores b (from Scratch, grown by append) so its capacity is
+// reused.
+func (c *Context) KeepScratch(b []byte) { c.scratch = b[:0] }
+
+// appendQuotedPath percent-encodes what must be encoded in a path: the
+// result, decoded, is p again (so "%" becomes "%25", keeping a decoded
+// "%2e%2e" from turning into ".." on the way).
+func appendQuotedPath(dst, p []byte) []byte {
+	const hex = "0123456789ABCDEF"
+	for _, ch := range p {
+		if pathSafe[ch] {
+			dst = append(dst, ch)
+		} else {
+			dst = append(dst, '%', hex[ch>>4], hex[ch&0xf])
+		}
+	}
+	return dst
+}
+
+var pathSafe = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~!$&'()*+,;=:@/" {
+		t[c] = true
+	}
+	return t
+}()

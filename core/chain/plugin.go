@@ -1,0 +1,150 @@
+package chain
+
+import (
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/moongate/moongate/core/cache"
+	"github.com/moongate/moongate/core/config"
+)
+
+// RequestHandler is implemented by steps that act before the upstream is
+// called. Returning an *Error with a status below 500 answers the request
+// with that error (a deliberate refusal, such as 401); any other error is a
+// failure of the step (500, or skipped when the step says on_error =
+// "continue"). To answer with a response of its own, a step calls
+// c.Respond or fills c.Response and calls c.Stop, and returns nil.
+type RequestHandler interface {
+	OnRequest(c *Context) error
+}
+
+// ResponseHandler is implemented by steps that act on the response, from
+// the upstream or from a step, before it is written to the client. Errors
+// are handled as in the request phase: the response is replaced by the
+// error, and the response phase goes on with the outer steps.
+type ResponseHandler interface {
+	OnResponse(c *Context) error
+}
+
+// LogHandler is implemented by steps that act after the response has been
+// written (access logs, metrics). OnLog runs on a worker goroutine; the
+// context holds copies of the request and response headers (bodies are
+// gone: see Context.BodySize), and Fast is nil.
+type LogHandler interface {
+	OnLog(c *Context)
+}
+
+// Cleaner is implemented by plugins holding resources (connections,
+// goroutines) to release when their configuration is replaced or the
+// gateway stops. Cleanup runs once, after the last request using the
+// instance has finished.
+type Cleaner interface {
+	Cleanup() error
+}
+
+// Spec is what a factory builds a plugin instance from.
+type Spec struct {
+	// Name is the registered plugin name, or the script path.
+	Name string
+	// Config is the step's [config] table, to be decoded with Config.Decode.
+	Config config.Table
+	// Step is the step's whole definition (enabled, on_error, timeout, ...).
+	Step config.Step
+	// Path is the step's key path in the file, e.g. routes[0].plugins[1].
+	Path string
+	// Route is the route name for a step of [[routes.plugins]], "" for a
+	// global step (one instance then serves every route).
+	Route string
+	// Env gives access to process-wide services.
+	Env *Env
+}
+
+// Env holds the services a factory may use. It lives as long as the
+// configuration being built.
+type Env struct {
+	// Logger is the process logger.
+	Logger *slog.Logger
+	// Config is the whole configuration being built.
+	Config *config.Config
+	// Cache is the process-wide shared cache; take a namespace of your own
+	// with Cache.Namespace. It outlives reloads.
+	Cache *cache.Cache
+}
+
+// Factory builds a plugin instance from its step. The instance must
+// implement at least one of RequestHandler, ResponseHandler, LogHandler.
+// Errors should name the offending key: return spec.Config.Problem("ttl",
+// "must be more than 0s"), or the error of spec.Config.Decode as is.
+// A factory has no side effects other than those its instance's Cleanup
+// undoes.
+type Factory func(spec Spec) (any, error)
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Factory{}
+	engines    = map[string]Factory{}
+)
+
+// Register makes a plugin available under name, the name users write in
+// TOML. It is meant to be called from init; an empty or duplicate name
+// panics.
+func Register(name string, f Factory) {
+	if name == "" || f == nil {
+		panic("chain: Register needs a name and a factory")
+	}
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[name]; dup {
+		panic("chain: plugin " + name + " registered twice")
+	}
+	registry[name] = f
+}
+
+// RegisterScriptEngine makes script steps whose file ends in ext (".lua")
+// buildable; the factory receives the script path as Spec.Name. A
+// duplicate extension panics.
+func RegisterScriptEngine(ext string, f Factory) {
+	if !strings.HasPrefix(ext, ".") || f == nil {
+		panic("chain: RegisterScriptEngine needs an extension such as .lua and a factory")
+	}
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := engines[ext]; dup {
+		panic("chain: script engine for " + ext + " registered twice")
+	}
+	engines[ext] = f
+}
+
+// Lookup returns the factory registered under name.
+func Lookup(name string) (Factory, bool) {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	f, ok := registry[name]
+	return f, ok
+}
+
+// ScriptEngine returns the factory for a script path, by its extension.
+func ScriptEngine(path string) (Factory, bool) {
+	i := strings.LastIndexByte(path, '.')
+	if i < 0 {
+		return nil, false
+	}
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	f, ok := engines[path[i:]]
+	return f, ok
+}
+
+// Names returns the registered plugin names, sorted.
+func Names() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	out := make([]string, 0, len(registry))
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

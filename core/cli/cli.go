@@ -1,0 +1,195 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/gateway"
+)
+
+// DefaultConfig is the configuration file used when -c is not given.
+const DefaultConfig = "conf/moongate.toml"
+
+// Command is a subcommand: it gets the arguments after its name and
+// returns the process exit code.
+type Command struct {
+	Summary string
+	Run     func(args []string, stdout, stderr io.Writer) int
+}
+
+var commands = map[string]Command{
+	"run":      {Summary: "run the gateway: run [-c FILE]", Run: runCmd},
+	"validate": {Summary: "check a configuration and exit: validate [-c FILE]", Run: validateCmd},
+	"version":  {Summary: "print the version", Run: versionCmd},
+}
+
+// Register adds a subcommand; a duplicate name panics.
+func Register(name string, c Command) {
+	if _, dup := commands[name]; dup {
+		panic("cli: command " + name + " registered twice")
+	}
+	commands[name] = c
+}
+
+// Main runs the command line in args (without the program name) and
+// returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	name := args[0]
+	if name == "-h" || name == "--help" || name == "help" {
+		usage(stdout)
+		return 0
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "moongate: unknown command %q\n", name)
+		usage(stderr)
+		return 2
+	}
+	return c.Run(args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: moongate <command> [flags]")
+	fmt.Fprintln(w)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].Summary)
+	}
+}
+
+func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("c", DefaultConfig, "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return "", false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "moongate %s: unexpected argument %q\n", name, fs.Arg(0))
+		return "", false
+	}
+	return *file, true
+}
+
+func versionCmd(_ []string, stdout, _ io.Writer) int {
+	fmt.Fprintln(stdout, "moongate", gateway.Version)
+	return 0
+}
+
+func validateCmd(args []string, stdout, stderr io.Writer) int {
+	file, ok := configFlag("validate", args, stderr)
+	if !ok {
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg, err := config.Load(file)
+	if err == nil {
+		err = gateway.Check(cfg, logger)
+	} else if cfg != nil {
+		// Report plugin and upstream problems too, not only the first layer.
+		if err2 := gateway.Check(cfg, logger); err2 != nil {
+			err = append(config.AsProblems(err), config.AsProblems(err2)...)
+			err = dedupe(err.(config.Problems))
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "ok")
+	return 0
+}
+
+// dedupe drops problems reported twice (a route naming a missing upstream
+// is seen by both layers).
+func dedupe(ps config.Problems) config.Problems {
+	seen := map[string]bool{}
+	var out config.Problems
+	for _, p := range ps {
+		k := p.Error()
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
+}
+
+func runCmd(args []string, _, stderr io.Writer) int {
+	file, ok := configFlag("run", args, stderr)
+	if !ok {
+		return 2
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	logger := NewLogger(cfg.Log, stderr)
+	slog.SetDefault(logger)
+	g, err := gateway.New(cfg, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if err := g.Start(); err != nil {
+		fmt.Fprintln(stderr, "moongate:", err)
+		return 1
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			g.Reload()
+			continue
+		}
+		timeout := g.Runtime().Config.Server.ShutdownTimeout.Std()
+		logger.Info("shutting down", "signal", sig.String(), "timeout", timeout.String())
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		start := time.Now()
+		err := g.Shutdown(ctx)
+		cancel()
+		if err != nil {
+			logger.Warn("shutdown timed out; remaining connections were cut", "error", err)
+		}
+		logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
+		return 0
+	}
+	return 0
+}
+
+// NewLogger builds the process logger from [log].
+func NewLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	switch cfg.Level {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

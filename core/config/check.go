@@ -1,0 +1,289 @@
+package config
+
+import (
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// check finds the problems that decoding cannot see: references between
+// sections, formats of addresses, paths and hosts, and impossible values.
+func (c *Config) check(rep *reporter) {
+	c.checkServer(rep)
+	c.checkAdmin(rep)
+	if c.Echo.Listen != "" {
+		checkAddr(rep, "echo.listen", c.Echo.Listen)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		rep.add("log.level", `must be "debug", "info", "warn" or "error", got `+strconv.Quote(c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		rep.add("log.format", `must be "text" or "json", got `+strconv.Quote(c.Log.Format))
+	}
+
+	if c.Cache.Size < 32<<20 {
+		rep.add("cache.size", "must be at least 32MB, got "+c.Cache.Size.String())
+	}
+
+	upstreams := map[string]bool{}
+	for i := range c.Upstreams {
+		u := &c.Upstreams[i]
+		p := indexPath("upstreams", i)
+		switch {
+		case u.Name == "":
+			rep.add(childPath(p, "name"), "is required")
+		case upstreams[u.Name]:
+			rep.add(childPath(p, "name"), "duplicate upstream name "+strconv.Quote(u.Name))
+		}
+		upstreams[u.Name] = true
+		if len(u.Targets) == 0 {
+			rep.add(childPath(p, "targets"), "needs at least one target")
+		}
+		for j, t := range u.Targets {
+			tp := indexPath(childPath(p, "targets"), j)
+			if err := CheckTargetURL(t.URL); err != "" {
+				rep.add(childPath(tp, "url"), err)
+			}
+			if t.Weight < 1 || t.Weight > 10000 {
+				rep.add(childPath(tp, "weight"), "must be between 1 and 10000, got "+strconv.Itoa(t.Weight))
+			}
+		}
+		if u.MaxConnections < 1 {
+			rep.add(childPath(p, "max_connections"), "must be at least 1, got "+strconv.Itoa(u.MaxConnections))
+		}
+		if u.Timeout == 0 {
+			rep.add(childPath(p, "timeout"), "must be more than 0s")
+		}
+		if u.ConnectTimeout == 0 {
+			rep.add(childPath(p, "connect_timeout"), "must be more than 0s")
+		}
+	}
+
+	checkSteps(rep, "plugins", c.Plugins)
+	routes := map[string]bool{}
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		p := indexPath("routes", i)
+		if r.Name == "" {
+			r.Name = "route-" + strconv.Itoa(i+1)
+		} else if routes[r.Name] {
+			rep.add(childPath(p, "name"), "duplicate route name "+strconv.Quote(r.Name))
+		}
+		routes[r.Name] = true
+		if r.Upstream != "" && !upstreams[r.Upstream] {
+			rep.add(childPath(p, "upstream"), "unknown upstream "+strconv.Quote(r.Upstream))
+		}
+		for j, h := range r.Hosts {
+			if reason := checkHost(h); reason != "" {
+				rep.add(indexPath(childPath(p, "hosts"), j), reason)
+			}
+		}
+		if len(r.Paths) == 0 {
+			rep.add(childPath(p, "paths"), "needs at least one path")
+		}
+		for j, path := range r.Paths {
+			if reason := CheckPathPattern(path); reason != "" {
+				rep.add(indexPath(childPath(p, "paths"), j), reason)
+			}
+		}
+		for j, m := range r.Methods {
+			if !isToken(m) || strings.ToUpper(m) != m {
+				rep.add(indexPath(childPath(p, "methods"), j), "must be an upper-case method name such as GET, got "+strconv.Quote(m))
+			}
+		}
+		if r.Rewrite != "" {
+			checkRewrite(rep, childPath(p, "rewrite"), r)
+		}
+		checkSteps(rep, childPath(p, "plugins"), r.Plugins)
+	}
+}
+
+func (c *Config) checkServer(rep *reporter) {
+	s := &c.Server
+	if len(s.Listen) == 0 {
+		rep.add("server.listen", "needs at least one address")
+	}
+	for i, a := range s.Listen {
+		checkAddr(rep, indexPath("server.listen", i), a)
+	}
+	if s.TLS != nil {
+		for i, a := range s.TLS.Listen {
+			checkAddr(rep, indexPath("server.tls.listen", i), a)
+		}
+		if s.TLS.Cert == "" {
+			rep.add("server.tls.cert", "is required")
+		}
+		if s.TLS.Key == "" {
+			rep.add("server.tls.key", "is required")
+		}
+	}
+	if s.MaxHeaderSize < 1024 {
+		rep.add("server.max_header_size", "must be at least 1KB, got "+s.MaxHeaderSize.String())
+	}
+	if s.MaxConnections < 1 {
+		rep.add("server.max_connections", "must be at least 1, got "+strconv.Itoa(s.MaxConnections))
+	}
+	for i, p := range s.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			rep.add(indexPath("server.trusted_proxies", i), "is not an IP address or CIDR: "+strconv.Quote(p))
+		}
+	}
+}
+
+func (c *Config) checkAdmin(rep *reporter) {
+	if c.Admin.Listen == "" {
+		return
+	}
+	if !checkAddr(rep, "admin.listen", c.Admin.Listen) {
+		return
+	}
+	host, _, _ := net.SplitHostPort(c.Admin.Listen)
+	if c.Admin.Token == "" && !isLoopback(host) {
+		rep.add("admin.listen", strconv.Quote(c.Admin.Listen)+" is not a loopback address: set admin.token to expose the admin API")
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkAddr reports whether a listen address is host:port with a valid port.
+func checkAddr(rep *reporter, path, addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		rep.add(path, `must be "host:port" such as "0.0.0.0:8080", got `+strconv.Quote(addr))
+		return false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		rep.add(path, "invalid port in "+strconv.Quote(addr))
+		return false
+	}
+	return true
+}
+
+// CheckTargetURL returns why u is not a valid upstream target URL, or "".
+func CheckTargetURL(u string) string {
+	x, err := url.Parse(u)
+	if err != nil || x.Host == "" {
+		return `must be a URL such as "http://10.0.0.5:8080", got ` + strconv.Quote(u)
+	}
+	if x.Scheme != "http" && x.Scheme != "https" {
+		return `scheme must be "http" or "https", got ` + strconv.Quote(u)
+	}
+	if x.Path != "" && x.Path != "/" || x.RawQuery != "" || x.User != nil {
+		return "must not have a path, query or credentials (use the route's rewrite for paths), got " + strconv.Quote(u)
+	}
+	return ""
+}
+
+func checkHost(h string) string {
+	name := strings.TrimPrefix(h, "*.")
+	if name == "" || strings.ContainsAny(name, "*/: ") || strings.ToLower(h) != h {
+		return `must be a lower-case host name or "*.example.com", got ` + strconv.Quote(h)
+	}
+	return ""
+}
+
+// CheckPathPattern returns why p is not a valid route path, or "".
+func CheckPathPattern(p string) string {
+	if !strings.HasPrefix(p, "/") {
+		return `must start with "/", got ` + strconv.Quote(p)
+	}
+	if strings.Contains(p, "//") || strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
+		strings.HasSuffix(p, "/..") || strings.HasSuffix(p, "/.") {
+		return "must be a normalized path (no empty, \".\" or \"..\" segments), got " + strconv.Quote(p)
+	}
+	if strings.ContainsAny(p, "?#% ") {
+		return "must not contain '?', '#', '%' or spaces, got " + strconv.Quote(p)
+	}
+	seen := map[string]bool{}
+	for _, seg := range strings.Split(p[1:], "/") {
+		open, close := strings.Count(seg, "{"), strings.Count(seg, "}")
+		if open == 0 && close == 0 {
+			continue
+		}
+		if open != 1 || close != 1 || seg[0] != '{' || seg[len(seg)-1] != '}' {
+			return "a parameter must be a whole segment such as /users/{id}, got " + strconv.Quote(p)
+		}
+		name := seg[1 : len(seg)-1]
+		if !validEnvName(name) {
+			return "invalid parameter name " + strconv.Quote(name) + " in " + strconv.Quote(p)
+		}
+		if seen[name] {
+			return "parameter " + strconv.Quote(name) + " appears twice in " + strconv.Quote(p)
+		}
+		seen[name] = true
+	}
+	return ""
+}
+
+func checkRewrite(rep *reporter, path string, r *Route) {
+	if !strings.HasPrefix(r.Rewrite, "/") {
+		rep.add(path, `must start with "/", got `+strconv.Quote(r.Rewrite))
+		return
+	}
+	rest := r.Rewrite
+	for {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			return
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			rep.add(path, "unclosed '{' in "+strconv.Quote(r.Rewrite))
+			return
+		}
+		name := rest[i+1 : i+j]
+		for _, p := range r.Paths {
+			if name == "*" && !strings.HasSuffix(p, "/") {
+				rep.add(path, `"{*}" needs prefix paths (ending in "/"), but `+strconv.Quote(p)+" is not one")
+				return
+			}
+			if name != "*" && !strings.Contains(p, "{"+name+"}") {
+				rep.add(path, "parameter "+strconv.Quote(name)+" is not in path "+strconv.Quote(p))
+				return
+			}
+		}
+		rest = rest[i+j+1:]
+	}
+}
+
+func checkSteps(rep *reporter, path string, steps []Step) {
+	for i := range steps {
+		s := &steps[i]
+		p := indexPath(path, i)
+		if s.Name == "" && s.Script == "" {
+			rep.add(p, `needs "name" (a plugin) or "script" (a script file)`)
+		}
+		switch s.OnError {
+		case "fail", "continue":
+		default:
+			rep.add(childPath(p, "on_error"), `must be "fail" or "continue", got `+strconv.Quote(s.OnError))
+		}
+		if s.Timeout != 0 && s.Script == "" {
+			rep.add(childPath(p, "timeout"), "only applies to script steps")
+		}
+	}
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

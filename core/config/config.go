@@ -1,0 +1,287 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is a whole moongate configuration file. Every field's comment gives
+// its TOML key, unit and default; defaults are set in one place, Default and
+// the SetDefaults methods.
+type Config struct {
+	Server    Server     `toml:"server"`
+	Admin     Admin      `toml:"admin"`
+	Echo      Echo       `toml:"echo"`
+	Log       Log        `toml:"log"`
+	Cache     Cache      `toml:"cache"`
+	Upstreams []Upstream `toml:"upstreams"`
+	Routes    []Route    `toml:"routes"`
+	// Plugins is the global chain: it runs for every route, in order.
+	Plugins []Step `toml:"plugins"`
+
+	// File is the path the configuration was read from.
+	File string `toml:"-"`
+	// Hash is the SHA-256 of the file's bytes, in hex.
+	Hash string `toml:"-"`
+	// LoadedAt is when the file was read.
+	LoadedAt time.Time `toml:"-"`
+
+	lines *lineIndex
+}
+
+// Server configures the public listeners. Changing it needs a restart.
+type Server struct {
+	// Listen is one address or a list: listen = "0.0.0.0:8080". Default "0.0.0.0:8080".
+	Listen StringList `toml:"listen"`
+	// TLS adds an HTTPS listener. Default: none.
+	TLS *TLS `toml:"tls"`
+	// ReadTimeout bounds reading one whole request, headers and body. Default "30s".
+	ReadTimeout Duration `toml:"read_timeout"`
+	// WriteTimeout bounds writing one response. Default "30s".
+	WriteTimeout Duration `toml:"write_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long. Default "60s".
+	IdleTimeout Duration `toml:"idle_timeout"`
+	// ShutdownTimeout is how long SIGTERM waits for in-flight requests. Default "30s".
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// MaxHeaderSize bounds the request line plus headers; larger gets 431. Default "8KB".
+	MaxHeaderSize Size `toml:"max_header_size"`
+	// MaxBodySize bounds a request body; larger gets 413. Default "8MB".
+	MaxBodySize Size `toml:"max_body_size"`
+	// MaxConnections bounds concurrent client connections. Default 262144.
+	MaxConnections int `toml:"max_connections"`
+	// TrustedProxies lists the addresses or CIDRs whose X-Forwarded-* and
+	// X-Real-IP headers are believed. Default: none (every client header of
+	// those names is replaced).
+	TrustedProxies []string `toml:"trusted_proxies"`
+}
+
+// TLS configures an HTTPS listener.
+type TLS struct {
+	// Listen is the HTTPS address or addresses. Default "0.0.0.0:8443".
+	Listen StringList `toml:"listen"`
+	// Cert is a PEM certificate chain file. Required.
+	Cert string `toml:"cert"`
+	// Key is the PEM private key file. Required.
+	Key string `toml:"key"`
+}
+
+// SetDefaults implements Defaulter.
+func (t *TLS) SetDefaults() { t.Listen = StringList{"0.0.0.0:8443"} }
+
+// Admin configures the admin API listener.
+type Admin struct {
+	// Listen is the admin address; "" turns the admin API off. Default
+	// "127.0.0.1:9080". A non-loopback address requires a token.
+	Listen string `toml:"listen"`
+	// Token, when set, must be sent as "Authorization: Bearer <token>".
+	// Write it as "${MOONGATE_ADMIN_TOKEN}" to keep it out of the file. Default "".
+	Token string `toml:"token"`
+}
+
+// Echo configures the built-in demo upstream, which answers every request
+// with a JSON description of it (method, path, query, headers, body).
+type Echo struct {
+	// Listen is its address; "" turns it off. Default "".
+	Listen string `toml:"listen"`
+}
+
+// Log configures the process log (written to standard error).
+type Log struct {
+	// Level is "debug", "info", "warn" or "error". Default "info".
+	Level string `toml:"level"`
+	// Format is "text" or "json". Default "text".
+	Format string `toml:"format"`
+}
+
+// Cache configures the shared in-memory cache (proxy cache, gw.cache,
+// plugins). Changing it needs a restart.
+type Cache struct {
+	// Size is the cache's hard memory budget; at least "32MB". Default "256MB".
+	Size Size `toml:"size"`
+}
+
+// Upstream is a named group of targets that routes forward to.
+type Upstream struct {
+	// Name is how routes refer to it. Required, unique.
+	Name string `toml:"name"`
+	// Balancer picks a target per request. Default "round-robin".
+	Balancer string `toml:"balancer"`
+	// Targets are the servers, at least one.
+	Targets []Target `toml:"targets"`
+	// ConnectTimeout bounds establishing a connection. Default "5s".
+	ConnectTimeout Duration `toml:"connect_timeout"`
+	// Timeout bounds one try, from sending the request to the end of the
+	// response; past it the client gets 504. Default "60s".
+	Timeout Duration `toml:"timeout"`
+	// MaxConnections bounds open connections per target. Default 1024.
+	MaxConnections int `toml:"max_connections"`
+	// IdleTimeout closes pooled keep-alive connections idle this long. Default "60s".
+	IdleTimeout Duration `toml:"idle_timeout"`
+	// MaxResponseSize bounds a buffered response body; larger gets 502. Default "64MB".
+	MaxResponseSize Size `toml:"max_response_size"`
+}
+
+// SetDefaults implements Defaulter.
+func (u *Upstream) SetDefaults() {
+	u.Balancer = "round-robin"
+	u.ConnectTimeout = Duration(5 * time.Second)
+	u.Timeout = Duration(60 * time.Second)
+	u.MaxConnections = 1024
+	u.IdleTimeout = Duration(60 * time.Second)
+	u.MaxResponseSize = 64 << 20
+}
+
+// Target is one server of an upstream.
+type Target struct {
+	// URL is "http://host:port" or "https://host:port"; no path.
+	URL string `toml:"url"`
+	// Weight is the target's share of the traffic. Default 1.
+	Weight int `toml:"weight"`
+}
+
+// SetDefaults implements Defaulter.
+func (t *Target) SetDefaults() { t.Weight = 1 }
+
+// Route sends matching requests through its chain to its upstream.
+type Route struct {
+	// Name identifies the route in logs, metrics and the admin API. Default:
+	// "route-N" (N its position, from 1).
+	Name string `toml:"name"`
+	// Hosts are exact host names or "*.example.com" wildcards. Default: any host.
+	Hosts []string `toml:"hosts"`
+	// Paths are exact ("/health"), prefix (ending in "/": "/api/") or with
+	// named parameters ("/users/{id}"). Default ["/"], every path.
+	Paths []string `toml:"paths"`
+	// Methods limits the route to these methods. Default: any method.
+	Methods []string `toml:"methods"`
+	// Upstream names the upstream requests go to. Default "": a step of the
+	// chain must answer every request itself.
+	Upstream string `toml:"upstream"`
+	// StripPrefix removes the matched prefix from the path sent upstream
+	// ("/api/users" on "/api/" goes up as "/users"). Default false.
+	StripPrefix bool `toml:"strip_prefix"`
+	// Rewrite replaces the path sent upstream by a template: "{id}" is the
+	// path parameter id, "{*}" what follows a matched prefix. Default "".
+	Rewrite string `toml:"rewrite"`
+	// PreserveHost sends the client's Host header upstream instead of the
+	// target's host. Default false.
+	PreserveHost bool `toml:"preserve_host"`
+	// Plugins are appended to the global chain; a step with the name of a
+	// global step replaces it in place, and enabled = false turns it off.
+	Plugins []Step `toml:"plugins"`
+}
+
+// SetDefaults implements Defaulter.
+func (r *Route) SetDefaults() { r.Paths = []string{"/"} }
+
+// Step is one step of a chain: a built-in plugin (name) or a script.
+type Step struct {
+	// Name is the registered plugin name ("request-id"). For a script step
+	// it is an optional label that route steps can refer to.
+	Name string `toml:"name"`
+	// Script is the path of a script file. Relative paths in the
+	// configuration (scripts, certificates) are relative to the working
+	// directory moongate runs in.
+	Script string `toml:"script"`
+	// Enabled turns the step off when false. Default true.
+	Enabled bool `toml:"enabled"`
+	// OnError is what a failing step (an error other than a deliberate
+	// 4xx answer) does to its request: "fail" answers 500, "continue"
+	// skips the step. Default "fail".
+	OnError string `toml:"on_error"`
+	// Timeout bounds each call of a script step. Default: the script
+	// engine's default.
+	Timeout Duration `toml:"timeout"`
+	// Config is the plugin's own table, decoded by the plugin.
+	Config Table `toml:"config"`
+}
+
+// SetDefaults implements Defaulter.
+func (s *Step) SetDefaults() { s.Enabled = true; s.OnError = "fail" }
+
+// ID is the step's identity in the merge of global and route chains: its
+// name, or its script path when it has no name.
+func (s *Step) ID() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return s.Script
+}
+
+// Default returns a configuration with every default set and nothing else.
+func Default() *Config {
+	return &Config{
+		Server: Server{
+			Listen:          StringList{"0.0.0.0:8080"},
+			ReadTimeout:     Duration(30 * time.Second),
+			WriteTimeout:    Duration(30 * time.Second),
+			IdleTimeout:     Duration(60 * time.Second),
+			ShutdownTimeout: Duration(30 * time.Second),
+			MaxHeaderSize:   8 << 10,
+			MaxBodySize:     8 << 20,
+			MaxConnections:  256 * 1024,
+		},
+		Admin: Admin{Listen: "127.0.0.1:9080"},
+		Log:   Log{Level: "info", Format: "text"},
+		Cache: Cache{Size: 256 << 20},
+	}
+}
+
+// Load reads and checks the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Problems{{File: path, Reason: strings.TrimPrefix(err.Error(), "open "+path+": ")}}
+	}
+	return Parse(path, data)
+}
+
+// Parse checks the configuration in data, read from file. On failure the
+// error is Problems, listing everything wrong at once.
+func Parse(file string, data []byte) (*Config, error) {
+	src := string(data)
+	var raw map[string]any
+	if _, err := toml.Decode(src, &raw); err != nil {
+		return nil, Problems{syntaxProblem(file, err)}
+	}
+	cfg := Default()
+	rep := &reporter{file: file, lines: indexLines(src)}
+	newDecoder(rep).decode("", raw, reflect.ValueOf(cfg).Elem())
+	cfg.lines = rep.lines
+	cfg.File = file
+	sum := sha256.Sum256(data)
+	cfg.Hash = hex.EncodeToString(sum[:])
+	cfg.LoadedAt = time.Now()
+	cfg.check(rep)
+	if len(rep.list) > 0 {
+		return cfg, rep.list.sorted()
+	}
+	return cfg, nil
+}
+
+// Problem returns a problem located at key path in cfg's file, for checks
+// made outside this package (plugin names, script files, balancers).
+func (c *Config) Problem(path, reason string) Problem {
+	return Problem{File: c.File, Line: c.lines.line(path), Key: path, Reason: reason}
+}
+
+func syntaxProblem(file string, err error) Problem {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		snippet := pe.ErrorWithPosition()
+		// The first line repeats the message; keep the source excerpt.
+		if _, rest, ok := strings.Cut(snippet, "\n"); ok {
+			snippet = strings.Trim(rest, "\n")
+		}
+		return Problem{File: file, Line: pe.Position.Line, Column: pe.Position.Col,
+			Reason: "syntax error: " + pe.Message, Snippet: snippet}
+	}
+	return Problem{File: file, Reason: "syntax error: " + err.Error()}
+}

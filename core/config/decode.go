@@ -1,0 +1,380 @@
+package config
+
+import (
+	"math"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ValueDecoder is implemented by types that decode themselves from a raw
+// TOML value (string, int64, float64, bool, time.Time, []any or
+// map[string]any, with "${VAR}" already expanded). The returned error says
+// why the value is wrong, without position and without echoing the value:
+// the decoder adds both.
+type ValueDecoder interface {
+	DecodeConfig(v any) error
+}
+
+// Defaulter is implemented by structs that fill in their defaults before
+// they are decoded; it is called on every new element of a list of tables.
+type Defaulter interface {
+	SetDefaults()
+}
+
+var (
+	valueDecoderType = reflect.TypeFor[ValueDecoder]()
+	defaulterType    = reflect.TypeFor[Defaulter]()
+	tableType        = reflect.TypeFor[Table]()
+	timeType         = reflect.TypeFor[time.Time]()
+)
+
+// decoder fills typed structs from the raw tree the TOML parser produced.
+type decoder struct {
+	rep    *reporter
+	lookup func(string) (string, bool) // environment
+}
+
+func newDecoder(rep *reporter) *decoder {
+	return &decoder{rep: rep, lookup: os.LookupEnv}
+}
+
+// decode stores raw into v, which must be settable, reporting every problem
+// under path.
+func (d *decoder) decode(path string, raw any, v reflect.Value) {
+	if v.CanAddr() && v.Addr().Type().Implements(valueDecoderType) {
+		val, expanded := d.expandAll(path, raw)
+		if err := v.Addr().Interface().(ValueDecoder).DecodeConfig(val); err != nil {
+			d.rep.add(path, withValue(err.Error(), raw, expanded))
+		}
+		return
+	}
+	t := v.Type()
+	if t == tableType {
+		m, ok := raw.(map[string]any)
+		if !ok {
+			d.rep.add(path, "expected a table, got "+typeName(raw))
+			return
+		}
+		v.Set(reflect.ValueOf(Table{path: path, raw: m, dec: d}))
+		return
+	}
+	if t == timeType {
+		if tm, ok := raw.(time.Time); ok {
+			v.Set(reflect.ValueOf(tm))
+		} else {
+			d.rep.add(path, "expected a datetime, got "+typeName(raw))
+		}
+		return
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		val, _ := d.expandAll(path, raw)
+		if val != nil {
+			v.Set(reflect.ValueOf(val))
+		}
+	case reflect.Pointer:
+		e := reflect.New(t.Elem())
+		d.applyDefaults(e)
+		d.decode(path, raw, e.Elem())
+		v.Set(e)
+	case reflect.String:
+		s, ok := raw.(string)
+		if !ok {
+			d.rep.add(path, "expected a string, got "+typeName(raw))
+			return
+		}
+		v.SetString(d.expand(path, s))
+	case reflect.Bool:
+		b, ok := raw.(bool)
+		if !ok {
+			d.rep.add(path, "expected true or false, got "+typeName(raw))
+			return
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, ok := raw.(int64)
+		if !ok {
+			d.rep.add(path, "expected an integer, got "+typeName(raw))
+			return
+		}
+		if v.OverflowInt(n) {
+			d.rep.add(path, "integer "+strconv.FormatInt(n, 10)+" is out of range")
+			return
+		}
+		v.SetInt(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, ok := raw.(int64)
+		if !ok {
+			d.rep.add(path, "expected an integer, got "+typeName(raw))
+			return
+		}
+		if n < 0 || v.OverflowUint(uint64(n)) {
+			d.rep.add(path, "integer "+strconv.FormatInt(n, 10)+" is out of range")
+			return
+		}
+		v.SetUint(uint64(n))
+	case reflect.Float32, reflect.Float64:
+		switch x := raw.(type) {
+		case float64:
+			v.SetFloat(x)
+		case int64:
+			v.SetFloat(float64(x))
+		default:
+			d.rep.add(path, "expected a number, got "+typeName(raw))
+		}
+	case reflect.Slice:
+		d.decodeSlice(path, raw, v)
+	case reflect.Map:
+		m, ok := raw.(map[string]any)
+		if !ok {
+			d.rep.add(path, "expected a table, got "+typeName(raw))
+			return
+		}
+		if t.Key().Kind() != reflect.String {
+			d.rep.add(path, "unsupported map key type "+t.Key().String())
+			return
+		}
+		out := reflect.MakeMapWithSize(t, len(m))
+		for _, k := range sortedKeys(m) {
+			e := reflect.New(t.Elem()).Elem()
+			d.decode(childPath(path, k), m[k], e)
+			out.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), e)
+		}
+		v.Set(out)
+	case reflect.Struct:
+		m, ok := raw.(map[string]any)
+		if !ok {
+			d.rep.add(path, "expected a table, got "+typeName(raw))
+			return
+		}
+		d.decodeStruct(path, m, v)
+	default:
+		d.rep.add(path, "unsupported field type "+t.String())
+	}
+}
+
+func (d *decoder) decodeSlice(path string, raw any, v reflect.Value) {
+	var items []any
+	switch x := raw.(type) {
+	case []any:
+		items = x
+	case []map[string]any:
+		items = make([]any, len(x))
+		for i := range x {
+			items[i] = x[i]
+		}
+	default:
+		d.rep.add(path, "expected an array, got "+typeName(raw))
+		return
+	}
+	out := reflect.MakeSlice(v.Type(), len(items), len(items))
+	for i, item := range items {
+		e := out.Index(i)
+		d.applyDefaults(e.Addr())
+		d.decode(indexPath(path, i), item, e)
+	}
+	v.Set(out)
+}
+
+func (d *decoder) applyDefaults(p reflect.Value) {
+	if p.Type().Implements(defaulterType) {
+		p.Interface().(Defaulter).SetDefaults()
+	}
+}
+
+// decodeStruct decodes a table into a struct whose fields carry toml tags.
+// Keys without a field are reported, with the closest field name as a hint.
+func (d *decoder) decodeStruct(path string, m map[string]any, v reflect.Value) {
+	fields := structFields(v.Type())
+	for _, k := range sortedKeys(m) {
+		idx, ok := fields[k]
+		if !ok {
+			reason := "unknown key"
+			if s := suggest(k, fields); s != "" {
+				reason += ` (did you mean "` + s + `"?)`
+			}
+			d.rep.add(childPath(path, k), reason)
+			continue
+		}
+		d.decode(childPath(path, k), m[k], v.FieldByIndex(idx))
+	}
+}
+
+// structFields maps TOML key names to field indexes; embedded structs
+// contribute their fields. Fields tagged "-" or unexported are skipped.
+func structFields(t reflect.Type) map[string][]int {
+	out := map[string][]int{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			for k, idx := range structFields(f.Type) {
+				out[k] = append([]int{i}, idx...)
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = []int{i}
+	}
+	return out
+}
+
+// suggest returns the field name closest to key, if it is close enough to
+// be a likely typo.
+func suggest(key string, fields map[string][]int) string {
+	best, bestDist := "", 3
+	for name := range fields {
+		if dist := editDistance(strings.ToLower(key), name); dist < bestDist || dist == bestDist && name < best && best != "" {
+			best, bestDist = name, dist
+		}
+	}
+	if bestDist > len(key)/2 {
+		return ""
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// expandAll expands environment references in every string inside raw and
+// reports whether any reference was expanded.
+func (d *decoder) expandAll(path string, raw any) (any, bool) {
+	switch x := raw.(type) {
+	case string:
+		s := d.expand(path, x)
+		return s, s != x
+	case []any:
+		out := make([]any, len(x))
+		any := false
+		for i, e := range x {
+			var ex bool
+			out[i], ex = d.expandAll(indexPath(path, i), e)
+			any = any || ex
+		}
+		return out, any
+	case []map[string]any:
+		out := make([]any, len(x))
+		any := false
+		for i, e := range x {
+			var ex bool
+			out[i], ex = d.expandAll(indexPath(path, i), e)
+			any = any || ex
+		}
+		return out, any
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		any := false
+		for k, e := range x {
+			var ex bool
+			out[k], ex = d.expandAll(childPath(path, k), e)
+			any = any || ex
+		}
+		return out, any
+	}
+	return raw, false
+}
+
+// expand replaces ${VAR} and ${VAR:-fallback} with the environment's value;
+// "$${" stands for a literal "${". A variable that is not set, with no
+// fallback, is reported.
+func (d *decoder) expand(path, s string) string {
+	if !strings.Contains(s, "${") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		if i > 0 && s[i-1] == '$' {
+			b.WriteString(s[:i-1])
+			b.WriteString("${")
+			s = s[i+2:]
+			continue
+		}
+		b.WriteString(s[:i])
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			d.rep.add(path, `unterminated "${" in string (write "$${" for a literal "${")`)
+			b.WriteString(s[i:])
+			return b.String()
+		}
+		ref := s[i+2 : i+end]
+		name, fallback, hasFallback := strings.Cut(ref, ":-")
+		if !validEnvName(name) {
+			d.rep.add(path, `invalid environment variable name in "${`+ref+`}"`)
+		} else if val, ok := d.lookup(name); ok && (val != "" || !hasFallback) {
+			b.WriteString(val)
+		} else if hasFallback {
+			b.WriteString(fallback)
+		} else {
+			d.rep.add(path, "environment variable "+name+" is not set")
+		}
+		s = s[i+end+1:]
+	}
+}
+
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// withValue appends the offending value to a reason, unless the value came
+// from the environment (it may be a secret) or is not a short scalar.
+func withValue(reason string, raw any, fromEnv bool) string {
+	if fromEnv {
+		return reason + " (value from the environment not shown)"
+	}
+	switch x := raw.(type) {
+	case string:
+		if len(x) <= 64 {
+			return reason + ", got " + strconv.Quote(x)
+		}
+	case int64:
+		return reason + ", got " + strconv.FormatInt(x, 10)
+	case float64:
+		if !math.IsInf(x, 0) {
+			return reason + ", got " + strconv.FormatFloat(x, 'g', -1, 64)
+		}
+	}
+	return reason
+}

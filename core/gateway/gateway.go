@@ -1,0 +1,501 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/moongate/moongate/core/admin"
+	"github.com/moongate/moongate/core/cache"
+	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/echo"
+	"github.com/moongate/moongate/core/router"
+	"github.com/valyala/fasthttp"
+)
+
+// Version is the moongate version, set at build time.
+var Version = "dev"
+
+// Gateway is a running moongate: listeners, the current runtime, the admin
+// API and the demo echo upstream.
+type Gateway struct {
+	file   string
+	logger *slog.Logger
+	rt     atomic.Pointer[Runtime]
+	cache  *cache.Cache
+
+	servers   []*fasthttp.Server
+	listeners []net.Listener
+	admin     *admin.Server
+	echo      *echo.Server
+	started   time.Time
+	wg        sync.WaitGroup
+
+	reloadMu sync.Mutex
+	reloads  reloadStats
+}
+
+type reloadStats struct {
+	OK        int       `json:"ok"`
+	Failed    int       `json:"failed"`
+	LastError string    `json:"last_error,omitempty"`
+	LastAt    time.Time `json:"last_at,omitzero"`
+}
+
+// New builds the first runtime from cfg, read from file (the file reloads
+// read again). Nothing listens until Start.
+func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	shared := cache.New(cfg.Cache.Size.Int())
+	rt, err := Build(cfg, shared, logger)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{file: cfg.File, logger: logger, cache: shared}
+	g.rt.Store(rt)
+	return g, nil
+}
+
+// Cache returns the process-wide shared cache.
+func (g *Gateway) Cache() *cache.Cache { return g.cache }
+
+// Runtime returns the runtime serving new requests.
+func (g *Gateway) Runtime() *Runtime { return g.rt.Load() }
+
+// Start binds every listener (the public ones, TLS, admin, echo) and
+// serves in the background. If any address cannot be bound, nothing is
+// left listening and the error names the address.
+func (g *Gateway) Start() error {
+	cfg := g.Runtime().Config
+	g.started = time.Now()
+	fail := func(err error) error {
+		g.closeListeners()
+		return err
+	}
+	if cfg.Echo.Listen != "" {
+		e, err := echo.Start(cfg.Echo.Listen)
+		if err != nil {
+			return fail(errors.New("echo.listen: " + err.Error()))
+		}
+		g.echo = e
+	}
+	for _, addr := range cfg.Server.Listen {
+		if err := g.listen(addr, nil); err != nil {
+			return fail(errors.New("server.listen: " + err.Error()))
+		}
+	}
+	if cfg.Server.TLS != nil {
+		cert, err := loadCertificate(cfg)
+		if err != nil {
+			return fail(err)
+		}
+		tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+			NextProtos: []string{"http/1.1"}}
+		for _, addr := range cfg.Server.TLS.Listen {
+			if err := g.listen(addr, tc); err != nil {
+				return fail(errors.New("server.tls.listen: " + err.Error()))
+			}
+		}
+	}
+	if cfg.Admin.Listen != "" {
+		g.admin = admin.New(cfg.Admin.Token)
+		g.registerAdmin(g.admin)
+		if err := g.admin.Start(cfg.Admin.Listen); err != nil {
+			return fail(errors.New("admin.listen: " + err.Error()))
+		}
+	}
+	for i, s := range g.servers {
+		ln := g.listeners[i]
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			if err := s.Serve(ln); err != nil {
+				g.logger.Error("listener stopped", "addr", ln.Addr().String(), "error", err)
+			}
+		}()
+	}
+	g.logger.Info("moongate started", "version", Version, "listen", strings.Join(g.Addrs(), ","),
+		"admin", g.AdminAddr(), "config", g.file, "routes", len(cfg.Routes), "upstreams", len(cfg.Upstreams))
+	return nil
+}
+
+func (g *Gateway) listen(addr string, tc *tls.Config) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
+	}
+	g.listeners = append(g.listeners, ln)
+	g.servers = append(g.servers, g.newServer(g.Runtime().Config))
+	return nil
+}
+
+func (g *Gateway) newServer(cfg *config.Config) *fasthttp.Server {
+	s := &cfg.Server
+	return &fasthttp.Server{
+		Handler:              g.ServeHTTP,
+		ErrorHandler:         g.parseError,
+		Name:                 "moongate",
+		ReadTimeout:          s.ReadTimeout.Std(),
+		WriteTimeout:         s.WriteTimeout.Std(),
+		IdleTimeout:          s.IdleTimeout.Std(),
+		ReadBufferSize:       s.MaxHeaderSize.Int(),
+		MaxRequestBodySize:   s.MaxBodySize.Int(),
+		Concurrency:          s.MaxConnections,
+		NoDefaultContentType: true,
+		CloseOnShutdown:      true,
+		// Headers are forwarded as received, with names in canonical case.
+		DisableHeaderNamesNormalizing: false,
+		Logger:                        fasthttpLogger{g.logger},
+	}
+}
+
+func (g *Gateway) closeListeners() {
+	for _, ln := range g.listeners {
+		ln.Close()
+	}
+	if g.admin != nil {
+		g.admin.Close()
+	}
+	if g.echo != nil {
+		g.echo.Close()
+	}
+}
+
+// Addrs returns the addresses the public listeners are bound to.
+func (g *Gateway) Addrs() []string {
+	out := make([]string, len(g.listeners))
+	for i, ln := range g.listeners {
+		out[i] = ln.Addr().String()
+	}
+	return out
+}
+
+// AdminAddr returns the admin API's address, "" when it is off.
+func (g *Gateway) AdminAddr() string {
+	if g.admin == nil {
+		return ""
+	}
+	return g.admin.Addr()
+}
+
+// EchoAddr returns the echo upstream's address, "" when it is off.
+func (g *Gateway) EchoAddr() string {
+	if g.echo == nil {
+		return ""
+	}
+	return g.echo.Addr()
+}
+
+// ServeHTTP serves one request on the current runtime.
+func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
+	rt := g.rt.Load()
+	rt.inflight.Add(1)
+	c := chain.AcquireContext(fc)
+	defer g.recoverPanic(c, rt)
+
+	path := fc.Request.URI().Path()
+	if hasControl(path) {
+		chain.WriteError(&fc.Response, 400, "invalid characters in path", nil)
+		rt.release(c)
+		return
+	}
+	id, res := rt.router.Match(fc.Request.Header.Method(), fc.Request.Header.Host(), path, &c.Params)
+	if res != router.Found {
+		g.noRoute(fc, rt, res, path)
+		rt.release(c)
+		return
+	}
+	m := &rt.matches[id]
+	c.Setup(m.route, m.prefixSegs, rt.trusted, rt.lookup, rt.logger)
+	m.route.Serve(c)
+	if m.route.Chain.HasLog() {
+		chain.FinishLog(c, rt.release)
+		return
+	}
+	rt.release(c)
+}
+
+// recoverPanic turns a panic in a step into a 500 for its request only.
+func (g *Gateway) recoverPanic(c *chain.Context, rt *Runtime) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	route := ""
+	if c.Route != nil {
+		route = c.Route.Name
+	}
+	g.logger.Error("panic while serving a request", "route", route, "panic", p,
+		"request_id", string(c.RequestID()))
+	if c.Fast != nil {
+		chain.WriteError(&c.Fast.Response, 500, "internal error", c.RequestID())
+	}
+	rt.release(c)
+}
+
+func (g *Gateway) noRoute(fc *fasthttp.RequestCtx, rt *Runtime, res router.Result, path []byte) {
+	if res == router.MethodNotAllowed {
+		allow := rt.router.Allowed(fc.Request.Header.Host(), path)
+		chain.WriteError(&fc.Response, 405, "method not allowed", nil)
+		fc.Response.Header.Set("Allow", strings.Join(allow, ", "))
+		return
+	}
+	chain.WriteError(&fc.Response, 404, "no route matches the request", nil)
+}
+
+// hasControl reports whether a decoded path holds control characters
+// (such as a NUL from "%00"), which no upstream should be handed.
+func hasControl(p []byte) bool {
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// parseError answers requests fasthttp could not read, in the gateway's
+// error format: 431 for headers over max_header_size, 413 for bodies over
+// max_body_size, 408 for a client too slow, 400 otherwise.
+func (g *Gateway) parseError(fc *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.As(err, &small):
+		chain.WriteError(&fc.Response, 431, "request headers too large", nil)
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		chain.WriteError(&fc.Response, 413, "request body too large", nil)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		chain.WriteError(&fc.Response, 408, "request timeout", nil)
+	default:
+		chain.WriteError(&fc.Response, 400, "malformed request", nil)
+	}
+}
+
+// ReloadResult is the outcome of a reload.
+type ReloadResult struct {
+	OK       bool             `json:"ok"`
+	Hash     string           `json:"hash,omitempty"`
+	Errors   []config.Problem `json:"-"`
+	Messages []string         `json:"errors,omitempty"`
+	Warnings []string         `json:"warnings,omitempty"`
+}
+
+// Reload reads the configuration file again, builds a new runtime and
+// swaps it in. In-flight requests finish on the old runtime, whose plugins
+// and pools are released once they are done. A configuration with problems
+// is refused and the old one keeps serving.
+func (g *Gateway) Reload() ReloadResult {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	res := g.reload()
+	g.reloads.LastAt = time.Now()
+	if res.OK {
+		g.reloads.OK++
+		g.reloads.LastError = ""
+		g.logger.Info("configuration reloaded", "config", g.file, "hash", short(res.Hash), "warnings", len(res.Warnings))
+		for _, w := range res.Warnings {
+			g.logger.Warn("reload: " + w)
+		}
+	} else {
+		g.reloads.Failed++
+		g.reloads.LastError = strings.Join(res.Messages, "\n")
+		g.logger.Error("reload refused, the previous configuration keeps serving", "config", g.file,
+			"problems", len(res.Messages))
+		for _, m := range res.Messages {
+			g.logger.Error("reload: " + m)
+		}
+	}
+	return res
+}
+
+func (g *Gateway) reload() ReloadResult {
+	fail := func(err error) ReloadResult {
+		ps := config.AsProblems(err)
+		r := ReloadResult{Errors: ps}
+		for _, p := range ps {
+			r.Messages = append(r.Messages, p.Error())
+		}
+		return r
+	}
+	cfg, err := config.Load(g.file)
+	if err != nil {
+		return fail(err)
+	}
+	if cfg.Server.TLS != nil {
+		if _, err := loadCertificate(cfg); err != nil {
+			return fail(err)
+		}
+	}
+	rt, err := Build(cfg, g.cache, g.logger)
+	if err != nil {
+		return fail(err)
+	}
+	old := g.rt.Swap(rt)
+	go old.Close(old.Config.Server.ShutdownTimeout.Std())
+	return ReloadResult{OK: true, Hash: cfg.Hash, Warnings: restartOnly(old.Config, cfg)}
+}
+
+// restartOnly lists the settings that changed but only take effect after
+// a restart (listeners and their limits).
+func restartOnly(old, cur *config.Config) []string {
+	var out []string
+	if strings.Join(old.Server.Listen, ",") != strings.Join(cur.Server.Listen, ",") ||
+		(old.Server.TLS == nil) != (cur.Server.TLS == nil) ||
+		old.Server.ReadTimeout != cur.Server.ReadTimeout || old.Server.WriteTimeout != cur.Server.WriteTimeout ||
+		old.Server.IdleTimeout != cur.Server.IdleTimeout || old.Server.MaxHeaderSize != cur.Server.MaxHeaderSize ||
+		old.Server.MaxBodySize != cur.Server.MaxBodySize || old.Server.MaxConnections != cur.Server.MaxConnections {
+		out = append(out, "[server] listeners and limits changed: they take effect after a restart")
+	}
+	if old.Admin != cur.Admin {
+		out = append(out, "[admin] changed: it takes effect after a restart")
+	}
+	if old.Echo != cur.Echo {
+		out = append(out, "[echo] changed: it takes effect after a restart")
+	}
+	if old.Cache != cur.Cache {
+		out = append(out, "[cache] changed: it takes effect after a restart")
+	}
+	if old.Log != cur.Log {
+		out = append(out, "[log] changed: it takes effect after a restart")
+	}
+	return out
+}
+
+// Shutdown stops accepting connections, lets in-flight requests finish
+// until ctx ends, and releases everything. Idle keep-alive connections are
+// closed at once; busy ones get "Connection: close" on their last response.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(g.servers))
+	for i, s := range g.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.ShutdownWithContext(ctx)
+		}()
+	}
+	wg.Wait()
+	if g.admin != nil {
+		g.admin.Close()
+	}
+	if g.echo != nil {
+		g.echo.Close()
+	}
+	rt := g.Runtime()
+	wait := time.Second
+	if d, ok := ctx.Deadline(); ok {
+		wait = max(time.Until(d), 0)
+	}
+	rt.Close(wait)
+	g.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Status is what GET /status on the admin API answers.
+type Status struct {
+	Version       string      `json:"version"`
+	UptimeSeconds float64     `json:"uptime_seconds"`
+	Config        ConfigInfo  `json:"config"`
+	Routes        int         `json:"routes"`
+	Upstreams     int         `json:"upstreams"`
+	Plugins       []string    `json:"plugins"`
+	InFlight      int64       `json:"in_flight"`
+	Reloads       reloadStats `json:"reloads"`
+	LogDropped    uint64      `json:"log_dropped"`
+	Cache         cache.Stats `json:"cache"`
+}
+
+// ConfigInfo identifies the configuration being served.
+type ConfigInfo struct {
+	File     string    `json:"file"`
+	Hash     string    `json:"hash"`
+	LoadedAt time.Time `json:"loaded_at"`
+}
+
+// Status reports the gateway's state.
+func (g *Gateway) Status() Status {
+	rt := g.Runtime()
+	g.reloadMu.Lock()
+	reloads := g.reloads
+	g.reloadMu.Unlock()
+	return Status{
+		Version:       Version,
+		UptimeSeconds: time.Since(g.started).Round(time.Millisecond).Seconds(),
+		Config:        ConfigInfo{File: rt.Config.File, Hash: rt.Config.Hash, LoadedAt: rt.Config.LoadedAt},
+		Routes:        len(rt.routes),
+		Upstreams:     len(rt.upstreams),
+		Plugins:       chain.Names(),
+		InFlight:      rt.InFlight(),
+		Reloads:       reloads,
+		LogDropped:    chain.LogDropped(),
+		Cache:         g.cache.Stats(),
+	}
+}
+
+func (g *Gateway) registerAdmin(a *admin.Server) {
+	a.Handle("GET", "/status", func(ctx *fasthttp.RequestCtx) {
+		admin.WriteJSON(ctx, 200, g.Status())
+	})
+	a.Handle("POST", "/reload", func(ctx *fasthttp.RequestCtx) {
+		res := g.Reload()
+		status := 200
+		if !res.OK {
+			status = 422
+		}
+		admin.WriteJSON(ctx, status, res)
+	})
+	a.Handle("GET", "/routes", func(ctx *fasthttp.RequestCtx) {
+		rt := g.Runtime()
+		type routeInfo struct {
+			Name     string   `json:"name"`
+			Hosts    []string `json:"hosts,omitempty"`
+			Paths    []string `json:"paths"`
+			Methods  []string `json:"methods,omitempty"`
+			Upstream string   `json:"upstream,omitempty"`
+			Chain    []string `json:"chain"`
+		}
+		out := []routeInfo{}
+		for i, r := range rt.routes {
+			rc := rt.Config.Routes[i]
+			out = append(out, routeInfo{Name: r.Name, Hosts: rc.Hosts, Paths: rc.Paths, Methods: rc.Methods,
+				Upstream: rc.Upstream, Chain: r.Chain.Labels()})
+		}
+		admin.WriteJSON(ctx, 200, out)
+	})
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func loadCertificate(cfg *config.Config) (tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(cfg.Server.TLS.Cert, cfg.Server.TLS.Key)
+	if err != nil {
+		return cert, cfg.Problem("server.tls", "cannot load certificate and key: "+err.Error())
+	}
+	return cert, nil
+}
+
+// fasthttpLogger routes fasthttp's own messages to the process log.
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug("fasthttp", "message", strings.TrimSpace(fmt.Sprintf(format, args...)))
+}

@@ -1,0 +1,179 @@
+package gateway
+
+import (
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/moongate/moongate/core/cache"
+	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/realip"
+	"github.com/moongate/moongate/core/router"
+	"github.com/moongate/moongate/core/upstream"
+)
+
+// Runtime is everything the request path needs, compiled from one
+// configuration. It is immutable; a reload builds a new one.
+type Runtime struct {
+	// Config is the configuration the runtime was built from.
+	Config *config.Config
+
+	router    *router.Router
+	matches   []match // by router ID
+	routes    []*chain.Route
+	upstreams map[string]*upstream.Upstream
+	trusted   *realip.Trusted
+	logger    *slog.Logger
+	lookup    chain.UpstreamLookup
+	instances []any
+
+	inflight atomic.Int64
+	release  func(*chain.Context)
+	closed   atomic.Bool
+}
+
+// match is one (route, path) pair of the router.
+type match struct {
+	route      *chain.Route
+	prefixSegs int // segments of a prefix pattern, -1 for exact and parameter paths
+}
+
+// Build compiles cfg. On failure the error is config.Problems naming every
+// step, upstream and route that could not be built, and nothing is left
+// running.
+func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runtime, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	rt := &Runtime{Config: cfg, upstreams: map[string]*upstream.Upstream{}, logger: logger}
+	rt.release = rt.releaseContext
+	rt.lookup = func(name string) chain.Forwarder {
+		if u, ok := rt.upstreams[name]; ok {
+			return u
+		}
+		return nil
+	}
+	var problems config.Problems
+	addErr := func(err error) { problems = append(problems, config.AsProblems(err)...) }
+
+	var prefixes []netip.Prefix
+	for _, p := range cfg.Server.TrustedProxies {
+		if pf, err := config.ParsePrefix(p); err == nil {
+			prefixes = append(prefixes, pf)
+		}
+	}
+	rt.trusted = realip.NewTrusted(prefixes)
+
+	for i := range cfg.Upstreams {
+		u, err := upstream.New(&cfg.Upstreams[i], "upstreams["+strconv.Itoa(i)+"]", cfg)
+		if err != nil {
+			addErr(err)
+			continue
+		}
+		rt.upstreams[u.Name()] = u
+	}
+
+	b := chain.NewBuilder(&chain.Env{Logger: logger, Config: cfg, Cache: shared})
+	var specs []router.Route
+	for i := range cfg.Routes {
+		rc := &cfg.Routes[i]
+		r := &chain.Route{
+			Name:         rc.Name,
+			Chain:        b.Chain(i),
+			PreserveHost: rc.PreserveHost,
+			StripPrefix:  rc.StripPrefix,
+		}
+		if u, ok := rt.upstreams[rc.Upstream]; ok {
+			r.Upstream = u
+		}
+		if rc.Rewrite != "" {
+			r.Rewrite = chain.NewRewrite(rc.Rewrite)
+		}
+		rt.routes = append(rt.routes, r)
+		for _, p := range rc.Paths {
+			segs := -1
+			if strings.HasSuffix(p, "/") {
+				segs = strings.Count(strings.Trim(p, "/"), "/") + 1
+				if p == "/" {
+					segs = 0
+				}
+			}
+			specs = append(specs, router.Route{ID: len(rt.matches), Hosts: rc.Hosts, Paths: []string{p}, Methods: rc.Methods})
+			rt.matches = append(rt.matches, match{route: r, prefixSegs: segs})
+		}
+	}
+	problems = append(problems, b.Problems()...)
+	rt.instances = b.Instances()
+	rr, err := router.New(specs)
+	if err != nil {
+		addErr(err)
+	}
+	rt.router = rr
+	if len(problems) > 0 {
+		rt.cleanup()
+		return nil, problems
+	}
+	return rt, nil
+}
+
+// Routes returns the compiled routes, in configuration order.
+func (rt *Runtime) Routes() []*chain.Route { return rt.routes }
+
+// Upstream returns the upstream called name, or nil.
+func (rt *Runtime) Upstream(name string) *upstream.Upstream { return rt.upstreams[name] }
+
+// InFlight returns the number of requests being served on this runtime.
+func (rt *Runtime) InFlight() int64 { return rt.inflight.Load() }
+
+func (rt *Runtime) releaseContext(c *chain.Context) {
+	chain.ReleaseContext(c)
+	rt.inflight.Add(-1)
+}
+
+// Close waits until no request uses the runtime (at most wait), then
+// releases its plugins and connection pools. It is called on the runtime a
+// reload replaced, and at shutdown.
+func (rt *Runtime) Close(wait time.Duration) {
+	if !rt.closed.CompareAndSwap(false, true) {
+		return
+	}
+	deadline := time.Now().Add(wait)
+	for rt.inflight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	rt.cleanup()
+}
+
+func (rt *Runtime) cleanup() {
+	if err := chain.Cleanup(rt.instances); err != nil {
+		rt.logger.Error("plugin cleanup failed", "error", err)
+	}
+	for _, u := range rt.upstreams {
+		u.Close()
+	}
+}
+
+// Check builds cfg as a reload would and releases what it built: the
+// "validate" command. It returns every problem found.
+func Check(cfg *config.Config, logger *slog.Logger) error {
+	var problems config.Problems
+	if cfg.Server.TLS != nil {
+		if _, err := loadCertificate(cfg); err != nil {
+			problems = append(problems, config.AsProblems(err)...)
+		}
+	}
+	rt, err := Build(cfg, cache.New(cache.MinSize), logger)
+	if err != nil {
+		problems = append(problems, config.AsProblems(err)...)
+	} else {
+		rt.cleanup()
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	return nil
+}
