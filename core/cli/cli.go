@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/gateway"
 )
@@ -99,38 +100,14 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg, err := config.Load(file)
-	if err == nil {
-		err = gateway.Check(cfg, logger)
-	} else if cfg != nil {
-		// Report plugin and upstream problems too, not only the first layer.
-		if err2 := gateway.Check(cfg, logger); err2 != nil {
-			err = append(config.AsProblems(err), config.AsProblems(err2)...)
-			err = dedupe(err.(config.Problems))
-		}
-	}
+	rt, err := gateway.Load(file, cache.New(cache.MinSize), logger)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	rt.Close(0)
 	fmt.Fprintln(stdout, "ok")
 	return 0
-}
-
-// dedupe drops problems reported twice (a route naming a missing upstream
-// is seen by both layers).
-func dedupe(ps config.Problems) config.Problems {
-	seen := map[string]bool{}
-	var out config.Problems
-	for _, p := range ps {
-		k := p.Error()
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, p)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
-	return out
 }
 
 func runCmd(args []string, _, stderr io.Writer) int {

@@ -75,6 +75,28 @@ func AsProblems(err error) Problems {
 	return Problems{{Reason: err.Error()}}
 }
 
+// AsProblemsOrNil is AsProblems, with nil for a nil error.
+func AsProblemsOrNil(err error) Problems {
+	if err == nil {
+		return nil
+	}
+	return AsProblems(err)
+}
+
+// Dedupe drops problems reported twice (by two layers of checks) and sorts
+// the rest by line.
+func (ps Problems) Dedupe() Problems {
+	seen := map[string]bool{}
+	var out Problems
+	for _, p := range ps {
+		if k := p.Error(); !seen[k] {
+			seen[k] = true
+			out = append(out, p)
+		}
+	}
+	return out.sorted()
+}
+
 // reporter collects problems while a configuration is decoded and checked.
 type reporter struct {
 	file  string

@@ -323,7 +323,8 @@ func (g *Gateway) Reload() ReloadResult {
 }
 
 func (g *Gateway) reload() ReloadResult {
-	fail := func(err error) ReloadResult {
+	rt, err := Load(g.file, g.cache, g.logger)
+	if err != nil {
 		ps := config.AsProblems(err)
 		r := ReloadResult{Errors: ps}
 		for _, p := range ps {
@@ -331,22 +332,9 @@ func (g *Gateway) reload() ReloadResult {
 		}
 		return r
 	}
-	cfg, err := config.Load(g.file)
-	if err != nil {
-		return fail(err)
-	}
-	if cfg.Server.TLS != nil {
-		if _, err := loadCertificate(cfg); err != nil {
-			return fail(err)
-		}
-	}
-	rt, err := Build(cfg, g.cache, g.logger)
-	if err != nil {
-		return fail(err)
-	}
 	old := g.rt.Swap(rt)
 	go old.Close(old.Config.Server.ShutdownTimeout.Std())
-	return ReloadResult{OK: true, Hash: cfg.Hash, Warnings: restartOnly(old.Config, cfg)}
+	return ReloadResult{OK: true, Hash: rt.Config.Hash, Warnings: restartOnly(old.Config, rt.Config)}
 }
 
 // restartOnly lists the settings that changed but only take effect after

@@ -157,23 +157,30 @@ func (rt *Runtime) cleanup() {
 	}
 }
 
-// Check builds cfg as a reload would and releases what it built: the
-// "validate" command. It returns every problem found.
-func Check(cfg *config.Config, logger *slog.Logger) error {
-	var problems config.Problems
+// Load reads the configuration file and builds a runtime from it, as a
+// reload does. Problems of every layer are reported together: the file's
+// (syntax, keys, values, references) and the build's (plugins, scripts,
+// balancers, certificates). On failure nothing is left running.
+func Load(file string, shared *cache.Cache, logger *slog.Logger) (*Runtime, error) {
+	cfg, err := config.Load(file)
+	if cfg == nil {
+		return nil, err
+	}
+	problems := config.AsProblemsOrNil(err)
 	if cfg.Server.TLS != nil {
 		if _, err := loadCertificate(cfg); err != nil {
 			problems = append(problems, config.AsProblems(err)...)
 		}
 	}
-	rt, err := Build(cfg, cache.New(cache.MinSize), logger)
+	rt, err := Build(cfg, shared, logger)
 	if err != nil {
 		problems = append(problems, config.AsProblems(err)...)
-	} else {
-		rt.cleanup()
 	}
 	if len(problems) > 0 {
-		return problems
+		if rt != nil {
+			rt.cleanup()
+		}
+		return nil, problems.Dedupe()
 	}
-	return nil
+	return rt, nil
 }

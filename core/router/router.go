@@ -44,8 +44,65 @@ type wildcard struct {
 // table holds the patterns of one host group.
 type table struct {
 	exact    map[string][]*entry // literal paths
-	params   []*entry            // exact-length patterns with parameters
-	prefixes []*entry            // prefix patterns, with or without parameters
+	params   group               // exact-length patterns with parameters
+	prefixes group               // prefix patterns, with or without parameters
+}
+
+// group indexes patterns by their first segment, so that a request only
+// looks at the patterns that can match it: those whose first segment is
+// the request's, and those starting with a parameter (or with no segment,
+// like "/"). Both lists are kept in precedence order and walked merged.
+type group struct {
+	byFirst map[string][]*entry
+	generic []*entry
+}
+
+func (g *group) add(e *entry) {
+	if len(e.segs) == 0 || e.segs[0].param != "" {
+		g.generic = append(g.generic, e)
+		return
+	}
+	if g.byFirst == nil {
+		g.byFirst = map[string][]*entry{}
+	}
+	g.byFirst[e.segs[0].lit] = append(g.byFirst[e.segs[0].lit], e)
+}
+
+func (g *group) sort() {
+	sortEntries(g.generic)
+	for _, es := range g.byFirst {
+		sortEntries(es)
+	}
+}
+
+func sortEntries(es []*entry) {
+	sort.SliceStable(es, func(i, j int) bool { return more(es[i], es[j]) })
+}
+
+// candidates returns the two lists to walk for path.
+func (g *group) candidates(path []byte) (specific, generic []*entry) {
+	if len(g.byFirst) > 0 {
+		specific = g.byFirst[string(firstSegment(path))]
+	}
+	return specific, g.generic
+}
+
+// pick returns the next entry in precedence order from two sorted lists.
+func pick(a, b []*entry, i, j int) (e *entry, ni, nj int) {
+	switch {
+	case i < len(a) && (j >= len(b) || more(a[i], b[j])):
+		return a[i], i + 1, j
+	case j < len(b):
+		return b[j], i, j + 1
+	}
+	return nil, i, j
+}
+
+func firstSegment(path []byte) []byte {
+	if len(path) > 0 && path[0] == '/' {
+		path = path[1:]
+	}
+	return path[:indexSlash(path)]
 }
 
 type entry struct {
@@ -133,7 +190,7 @@ func (t *table) add(e *entry, p string) {
 		if prefix {
 			e.prefix, e.literal = true, p
 			e.segs = splitPattern(p)
-			t.prefixes = append(t.prefixes, e)
+			t.prefixes.add(e)
 		} else {
 			t.exact[p] = append(t.exact[p], e)
 		}
@@ -142,9 +199,9 @@ func (t *table) add(e *entry, p string) {
 	e.segs = splitPattern(p)
 	e.prefix = prefix
 	if prefix {
-		t.prefixes = append(t.prefixes, e)
+		t.prefixes.add(e)
 	} else {
-		t.params = append(t.params, e)
+		t.params.add(e)
 	}
 }
 
@@ -184,8 +241,8 @@ func more(a, b *entry) bool {
 }
 
 func (t *table) sort() {
-	sort.SliceStable(t.params, func(i, j int) bool { return more(t.params[i], t.params[j]) })
-	sort.SliceStable(t.prefixes, func(i, j int) bool { return more(t.prefixes[i], t.prefixes[j]) })
+	t.params.sort()
+	t.prefixes.sort()
 	for _, es := range t.exact {
 		sort.SliceStable(es, func(i, j int) bool { return es[i].order < es[j].order })
 	}
@@ -267,7 +324,8 @@ func (t *table) match(method, path []byte, ps *Params) (int, Result) {
 		}
 		res = MethodNotAllowed
 	}
-	for _, e := range t.params {
+	a, b := t.params.candidates(path)
+	for e, i, j := pick(a, b, 0, 0); e != nil; e, i, j = pick(a, b, i, j) {
 		if matchSegments(e.segs, path, false, ps) {
 			if e.methods.has(m, method) {
 				return e.id, Found
@@ -276,14 +334,9 @@ func (t *table) match(method, path []byte, ps *Params) (int, Result) {
 		}
 		ps.Reset()
 	}
-	for _, e := range t.prefixes {
-		var ok bool
-		if e.segs != nil && e.literal == "" {
-			ok = matchSegments(e.segs, path, true, ps)
-		} else {
-			ok = hasPrefix(path, e.literal)
-		}
-		if ok {
+	a, b = t.prefixes.candidates(path)
+	for e, i, j := pick(a, b, 0, 0); e != nil; e, i, j = pick(a, b, i, j) {
+		if e.matchPrefix(path, ps) {
 			if e.methods.has(m, method) {
 				return e.id, Found
 			}
@@ -292,6 +345,13 @@ func (t *table) match(method, path []byte, ps *Params) (int, Result) {
 		ps.Reset()
 	}
 	return -1, res
+}
+
+func (e *entry) matchPrefix(path []byte, ps *Params) bool {
+	if e.literal == "" {
+		return matchSegments(e.segs, path, true, ps)
+	}
+	return hasPrefix(path, e.literal)
 }
 
 // hasPrefix reports whether path is under prefix p (which ends in "/"), or
@@ -383,21 +443,23 @@ func (t *table) methodsFor(path []byte, ps *Params) []string {
 	for _, e := range t.exact[string(path)] {
 		out = append(out, e.methods.names()...)
 	}
-	for _, e := range t.params {
-		if matchSegments(e.segs, path, false, ps) {
-			out = append(out, e.methods.names()...)
+	a, b := t.params.candidates(path)
+	for _, es := range [][]*entry{a, b} {
+		for _, e := range es {
+			if matchSegments(e.segs, path, false, ps) {
+				out = append(out, e.methods.names()...)
+			}
+			ps.Reset()
 		}
-		ps.Reset()
 	}
-	for _, e := range t.prefixes {
-		ok := hasPrefix(path, e.literal)
-		if e.segs != nil && e.literal == "" {
-			ok = matchSegments(e.segs, path, true, ps)
+	a, b = t.prefixes.candidates(path)
+	for _, es := range [][]*entry{a, b} {
+		for _, e := range es {
+			if e.matchPrefix(path, ps) {
+				out = append(out, e.methods.names()...)
+			}
+			ps.Reset()
 		}
-		if ok {
-			out = append(out, e.methods.names()...)
-		}
-		ps.Reset()
 	}
 	return out
 }

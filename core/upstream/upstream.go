@@ -125,7 +125,6 @@ func newTarget(tc config.Target, cfg *config.Upstream) (*Target, error) {
 	connectTimeout := cfg.ConnectTimeout.Std()
 	hc := &fasthttp.HostClient{
 		Addr:                          addr,
-		Name:                          "moongate",
 		NoDefaultUserAgentHeader:      true,
 		IsTLS:                         isTLS,
 		MaxConns:                      cfg.MaxConnections,

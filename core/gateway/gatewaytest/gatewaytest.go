@@ -148,8 +148,8 @@ func Client() *fasthttp.Client {
 		NoDefaultUserAgentHeader: true, DisablePathNormalizing: true}
 }
 
-// Do sends a request built by the caller and returns status, body and
-// the response (released by the test's cleanup).
+// Do sends a request and returns status, body and the response. headers
+// are name, value pairs; a "Host" pair sets the Host header.
 func Do(t testing.TB, method, url string, body []byte, headers ...string) (int, []byte, *fasthttp.Response) {
 	t.Helper()
 	req := fasthttp.AcquireRequest()
@@ -158,6 +158,11 @@ func Do(t testing.TB, method, url string, body []byte, headers ...string) (int, 
 	req.SetRequestURI(url)
 	req.URI().DisablePathNormalizing = true
 	for i := 0; i+1 < len(headers); i += 2 {
+		if strings.EqualFold(headers[i], "Host") {
+			req.UseHostHeader = true
+			req.Header.SetHost(headers[i+1])
+			continue
+		}
 		req.Header.Add(headers[i], headers[i+1])
 	}
 	if body != nil {

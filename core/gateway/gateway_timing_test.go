@@ -1,0 +1,101 @@
+package gateway_test
+
+import (
+	"net"
+	"testing"
+
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/gateway"
+	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	_ "github.com/moongate/moongate/plugins/headers"
+	_ "github.com/moongate/moongate/plugins/mock"
+	_ "github.com/moongate/moongate/plugins/requestid"
+	"github.com/valyala/fasthttp"
+)
+
+// benchGateway builds a gateway (not listening) in front of a real
+// loopback upstream answering 100 bytes, with the given global chain.
+func benchGateway(b testing.TB, plugins string) *gateway.Gateway {
+	b.Helper()
+	body := make([]byte, 100)
+	for i := range body {
+		body[i] = 'x'
+	}
+	up := gatewaytest.StartUpstream(b, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetContentType("text/plain")
+		ctx.SetBody(body)
+	})
+	cfg, err := config.Parse("bench.toml", []byte(`
+[admin]
+listen = ""
+`+plugins+`
+[[upstreams]]
+name = "u"
+targets = [{ url = "`+up.URL+`" }]
+[[routes]]
+paths = ["/"]
+upstream = "u"
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := gateway.New(cfg, gatewaytest.Logger(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g
+}
+
+const typicalChain = `
+[[plugins]]
+name = "request-id"
+[[plugins]]
+name = "headers"
+[plugins.config.request]
+set = { "X-Gateway" = "moongate" }
+remove = ["X-Debug"]
+[plugins.config.response]
+set = { "X-Served-By" = "moongate" }
+`
+
+// serveLoop drives ServeHTTP with a reused RequestCtx, as fasthttp's
+// server does for a keep-alive connection.
+func serveLoop(b *testing.B, g *gateway.Gateway) {
+	var fc fasthttp.RequestCtx
+	var req fasthttp.Request
+	req.Header.SetMethod("GET")
+	req.SetRequestURI("/api/items?id=7")
+	req.Header.SetHost("api.example.com")
+	req.Header.Set("User-Agent", "bench")
+	req.Header.Set("Accept", "*/*")
+	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+	fc.Init(&req, addr, nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req.CopyTo(&fc.Request)
+		fc.Response.Reset()
+		g.ServeHTTP(&fc)
+		if fc.Response.StatusCode() != 200 {
+			b.Fatalf("status %d: %s", fc.Response.StatusCode(), fc.Response.Body())
+		}
+	}
+}
+
+// BenchmarkProxyEmptyChain is the plain proxy path: route, forward to a
+// loopback upstream, answer. Most of its time is the loopback round trip.
+func BenchmarkProxyEmptyChain(b *testing.B) { serveLoop(b, benchGateway(b, "")) }
+
+// BenchmarkProxyTypicalChain adds request-id and headers (set, remove).
+func BenchmarkProxyTypicalChain(b *testing.B) { serveLoop(b, benchGateway(b, typicalChain)) }
+
+// BenchmarkMock is a chain that answers itself: the gateway's own cost
+// without the upstream round trip.
+func BenchmarkMock(b *testing.B) {
+	serveLoop(b, benchGateway(b, `
+[[plugins]]
+name = "mock"
+[plugins.config]
+body = "hello"
+`))
+}
