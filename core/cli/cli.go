@@ -117,6 +117,10 @@ func runCmd(args []string, _, stderr io.Writer) int {
 	}
 	cfg, err := config.Load(file)
 	if err != nil {
+		// Report the problems of every layer, as validate does.
+		if _, all := gateway.Load(file, cache.New(cache.MinSize), slog.New(slog.NewTextHandler(io.Discard, nil))); all != nil {
+			err = all
+		}
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
