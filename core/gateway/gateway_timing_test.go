@@ -99,3 +99,14 @@ name = "mock"
 body = "hello"
 `))
 }
+
+// BenchmarkThreePlugins runs request-id, headers and mock (which answers):
+// the chain's own cost, without an upstream.
+func BenchmarkThreePlugins(b *testing.B) {
+	serveLoop(b, benchGateway(b, typicalChain+`
+[[plugins]]
+name = "mock"
+[plugins.config]
+body = "hello"
+`))
+}

@@ -202,6 +202,7 @@ func prepareRequest(c *chain.Context, t *Target) {
 	}
 	h.SetBytesV("X-Real-IP", appendAddr(ipBuf[:0], c.ClientIP()))
 
+	req.URI().SetSchemeBytes(t.scheme)
 	if c.Route != nil && c.Route.PreserveHost {
 		req.UseHostHeader = true
 	} else {

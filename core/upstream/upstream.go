@@ -26,7 +26,8 @@ type Target struct {
 	// Client is its keep-alive connection pool.
 	Client *fasthttp.HostClient
 
-	host []byte // Host header value sent upstream
+	host   []byte // Host header value sent upstream
+	scheme []byte // "http" or "https": fasthttp's client refuses a request whose scheme differs from its own
 }
 
 // Upstream is a named group of targets; it implements chain.Forwarder.
@@ -147,7 +148,7 @@ func newTarget(tc config.Target, cfg *config.Upstream) (*Target, error) {
 	if isTLS {
 		hc.TLSConfig = &tls.Config{ServerName: x.Hostname(), MinVersion: tls.VersionTLS12}
 	}
-	return &Target{URL: tc.URL, Addr: addr, Weight: tc.Weight, Client: hc, host: []byte(x.Host)}, nil
+	return &Target{URL: tc.URL, Addr: addr, Weight: tc.Weight, Client: hc, host: []byte(x.Host), scheme: []byte(x.Scheme)}, nil
 }
 
 // Name returns the upstream's name.

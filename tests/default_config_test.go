@@ -1,0 +1,84 @@
+package tests
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	gt "github.com/moongate/moongate/core/gateway/gatewaytest"
+)
+
+// TestDefaultConfigTour runs the README's quick tour against the binary on
+// conf/moongate.toml, moved to free ports so that it can run anywhere.
+func TestDefaultConfigTour(t *testing.T) {
+	src, err := os.ReadFile("../conf/moongate.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen, admin, echo := freePort(t), freePort(t), freePort(t)
+	cfg := string(src)
+	for _, r := range [][2]string{{"0.0.0.0:8080", listen}, {"127.0.0.1:9080", admin}, {"127.0.0.1:8081", echo}} {
+		if !strings.Contains(cfg, `"`+r[0]) {
+			t.Fatalf("conf/moongate.toml no longer uses %s: update this test and the README", r[0])
+		}
+		cfg = strings.ReplaceAll(cfg, `"`+r[0], `"`+r[1])
+		cfg = strings.ReplaceAll(cfg, `//`+r[0], `//`+r[1])
+	}
+	startBin(t, cfg, listen)
+	base := "http://" + listen
+
+	type echoed struct {
+		Method  string            `json:"method"`
+		Path    string            `json:"path"`
+		Query   string            `json:"query"`
+		Headers map[string]string `json:"headers"`
+		Body    string            `json:"body"`
+	}
+	get := func(method, path string, body []byte) (int, echoed, map[string]string) {
+		st, b, resp := gt.Do(t, method, base+path, body)
+		var e echoed
+		json.Unmarshal(b, &e)
+		h := map[string]string{}
+		for k, v := range resp.Header.All() {
+			h[string(k)] = string(v)
+		}
+		h["body"] = string(b)
+		return st, e, h
+	}
+
+	// curl -i localhost:8080/users/42?verbose=1
+	st, e, h := get("GET", "/users/42?verbose=1", nil)
+	if st != 200 || e.Path != "/v1/users/42" || e.Query != "verbose=1" || e.Headers["X-Gateway"] != "moongate" ||
+		len(h["X-Request-Id"]) != 36 || e.Headers["X-Request-Id"] != h["X-Request-Id"] || h["X-Served-By"] != "moongate" {
+		t.Errorf("/users/42: %d %+v %v", st, e, h)
+	}
+	// curl localhost:8080/api/orders -d '{"item": 1}'
+	st, e, _ = get("POST", "/api/orders", []byte(`{"item": 1}`))
+	if st != 200 || e.Path != "/orders" || e.Method != "POST" || e.Body != `{"item": 1}` {
+		t.Errorf("/api/orders: %d %+v", st, e)
+	}
+	// curl -i localhost:8080/legacy/v1/users
+	st, _, h = get("GET", "/legacy/v1/users", nil)
+	if st != 410 || !strings.Contains(h["body"], "retired") || h["X-Served-By"] != "" || h["X-Request-Id"] == "" {
+		t.Errorf("/legacy: %d %v", st, h)
+	}
+	// curl -i -X DELETE localhost:8080/users/42
+	st, e, _ = get("DELETE", "/users/42", nil)
+	if st != 200 || e.Path != "/users/42" || e.Method != "DELETE" {
+		t.Errorf("DELETE /users/42: %d %+v", st, e)
+	}
+	// curl --path-as-is localhost:8080/api/../legacy/x
+	if st, _, _ := get("GET", "/api/../legacy/x", nil); st != 410 {
+		t.Errorf("/api/../legacy/x: %d", st)
+	}
+	// curl localhost:9080/status
+	st, b, _ := gt.Do(t, "GET", "http://"+admin+"/status", nil)
+	if st != 200 || !strings.Contains(string(b), `"routes": 4`) {
+		t.Errorf("status: %d %s", st, b)
+	}
+	// curl -X POST localhost:9080/reload
+	if st, b, _ := gt.Do(t, "POST", "http://"+admin+"/reload", nil); st != 200 || !strings.Contains(string(b), `"ok": true`) {
+		t.Errorf("reload: %d %s", st, b)
+	}
+}
