@@ -288,18 +288,7 @@ set = { "X-Config" = %q }
 	})
 
 	t.Run("SIGTERM drains in-flight requests and exits 0", func(t *testing.T) {
-		type result struct {
-			status int
-			body   string
-			err    error
-		}
-		done := make(chan result, 1)
-		go func() {
-			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-			req.SetRequestURI(base + "/slow")
-			err := gt.Client().DoTimeout(req, resp, 15*time.Second)
-			done <- result{resp.StatusCode(), string(resp.Body()), err}
-		}()
+		done := getAsync(base + "/slow")
 		waitFor(t, func() bool { return up.Hits() > 0 && inFlight(admin) == 1 })
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		waitFor(t, func() bool { return strings.Contains(p.log(), "shutting down") })

@@ -155,18 +155,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	})
 	g := gt.Start(t, upstreamTOML("u", slow.URL)+catchAll)
 
-	type result struct {
-		status int
-		body   string
-		err    error
-	}
-	done := make(chan result, 1)
-	go func() {
-		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		req.SetRequestURI(g.URL + "/slow")
-		err := gt.Client().DoTimeout(req, resp, 15*time.Second)
-		done <- result{resp.StatusCode(), string(resp.Body()), err}
-	}()
+	done := getAsync(g.URL + "/slow")
 	waitFor(t, func() bool { return slow.Hits() == 1 })
 
 	shutdown := make(chan error, 1)
@@ -191,6 +180,28 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	if err := <-shutdown; err != nil {
 		t.Errorf("shutdown: %v", err)
 	}
+}
+
+// result is the outcome of a request sent by getAsync.
+type result struct {
+	status int
+	body   string
+	err    error
+}
+
+// getAsync sends GET url in the background (for requests that are still in
+// flight while the test does something else) and delivers the outcome.
+func getAsync(url string) <-chan result {
+	done := make(chan result, 1)
+	go func() {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI(url)
+		err := gt.Client().DoTimeout(req, resp, 15*time.Second)
+		done <- result{resp.StatusCode(), string(resp.Body()), err}
+	}()
+	return done
 }
 
 // waitFor polls cond for up to 10 seconds.
