@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moongate/moongate/core/config"
 )
@@ -56,6 +57,23 @@ type Route struct {
 	StripPrefix bool
 	// Rewrite, if set, builds the upstream path from a template.
 	Rewrite *Rewrite
+	// Proxy holds the route's settings for its upstream call.
+	Proxy ProxyOptions
+}
+
+// ProxyOptions are a route's overrides of its upstream's timeouts and
+// retries, and what it lets through; zero durations mean the upstream's.
+type ProxyOptions struct {
+	Timeout        time.Duration // one try
+	ConnectTimeout time.Duration
+	Deadline       time.Duration // all tries
+	// Retries is the most retries: 0 for the upstream's setting, negative
+	// for none.
+	Retries int
+	// RetryNonIdempotent lets non-idempotent methods be retried.
+	RetryNonIdempotent bool
+	// WebSocket lets "Upgrade: websocket" requests through.
+	WebSocket bool
 }
 
 // Serve runs c through the route: the request phase, the upstream unless a

@@ -385,12 +385,24 @@ func (c *Context) Error(status int, message string) {
 }
 
 // BodySize returns the size of the response body written to the client;
-// meant for the log phase, where the body itself is gone.
+// meant for the log phase, where the body itself is gone. For a streamed
+// response (c.Response.IsBodyStream()) it is the announced Content-Length,
+// negative when the upstream did not announce one.
 func (c *Context) BodySize() int {
 	if c.phase == PhaseLog {
 		return c.bodySize
 	}
-	return len(c.Response.Body())
+	return responseBodySize(c.Response)
+}
+
+// responseBodySize is the size of a buffered body, or the announced size of
+// a streamed one (negative when unknown): asking a streamed response for its
+// Body would read the whole stream into memory.
+func responseBodySize(r *fasthttp.Response) int {
+	if r.IsBodyStream() {
+		return r.Header.ContentLength()
+	}
+	return len(r.Body())
 }
 
 // Scratch returns a reusable buffer owned by the context, emptied, for

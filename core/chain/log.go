@@ -29,7 +29,7 @@ func LogDropped() uint64 { return logDropped.Load() }
 // the log phase, or at once if it is dropped; it must release c.
 func FinishLog(c *Context, done func(*Context)) {
 	logStart.Do(startLogWorkers)
-	c.bodySize = len(c.Response.Body())
+	c.bodySize = responseBodySize(c.Response)
 	c.Request.Header.CopyTo(&c.logReq.Header)
 	c.Response.Header.CopyTo(&c.logResp.Header)
 	c.detachParams()

@@ -62,6 +62,7 @@ func (c *Config) check(rep *reporter) {
 		if u.ConnectTimeout == 0 {
 			rep.add(childPath(p, "connect_timeout"), "must be more than 0s")
 		}
+		checkUpstream(rep, p, u)
 	}
 
 	checkSteps(rep, "plugins", c.Plugins)
@@ -100,6 +101,7 @@ func (c *Config) check(rep *reporter) {
 			checkRewrite(rep, childPath(p, "rewrite"), r)
 		}
 		checkSteps(rep, childPath(p, "plugins"), r.Plugins)
+		checkRouteUpstream(rep, p, r)
 	}
 }
 

@@ -54,6 +54,10 @@ type Server struct {
 	MaxHeaderSize Size `toml:"max_header_size"`
 	// MaxBodySize bounds a request body; larger gets 413. Default "8MB".
 	MaxBodySize Size `toml:"max_body_size"`
+	// BufferBodySize: request bodies up to this size are read whole before
+	// the chain runs (steps see them in c.Request.Body()); larger bodies are
+	// streamed to the upstream as they arrive. Default "1MB".
+	BufferBodySize Size `toml:"buffer_body_size"`
 	// MaxConnections bounds concurrent client connections. Default 262144.
 	MaxConnections int `toml:"max_connections"`
 	// TrustedProxies lists the addresses or CIDRs whose X-Forwarded-* and
@@ -126,6 +130,45 @@ type Upstream struct {
 	IdleTimeout Duration `toml:"idle_timeout"`
 	// MaxResponseSize bounds a buffered response body; larger gets 502. Default "64MB".
 	MaxResponseSize Size `toml:"max_response_size"`
+
+	// Deadline bounds the whole upstream call, every try and the waits
+	// between them; past it the client gets 504. Default "0s": no bound
+	// beyond timeout per try.
+	Deadline Duration `toml:"deadline"`
+	// StreamThreshold: responses with a larger Content-Length, chunked or
+	// close-delimited responses, and text/event-stream responses are
+	// streamed to the client as they arrive instead of being buffered.
+	// Default "1MB".
+	StreamThreshold Size `toml:"stream_threshold"`
+	// StreamIdleTimeout bounds the wait for the next bytes of a streamed
+	// response body (timeout covers a streamed response until its headers).
+	// Default "60s".
+	StreamIdleTimeout Duration `toml:"stream_idle_timeout"`
+	// HashOn is what the consistent-hash balancer hashes: "ip" (the
+	// client's), "header", "cookie" (named by hash_key), "path" or
+	// "consumer" (the authenticated consumer). A request without the value
+	// hashes on the client IP. Default "ip".
+	HashOn string `toml:"hash_on"`
+	// HashKey names the header or cookie of hash_on. Default "".
+	HashKey string `toml:"hash_key"`
+	// WhenAllDown is what happens when no target is healthy: "panic"
+	// spreads requests over all targets as if they were healthy, "fail"
+	// answers 503 with Retry-After at once. Default "panic".
+	WhenAllDown string `toml:"when_all_down"`
+	// ResolveInterval is how often targets given by host name are resolved
+	// again; on failure the last good addresses are kept. "0s" resolves
+	// once. Default "30s".
+	ResolveInterval Duration `toml:"resolve_interval"`
+	// Health configures active health checks. [upstreams.health]
+	Health Health `toml:"health"`
+	// Outlier configures passive health checks. [upstreams.outlier]
+	Outlier Outlier `toml:"outlier"`
+	// Retries configures retries. [upstreams.retries]
+	Retries Retries `toml:"retries"`
+	// TLS configures connections to https:// targets. [upstreams.tls]
+	TLS UpstreamTLS `toml:"tls"`
+	// Sticky configures balancer = "sticky". [upstreams.sticky]
+	Sticky Sticky `toml:"sticky"`
 }
 
 // SetDefaults implements Defaulter.
@@ -136,6 +179,7 @@ func (u *Upstream) SetDefaults() {
 	u.MaxConnections = 1024
 	u.IdleTimeout = Duration(60 * time.Second)
 	u.MaxResponseSize = 64 << 20
+	u.setUpstreamDefaults()
 }
 
 // Target is one server of an upstream.
@@ -176,6 +220,26 @@ type Route struct {
 	// Plugins are appended to the global chain; a step with the name of a
 	// global step replaces it in place, and enabled = false turns it off.
 	Plugins []Step `toml:"plugins"`
+
+	// WebSocket lets "Upgrade: websocket" requests through to the upstream
+	// (other upgrades are never forwarded). Default false.
+	WebSocket bool `toml:"websocket"`
+	// Timeout overrides the upstream's timeout (one try) for this route.
+	// Default: the upstream's.
+	Timeout Duration `toml:"timeout"`
+	// ConnectTimeout overrides the upstream's connect_timeout. Default: the
+	// upstream's.
+	ConnectTimeout Duration `toml:"connect_timeout"`
+	// Deadline overrides the upstream's deadline (all tries). Default: the
+	// upstream's.
+	Deadline Duration `toml:"deadline"`
+	// Retries overrides the upstream's retries.attempts. Default: the
+	// upstream's.
+	Retries *int `toml:"retries"`
+	// RetryNonIdempotent lets POST, PATCH and other non-idempotent requests
+	// be retried too. A request body already streamed upstream is never
+	// sent twice. Default false.
+	RetryNonIdempotent bool `toml:"retry_non_idempotent"`
 }
 
 // SetDefaults implements Defaulter.
@@ -226,6 +290,7 @@ func Default() *Config {
 			ShutdownTimeout: Duration(30 * time.Second),
 			MaxHeaderSize:   8 << 10,
 			MaxBodySize:     8 << 20,
+			BufferBodySize:  1 << 20,
 			MaxConnections:  256 * 1024,
 		},
 		Admin: Admin{Listen: "127.0.0.1:9080"},

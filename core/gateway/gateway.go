@@ -156,6 +156,8 @@ func (g *Gateway) newServer(cfg *config.Config) *fasthttp.Server {
 		Concurrency:          s.MaxConnections,
 		NoDefaultContentType: true,
 		CloseOnShutdown:      true,
+		// Large request bodies stream to the upstream; see prepareBody.
+		StreamRequestBody: true,
 		// Headers are forwarded as received, with names in canonical case.
 		DisableHeaderNamesNormalizing: false,
 		Logger:                        fasthttpLogger{g.logger},
@@ -209,6 +211,10 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	path := fc.Request.URI().Path()
 	if hasControl(path) {
 		chain.WriteError(&fc.Response, 400, "invalid characters in path", nil)
+		rt.release(c)
+		return
+	}
+	if !prepareBody(fc, rt) {
 		rt.release(c)
 		return
 	}
@@ -445,6 +451,9 @@ func (g *Gateway) registerAdmin(a *admin.Server) {
 			status = 422
 		}
 		admin.WriteJSON(ctx, status, res)
+	})
+	a.Handle("GET", "/upstreams", func(ctx *fasthttp.RequestCtx) {
+		admin.WriteJSON(ctx, 200, g.Runtime().UpstreamStates())
 	})
 	a.Handle("GET", "/routes", func(ctx *fasthttp.RequestCtx) {
 		rt := g.Runtime()

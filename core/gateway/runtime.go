@@ -86,6 +86,7 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 			Chain:        b.Chain(i),
 			PreserveHost: rc.PreserveHost,
 			StripPrefix:  rc.StripPrefix,
+			Proxy:        proxyOptions(rc),
 		}
 		if u, ok := rt.upstreams[rc.Upstream]; ok {
 			r.Upstream = u

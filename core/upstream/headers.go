@@ -171,10 +171,10 @@ func stripResponseHopByHop(h *fasthttp.ResponseHeader) {
 }
 
 // prepareRequest turns the client's request into the upstream request, in
-// place: hop-by-hop headers go, the Host is the target's (unless the route
-// preserves it) and the X-Forwarded-* headers tell the upstream who asked.
-// Client-sent X-Forwarded-* values are kept only from trusted proxies.
-func prepareRequest(c *chain.Context, t *Target) {
+// place: hop-by-hop headers go and the X-Forwarded-* headers tell the
+// upstream who asked. Client-sent X-Forwarded-* values are kept only from
+// trusted proxies. setTarget then sets the Host for each try.
+func prepareRequest(c *chain.Context) {
 	req := c.Request
 	h := &req.Header
 	stripRequestHopByHop(h)
@@ -201,7 +201,14 @@ func prepareRequest(c *chain.Context, t *Target) {
 		h.SetBytesV("X-Forwarded-Host", h.Host())
 	}
 	h.SetBytesV("X-Real-IP", appendAddr(ipBuf[:0], c.ClientIP()))
+}
 
+// setTarget addresses the request to t: the Host is the target's, unless
+// the route preserves the client's.
+func setTarget(c *chain.Context, t *Target) {
+	req := c.Request
+	// The scheme is the target's (a request from an HTTPS client to an
+	// HTTP target stays coherent for whoever reads the URI).
 	req.URI().SetSchemeBytes(t.scheme)
 	if c.Route != nil && c.Route.PreserveHost {
 		req.UseHostHeader = true

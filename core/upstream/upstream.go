@@ -1,43 +1,45 @@
 package upstream
 
 import (
+	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
-	"net"
-	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
-	"github.com/valyala/fasthttp"
 )
 
-// Target is one server of an upstream, with its connection pool.
-type Target struct {
-	// URL is the target as configured, e.g. "http://10.0.0.5:8080".
-	URL string
-	// Addr is its host:port.
-	Addr string
-	// Weight is its configured share of the traffic.
-	Weight int
-	// Client is its keep-alive connection pool.
-	Client *fasthttp.HostClient
-
-	host   []byte // Host header value sent upstream
-	scheme []byte // "http" or "https": fasthttp's client refuses a request whose scheme differs from its own
-}
-
 // Upstream is a named group of targets; it implements chain.Forwarder.
-// It is immutable once built and safe for concurrent use.
+// Its configuration is fixed once built; its targets' state (health,
+// in-flight requests, latency) changes as requests and checks go. It is
+// safe for concurrent use. Close stops its background work.
 type Upstream struct {
-	name     string
-	cfg      config.Upstream
-	targets  []*Target
-	balancer Balancer
-	timeout  time.Duration
+	name      string
+	cfg       config.Upstream
+	targets   []*Target
+	balancer  Balancer
+	responder Responder // the balancer, when it acts on responses
+	tlsConfig *tls.Config
+
+	timeout        time.Duration
+	connectTimeout time.Duration
+	deadline       time.Duration
+	streamAt       int
+	streamIdle     time.Duration
+	writeTimeout   time.Duration // the server's, refreshed while streaming
+	failFast       bool
+	retryStatus    statusSet
+	outlierStatus  statusSet
+	budget         budget
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 
 	adhocMu sync.Mutex
 	adhoc   map[string]*Target // targets set per request (Context.SetTarget)
@@ -47,108 +49,102 @@ type Upstream struct {
 // request, so that a script cannot grow them without limit.
 const maxAdhocTargets = 256
 
-// Balancer picks the target for a request. Pick must be safe for
-// concurrent use and should not allocate; nil means no target is
-// available (the client gets 503).
-type Balancer interface {
-	Pick(c *chain.Context) *Target
+// statusSet is a set of HTTP statuses (100-599) as a bitmap.
+type statusSet [10]uint64
+
+func newStatusSet(list []int) statusSet {
+	var s statusSet
+	for _, v := range list {
+		if v >= 0 && v < 640 {
+			s[v/64] |= 1 << (v % 64)
+		}
+	}
+	return s
 }
 
-// BalancerFactory builds a balancer over an upstream's targets.
-type BalancerFactory func(targets []*Target, cfg *config.Upstream) (Balancer, error)
-
-var (
-	balancersMu sync.RWMutex
-	balancers   = map[string]BalancerFactory{"round-robin": newRoundRobin}
-)
-
-// RegisterBalancer makes a balancer available under name (the value of
-// balancer = "..."). A duplicate name panics.
-func RegisterBalancer(name string, f BalancerFactory) {
-	balancersMu.Lock()
-	defer balancersMu.Unlock()
-	if _, dup := balancers[name]; dup {
-		panic("upstream: balancer " + name + " registered twice")
-	}
-	balancers[name] = f
-}
-
-func balancerNames() []string {
-	var out []string
-	for n := range balancers {
-		out = append(out, n)
-	}
-	return out
+func (s *statusSet) has(v int) bool {
+	return v >= 0 && v < 640 && s[v/64]&(1<<(v%64)) != 0
 }
 
 // New builds an upstream from its configuration; path is its key path
-// (upstreams[0]) for error messages.
+// (upstreams[0]) for error messages. Its health checks and name
+// resolution start at once; Close stops them.
 func New(cfg *config.Upstream, path string, file *config.Config) (*Upstream, error) {
-	u := &Upstream{name: cfg.Name, cfg: *cfg, timeout: cfg.Timeout.Std()}
-	for i, tc := range cfg.Targets {
-		t, err := newTarget(tc, cfg)
-		if err != nil {
-			return nil, file.Problem(path+".targets["+strconv.Itoa(i)+"].url", err.Error())
+	u := &Upstream{
+		name:           cfg.Name,
+		cfg:            *cfg,
+		timeout:        cfg.Timeout.Std(),
+		connectTimeout: cfg.ConnectTimeout.Std(),
+		deadline:       cfg.Deadline.Std(),
+		streamAt:       cfg.StreamThreshold.Int(),
+		streamIdle:     cfg.StreamIdleTimeout.Std(),
+		failFast:       cfg.WhenAllDown == "fail",
+		retryStatus:    newStatusSet(cfg.Retries.Statuses),
+		outlierStatus:  newStatusSet(cfg.Outlier.Statuses),
+	}
+	u.budget.pct, u.budget.minPerSec = int64(cfg.Retries.Budget), int64(cfg.Retries.MinPerSecond)
+	if file != nil {
+		u.writeTimeout = file.Server.WriteTimeout.Std()
+	}
+	problem := func(key, reason string) error {
+		if file == nil {
+			return errors.New(path + "." + key + ": " + reason)
 		}
+		return file.Problem(path+"."+key, reason)
+	}
+	tc, err := buildTLS(&cfg.TLS)
+	if err != nil {
+		return nil, problem("tls", err.Error())
+	}
+	u.tlsConfig = tc
+	for i, tcfg := range cfg.Targets {
+		t, err := newTarget(tcfg, targetOptions{cfg: cfg, tlsConfig: tc})
+		if err != nil {
+			return nil, problem("targets["+strconv.Itoa(i)+"].url", err.Error())
+		}
+		t.index, t.bit = i, 1<<(i%64)
 		u.targets = append(u.targets, t)
 	}
-	balancersMu.RLock()
-	f, ok := balancers[cfg.Balancer]
-	balancersMu.RUnlock()
+	f, ok := lookupBalancer(cfg.Balancer)
 	if !ok {
-		return nil, file.Problem(path+".balancer", "unknown balancer "+strconv.Quote(cfg.Balancer)+" (known: "+strings.Join(balancerNames(), ", ")+")")
+		return nil, problem("balancer", "unknown balancer "+strconv.Quote(cfg.Balancer)+" (known: "+strings.Join(balancerNames(), ", ")+")")
 	}
 	b, err := f(u.targets, cfg)
 	if err != nil {
-		return nil, file.Problem(path+".balancer", err.Error())
+		return nil, problem("balancer", err.Error())
 	}
 	u.balancer = b
+	u.responder, _ = b.(Responder)
+	u.ctx, u.cancel = context.WithCancel(context.Background())
+	u.startResolver()
+	u.startHealthChecks()
 	return u, nil
 }
 
-func newTarget(tc config.Target, cfg *config.Upstream) (*Target, error) {
-	if reason := config.CheckTargetURL(tc.URL); reason != "" {
-		return nil, errors.New(reason)
-	}
-	x, err := url.Parse(tc.URL)
-	if err != nil {
-		return nil, err
-	}
-	isTLS := x.Scheme == "https"
-	addr := x.Host
-	if x.Port() == "" {
-		port := "80"
-		if isTLS {
-			port = "443"
+// buildTLS makes the TLS settings of an upstream's https targets:
+// verification on, against ca_file when given.
+func buildTLS(c *config.UpstreamTLS) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName,
+		InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // only when configured explicitly
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, errors.New("cannot read ca_file: " + err.Error())
 		}
-		addr = net.JoinHostPort(x.Hostname(), port)
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("ca_file " + strconv.Quote(c.CAFile) + " holds no PEM certificate")
+		}
+		tc.RootCAs = pool
 	}
-	connectTimeout := cfg.ConnectTimeout.Std()
-	hc := &fasthttp.HostClient{
-		Addr:                          addr,
-		NoDefaultUserAgentHeader:      true,
-		IsTLS:                         isTLS,
-		MaxConns:                      cfg.MaxConnections,
-		MaxIdleConnDuration:           cfg.IdleTimeout.Std(),
-		MaxResponseBodySize:           cfg.MaxResponseSize.Int(),
-		ReadTimeout:                   cfg.Timeout.Std(),
-		WriteTimeout:                  cfg.Timeout.Std(),
-		DisableHeaderNamesNormalizing: false,
-		DisablePathNormalizing:        false,
-		// A stale pooled connection is retried once on a fresh one; other
-		// retries are the upstream's retry policy, not the pool's.
-		MaxIdemponentCallAttempts: 2,
-		DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) {
-			if connectTimeout < timeout {
-				timeout = connectTimeout
-			}
-			return fasthttp.DialTimeout(addr, timeout)
-		},
+	if c.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(c.Cert, c.Key)
+		if err != nil {
+			return nil, errors.New("cannot load cert and key: " + err.Error())
+		}
+		tc.Certificates = []tls.Certificate{cert}
 	}
-	if isTLS {
-		hc.TLSConfig = &tls.Config{ServerName: x.Hostname(), MinVersion: tls.VersionTLS12}
-	}
-	return &Target{URL: tc.URL, Addr: addr, Weight: tc.Weight, Client: hc, host: []byte(x.Host), scheme: []byte(x.Scheme)}, nil
+	return tc, nil
 }
 
 // Name returns the upstream's name.
@@ -164,7 +160,7 @@ func (u *Upstream) adhocTarget(url string) (*Target, error) {
 	if t, ok := u.adhoc[url]; ok {
 		return t, nil
 	}
-	t, err := newTarget(config.Target{URL: url, Weight: 1}, &u.cfg)
+	t, err := newTarget(config.Target{URL: url, Weight: 1}, targetOptions{cfg: &u.cfg, tlsConfig: u.tlsConfig})
 	if err != nil {
 		return nil, err
 	}
@@ -178,9 +174,15 @@ func (u *Upstream) adhocTarget(url string) (*Target, error) {
 	return t, nil
 }
 
-// Close closes the idle connections of every target; in-flight requests
-// finish on theirs.
+// Close stops the health checks and name resolution and closes the idle
+// connections of every target; in-flight requests finish on theirs.
+// It is called when a reload replaced the runtime, once its requests are
+// done, and at shutdown.
 func (u *Upstream) Close() {
+	if u.cancel != nil {
+		u.cancel()
+	}
+	u.wg.Wait()
 	for _, t := range u.targets {
 		t.Client.CloseIdleConnections()
 	}
@@ -189,53 +191,4 @@ func (u *Upstream) Close() {
 		t.Client.CloseIdleConnections()
 	}
 	u.adhocMu.Unlock()
-}
-
-var (
-	errNoTarget    = &chain.Error{Status: 503, Message: "no upstream target available"}
-	msgUnreachable = "upstream unreachable"
-	msgTimeout     = "upstream timed out"
-	msgBadResponse = "bad response from upstream"
-)
-
-// Forward sends c.Request to a target picked by the balancer and stores the
-// answer in c.Response.
-func (u *Upstream) Forward(c *chain.Context) error {
-	var t *Target
-	if url := c.Target(); url != "" {
-		var err error
-		if t, err = u.adhocTarget(url); err != nil {
-			return &chain.Error{Status: 502, Message: "invalid target", Err: err}
-		}
-	} else if t = u.balancer.Pick(c); t == nil {
-		return errNoTarget
-	}
-	req := c.Request
-	closeAfter := req.Header.ConnectionClose()
-	prepareRequest(c, t)
-	err := t.Client.DoTimeout(req, c.Response, u.timeout)
-	if closeAfter {
-		c.Response.SetConnectionClose()
-	}
-	if err != nil {
-		return classify(err)
-	}
-	cleanResponse(&c.Response.Header, closeAfter)
-	return nil
-}
-
-// classify maps a client error to the status the client sees; the cause is
-// kept for the log, never shown.
-func classify(err error) *chain.Error {
-	var netErr net.Error
-	switch {
-	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
-		errors.Is(err, fasthttp.ErrTLSHandshakeTimeout):
-		return &chain.Error{Status: 504, Message: msgTimeout, Err: err}
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return &chain.Error{Status: 504, Message: msgTimeout, Err: err}
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		return &chain.Error{Status: 502, Message: msgBadResponse, Err: err}
-	}
-	return &chain.Error{Status: 502, Message: msgUnreachable, Err: err}
 }

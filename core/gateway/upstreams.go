@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"sort"
+
+	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/upstream"
+	"github.com/valyala/fasthttp"
+)
+
+// prepareBody readies the request body before routing: the server reads
+// bodies as streams (StreamRequestBody), so that large ones can go to the
+// upstream as they arrive; bodies up to server.buffer_body_size are read
+// whole here, so every step sees them in c.Request.Body(). A body
+// announced over server.max_body_size gets 413 (a chunked one that grows
+// past it fails its request with 413 while streaming). It reports whether
+// the request may go on.
+func prepareBody(fc *fasthttp.RequestCtx, rt *Runtime) bool {
+	if !fc.Request.IsBodyStream() {
+		return true
+	}
+	s := &rt.Config.Server
+	switch upstream.PrepareRequestBody(&fc.Request, s.MaxBodySize.Int(), s.BufferBodySize.Int()) {
+	case 0:
+		return true
+	case 413:
+		chain.WriteError(&fc.Response, 413, "request body too large", nil)
+	default:
+		chain.WriteError(&fc.Response, 400, "malformed request body", nil)
+	}
+	fc.SetConnectionClose()
+	return false
+}
+
+// proxyOptions are a route's overrides of its upstream call.
+func proxyOptions(rc *config.Route) chain.ProxyOptions {
+	p := chain.ProxyOptions{
+		Timeout:            rc.Timeout.Std(),
+		ConnectTimeout:     rc.ConnectTimeout.Std(),
+		Deadline:           rc.Deadline.Std(),
+		RetryNonIdempotent: rc.RetryNonIdempotent,
+		WebSocket:          rc.WebSocket,
+	}
+	if rc.Retries != nil {
+		p.Retries = *rc.Retries
+		if p.Retries == 0 {
+			p.Retries = -1
+		}
+	}
+	return p
+}
+
+// UpstreamStates returns the state of every upstream's targets, sorted by
+// upstream name: what GET /upstreams on the admin API answers.
+func (rt *Runtime) UpstreamStates() []upstream.State {
+	out := make([]upstream.State, 0, len(rt.upstreams))
+	for _, u := range rt.upstreams {
+		out = append(out, u.State())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

@@ -1,0 +1,371 @@
+package upstream
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/moongate/moongate/core/chain"
+	"github.com/valyala/fasthttp"
+)
+
+var (
+	errNoTarget    = &chain.Error{Status: 503, Message: "no upstream target available"}
+	msgUnreachable = "upstream unreachable"
+	msgTimeout     = "upstream timed out"
+	msgBadResponse = "bad response from upstream"
+)
+
+// tryError is the failure of one try, with what it means for retries.
+type tryError struct {
+	status int   // what the client sees: 502, 504, 413
+	sent   bool  // the request may have reached the target
+	retry  bool  // another target may be tried (given the method)
+	err    error // the cause, logged
+}
+
+func (e *tryError) Error() string { return e.err.Error() }
+func (e *tryError) Unwrap() error { return e.err }
+
+func (e *tryError) chainError() *chain.Error {
+	msg := msgUnreachable
+	switch e.status {
+	case 504:
+		msg = msgTimeout
+	case 413:
+		msg = "request body too large"
+	case 400:
+		msg = "malformed request body"
+	}
+	if errors.Is(e.err, fasthttp.ErrBodyTooLarge) || errors.Is(e.err, errBadResponse) {
+		msg = msgBadResponse
+	}
+	return &chain.Error{Status: e.status, Message: msg, Err: e.err}
+}
+
+var errBadResponse = errors.New("malformed response from upstream")
+
+// options are the settings of one request's upstream call: the upstream's,
+// with the route's overrides.
+type options struct {
+	timeout        time.Duration
+	connectTimeout time.Duration
+	deadline       time.Duration
+	retries        int
+	anyMethod      bool
+	websocket      bool
+}
+
+func (u *Upstream) options(r *chain.Route) options {
+	o := options{timeout: u.timeout, connectTimeout: u.connectTimeout, deadline: u.deadline,
+		retries: u.cfg.Retries.Attempts}
+	if r == nil {
+		return o
+	}
+	p := &r.Proxy
+	if p.Timeout > 0 {
+		o.timeout = p.Timeout
+	}
+	if p.ConnectTimeout > 0 {
+		o.connectTimeout = p.ConnectTimeout
+	}
+	if p.Deadline > 0 {
+		o.deadline = p.Deadline
+	}
+	switch {
+	case p.Retries > 0:
+		o.retries = p.Retries
+	case p.Retries < 0:
+		o.retries = 0
+	}
+	o.anyMethod = p.RetryNonIdempotent
+	o.websocket = p.WebSocket
+	return o
+}
+
+func idempotent(h *fasthttp.RequestHeader) bool {
+	return h.IsGet() || h.IsHead() || h.IsPut() || h.IsDelete() || h.IsOptions() || h.IsTrace()
+}
+
+// Forward sends c.Request to a target picked by the balancer and stores the
+// answer in c.Response, retrying on another target when the upstream's
+// and the route's settings allow it.
+func (u *Upstream) Forward(c *chain.Context) error {
+	o := u.options(c.Route)
+	req := c.Request
+	closeAfter := req.Header.ConnectionClose()
+	wsUpgrade := o.websocket && isWebSocket(&req.Header)
+	prepareRequest(c)
+	if wsUpgrade {
+		restoreUpgrade(&req.Header)
+	}
+	if url := c.Target(); url != "" {
+		t, err := u.adhocTarget(url)
+		if err != nil {
+			return &chain.Error{Status: 502, Message: "invalid target", Err: err}
+		}
+		return u.finish(c, t, closeAfter, u.forwardTo(c, t, o, wsUpgrade, time.Now()))
+	}
+
+	start := time.Now()
+	now := start.UnixNano()
+	var end time.Time
+	if o.deadline > 0 {
+		end = start.Add(o.deadline)
+	}
+	u.budget.request(now)
+	streamed := req.IsBodyStream()
+	canRetry := o.retries > 0 && !wsUpgrade && (o.anyMethod || idempotent(&req.Header))
+	var tried uint64
+	var last *Target
+	var lastErr error
+	for try := 0; ; try++ {
+		f := Filter{Now: now, Tried: tried}
+		t := u.balancer.Pick(c, f)
+		if t == nil && !u.anyUp(now) {
+			if u.failFast {
+				if try == 0 {
+					return u.unavailable(c, now)
+				}
+			} else {
+				f.AnyHealth = true
+				t = u.balancer.Pick(c, f)
+			}
+		}
+		if t == nil {
+			if try == 0 {
+				return errNoTarget
+			}
+			break
+		}
+		tried |= t.bit
+		last = t
+		tryStart := time.Now()
+		tryEnd := tryStart.Add(o.timeout)
+		if !end.IsZero() {
+			if !tryStart.Before(end) {
+				lastErr = &tryError{status: 504, err: fasthttp.ErrTimeout}
+				break
+			}
+			if end.Before(tryEnd) {
+				tryEnd = end
+			}
+		}
+		err := u.forwardTo(c, t, o, wsUpgrade, tryEnd)
+		lastErr = err
+		var te *tryError
+		if err != nil {
+			if !errors.As(err, &te) || !te.retry || te.sent && streamed {
+				break
+			}
+		} else if !u.retryStatus.has(c.Response.StatusCode()) {
+			break
+		}
+		if !canRetry || try >= o.retries || !u.budget.allowRetry(time.Now().UnixNano()) {
+			break
+		}
+		if err == nil {
+			if streamed {
+				break // the body went up with the first try
+			}
+			// Drop the failed response (a streamed one closes its connection).
+			c.Response.ResetBody()
+		}
+		now = time.Now().UnixNano()
+	}
+	return u.finish(c, last, closeAfter, lastErr)
+}
+
+// finish turns the last try's outcome into the client's response.
+func (u *Upstream) finish(c *chain.Context, t *Target, closeAfter bool, err error) error {
+	if closeAfter {
+		c.Response.SetConnectionClose()
+	}
+	if err != nil {
+		var te *tryError
+		if errors.As(err, &te) {
+			return te.chainError()
+		}
+		return err
+	}
+	if c.Response.StatusCode() != fasthttp.StatusSwitchingProtocols {
+		cleanResponse(&c.Response.Header, closeAfter)
+	}
+	if u.responder != nil && t != nil {
+		u.responder.Picked(c, t)
+	}
+	return nil
+}
+
+// forwardTo makes one try on t, recording the outcome in t's state.
+func (u *Upstream) forwardTo(c *chain.Context, t *Target, o options, ws bool, end time.Time) error {
+	setTarget(c, t)
+	t.active.Add(1)
+	t.requests.Add(1)
+	start := time.Now()
+	var err error
+	var streaming bool
+	if ws {
+		err = u.websocket(c, t, o, end)
+	} else {
+		streaming, err = u.roundTrip(c, t, o, end)
+	}
+	now := time.Now()
+	if !streaming {
+		t.active.Add(-1)
+	}
+	if err != nil {
+		u.failed(t, now.UnixNano(), err)
+		return err
+	}
+	t.observe(now.Sub(start), now.UnixNano())
+	if u.outlierStatus.has(c.Response.StatusCode()) {
+		u.failed(t, now.UnixNano(), nil)
+	} else {
+		t.consecutive.Store(0)
+	}
+	return nil
+}
+
+// anyUp reports whether any target may be picked at now.
+func (u *Upstream) anyUp(now int64) bool {
+	for _, t := range u.targets {
+		if t.Up(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// unavailable answers 503 with Retry-After: the time until the first
+// ejected target returns, or one health check interval.
+func (u *Upstream) unavailable(c *chain.Context, now int64) error {
+	wait := int64(0)
+	for _, t := range u.targets {
+		if until := t.ejectedUntil.Load(); until > now && !t.activeDown.Load() {
+			if d := until - now; wait == 0 || d < wait {
+				wait = d
+			}
+		}
+	}
+	if wait == 0 {
+		wait = int64(u.cfg.Health.Interval.Std())
+	}
+	secs := max(1, (wait+int64(time.Second)-1)/int64(time.Second))
+	var buf [20]byte
+	c.Error(503, "no healthy upstream target")
+	c.Response.Header.SetBytesV("Retry-After", strconv.AppendInt(buf[:0], secs, 10))
+	return nil
+}
+
+// failed records a failed try on t (err nil: a failure status) and ejects
+// t after outlier.consecutive_failures in a row, for a cool-down that
+// doubles with each ejection in a row.
+func (u *Upstream) failed(t *Target, now int64, err error) {
+	t.failures.Add(1)
+	if err != nil {
+		s := err.Error()
+		t.lastError.Store(&s)
+	}
+	n := u.cfg.Outlier.ConsecutiveFailures
+	if n <= 0 {
+		return
+	}
+	if int(t.consecutive.Add(1)) < n {
+		return
+	}
+	old := t.ejectedUntil.Load()
+	if old > now {
+		return // already out
+	}
+	k := t.ejections.Load()
+	if now-t.lastEjectEnd.Load() > int64(u.cfg.Outlier.MaxEjection) {
+		k = 0
+	}
+	cool := u.cfg.Outlier.BaseEjection.Std()
+	for i := int32(0); i < k && cool < u.cfg.Outlier.MaxEjection.Std(); i++ {
+		cool *= 2
+	}
+	cool = min(cool, u.cfg.Outlier.MaxEjection.Std())
+	until := now + int64(cool)
+	if t.ejectedUntil.CompareAndSwap(old, until) {
+		t.ejections.Store(k + 1)
+		t.lastEjectEnd.Store(until)
+		t.consecutive.Store(0)
+	}
+}
+
+// classify maps a failure of a try to the status the client sees.
+func classify(err error, sent bool) *tryError {
+	te := &tryError{status: 502, sent: sent, retry: true, err: err}
+	var netErr net.Error
+	switch {
+	case errors.Is(err, errRequestTooLarge):
+		te.status, te.retry = 413, false
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
+		errors.Is(err, fasthttp.ErrTLSHandshakeTimeout):
+		te.status = 504
+	case errors.As(err, &netErr) && netErr.Timeout():
+		te.status = 504
+	case errors.Is(err, fasthttp.ErrBodyTooLarge), errors.Is(err, errBadResponse):
+		te.retry = false
+	}
+	return te
+}
+
+// staleConn reports whether err is how a kept-alive connection that the
+// server had closed fails: nothing at all came back.
+func staleConn(err error) bool {
+	return errors.Is(err, errNothingRead) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, fasthttp.ErrConnectionClosed)
+}
+
+var errNothingRead = errors.New("connection closed before the response")
+
+// budget caps retries at pct percent of the requests of the last ten
+// seconds, plus minPerSec per second. Counters live in ten one-second
+// buckets of atomics: no lock on the request path.
+type budget struct {
+	pct, minPerSec int64
+	buckets        [10]bucket
+}
+
+type bucket struct {
+	sec     atomic.Int64
+	reqs    atomic.Int64
+	retries atomic.Int64
+}
+
+func (b *budget) bucket(sec int64) *bucket {
+	bk := &b.buckets[sec%int64(len(b.buckets))]
+	if old := bk.sec.Load(); old != sec && bk.sec.CompareAndSwap(old, sec) {
+		bk.reqs.Store(0)
+		bk.retries.Store(0)
+	}
+	return bk
+}
+
+func (b *budget) request(now int64) {
+	b.bucket(now / int64(time.Second)).reqs.Add(1)
+}
+
+// allowRetry reports whether one more retry fits, and counts it if so.
+func (b *budget) allowRetry(now int64) bool {
+	sec := now / int64(time.Second)
+	var reqs, retries int64
+	for i := range b.buckets {
+		bk := &b.buckets[i]
+		if s := bk.sec.Load(); s > sec-int64(len(b.buckets)) && s <= sec {
+			reqs += bk.reqs.Load()
+			retries += bk.retries.Load()
+		}
+	}
+	if retries >= b.minPerSec*int64(len(b.buckets))+reqs*b.pct/100 {
+		return false
+	}
+	b.bucket(sec).retries.Add(1)
+	return true
+}

@@ -1,0 +1,268 @@
+package upstream
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http/httputil"
+	"sync"
+	"time"
+
+	"github.com/moongate/moongate/core/chain"
+	"github.com/valyala/fasthttp"
+)
+
+// roundTrip sends c.Request to t over a pooled connection and reads the
+// response into c.Response, on the request's own goroutine. The target's
+// HostClient serves as the connection pool only: the exchange is driven
+// here so that the try's deadline covers exactly the request and the
+// response headers, and so that the body can be buffered or streamed once
+// the headers are known.
+//
+// A body is read whole when its Content-Length is at most stream_threshold
+// and it is not text/event-stream; otherwise it streams to the client as
+// it arrives (streaming reports true: the connection and the target's
+// in-flight count are released when the stream is closed).
+func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Time) (streaming bool, err error) {
+	hc := t.Client
+	req, resp := c.Request, c.Response
+	streamedBody := req.IsBodyStream()
+	for attempt := 0; ; attempt++ {
+		wait := time.Until(end)
+		if wait <= 0 {
+			return false, classify(fasthttp.ErrTimeout, false)
+		}
+		cc, err := hc.AcquireConn(min(o.connectTimeout, wait), req.ConnectionClose())
+		if err != nil {
+			return false, classify(err, false)
+		}
+		conn := cc.Conn()
+		tr := tracked(conn)
+		reused := tr != nil && tr.used
+
+		if err = conn.SetDeadline(end); err != nil {
+			hc.CloseConn(cc)
+			return false, classify(err, false)
+		}
+		bw := hc.AcquireWriter(conn)
+		err = req.Write(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		hc.ReleaseWriter(bw)
+		if err != nil {
+			hc.CloseConn(cc)
+			if reused && attempt == 0 && !streamedBody && staleConn(err) {
+				continue
+			}
+			return false, classify(err, true)
+		}
+
+		br := hc.AcquireReader(conn)
+		resp.Reset()
+		// The gateway never invents a Content-Type the upstream did not send.
+		resp.Header.SetNoDefaultContentType(true)
+		if err = readResponseHeader(resp, br); err != nil {
+			hc.ReleaseReader(br)
+			hc.CloseConn(cc)
+			if !time.Now().Before(end) {
+				// Some read errors hide the timeout behind them.
+				return false, classify(fasthttp.ErrTimeout, true)
+			}
+			if reused && attempt == 0 && !streamedBody && staleConn(err) {
+				continue
+			}
+			return false, classify(err, true)
+		}
+		closeConn := req.ConnectionClose() || resp.ConnectionClose()
+		status := resp.StatusCode()
+		if req.Header.IsHead() || status == 204 || status == 304 || status < 200 {
+			if status < 200 {
+				hc.ReleaseReader(br)
+				hc.CloseConn(cc)
+				return false, classify(errBadResponse, true)
+			}
+			resp.SkipBody = true
+			hc.ReleaseReader(br)
+			if closeConn {
+				hc.CloseConn(cc)
+			} else {
+				markUsed(tr)
+				hc.ReleaseConn(cc)
+			}
+			return false, nil
+		}
+		cl := resp.Header.ContentLength()
+		if cl >= 0 && cl <= u.streamAt && !isEventStream(resp.Header.ContentType()) {
+			err = resp.ReadBody(br, hc.MaxResponseBodySize)
+			hc.ReleaseReader(br)
+			if err != nil {
+				hc.CloseConn(cc)
+				if !time.Now().Before(end) {
+					err = fasthttp.ErrTimeout
+				}
+				return false, classify(err, true)
+			}
+			if closeConn {
+				hc.CloseConn(cc)
+			} else {
+				markUsed(tr)
+				hc.ReleaseConn(cc)
+			}
+			return false, nil
+		}
+
+		// Stream the body: the server writes it to the client after the
+		// response phase, reading it from the upstream as it goes.
+		sb := &streamBody{conn: conn, br: br, idle: u.streamIdle, t: t, fc: c.Fast, writeTimeout: u.writeTimeout}
+		switch {
+		case cl >= 0:
+			sb.left = int64(cl)
+			sb.fixed = true
+		case cl == -1:
+			sb.chunked = httputil.NewChunkedReader(br)
+		default: // delimited by the connection's end
+			closeConn = true
+		}
+		sb.release = func(discard bool) {
+			hc.ReleaseReader(br)
+			if discard || closeConn {
+				hc.CloseConn(cc)
+				return
+			}
+			markUsed(tr)
+			hc.ReleaseConn(cc)
+		}
+		if cl < 0 {
+			cl = -1
+		}
+		resp.SetBodyStream(sb, cl)
+		resp.ImmediateHeaderFlush = true
+		return true, nil
+	}
+}
+
+// markUsed notes that a connection carried a whole exchange: a later
+// failure on it may be a stale keep-alive connection.
+func markUsed(tr *trackedConn) {
+	if tr != nil {
+		tr.used = true
+	}
+}
+
+// readResponseHeader reads the status line and headers, skipping interim
+// (1xx) responses other than 101.
+func readResponseHeader(resp *fasthttp.Response, br *bufio.Reader) error {
+	for n := 0; ; n++ {
+		if err := resp.Header.Read(br); err != nil {
+			if errors.Is(err, io.EOF) {
+				return errNothingRead
+			}
+			var nr fasthttp.ErrNothingRead
+			if errors.As(err, &nr) {
+				return errNothingRead
+			}
+			return err
+		}
+		s := resp.StatusCode()
+		if s < 100 || s > 199 || s == 101 {
+			return nil
+		}
+		if n >= 8 {
+			return errBadResponse
+		}
+	}
+}
+
+func isEventStream(ct []byte) bool {
+	const es = "text/event-stream"
+	return len(ct) >= len(es) && eqFold(ct[:len(es)], es)
+}
+
+// streamBody is a response body read from the upstream connection while
+// the server writes it to the client. Every read pushes the upstream read
+// deadline (stream_idle_timeout) and the client write deadline (the
+// server's write_timeout) forward, so a long stream that keeps moving is
+// not cut, and a stalled one is. Close, called by the server when the
+// response is written or dropped, gives the connection back to the pool
+// if the body was read to its end, and closes it otherwise.
+type streamBody struct {
+	conn         net.Conn
+	br           *bufio.Reader
+	chunked      io.Reader
+	fixed        bool
+	left         int64
+	eof          bool
+	idle         time.Duration
+	writeTimeout time.Duration
+	fc           *fasthttp.RequestCtx
+	t            *Target
+	release      func(discard bool)
+	once         sync.Once
+}
+
+// Read implements io.Reader.
+func (s *streamBody) Read(p []byte) (int, error) {
+	if s.eof {
+		return 0, io.EOF
+	}
+	now := time.Now()
+	_ = s.conn.SetReadDeadline(now.Add(s.idle))
+	if s.fc != nil && s.writeTimeout > 0 {
+		_ = s.fc.SetWriteDeadline(now.Add(s.writeTimeout))
+	}
+	var n int
+	var err error
+	switch {
+	case s.fixed:
+		if s.left == 0 {
+			s.eof = true
+			return 0, io.EOF
+		}
+		if int64(len(p)) > s.left {
+			p = p[:s.left]
+		}
+		n, err = s.br.Read(p)
+		s.left -= int64(n)
+		if s.left == 0 {
+			s.eof = true
+			if err == nil {
+				err = io.EOF
+			}
+		} else if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+	case s.chunked != nil:
+		n, err = s.chunked.Read(p)
+		if errors.Is(err, io.EOF) {
+			// The trailer section ends with an empty line.
+			for {
+				line, rerr := s.br.ReadSlice('\n')
+				if rerr != nil {
+					return n, io.ErrUnexpectedEOF
+				}
+				if len(bytes.TrimRight(line, "\r\n")) == 0 {
+					break
+				}
+			}
+			s.eof = true
+		}
+	default:
+		n, err = s.br.Read(p)
+		if errors.Is(err, io.EOF) {
+			s.eof = true
+		}
+	}
+	return n, err
+}
+
+// Close implements io.Closer.
+func (s *streamBody) Close() error {
+	s.once.Do(func() {
+		s.release(!s.eof)
+		s.t.active.Add(-1)
+	})
+	return nil
+}

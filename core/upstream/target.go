@@ -1,0 +1,241 @@
+package upstream
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"math"
+	"net"
+	"net/netip"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/moongate/moongate/core/config"
+	"github.com/valyala/fasthttp"
+)
+
+// Target is one server of an upstream, with its connection pool and the
+// state the balancers and health checks share. Its counters are atomics:
+// a Target is safe for concurrent use.
+type Target struct {
+	// URL is the target as configured, e.g. "http://10.0.0.5:8080".
+	URL string
+	// Addr is its host:port as configured.
+	Addr string
+	// Weight is its configured share of the traffic.
+	Weight int
+	// Client is its keep-alive connection pool. Requests do not go through
+	// Client.Do: the upstream drives the connections itself (timeouts,
+	// streaming); Client only pools them.
+	Client *fasthttp.HostClient
+
+	index     int    // position in the upstream's targets
+	bit       uint64 // 1 << (index % 64), for Filter
+	id        uint64 // stable identity (hash of URL), for sticky cookies
+	host      []byte // Host header value sent upstream
+	scheme    []byte // "http" or "https"
+	isTLS     bool
+	tlsConfig *tls.Config
+	hostname  string // non-empty when the target is given by name (resolved)
+	port      string
+
+	addrs   atomic.Pointer[[]string] // resolved host:port list for hostname targets
+	nextIP  atomic.Uint32
+	resolve atomic.Pointer[resolveState]
+
+	active       atomic.Int64  // requests in flight
+	requests     atomic.Uint64 // tries sent
+	failures     atomic.Uint64 // tries failed (errors and outlier statuses)
+	consecutive  atomic.Int32  // failures in a row
+	ejectedUntil atomic.Int64  // unix nanoseconds; 0 when not ejected
+	ejections    atomic.Int32  // ejections in a row, for the growing cool-down
+	lastEjectEnd atomic.Int64  // when the last ejection ended (unix ns)
+	activeDown   atomic.Bool   // the active check says down
+	ewmaBits     atomic.Uint64 // peak EWMA of latency, float64 nanoseconds
+	ewmaStamp    atomic.Int64  // last EWMA update (unix ns)
+	lastError    atomic.Pointer[string]
+}
+
+// resolveState is the outcome of the last resolution of a hostname target.
+type resolveState struct {
+	at  time.Time
+	err string
+}
+
+// Up reports whether the target may be picked at now (unix ns): the active
+// check has not taken it out and it is not ejected.
+func (t *Target) Up(now int64) bool {
+	return !t.activeDown.Load() && t.ejectedUntil.Load() <= now
+}
+
+// Active returns the requests in flight to the target.
+func (t *Target) Active() int64 { return t.active.Load() }
+
+// Latency returns the target's peak-EWMA latency.
+func (t *Target) Latency() time.Duration {
+	return time.Duration(math.Float64frombits(t.ewmaBits.Load()))
+}
+
+// ewmaDecay is the time constant of the latency average.
+const ewmaDecay = float64(10 * time.Second)
+
+// observe folds one latency into the peak EWMA: a slower sample is taken
+// at once (the peak), faster ones are averaged in with a weight that grows
+// with the time since the last sample.
+func (t *Target) observe(rtt time.Duration, now int64) {
+	x := float64(rtt)
+	for {
+		old := t.ewmaBits.Load()
+		prev := math.Float64frombits(old)
+		stamp := t.ewmaStamp.Load()
+		var v float64
+		if x > prev || old == 0 {
+			v = x
+		} else {
+			elapsed := float64(max(now-stamp, 0))
+			w := math.Exp(-elapsed / ewmaDecay)
+			v = prev*w + x*(1-w)
+		}
+		if t.ewmaBits.CompareAndSwap(old, math.Float64bits(v)) {
+			t.ewmaStamp.Store(now)
+			return
+		}
+	}
+}
+
+// targetOptions are what building a target needs from its upstream.
+type targetOptions struct {
+	cfg       *config.Upstream
+	tlsConfig *tls.Config // nil: build from the URL with defaults
+}
+
+func newTarget(tc config.Target, o targetOptions) (*Target, error) {
+	if reason := config.CheckTargetURL(tc.URL); reason != "" {
+		return nil, errors.New(reason)
+	}
+	x, err := url.Parse(tc.URL)
+	if err != nil {
+		return nil, err
+	}
+	isTLS := x.Scheme == "https"
+	port := x.Port()
+	if port == "" {
+		port = "80"
+		if isTLS {
+			port = "443"
+		}
+	}
+	addr := net.JoinHostPort(x.Hostname(), port)
+	sum := sha256.Sum256([]byte(tc.URL))
+	t := &Target{URL: tc.URL, Addr: addr, Weight: tc.Weight, host: []byte(x.Host), scheme: []byte(x.Scheme), isTLS: isTLS,
+		port: port, id: binary.BigEndian.Uint64(sum[:8])}
+	if _, err := netip.ParseAddr(x.Hostname()); err != nil {
+		t.hostname = x.Hostname()
+	}
+	cfg := o.cfg
+	if isTLS {
+		tc := o.tlsConfig
+		if tc == nil {
+			tc = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		tc = tc.Clone()
+		if tc.ServerName == "" {
+			tc.ServerName = x.Hostname()
+		}
+		t.tlsConfig = tc
+	}
+	t.Client = &fasthttp.HostClient{
+		Addr:                addr,
+		Name:                "moongate",
+		IsTLS:               isTLS,
+		TLSConfig:           t.tlsConfig,
+		MaxConns:            cfg.MaxConnections,
+		MaxIdleConnDuration: cfg.IdleTimeout.Std(),
+		MaxResponseBodySize: cfg.MaxResponseSize.Int(),
+		ReadBufferSize:      16 << 10,
+		WriteBufferSize:     16 << 10,
+		DialTimeout:         t.dialTimeout,
+	}
+	return t, nil
+}
+
+// dialTimeout dials the target: its address, or for a target given by
+// name, one of the addresses last resolved (each tried in turn).
+func (t *Target) dialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	if t.hostname == "" {
+		return dialTracked(addr, timeout)
+	}
+	list := t.addrs.Load()
+	if list == nil || len(*list) == 0 {
+		return dialTracked(addr, timeout)
+	}
+	deadline := time.Now().Add(timeout)
+	as := *list
+	start := int(t.nextIP.Add(1))
+	var err error
+	for i := range as {
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		var c net.Conn
+		if c, err = dialTracked(as[(start+i)%len(as)], left); err == nil {
+			return c, nil
+		}
+	}
+	if err == nil {
+		err = fasthttp.ErrDialTimeout
+	}
+	return nil, err
+}
+
+// trackedConn marks a connection that has carried a whole exchange, so
+// that a failure on a reused (possibly stale) connection can be told from
+// one on a fresh connection.
+type trackedConn struct {
+	net.Conn
+	used bool
+}
+
+func dialTracked(addr string, timeout time.Duration) (net.Conn, error) {
+	c, err := fasthttp.DialTimeout(addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &trackedConn{Conn: c}, nil
+}
+
+// tracked returns the trackedConn under c (which may be a *tls.Conn).
+func tracked(c net.Conn) *trackedConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	tc, _ := c.(*trackedConn)
+	return tc
+}
+
+// dialRaw opens a connection outside the pool (WebSocket), with TLS for
+// https targets.
+func (t *Target) dialRaw(ctx context.Context, timeout time.Duration) (net.Conn, error) {
+	c, err := t.dialTimeout(t.Addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	if !t.isTLS {
+		return c, nil
+	}
+	tc := tls.Client(c, t.tlsConfig)
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return tc, nil
+}
