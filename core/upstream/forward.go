@@ -156,9 +156,8 @@ func (u *Upstream) Forward(c *chain.Context) error {
 		}
 		err := u.forwardTo(c, t, o, wsUpgrade, tryEnd)
 		lastErr = err
-		var te *tryError
 		if err != nil {
-			if !errors.As(err, &te) || !te.retry || te.sent && streamed {
+			if te, ok := err.(*tryError); !ok || !te.retry || te.sent && streamed {
 				break
 			}
 		} else if !u.retryStatus.has(c.Response.StatusCode()) {
@@ -185,8 +184,7 @@ func (u *Upstream) finish(c *chain.Context, t *Target, closeAfter bool, err erro
 		c.Response.SetConnectionClose()
 	}
 	if err != nil {
-		var te *tryError
-		if errors.As(err, &te) {
+		if te, ok := err.(*tryError); ok {
 			return te.chainError()
 		}
 		return err

@@ -133,3 +133,5 @@ func (ch *consistentHash) keyHash(c *chain.Context) uint64 {
 	var buf [48]byte
 	return xxhash.Sum64(c.ClientIP().AppendTo(buf[:0]))
 }
+
+func xxhashString(s string) uint64 { return xxhash.Sum64String(s) }

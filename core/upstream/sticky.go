@@ -26,7 +26,7 @@ type sticky struct {
 	cookie   string
 	path     string
 	ttl      time.Duration
-	macs     sync.Pool // hash.Hash (HMAC), reused: signing allocates nothing
+	macs     sync.Pool // *mac, reused: signing allocates nothing
 }
 
 // macLen is the length of the signature kept in the cookie (128 bits).
@@ -50,7 +50,7 @@ func newSticky(targets []*Target, cfg *config.Upstream) (Balancer, error) {
 			return nil, err
 		}
 	}
-	s.macs.New = func() any { return hmac.New(sha256.New, key) }
+	s.macs.New = func() any { return &mac{h: hmac.New(sha256.New, key)} }
 	return s, nil
 }
 
@@ -63,14 +63,20 @@ const (
 	cookieLen = payload + 22
 )
 
+// mac is an HMAC with a buffer for its sum, pooled together.
+type mac struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
 func (s *sticky) sign(dst []byte, msg []byte) []byte {
-	h := s.macs.Get().(hash.Hash)
-	h.Reset()
-	h.Write(msg)
-	var sum [sha256.Size]byte
-	out := h.Sum(sum[:0])
-	s.macs.Put(h)
-	return base64.RawURLEncoding.AppendEncode(dst, out[:macLen])
+	m := s.macs.Get().(*mac)
+	m.h.Reset()
+	m.h.Write(msg)
+	out := m.h.Sum(m.sum[:0])
+	dst = base64.RawURLEncoding.AppendEncode(dst, out[:macLen])
+	s.macs.Put(m)
+	return dst
 }
 
 // Pick implements Balancer.
