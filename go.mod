@@ -12,6 +12,7 @@ require (
 
 require (
 	github.com/golang/snappy v1.0.0 // indirect
+	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/molecule-man/go-brrr v1.3.1 // indirect
 	golang.org/x/sys v0.49.0 // indirect

@@ -104,7 +104,7 @@ func startBenchUpstream(tb testing.TB, body string) string {
 		tb.Fatal(err)
 	}
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(body) }}
-	go srv.Serve(ln) //nolint:errcheck // ends at Shutdown
+	go srv.Serve(ln)                      //nolint:errcheck // ends at Shutdown
 	tb.Cleanup(func() { srv.Shutdown() }) //nolint:errcheck // best effort
 	return "http://" + ln.Addr().String()
 }
