@@ -155,7 +155,7 @@ func checkUpstream(rep *reporter, p string, u *Upstream) {
 	case "ip", "path", "consumer":
 	case "header", "cookie":
 		if u.HashKey == "" {
-			rep.add(childPath(p, "hash_key"), `is required when hash_on = "`+u.HashOn+`"`)
+			rep.add(childPath(p, "hash_on"), `"`+u.HashOn+`" needs hash_key, the `+u.HashOn+`'s name`)
 		}
 	default:
 		rep.add(childPath(p, "hash_on"), "must be one of "+quoteList(HashOnValues)+", got "+strconv.Quote(u.HashOn))
