@@ -45,7 +45,7 @@ func TestRoundRobinFollowsWeights(t *testing.T) {
 	bal, _ := newRoundRobin([]*Target{a, b}, nil)
 	counts := map[string]int{}
 	for i := 0; i < 400; i++ {
-		counts[bal.Pick(nil).URL]++
+		counts[bal.Pick(nil, Filter{}).URL]++
 	}
 	if counts["a"] != 300 || counts["b"] != 100 {
 		t.Errorf("picks %v, want a=300 b=100", counts)
