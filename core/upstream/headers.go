@@ -110,42 +110,36 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
+// The scans below run on every request: they use the concrete header
+// types so that their closures stay on the stack. Deleting, which only
+// happens when a hop-by-hop header is present, is shared.
+
 func stripRequestHopByHop(h *fasthttp.RequestHeader) {
 	var found uint16
 	h.VisitAll(func(k, _ []byte) { found |= hopBit(k) })
-	if found == 0 {
-		return
-	}
-	if found&hopConnection != 0 {
-		delConnectionTokens(h.Peek("Connection"), h.DelBytes)
-	}
-	for i, n := range hopNames {
-		if found&(1<<i) != 0 {
-			h.Del(n)
-		}
-	}
-	if found&hopProxy != 0 {
-		var names [8][64]byte
-		var lens [8]int
-		n := 0
-		h.VisitAll(func(k, _ []byte) {
-			if hopBit(k) == hopProxy && n < len(names) && len(k) <= 64 {
-				lens[n] = copy(names[n][:], k)
-				n++
-			}
-		})
-		for i := 0; i < n; i++ {
-			h.DelBytes(names[i][:lens[i]])
-		}
+	if found != 0 {
+		delHopByHop(h, found)
 	}
 }
 
 func stripResponseHopByHop(h *fasthttp.ResponseHeader) {
 	var found uint16
 	h.VisitAll(func(k, _ []byte) { found |= hopBit(k) })
-	if found == 0 {
-		return
+	if found != 0 {
+		delHopByHop(h, found)
 	}
+}
+
+// hopHeader is what request and response headers have in common.
+type hopHeader interface {
+	Peek(key string) []byte
+	Del(key string)
+	DelBytes(key []byte)
+	VisitAll(f func(key, value []byte))
+}
+
+// delHopByHop deletes the hop-by-hop headers found by a scan.
+func delHopByHop(h hopHeader, found uint16) {
 	if found&hopConnection != 0 {
 		delConnectionTokens(h.Peek("Connection"), h.DelBytes)
 	}
@@ -154,18 +148,23 @@ func stripResponseHopByHop(h *fasthttp.ResponseHeader) {
 			h.Del(n)
 		}
 	}
-	if found&hopProxy != 0 {
+	for found&hopProxy != 0 {
+		// Collect a batch of Proxy-* names (deleting while visiting is not
+		// allowed), delete them, and look again if the batch was full.
 		var names [8][64]byte
 		var lens [8]int
 		n := 0
 		h.VisitAll(func(k, _ []byte) {
-			if hopBit(k) == hopProxy && n < len(names) && len(k) <= 64 {
+			if hopBit(k) == hopProxy && n < len(names) && len(k) <= len(names[0]) {
 				lens[n] = copy(names[n][:], k)
 				n++
 			}
 		})
 		for i := 0; i < n; i++ {
 			h.DelBytes(names[i][:lens[i]])
+		}
+		if n < len(names) {
+			break
 		}
 	}
 }

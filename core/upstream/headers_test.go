@@ -51,3 +51,20 @@ func TestRoundRobinFollowsWeights(t *testing.T) {
 		t.Errorf("picks %v, want a=300 b=100", counts)
 	}
 }
+
+func TestManyProxyHeadersAreAllRemoved(t *testing.T) {
+	var h fasthttp.ResponseHeader
+	for i := 0; i < 20; i++ {
+		h.Set("Proxy-X"+string(rune('a'+i)), "v")
+	}
+	stripResponseHopByHop(&h)
+	n := 0
+	h.VisitAll(func(k, _ []byte) {
+		if hopBit(k) == hopProxy {
+			n++
+		}
+	})
+	if n != 0 {
+		t.Errorf("%d Proxy-* headers survived", n)
+	}
+}
