@@ -55,8 +55,12 @@ type Consumer struct {
 	// Groups are the consumer's groups, for ACLs.
 	Groups []string
 	// CredentialID names the credential that authenticated the request
-	// (never the secret itself).
+	// (never the secret itself); "" for the anonymous consumer and for
+	// consumers looked up by name.
 	CredentialID string
+	// Anonymous is true for the consumer a step gives a request that
+	// presented no credentials (the steps' anonymous option).
+	Anonymous bool
 }
 
 const maxValues = 8

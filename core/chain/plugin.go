@@ -71,6 +71,18 @@ type Env struct {
 	// Cache is the process-wide shared cache; take a namespace of your own
 	// with Cache.Namespace. It outlives reloads.
 	Cache *cache.Cache
+	// Consumers are the configuration's [[consumers]], built once per
+	// load (so a reload adds and removes consumers); core/consumer.Of
+	// gives the full registry to authentication plugins. nil in
+	// environments built without consumers.
+	Consumers Consumers
+}
+
+// Consumers finds the consumers of a configuration by name. It is
+// implemented by core/consumer.Registry and safe for concurrent use.
+type Consumers interface {
+	// Consumer returns the consumer called name, nil if there is none.
+	Consumer(name string) *Consumer
 }
 
 // Factory builds a plugin instance from its step. The instance must

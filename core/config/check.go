@@ -66,6 +66,7 @@ func (c *Config) check(rep *reporter) {
 	}
 
 	checkSteps(rep, "plugins", c.Plugins)
+	c.checkConsumers(rep)
 	routes := map[string]bool{}
 	for i := range c.Routes {
 		r := &c.Routes[i]

@@ -25,6 +25,10 @@ type Config struct {
 	Routes    []Route    `toml:"routes"`
 	// Plugins is the global chain: it runs for every route, in order.
 	Plugins []Step `toml:"plugins"`
+	// Consumers are the clients that authentication steps identify.
+	Consumers []Consumer `toml:"consumers"`
+	// Auth sets the identity headers authentication steps send upstream.
+	Auth Auth `toml:"auth"`
 
 	// File is the path the configuration was read from.
 	File string `toml:"-"`
@@ -296,6 +300,7 @@ func Default() *Config {
 		Admin: Admin{Listen: "127.0.0.1:9080"},
 		Log:   Log{Level: "info", Format: "text"},
 		Cache: Cache{Size: 256 << 20},
+		Auth:  DefaultAuth(),
 	}
 }
 

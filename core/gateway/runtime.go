@@ -11,6 +11,7 @@ import (
 	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/realip"
 	"github.com/moongate/moongate/core/router"
 	"github.com/moongate/moongate/core/upstream"
@@ -77,7 +78,13 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 		rt.upstreams[u.Name()] = u
 	}
 
-	b := chain.NewBuilder(&chain.Env{Logger: logger, Config: cfg, Cache: shared})
+	env := &chain.Env{Logger: logger, Config: cfg, Cache: shared}
+	if reg, err := consumer.New(cfg); err != nil {
+		addErr(err)
+	} else {
+		env.Consumers = reg
+	}
+	b := chain.NewBuilder(env)
 	var specs []router.Route
 	for i := range cfg.Routes {
 		rc := &cfg.Routes[i]

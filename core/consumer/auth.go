@@ -1,0 +1,286 @@
+package consumer
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/config"
+	"github.com/valyala/fasthttp"
+)
+
+// ErrNoCredentials is what Authenticate returns when the request carries
+// none of the credentials the step looks for. It is answered 401 unless
+// the step has an anonymous consumer.
+var ErrNoCredentials = errors.New("no credentials")
+
+// errMissing answers a request that presented no credentials.
+var errMissing = chain.NewError(401, "authentication required")
+
+// Authenticator is one way of authenticating a request (an API key, a
+// password, a token, ...). It is implemented by the authentication
+// plugins and combined by Auth (one step) and by multi-auth.
+type Authenticator interface {
+	// Authenticate returns the request's consumer; ErrNoCredentials when
+	// the request carries none of this method's credentials; an
+	// *chain.Error with a 4xx status (401, with a message that reveals no
+	// secret) when they are wrong; any other error when the check itself
+	// failed (answered 500, or the error's 5xx status).
+	Authenticate(c *chain.Context) (*chain.Consumer, error)
+	// Challenge is the WWW-Authenticate value sent with a 401, such as
+	// `Basic realm="moongate"`; "" for none.
+	Challenge() string
+}
+
+// Options are the keys every authentication step has; plugins embed it
+// in their Config.
+type Options struct {
+	// Anonymous names a consumer of [[consumers]] that requests without
+	// credentials get instead of a 401 (requests with wrong credentials
+	// still get 401). Default "": none.
+	Anonymous string `toml:"anonymous"`
+	// Realm is the realm of the WWW-Authenticate challenge. Default "moongate".
+	Realm string `toml:"realm"`
+}
+
+// DefaultOptions returns Options with their defaults.
+func DefaultOptions() Options { return Options{Realm: "moongate"} }
+
+// Auth is an authentication step built around an Authenticator: it removes
+// client-sent identity headers, authenticates, sets the consumer and the
+// identity headers, and answers failures. It implements chain.RequestHandler
+// and passes Authenticate, Challenge and Cleanup through, so that
+// multi-auth can combine steps.
+type Auth struct {
+	auth      Authenticator
+	anonymous *chain.Consumer
+	identity  *Identity
+	challenge string
+}
+
+var (
+	_ chain.RequestHandler = (*Auth)(nil)
+	_ Authenticator        = (*Auth)(nil)
+	_ chain.Cleaner        = (*Auth)(nil)
+)
+
+// NewAuth builds the step of a plugin: a checks credentials, opts are the
+// step's common keys, strip are more client headers to remove (those the
+// plugin itself sets upstream). An unknown anonymous consumer is reported
+// at the step's "anonymous" key.
+func NewAuth(spec chain.Spec, a Authenticator, opts Options, strip ...string) (*Auth, error) {
+	s := &Auth{auth: a, identity: NewIdentity(authConfig(spec), strip...), challenge: a.Challenge()}
+	if opts.Anonymous != "" {
+		s.anonymous = Of(spec.Env).Anonymous(opts.Anonymous)
+		if s.anonymous == nil {
+			return nil, spec.Config.Problem("anonymous", "unknown consumer "+strconv.Quote(opts.Anonymous)+" (define it in [[consumers]])")
+		}
+	}
+	return s, nil
+}
+
+func authConfig(spec chain.Spec) config.Auth {
+	if spec.Env != nil && spec.Env.Config != nil {
+		return spec.Env.Config.Auth
+	}
+	return config.DefaultAuth()
+}
+
+// Anonymous returns the step's anonymous consumer, nil if it has none.
+func (s *Auth) Anonymous() *chain.Consumer { return s.anonymous }
+
+// Identity returns the step's identity headers.
+func (s *Auth) Identity() *Identity { return s.identity }
+
+// Authenticate implements Authenticator by calling the plugin's.
+func (s *Auth) Authenticate(c *chain.Context) (*chain.Consumer, error) { return s.auth.Authenticate(c) }
+
+// Challenge implements Authenticator.
+func (s *Auth) Challenge() string { return s.challenge }
+
+// Cleanup releases the plugin's resources, if it has any.
+func (s *Auth) Cleanup() error {
+	if cl, ok := s.auth.(chain.Cleaner); ok {
+		return cl.Cleanup()
+	}
+	return nil
+}
+
+// Unwrap returns the plugin's Authenticator.
+func (s *Auth) Unwrap() Authenticator { return s.auth }
+
+// OnRequest implements chain.RequestHandler.
+func (s *Auth) OnRequest(c *chain.Context) error {
+	s.identity.Strip(&c.Request.Header)
+	cons, err := s.auth.Authenticate(c)
+	if err != nil {
+		if err == ErrNoCredentials && s.anonymous != nil {
+			cons = s.anonymous
+		} else {
+			return Fail(c, err, s.challenge)
+		}
+	}
+	c.Consumer = cons
+	s.identity.Set(c, cons)
+	return nil
+}
+
+// Fail answers a failed authentication: ErrNoCredentials and 4xx
+// *chain.Error are answered with their status (401 with the challenges
+// as WWW-Authenticate), and nil is returned; any other error is returned
+// for the chain to handle as a failure of the step.
+func Fail(c *chain.Context, err error, challenges ...string) error {
+	if err == ErrNoCredentials {
+		err = errMissing
+	}
+	var e *chain.Error
+	if !errors.As(err, &e) || e.Status >= 500 {
+		return err
+	}
+	c.Error(e.Status, e.Message)
+	if e.Status == 401 {
+		for _, ch := range challenges {
+			if ch != "" {
+				c.Response.Header.Add("WWW-Authenticate", ch)
+			}
+		}
+	}
+	return nil
+}
+
+// Identity sends the authenticated consumer upstream in headers and
+// removes client-sent headers of the same names first. It is immutable
+// and safe for concurrent use.
+type Identity struct {
+	consumer, groups, credential, anonymous string
+	strip                                   [][]byte // folded names: lower case, '_' as '-'
+}
+
+// NewIdentity compiles [auth] plus extra header names to remove.
+func NewIdentity(a config.Auth, extra ...string) *Identity {
+	id := &Identity{consumer: a.ConsumerHeader, groups: a.GroupsHeader, credential: a.CredentialHeader, anonymous: a.AnonymousHeader}
+	names := append([]string{a.ConsumerHeader, a.GroupsHeader, a.CredentialHeader, a.AnonymousHeader}, a.StripHeaders...)
+	names = append(names, extra...)
+	seen := map[string]bool{}
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		f := fold(nil, []byte(n))
+		if !seen[string(f)] {
+			seen[string(f)] = true
+			id.strip = append(id.strip, f)
+		}
+	}
+	return id
+}
+
+func fold(dst, name []byte) []byte {
+	for _, ch := range name {
+		switch {
+		case ch >= 'A' && ch <= 'Z':
+			ch += 'a' - 'A'
+		case ch == '_':
+			ch = '-'
+		}
+		dst = append(dst, ch)
+	}
+	return dst
+}
+
+// stripped reports whether header name k is one of the names to remove,
+// in any case and with '_' for '-'.
+func (id *Identity) stripped(k []byte) bool {
+	for _, s := range id.strip {
+		if len(s) != len(k) {
+			continue
+		}
+		i := 0
+		for ; i < len(k); i++ {
+			ch := k[i]
+			if ch >= 'A' && ch <= 'Z' {
+				ch += 'a' - 'A'
+			} else if ch == '_' {
+				ch = '-'
+			}
+			if ch != s[i] {
+				break
+			}
+		}
+		if i == len(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// Strip removes every request header whose name is one of the identity
+// headers or the extra names, whatever its case and with '_' for '-'
+// (servers that map headers to variables, such as CGI or nginx with
+// underscores_in_headers, would take X_Consumer_Name for X-Consumer-Name).
+func (id *Identity) Strip(h *fasthttp.RequestHeader) {
+	for {
+		var names [8][64]byte
+		var lens [8]int
+		n, long := 0, false
+		for k := range h.All() {
+			if !id.stripped(k) {
+				continue
+			}
+			if len(k) > len(names[0]) {
+				long = true
+				continue
+			}
+			if n < len(names) {
+				lens[n] = copy(names[n][:], k)
+				n++
+			}
+		}
+		for i := 0; i < n; i++ {
+			h.DelBytes(names[i][:lens[i]])
+		}
+		if n < len(names) && !long {
+			return
+		}
+		if n == 0 {
+			// Names longer than the buffer: delete them one by one.
+			var k []byte
+			for key := range h.All() {
+				if id.stripped(key) {
+					k = append([]byte(nil), key...)
+					break
+				}
+			}
+			if k == nil {
+				return
+			}
+			h.DelBytes(k)
+		}
+	}
+}
+
+// Set sends cons upstream: its name, groups (comma-separated), credential
+// ID and whether it is anonymous, under the configured header names.
+func (id *Identity) Set(c *chain.Context, cons *chain.Consumer) {
+	h := &c.Request.Header
+	if id.consumer != "" {
+		h.Set(id.consumer, cons.Name)
+	}
+	if id.groups != "" && len(cons.Groups) > 0 {
+		b := c.Scratch()
+		for i, g := range cons.Groups {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, g...)
+		}
+		h.SetBytesV(id.groups, b)
+		c.KeepScratch(b)
+	}
+	if id.credential != "" && cons.CredentialID != "" {
+		h.Set(id.credential, cons.CredentialID)
+	}
+	if id.anonymous != "" && cons.Anonymous {
+		h.Set(id.anonymous, "true")
+	}
+}

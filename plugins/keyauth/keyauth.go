@@ -1,0 +1,85 @@
+package keyauth
+
+import (
+	"crypto/sha256"
+	"strconv"
+
+	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/consumer"
+)
+
+func init() { chain.Register("key-auth", New) }
+
+// Config is the plugin's TOML table.
+type Config struct {
+	consumer.Options
+	// Header carries the key. Default "X-API-Key"; "" reads only Query.
+	Header string `toml:"header"`
+	// Query is a query argument carrying the key, removed before the
+	// request goes on. Default "": not read.
+	Query string `toml:"query"`
+	// HideCredentials removes the key header from the request sent
+	// upstream. Default false.
+	HideCredentials bool `toml:"hide_credentials"`
+}
+
+// Plugin checks API keys. It implements consumer.Authenticator.
+type Plugin struct {
+	reg       *consumer.Registry
+	header    string
+	query     string
+	hide      bool
+	challenge string
+}
+
+var errInvalid = chain.NewError(401, "invalid API key")
+
+// New builds the plugin from its step.
+func New(spec chain.Spec) (any, error) {
+	cfg := Config{Options: consumer.DefaultOptions(), Header: "X-API-Key"}
+	if err := spec.Config.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Header == "" && cfg.Query == "" {
+		return nil, spec.Config.Problem("header", `needs a header or a query argument to read the key from`)
+	}
+	p := &Plugin{reg: consumer.Of(spec.Env), header: cfg.Header, query: cfg.Query, hide: cfg.HideCredentials,
+		challenge: "Key realm=" + strconv.Quote(cfg.Realm)}
+	return consumer.NewAuth(spec, p, cfg.Options)
+}
+
+// Challenge implements consumer.Authenticator.
+func (p *Plugin) Challenge() string { return p.challenge }
+
+// Authenticate implements consumer.Authenticator.
+func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
+	var sum [32]byte
+	found := false
+	if p.header != "" {
+		if k := c.Request.Header.Peek(p.header); k != nil {
+			sum, found = sha256.Sum256(k), true
+			if p.hide {
+				c.Request.Header.Del(p.header)
+			}
+		}
+	}
+	if p.query != "" {
+		args := c.Request.URI().QueryArgs()
+		if k := args.Peek(p.query); k != nil || args.Has(p.query) {
+			if !found {
+				sum, found = sha256.Sum256(k), true
+			}
+			// Never forwarded nor logged: drop it from the URI and from
+			// the request line the log phase reads.
+			args.Del(p.query)
+			c.Request.Header.SetRequestURIBytes(c.Request.URI().RequestURI())
+		}
+	}
+	if !found {
+		return nil, consumer.ErrNoCredentials
+	}
+	if cons := p.reg.ByKeyHash(sum); cons != nil {
+		return cons, nil
+	}
+	return nil, errInvalid
+}

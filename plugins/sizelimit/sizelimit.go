@@ -1,0 +1,44 @@
+package sizelimit
+
+import (
+	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/config"
+)
+
+func init() { chain.Register("request-size-limit", New) }
+
+// Config is the plugin's TOML table.
+type Config struct {
+	// Max is the largest body accepted. Required.
+	Max config.Size `toml:"max"`
+}
+
+// Plugin is an instance of request-size-limit.
+type Plugin struct{ max int }
+
+var (
+	_ chain.RequestHandler = (*Plugin)(nil)
+
+	errTooLarge = chain.NewError(413, "request body too large")
+)
+
+// New builds the plugin from its step.
+func New(spec chain.Spec) (any, error) {
+	cfg := Config{Max: -1}
+	if err := spec.Config.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Max < 0 {
+		return nil, spec.Config.Problem("max", `is required, such as "1MB"`)
+	}
+	return &Plugin{max: cfg.Max.Int()}, nil
+}
+
+// OnRequest implements chain.RequestHandler.
+func (p *Plugin) OnRequest(c *chain.Context) error {
+	if n := c.Request.Header.ContentLength(); n > p.max || len(c.Request.Body()) > p.max {
+		c.Response.SetConnectionClose()
+		return errTooLarge
+	}
+	return nil
+}
