@@ -266,7 +266,10 @@ func TestAttacks(t *testing.T) {
 		{"kid r1 plus path", "Bearer " + withKID("r1/../r1")},
 		{"kid SQL", "Bearer " + withKID("' OR '1'='1")},
 		{"jku and x5u to an attacker", "Bearer " + jkuToken},
-		{"signed by another key", "Bearer " + func() string { s, _ := gojwt.NewWithClaims(gojwt.SigningMethodRS256, claims(nil)).SignedString(attacker); return s }()},
+		{"signed by another key", "Bearer " + func() string {
+			s, _ := gojwt.NewWithClaims(gojwt.SigningMethodRS256, claims(nil)).SignedString(attacker)
+			return s
+		}()},
 		{"tampered payload", "Bearer " + parts[0] + "." + b64(claims(map[string]any{"sub": "admin"})) + "." + parts[2]},
 		{"tampered header", "Bearer " + b64(map[string]any{"alg": "RS384", "kid": "r1"}) + "." + parts[1] + "." + parts[2]},
 		{"truncated", "Bearer " + good[:len(good)-5]},
