@@ -106,6 +106,10 @@ func (s *Auth) Cleanup() error {
 	return nil
 }
 
+// AuthStep returns s; types that embed an *Auth to add phases of their
+// own keep it, so that multi-auth finds the step inside them.
+func (s *Auth) AuthStep() *Auth { return s }
+
 // Unwrap returns the plugin's Authenticator.
 func (s *Auth) Unwrap() Authenticator { return s.auth }
 

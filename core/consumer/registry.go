@@ -31,6 +31,7 @@ import (
 type Registry struct {
 	byName    map[string]*chain.Consumer
 	anonymous map[string]*chain.Consumer
+	session   map[string]*chain.Consumer
 	keys      map[[32]byte]*chain.Consumer
 	basic     map[string]*basicCred
 	jwt       map[string]*JWTKey
@@ -85,6 +86,7 @@ func New(cfg *config.Config) (*Registry, error) {
 	r := &Registry{
 		byName:    map[string]*chain.Consumer{},
 		anonymous: map[string]*chain.Consumer{},
+		session:   map[string]*chain.Consumer{},
 		keys:      map[[32]byte]*chain.Consumer{},
 		basic:     map[string]*basicCred{},
 		jwt:       map[string]*JWTKey{},
@@ -105,6 +107,7 @@ func New(cfg *config.Config) (*Registry, error) {
 		}
 		r.byName[cs.Name] = with("")
 		r.anonymous[cs.Name] = &chain.Consumer{Name: cs.Name, Groups: groups, Anonymous: true}
+		r.session[cs.Name] = with(cs.Name + ":session")
 		for j, k := range cs.Keys {
 			sum, ok := config.KeyHash(k.Value())
 			if ok {
@@ -185,6 +188,10 @@ func (r *Registry) ConsumerBytes(name []byte) *chain.Consumer { return r.byName[
 // Anonymous returns the consumer called name marked Anonymous, for the
 // anonymous option of authentication steps; nil if there is none.
 func (r *Registry) Anonymous(name string) *chain.Consumer { return r.anonymous[name] }
+
+// Session returns the consumer called name as authenticated by a session
+// cookie (CredentialID "<name>:session"), nil if there is none.
+func (r *Registry) Session(name []byte) *chain.Consumer { return r.session[string(name)] }
 
 // ByKey returns the consumer whose API key is key, or nil. The key is
 // hashed (SHA-256) and found by its digest, so the time taken does not

@@ -1,0 +1,515 @@
+package session
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/consumer"
+	"github.com/valyala/fasthttp"
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+func init() { chain.Register("session", New) }
+
+// Config is the plugin's TOML table.
+type Config struct {
+	consumer.Options
+	// Mode is "check", "login" or "logout". Default "check".
+	Mode string `toml:"mode"`
+	// Cookie is the cookie's name. Default "moongate_session".
+	Cookie string `toml:"cookie"`
+	// Keys are 32-byte keys (64 hex digits or base64); the first seals,
+	// all open. Required.
+	Keys []config.Secret `toml:"keys"`
+	// Cipher is "aes-256-gcm" or "xchacha20-poly1305". Default "aes-256-gcm".
+	Cipher string `toml:"cipher"`
+	// IdleTimeout ends a session unused this long; "0s" for none. Default "30m".
+	IdleTimeout config.Duration `toml:"idle_timeout"`
+	// AbsoluteTimeout ends a session this long after login. Default "12h".
+	AbsoluteTimeout config.Duration `toml:"absolute_timeout"`
+	// Path is the cookie's Path. Default "/".
+	Path string `toml:"path"`
+	// Domain is the cookie's Domain. Default "": this host only.
+	Domain string `toml:"domain"`
+	// Secure sends the cookie over HTTPS only. Default true.
+	Secure bool `toml:"secure"`
+	// HTTPOnly hides the cookie from scripts. Default true.
+	HTTPOnly bool `toml:"http_only"`
+	// SameSite is "Strict", "Lax" or "None" (which needs secure). Default "Lax".
+	SameSite string `toml:"same_site"`
+	// LoginHeader, in login mode, is a response header by which the
+	// upstream names the consumer to log in; it is removed from the
+	// response. Default "X-Session-Login".
+	LoginHeader string `toml:"login_header"`
+	// LoginGroupsHeader carries the groups (comma-separated) of a
+	// consumer named by LoginHeader that is not in [[consumers]]; it is
+	// removed from the response. Default "X-Session-Groups".
+	LoginGroupsHeader string `toml:"login_groups_header"`
+}
+
+// Plugin is an instance of session.
+type Plugin struct {
+	reg       *consumer.Registry
+	mode      string
+	cookie    string
+	aad       []byte
+	seal      sealer
+	open      []sealer
+	idle      int64 // seconds, 0 none
+	absolute  int64 // seconds
+	refresh   int64 // re-seal when last seen is this old (seconds)
+	path      string
+	domain    string
+	secure    bool
+	httpOnly  bool
+	sameSite  fasthttp.CookieSameSite
+	loginHdr  string
+	groupsHdr string
+	challenge string
+}
+
+type sealer struct {
+	id   byte // first byte of the key's SHA-256: which key sealed a cookie
+	aead cipher.AEAD
+}
+
+var (
+	_ chain.RequestHandler  = (*Plugin)(nil)
+	_ chain.ResponseHandler = (*Plugin)(nil)
+
+	errInvalid = chain.NewError(401, "invalid session")
+	errExpired = chain.NewError(401, "session expired")
+	errGone    = chain.NewError(401, "session consumer no longer exists")
+)
+
+// maxCookie bounds a session cookie.
+const maxCookie = 3072
+
+// New builds the plugin from its step.
+func New(spec chain.Spec) (any, error) {
+	cfg := Config{Options: consumer.DefaultOptions(), Mode: "check", Cookie: "moongate_session", Cipher: "aes-256-gcm",
+		IdleTimeout: config.Duration(30 * time.Minute), AbsoluteTimeout: config.Duration(12 * time.Hour),
+		Path: "/", Secure: true, HTTPOnly: true, SameSite: "Lax",
+		LoginHeader: "X-Session-Login", LoginGroupsHeader: "X-Session-Groups"}
+	if err := spec.Config.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	prob := spec.Config.Problem
+	p := &Plugin{reg: consumer.Of(spec.Env), mode: cfg.Mode, cookie: cfg.Cookie, aad: []byte("moongate-session:" + cfg.Cookie),
+		idle: int64(cfg.IdleTimeout.Std() / time.Second), absolute: int64(cfg.AbsoluteTimeout.Std() / time.Second),
+		path: cfg.Path, domain: cfg.Domain, secure: cfg.Secure, httpOnly: cfg.HTTPOnly,
+		loginHdr: cfg.LoginHeader, groupsHdr: cfg.LoginGroupsHeader,
+		challenge: "Cookie realm=" + strconv.Quote(cfg.Realm) + ", cookie-name=" + strconv.Quote(cfg.Cookie)}
+	switch cfg.Mode {
+	case "check", "login", "logout":
+	default:
+		return nil, prob("mode", `must be "check", "login" or "logout", got `+strconv.Quote(cfg.Mode))
+	}
+	if !validCookieName(cfg.Cookie) {
+		return nil, prob("cookie", "must be a cookie name, got "+strconv.Quote(cfg.Cookie))
+	}
+	if len(cfg.Keys) == 0 && cfg.Mode != "logout" {
+		return nil, prob("keys", "needs at least one 32-byte key (64 hex digits or base64, e.g. from `openssl rand -base64 32`)")
+	}
+	for i, k := range cfg.Keys {
+		kp := "keys[" + strconv.Itoa(i) + "]"
+		if r := k.Problem(); r != "" {
+			return nil, prob(kp, r)
+		}
+		raw, ok := decodeKey(k.Value())
+		if !ok {
+			return nil, prob(kp, "must be 32 bytes written as 64 hex digits or base64 (e.g. from `openssl rand -base64 32`)")
+		}
+		var aead cipher.AEAD
+		var err error
+		switch cfg.Cipher {
+		case "aes-256-gcm":
+			var block cipher.Block
+			if block, err = aes.NewCipher(raw); err == nil {
+				aead, err = cipher.NewGCM(block)
+			}
+		case "xchacha20-poly1305":
+			aead, err = chacha20poly1305.NewX(raw)
+		default:
+			return nil, prob("cipher", `must be "aes-256-gcm" or "xchacha20-poly1305", got `+strconv.Quote(cfg.Cipher))
+		}
+		if err != nil {
+			return nil, prob(kp, "cannot use the key: "+err.Error())
+		}
+		sum := sha256.Sum256(raw)
+		p.open = append(p.open, sealer{id: sum[0], aead: aead})
+	}
+	if len(p.open) > 0 {
+		p.seal = p.open[0]
+	}
+	if p.absolute <= 0 {
+		return nil, prob("absolute_timeout", "must be at least 1s")
+	}
+	if p.idle > p.absolute {
+		return nil, prob("idle_timeout", "must not be longer than absolute_timeout")
+	}
+	p.refresh = max(p.idle/10, 1)
+	switch strings.ToLower(cfg.SameSite) {
+	case "strict":
+		p.sameSite = fasthttp.CookieSameSiteStrictMode
+	case "lax":
+		p.sameSite = fasthttp.CookieSameSiteLaxMode
+	case "none":
+		if !cfg.Secure {
+			return nil, prob("same_site", `"None" needs secure = true (browsers refuse it otherwise)`)
+		}
+		p.sameSite = fasthttp.CookieSameSiteNoneMode
+	default:
+		return nil, prob("same_site", `must be "Strict", "Lax" or "None", got `+strconv.Quote(cfg.SameSite))
+	}
+	if cfg.Path == "" || cfg.Path[0] != '/' || strings.ContainsAny(cfg.Path+cfg.Domain, ";\r\n ") {
+		return nil, prob("path", `must start with "/" and hold no ';' or spaces`)
+	}
+	if cfg.Mode != "check" {
+		if cfg.Anonymous != "" {
+			return nil, prob("anonymous", `only applies in mode "check"`)
+		}
+		return p, nil
+	}
+	auth, err := consumer.NewAuth(spec, p, cfg.Options)
+	if err != nil {
+		return nil, err
+	}
+	return &checkStep{Auth: auth, p: p}, nil
+}
+
+// checkStep is the step of mode "check": authentication, plus the
+// re-sealing of used cookies in the response phase.
+type checkStep struct {
+	*consumer.Auth
+	p *Plugin
+}
+
+var _ chain.ResponseHandler = (*checkStep)(nil)
+
+// OnResponse implements chain.ResponseHandler.
+func (s *checkStep) OnResponse(c *chain.Context) error { return s.p.OnResponse(c) }
+
+func decodeKey(s string) ([]byte, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) == 64 {
+		if b, err := hex.DecodeString(s); err == nil {
+			return b, true
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == 32 {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+func validCookieName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Challenge implements consumer.Authenticator.
+func (p *Plugin) Challenge() string { return p.challenge }
+
+// contents is a session's plaintext:
+//
+//	version(1) issued(8) seen(8) flags(1) name(1+n) credential(1+n) groups(1 + (1+n)...)
+//
+// flags bit 0: the consumer is not in [[consumers]] (named by the
+// upstream); its groups are then in the cookie.
+type contents struct {
+	issued, seen int64
+	external     bool
+	name, cred   []byte
+	groups       [][]byte
+}
+
+const version = 1
+
+// refreshMark is stored under valueKey when the cookie is to be re-sealed.
+var refreshMark = &struct{ byte }{}
+
+const valueKey = "session.refresh"
+
+// Authenticate implements consumer.Authenticator: the cookie alone
+// authenticates the request. A consumer of [[consumers]] is allocated
+// nothing.
+func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
+	v := c.Request.Header.Cookie(p.cookie)
+	if len(v) == 0 {
+		return nil, consumer.ErrNoCredentials
+	}
+	var buf [maxCookie]byte
+	pt, ok := p.unseal(buf[:0], v)
+	if !ok {
+		return nil, errInvalid
+	}
+	var s contents
+	var groups [16][]byte
+	s.groups = groups[:0]
+	if !parse(pt, &s) {
+		return nil, errInvalid
+	}
+	now := time.Now().Unix()
+	if now-s.issued >= p.absolute || now+60 < s.issued || p.idle > 0 && now-s.seen >= p.idle {
+		return nil, errExpired
+	}
+	if now-s.seen >= p.refresh {
+		c.SetValue(valueKey, refreshMark)
+	}
+	if !s.external {
+		cons := p.reg.Session(s.name)
+		if cons == nil {
+			return nil, errGone
+		}
+		return cons, nil
+	}
+	cons := &chain.Consumer{Name: string(s.name), CredentialID: string(s.name) + ":session"}
+	for _, g := range s.groups {
+		cons.Groups = append(cons.Groups, string(g))
+	}
+	return cons, nil
+}
+
+// OnRequest implements chain.RequestHandler for modes login and logout
+// (nothing to do before the upstream).
+func (p *Plugin) OnRequest(c *chain.Context) error { return nil }
+
+// OnResponse implements chain.ResponseHandler: login sets the cookie,
+// logout clears it, check re-seals a cookie in use.
+func (p *Plugin) OnResponse(c *chain.Context) error {
+	status := c.Response.StatusCode()
+	switch p.mode {
+	case "logout":
+		p.clear(c)
+	case "login":
+		name := c.Response.Header.Peek(p.loginHdr)
+		groups := c.Response.Header.Peek(p.groupsHdr)
+		ok := status >= 200 && status < 400
+		if ok && len(name) > 0 {
+			p.loginUpstream(c, name, groups)
+		} else if ok && c.Consumer != nil && !c.Consumer.Anonymous {
+			p.login(c, c.Consumer)
+		}
+		c.Response.Header.Del(p.loginHdr)
+		c.Response.Header.Del(p.groupsHdr)
+	case "check":
+		if c.Value(valueKey) == refreshMark && status < 500 {
+			p.reseal(c)
+		}
+	}
+	return nil
+}
+
+func (p *Plugin) login(c *chain.Context, cons *chain.Consumer) {
+	now := time.Now().Unix()
+	s := contents{issued: now, seen: now, name: []byte(cons.Name), cred: []byte(cons.CredentialID)}
+	if p.reg.Consumer(cons.Name) == nil {
+		s.external = true
+		for _, g := range cons.Groups {
+			s.groups = append(s.groups, []byte(g))
+		}
+	}
+	p.set(c, &s)
+}
+
+func (p *Plugin) loginUpstream(c *chain.Context, name, groups []byte) {
+	if len(name) > 255 || !printable(name) {
+		c.LogAttrs(slog.LevelDebug, "session: login header ignored: not a consumer name")
+		return
+	}
+	now := time.Now().Unix()
+	s := contents{issued: now, seen: now, name: append([]byte(nil), name...), cred: []byte("upstream")}
+	if p.reg.ConsumerBytes(name) == nil {
+		s.external = true
+		for _, g := range strings.Split(string(groups), ",") {
+			if g = strings.TrimSpace(g); g != "" && len(g) < 256 && printable([]byte(g)) {
+				s.groups = append(s.groups, []byte(g))
+			}
+		}
+	}
+	p.set(c, &s)
+}
+
+func printable(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || c == ',' {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// reseal re-issues the request's cookie with "last seen" set to now.
+func (p *Plugin) reseal(c *chain.Context) {
+	v := c.Request.Header.Cookie(p.cookie)
+	var buf [maxCookie]byte
+	pt, ok := p.unseal(buf[:0], v)
+	if !ok {
+		return
+	}
+	var s contents
+	if !parse(pt, &s) {
+		return
+	}
+	s.seen = time.Now().Unix()
+	p.set(c, &s)
+}
+
+func (p *Plugin) set(c *chain.Context, s *contents) {
+	pt := marshal(make([]byte, 0, 64), s)
+	if len(pt) > 1024 {
+		c.LogAttrs(slog.LevelDebug, "session: too many groups to fit a cookie; not logged in")
+		return
+	}
+	value := p.sealValue(pt)
+	ck := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(ck)
+	ck.SetKey(p.cookie)
+	ck.SetValueBytes(value)
+	p.attributes(ck)
+	ck.SetMaxAge(int(s.issued + p.absolute - time.Now().Unix()))
+	c.Response.Header.SetCookie(ck)
+}
+
+func (p *Plugin) clear(c *chain.Context) {
+	ck := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(ck)
+	ck.SetKey(p.cookie)
+	p.attributes(ck)
+	ck.SetExpire(fasthttp.CookieExpireDelete)
+	c.Response.Header.SetCookie(ck)
+}
+
+func (p *Plugin) attributes(ck *fasthttp.Cookie) {
+	ck.SetPath(p.path)
+	if p.domain != "" {
+		ck.SetDomain(p.domain)
+	}
+	ck.SetSecure(p.secure)
+	ck.SetHTTPOnly(p.httpOnly)
+	ck.SetSameSite(p.sameSite)
+}
+
+// sealValue encrypts pt: base64url(key id || nonce || ciphertext).
+func (p *Plugin) sealValue(pt []byte) []byte {
+	a := p.seal.aead
+	raw := make([]byte, 1+a.NonceSize(), 1+a.NonceSize()+len(pt)+a.Overhead())
+	raw[0] = p.seal.id
+	if _, err := rand.Read(raw[1:]); err != nil {
+		panic("session: no randomness: " + err.Error())
+	}
+	raw = a.Seal(raw, raw[1:], pt, p.aad)
+	out := make([]byte, base64.RawURLEncoding.EncodedLen(len(raw)))
+	base64.RawURLEncoding.Encode(out, raw)
+	return out
+}
+
+// unseal decrypts a cookie value into dst, with every key whose ID
+// matches. It allocates nothing.
+func (p *Plugin) unseal(dst, v []byte) ([]byte, bool) {
+	if len(v) > maxCookie*4/3 {
+		return nil, false
+	}
+	var buf [maxCookie]byte
+	n, err := base64.RawURLEncoding.Decode(buf[:], v)
+	if err != nil || n < 1 {
+		return nil, false
+	}
+	raw := buf[:n]
+	for _, s := range p.open {
+		ns := s.aead.NonceSize()
+		if s.id != raw[0] || len(raw) < 1+ns+s.aead.Overhead() {
+			continue
+		}
+		if pt, err := s.aead.Open(dst, raw[1:1+ns], raw[1+ns:], p.aad); err == nil {
+			return pt, true
+		}
+	}
+	return nil, false
+}
+
+func marshal(b []byte, s *contents) []byte {
+	b = append(b, version)
+	b = binary.BigEndian.AppendUint64(b, uint64(s.issued))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.seen))
+	var flags byte
+	if s.external {
+		flags |= 1
+	}
+	b = append(b, flags)
+	b = appendShort(b, s.name)
+	b = appendShort(b, s.cred)
+	b = append(b, byte(min(len(s.groups), 255)))
+	for i, g := range s.groups {
+		if i == 255 {
+			break
+		}
+		b = appendShort(b, g)
+	}
+	return b
+}
+
+func appendShort(b, s []byte) []byte {
+	if len(s) > 255 {
+		s = s[:255]
+	}
+	return append(append(b, byte(len(s))), s...)
+}
+
+func parse(b []byte, s *contents) bool {
+	if len(b) < 18 || b[0] != version {
+		return false
+	}
+	s.issued = int64(binary.BigEndian.Uint64(b[1:]))
+	s.seen = int64(binary.BigEndian.Uint64(b[9:]))
+	s.external = b[17]&1 != 0
+	rest := b[18:]
+	var ok bool
+	if s.name, rest, ok = short(rest); !ok || len(s.name) == 0 {
+		return false
+	}
+	if s.cred, rest, ok = short(rest); !ok || len(rest) < 1 {
+		return false
+	}
+	n := int(rest[0])
+	rest = rest[1:]
+	for i := 0; i < n; i++ {
+		var g []byte
+		if g, rest, ok = short(rest); !ok {
+			return false
+		}
+		if s.external {
+			s.groups = append(s.groups, g)
+		}
+	}
+	return len(rest) == 0
+}
+
+func short(b []byte) (s, rest []byte, ok bool) {
+	if len(b) < 1 || len(b) < 1+int(b[0]) {
+		return nil, nil, false
+	}
+	return b[1 : 1+int(b[0])], b[1+int(b[0]):], true
+}
