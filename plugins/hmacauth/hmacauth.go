@@ -1,0 +1,277 @@
+package hmacauth
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"hash"
+	"hash/maphash"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moongate/moongate/core/cache"
+	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/consumer"
+)
+
+func init() { chain.Register("hmac-auth", New) }
+
+// Config is the plugin's TOML table.
+type Config struct {
+	consumer.Options
+	// Algorithms are the accepted algorithms. Default ["hmac-sha256",
+	// "hmac-sha384", "hmac-sha512"].
+	Algorithms []string `toml:"algorithms"`
+	// EnforceHeaders must be among the signed headers. Default
+	// ["@request-target", "date"] ("date" is met by "x-date" too).
+	EnforceHeaders []string `toml:"enforce_headers"`
+	// ClockSkew is how far Date (or X-Date) may be from now. Default "300s".
+	ClockSkew config.Duration `toml:"clock_skew"`
+	// ValidateBody requires a signed Digest matching the body when there
+	// is one. Default true.
+	ValidateBody bool `toml:"validate_body"`
+	// HideCredentials removes Authorization before forwarding. Default false.
+	HideCredentials bool `toml:"hide_credentials"`
+}
+
+// Plugin checks signed requests. It implements consumer.Authenticator.
+type Plugin struct {
+	reg       *consumer.Registry
+	algs      map[string]func() hash.Hash
+	enforce   []string
+	skew      time.Duration
+	body      bool
+	hide      bool
+	replays   *cache.Namespace
+	challenge string
+}
+
+var (
+	errMalformed = chain.NewError(401, "malformed signature")
+	errKey       = chain.NewError(401, "unknown key")
+	errAlgorithm = chain.NewError(401, "signature algorithm not accepted")
+	errHeaders   = chain.NewError(401, "required headers are not signed")
+	errDate      = chain.NewError(401, "date missing or outside the allowed clock skew")
+	errDigest    = chain.NewError(401, "body digest missing or wrong")
+	errSignature = chain.NewError(401, "invalid signature")
+	errReplay    = chain.NewError(401, "signature already used")
+)
+
+var hashes = map[string]func() hash.Hash{"hmac-sha256": sha256.New, "hmac-sha384": sha512.New384, "hmac-sha512": sha512.New}
+
+// New builds the plugin from its step.
+func New(spec chain.Spec) (any, error) {
+	cfg := Config{Options: consumer.DefaultOptions(), Algorithms: []string{"hmac-sha256", "hmac-sha384", "hmac-sha512"},
+		EnforceHeaders: []string{"@request-target", "date"}, ClockSkew: config.Duration(300 * time.Second), ValidateBody: true}
+	if err := spec.Config.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	p := &Plugin{reg: consumer.Of(spec.Env), algs: map[string]func() hash.Hash{}, skew: cfg.ClockSkew.Std(),
+		body: cfg.ValidateBody, hide: cfg.HideCredentials,
+		challenge: `Signature realm=` + strconv.Quote(cfg.Realm) + `,headers="` + strings.Join(cfg.EnforceHeaders, " ") + `"`}
+	for i, a := range cfg.Algorithms {
+		h, ok := hashes[a]
+		if !ok {
+			return nil, spec.Config.Problem("algorithms["+strconv.Itoa(i)+"]", `must be "hmac-sha256", "hmac-sha384" or "hmac-sha512", got `+strconv.Quote(a))
+		}
+		p.algs[a] = h
+	}
+	if len(p.algs) == 0 {
+		return nil, spec.Config.Problem("algorithms", "needs at least one algorithm")
+	}
+	for _, h := range cfg.EnforceHeaders {
+		p.enforce = append(p.enforce, strings.ToLower(h))
+	}
+	if p.skew <= 0 {
+		return nil, spec.Config.Problem("clock_skew", "must be more than 0s")
+	}
+	if spec.Env != nil && spec.Env.Cache != nil {
+		p.replays = spec.Env.Cache.Namespace("hmac-auth:replay")
+	}
+	return consumer.NewAuth(spec, p, cfg.Options)
+}
+
+// Challenge implements consumer.Authenticator.
+func (p *Plugin) Challenge() string { return p.challenge }
+
+// params are the fields of a Signature authorization.
+type params struct {
+	keyID, algorithm, headers, signature []byte
+}
+
+// parseParams reads `keyId="..",algorithm="..",headers="..",signature=".."`.
+func parseParams(v []byte, out *params) bool {
+	for len(v) > 0 {
+		v = bytes.TrimLeft(v, " ,")
+		if len(v) == 0 {
+			break
+		}
+		eq := bytes.IndexByte(v, '=')
+		if eq <= 0 || eq+1 >= len(v) || v[eq+1] != '"' {
+			return false
+		}
+		name := bytes.TrimSpace(v[:eq])
+		rest := v[eq+2:]
+		end := bytes.IndexByte(rest, '"')
+		if end < 0 {
+			return false
+		}
+		val := rest[:end]
+		v = rest[end+1:]
+		switch string(name) {
+		case "keyId":
+			out.keyID = val
+		case "algorithm":
+			out.algorithm = val
+		case "headers":
+			out.headers = val
+		case "signature":
+			out.signature = val
+		}
+	}
+	return len(out.keyID) > 0 && len(out.signature) > 0
+}
+
+func cutScheme(v []byte) ([]byte, bool) {
+	const scheme = "signature "
+	if len(v) <= len(scheme) || !bytes.EqualFold(v[:len(scheme)], []byte(scheme)) {
+		return nil, false
+	}
+	return v[len(scheme):], true
+}
+
+// Authenticate implements consumer.Authenticator.
+func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
+	v, ok := cutScheme(c.Request.Header.Peek("Authorization"))
+	if !ok {
+		return nil, consumer.ErrNoCredentials
+	}
+	var ps params
+	if !parseParams(v, &ps) {
+		return nil, errMalformed
+	}
+	key := p.reg.HMACKey(ps.keyID)
+	if key == nil {
+		return nil, errKey
+	}
+	alg := string(ps.algorithm)
+	if alg == "" {
+		alg = "hmac-sha256"
+	}
+	newHash, ok := p.algs[alg]
+	if !ok {
+		return nil, errAlgorithm
+	}
+	headers := strings.Fields(strings.ToLower(string(ps.headers)))
+	if len(headers) == 0 {
+		headers = []string{"date"}
+	}
+	signed := func(name string) bool {
+		for _, h := range headers {
+			if h == name {
+				return true
+			}
+		}
+		return false
+	}
+	for _, h := range p.enforce {
+		if !signed(h) && !(h == "date" && signed("x-date")) {
+			return nil, errHeaders
+		}
+	}
+	// The clock: X-Date if signed (browsers cannot set Date), else Date.
+	dateName := "date"
+	if signed("x-date") {
+		dateName = "x-date"
+	}
+	if !signed(dateName) {
+		return nil, errHeaders
+	}
+	date, err := http.ParseTime(string(c.Request.Header.Peek(dateName)))
+	if err != nil {
+		return nil, errDate
+	}
+	if d := time.Since(date); d > p.skew || d < -p.skew {
+		return nil, errDate
+	}
+	body := c.Request.Body()
+	digest := c.Request.Header.Peek("Digest")
+	if p.body && (len(body) > 0 || len(digest) > 0) {
+		if !signed("digest") || !digestMatches(digest, body) {
+			return nil, errDigest
+		}
+	}
+	mac := hmac.New(newHash, key.Secret)
+	for i, h := range headers {
+		if i > 0 {
+			mac.Write([]byte{'\n'})
+		}
+		mac.Write([]byte(h))
+		mac.Write([]byte(": "))
+		if h == "@request-target" {
+			mac.Write(bytes.ToLower(c.Request.Header.Method()))
+			mac.Write([]byte{' '})
+			mac.Write(c.Request.Header.RequestURI())
+			continue
+		}
+		val := c.Request.Header.Peek(h)
+		if val == nil {
+			return nil, errHeaders
+		}
+		mac.Write(val)
+	}
+	want := mac.Sum(nil)
+	got := make([]byte, base64.StdEncoding.DecodedLen(len(ps.signature)))
+	n, err := base64.StdEncoding.Decode(got, ps.signature)
+	if err != nil || !hmac.Equal(got[:n], want) {
+		return nil, errSignature
+	}
+	if !p.firstUse(ps.signature) {
+		return nil, errReplay
+	}
+	if p.hide {
+		c.Request.Header.Del("Authorization")
+	}
+	return key.Consumer, nil
+}
+
+func digestMatches(header, body []byte) bool {
+	const prefix = "SHA-256="
+	if len(header) <= len(prefix) || !bytes.EqualFold(header[:len(prefix)], []byte(prefix)) {
+		return false
+	}
+	sum := sha256.Sum256(body)
+	var buf [64]byte
+	want := base64.StdEncoding.AppendEncode(buf[:0], sum[:])
+	return hmac.Equal(bytes.TrimSpace(header[len(prefix):]), want)
+}
+
+// Replays: the check-and-set of a signature is atomic per stripe, and the
+// remembered signatures live in the shared cache (they outlive reloads).
+var (
+	stripes [64]sync.Mutex
+	seed    = maphash.MakeSeed()
+)
+
+// firstUse records sig and reports whether it was not seen before within
+// twice the clock skew (after which its date is refused anyway).
+func (p *Plugin) firstUse(sig []byte) bool {
+	if p.replays == nil {
+		return true
+	}
+	mu := &stripes[maphash.Bytes(seed, sig)%uint64(len(stripes))]
+	mu.Lock()
+	defer mu.Unlock()
+	var buf [8]byte
+	if _, ok := p.replays.Get(buf[:0], sig); ok {
+		return false
+	}
+	p.replays.Set(sig, []byte{1}, 2*p.skew)
+	return true
+}
