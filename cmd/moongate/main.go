@@ -6,9 +6,21 @@ import (
 	"os"
 
 	"github.com/moongate/moongate/core/cli"
+	_ "github.com/moongate/moongate/plugins/acl"
+	_ "github.com/moongate/moongate/plugins/basicauth"
+	_ "github.com/moongate/moongate/plugins/cors"
+	_ "github.com/moongate/moongate/plugins/forwardauth"
 	_ "github.com/moongate/moongate/plugins/headers"
+	_ "github.com/moongate/moongate/plugins/hmacauth"
+	_ "github.com/moongate/moongate/plugins/iprestriction"
+	_ "github.com/moongate/moongate/plugins/jwt"
+	_ "github.com/moongate/moongate/plugins/keyauth"
 	_ "github.com/moongate/moongate/plugins/mock"
+	_ "github.com/moongate/moongate/plugins/multiauth"
 	_ "github.com/moongate/moongate/plugins/requestid"
+	_ "github.com/moongate/moongate/plugins/session"
+	_ "github.com/moongate/moongate/plugins/sizelimit"
+	_ "github.com/moongate/moongate/plugins/termination"
 )
 
 func main() {
