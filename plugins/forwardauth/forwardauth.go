@@ -49,21 +49,21 @@ type Config struct {
 
 // Plugin is an instance of forward-auth.
 type Plugin struct {
-	url, method  string
-	timeout      time.Duration
-	client       *fasthttp.Client
-	reqHeaders   []string
-	upHeaders    []string
-	cliHeaders   []string
-	consumerHdr  string
-	groupsHdr    string
-	reg          *consumer.Registry
-	identity     *consumer.Identity
-	cache        *cache.Namespace
-	ttl          time.Duration
-	maxBody      int
-	errTimeout   *chain.Error
-	errFailed    *chain.Error
+	url, method string
+	timeout     time.Duration
+	client      *fasthttp.Client
+	reqHeaders  []string
+	upHeaders   []string
+	cliHeaders  []string
+	consumerHdr string
+	groupsHdr   string
+	reg         *consumer.Registry
+	identity    *consumer.Identity
+	cache       *cache.Namespace
+	ttl         time.Duration
+	maxBody     int
+	errTimeout  *chain.Error
+	errFailed   *chain.Error
 }
 
 var _ chain.RequestHandler = (*Plugin)(nil)
@@ -101,8 +101,8 @@ func New(spec chain.Spec) (any, error) {
 		reqHeaders: cfg.RequestHeaders, upHeaders: cfg.UpstreamHeaders, cliHeaders: cfg.ClientHeaders,
 		consumerHdr: cfg.ConsumerHeader, groupsHdr: cfg.GroupsHeader, reg: consumer.Of(spec.Env),
 		ttl: cfg.CacheTTL.Std(), maxBody: int(cfg.MaxBody),
-		errTimeout:   chain.NewError(503, "authentication service unavailable"),
-		errFailed:    chain.NewError(502, "authentication service failed")}
+		errTimeout: chain.NewError(503, "authentication service unavailable"),
+		errFailed:  chain.NewError(502, "authentication service failed")}
 	auth := config.DefaultAuth()
 	if spec.Env != nil && spec.Env.Config != nil {
 		auth = spec.Env.Config.Auth
