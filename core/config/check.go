@@ -91,6 +91,8 @@ func (c *Config) check(rep *reporter) {
 		for j, path := range r.Paths {
 			if reason := CheckPathPattern(path); reason != "" {
 				rep.add(indexPath(childPath(p, "paths"), j), reason)
+			} else if reason := c.checkPathCase(path); reason != "" {
+				rep.add(indexPath(childPath(p, "paths"), j), reason)
 			}
 		}
 		for j, m := range r.Methods {

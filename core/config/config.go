@@ -68,6 +68,17 @@ type Server struct {
 	// X-Real-IP headers are believed. Default: none (every client header of
 	// those names is replaced).
 	TrustedProxies []string `toml:"trusted_proxies"`
+	// StrictPaths refuses (400) request paths holding ';' or '\' once
+	// decoded: Tomcat and Jetty read ";" as path parameters ("/admin;x/",
+	// "/..;/") and IIS reads "\" as "/", so such paths could reach a
+	// protected resource through a route meant for another. Default true.
+	StrictPaths bool `toml:"strict_paths"`
+	// CaseInsensitivePaths lower-cases the path before routing, for
+	// upstreams that ignore case ("/ADMIN/x" then runs the "/admin/"
+	// route's chain and goes upstream as "/admin/x"). Route paths must
+	// then be lower case. Default false: paths are case-sensitive, as
+	// RFC 3986 says, and go upstream as received.
+	CaseInsensitivePaths bool `toml:"case_insensitive_paths"`
 }
 
 // TLS configures an HTTPS listener.
@@ -296,6 +307,7 @@ func Default() *Config {
 			MaxBodySize:     8 << 20,
 			BufferBodySize:  1 << 20,
 			MaxConnections:  256 * 1024,
+			StrictPaths:     true,
 		},
 		Admin: Admin{Listen: "127.0.0.1:9080"},
 		Log:   Log{Level: "info", Format: "text"},

@@ -209,8 +209,8 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	defer g.recoverPanic(c, rt)
 
 	path := fc.Request.URI().Path()
-	if hasControl(path) {
-		chain.WriteError(&fc.Response, 400, "invalid characters in path", nil)
+	if msg := rt.checkPath(path); msg != "" {
+		chain.WriteError(&fc.Response, 400, msg, nil)
 		rt.release(c)
 		return
 	}

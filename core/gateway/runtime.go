@@ -32,6 +32,9 @@ type Runtime struct {
 	lookup    chain.UpstreamLookup
 	instances []any
 
+	strictPaths bool // [server] strict_paths
+	foldPaths   bool // [server] case_insensitive_paths
+
 	inflight atomic.Int64
 	release  func(*chain.Context)
 	closed   atomic.Bool
@@ -50,7 +53,8 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 	if logger == nil {
 		logger = slog.Default()
 	}
-	rt := &Runtime{Config: cfg, upstreams: map[string]*upstream.Upstream{}, logger: logger}
+	rt := &Runtime{Config: cfg, upstreams: map[string]*upstream.Upstream{}, logger: logger,
+		strictPaths: cfg.Server.StrictPaths, foldPaths: cfg.Server.CaseInsensitivePaths}
 	rt.release = rt.releaseContext
 	rt.lookup = func(name string) chain.Forwarder {
 		if u, ok := rt.upstreams[name]; ok {
