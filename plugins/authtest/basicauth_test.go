@@ -1,0 +1,110 @@
+package authtest
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	_ "github.com/moongate/moongate/plugins/sizelimit"
+	_ "github.com/moongate/moongate/plugins/termination"
+	"golang.org/x/crypto/bcrypt"
+)
+
+func TestBasicAuth(t *testing.T) {
+	u := startRecorder(t)
+	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret pass:word"), bcrypt.MinCost)
+	g := gatewaytest.Start(t, upstreamTOML(u)+`
+[[consumers]]
+name = "alice"
+basic_auth = [{ username = "alice", password = "`+string(hash)+`" }]
+[[consumers]]
+name = "bob"
+basic_auth = [{ username = "bob", password = "plain-pw" }]
+[[routes]]
+paths = ["/"]
+upstream = "app"
+  [[routes.plugins]]
+  name = "basic-auth"
+  [routes.plugins.config]
+  hide_credentials = true
+`)
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	cases := []struct {
+		auth   string
+		status int
+	}{
+		{"Basic " + b64("alice:s3cret pass:word"), 200},
+		{"basic " + b64("alice:s3cret pass:word"), 200},
+		{"Basic " + b64("bob:plain-pw"), 200},
+		{"Basic " + b64("alice:wrong"), 401},
+		{"Basic " + b64("bob:plain-pw "), 401},
+		{"Basic " + b64("carol:plain-pw"), 401},
+		{"Basic " + b64(":plain-pw"), 401},
+		{"Basic " + b64("bobplain-pw"), 401},
+		{"Basic " + b64(""), 401},
+		{"Basic !!!not-base64!!!", 401},
+		{"Basic " + b64("bob:plain-pw")[:5], 401},
+		{"Basic " + strings.Repeat("QUFB", 400), 401},
+		{"Basic", 401},
+		{"Basic ", 401},
+		{"Basicx " + b64("bob:plain-pw"), 401},
+		{"Bearer " + b64("bob:plain-pw"), 401},
+		{b64("bob:plain-pw"), 401},
+		{"", 401},
+	}
+	for _, tc := range cases {
+		var h []string
+		if tc.auth != "" {
+			h = []string{"Authorization", tc.auth}
+		}
+		status, body, resp := gatewaytest.Do(t, "GET", g.URL+"/x", nil, h...)
+		if status != tc.status {
+			t.Fatalf("%.40q: status %d, want %d: %s", tc.auth, status, tc.status, body)
+		}
+		if status == 401 && string(resp.Header.Peek("WWW-Authenticate")) != `Basic realm="moongate", charset="UTF-8"` {
+			t.Fatalf("WWW-Authenticate %q", resp.Header.Peek("WWW-Authenticate"))
+		}
+		if status == 200 && len(u.last(t).header("Authorization")) != 0 {
+			t.Fatal("hide_credentials: Authorization forwarded")
+		}
+	}
+	if u.Hits() != 3 {
+		t.Fatalf("upstream hits %d, want 3", u.Hits())
+	}
+}
+
+func TestSizeLimitAndTermination(t *testing.T) {
+	u := startRecorder(t)
+	g := gatewaytest.Start(t, upstreamTOML(u)+`
+[[routes]]
+paths = ["/upload"]
+upstream = "app"
+  [[routes.plugins]]
+  name = "request-size-limit"
+  [routes.plugins.config]
+  max = "1KB"
+[[routes]]
+paths = ["/old/"]
+upstream = "app"
+  [[routes.plugins]]
+  name = "request-termination"
+  [routes.plugins.config]
+  status = 503
+  message = "down for maintenance"
+  retry_after = "2m"
+`)
+	if status, _, _ := gatewaytest.Do(t, "POST", g.URL+"/upload", make([]byte, 1024)); status != 200 {
+		t.Fatalf("1KB: status %d", status)
+	}
+	if status, _, _ := gatewaytest.Do(t, "POST", g.URL+"/upload", make([]byte, 1025)); status != 413 {
+		t.Fatalf("1KB+1: status %d, want 413", status)
+	}
+	status, body, resp := gatewaytest.Do(t, "GET", g.URL+"/old/x", nil)
+	if status != 503 || !strings.Contains(string(body), "down for maintenance") || string(resp.Header.Peek("Retry-After")) != "120" {
+		t.Fatalf("termination: %d %s Retry-After %q", status, body, resp.Header.Peek("Retry-After"))
+	}
+	if u.Hits() != 1 {
+		t.Fatalf("upstream hits %d, want 1", u.Hits())
+	}
+}
