@@ -3,6 +3,8 @@ package consumer
 import (
 	"errors"
 	"strconv"
+	"strings"
+	"unsafe"
 
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
@@ -156,13 +158,14 @@ func Fail(c *chain.Context, err error, challenges ...string) error {
 // removes client-sent headers of the same names first. It is immutable
 // and safe for concurrent use.
 type Identity struct {
-	consumer, groups, credential, anonymous string
+	consumer, groups, credential, anonymous []byte   // canonical header names, nil when off
 	strip                                   [][]byte // folded names: lower case, '_' as '-'
 }
 
 // NewIdentity compiles [auth] plus extra header names to remove.
 func NewIdentity(a config.Auth, extra ...string) *Identity {
-	id := &Identity{consumer: a.ConsumerHeader, groups: a.GroupsHeader, credential: a.CredentialHeader, anonymous: a.AnonymousHeader}
+	id := &Identity{consumer: canonical(a.ConsumerHeader), groups: canonical(a.GroupsHeader),
+		credential: canonical(a.CredentialHeader), anonymous: canonical(a.AnonymousHeader)}
 	names := append([]string{a.ConsumerHeader, a.GroupsHeader, a.CredentialHeader, a.AnonymousHeader}, a.StripHeaders...)
 	names = append(names, extra...)
 	seen := map[string]bool{}
@@ -177,6 +180,22 @@ func NewIdentity(a config.Auth, extra ...string) *Identity {
 		}
 	}
 	return id
+}
+
+// canonical returns name as fasthttp writes it ("x-consumer-name" is
+// "X-Consumer-Name"), so that Set can skip normalizing it per request.
+func canonical(name string) []byte {
+	if name == "" {
+		return nil
+	}
+	var h fasthttp.RequestHeader
+	h.Set(name, "x")
+	for k := range h.All() {
+		if strings.EqualFold(string(k), name) {
+			return append([]byte(nil), k...)
+		}
+	}
+	return []byte(name)
 }
 
 func fold(dst, name []byte) []byte {
@@ -267,10 +286,10 @@ func (id *Identity) Strip(h *fasthttp.RequestHeader) {
 // ID and whether it is anonymous, under the configured header names.
 func (id *Identity) Set(c *chain.Context, cons *chain.Consumer) {
 	h := &c.Request.Header
-	if id.consumer != "" {
-		h.Set(id.consumer, cons.Name)
+	if id.consumer != nil {
+		h.SetCanonical(id.consumer, bytesOf(cons.Name))
 	}
-	if id.groups != "" && len(cons.Groups) > 0 {
+	if id.groups != nil && len(cons.Groups) > 0 {
 		b := c.Scratch()
 		for i, g := range cons.Groups {
 			if i > 0 {
@@ -278,13 +297,18 @@ func (id *Identity) Set(c *chain.Context, cons *chain.Consumer) {
 			}
 			b = append(b, g...)
 		}
-		h.SetBytesV(id.groups, b)
+		h.SetCanonical(id.groups, b)
 		c.KeepScratch(b)
 	}
-	if id.credential != "" && cons.CredentialID != "" {
-		h.Set(id.credential, cons.CredentialID)
+	if id.credential != nil && cons.CredentialID != "" {
+		h.SetCanonical(id.credential, bytesOf(cons.CredentialID))
 	}
-	if id.anonymous != "" && cons.Anonymous {
-		h.Set(id.anonymous, "true")
+	if id.anonymous != nil && cons.Anonymous {
+		h.SetCanonical(id.anonymous, trueValue)
 	}
 }
+
+var trueValue = []byte("true")
+
+// bytesOf views s as bytes without copying; fasthttp copies what it is given.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

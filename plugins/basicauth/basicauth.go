@@ -56,11 +56,17 @@ func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
 		return nil, consumer.ErrNoCredentials
 	}
 	enc = bytes.TrimSpace(enc)
-	var buf [maxCredentials]byte
-	if base64.StdEncoding.DecodedLen(len(enc)) > len(buf) {
+	if base64.StdEncoding.DecodedLen(len(enc)) > maxCredentials {
 		return nil, errMalformed
 	}
-	n, err := base64.StdEncoding.Decode(buf[:], enc)
+	// The context's scratch buffer: no allocation per request.
+	buf := c.Scratch()
+	if cap(buf) < maxCredentials {
+		buf = make([]byte, 0, maxCredentials)
+	}
+	buf = buf[:maxCredentials]
+	defer c.KeepScratch(buf)
+	n, err := base64.StdEncoding.Decode(buf, enc)
 	if err != nil {
 		return nil, errMalformed
 	}

@@ -255,12 +255,22 @@ func (p *Plugin) allowOrigin(c *chain.Context, origin []byte) {
 
 func addVary(c *chain.Context) {
 	r := &c.Response.Header
-	for _, v := range r.PeekAll("Vary") {
-		if bytes.Contains(bytes.ToLower(v), []byte("origin")) || bytes.Equal(v, []byte("*")) {
+	for k, v := range r.All() {
+		if len(k) == 4 && bytes.EqualFold(k, []byte("Vary")) && (containsFold(v, "origin") || bytes.Equal(v, []byte("*"))) {
 			return
 		}
 	}
 	r.Add("Vary", "Origin")
+}
+
+// containsFold reports whether sub (lower case) is in b, in any case.
+func containsFold(b []byte, sub string) bool {
+	for i := 0; i+len(sub) <= len(b); i++ {
+		if bytes.EqualFold(b[i:i+len(sub)], []byte(sub)) {
+			return true
+		}
+	}
+	return false
 }
 
 // OnResponse implements chain.ResponseHandler: the gateway's CORS

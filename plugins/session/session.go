@@ -260,14 +260,12 @@ func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
 	if len(v) == 0 {
 		return nil, consumer.ErrNoCredentials
 	}
-	var buf [maxCookie]byte
-	pt, ok := p.unseal(buf[:0], v)
+	pt, buf, ok := p.unseal(c.Scratch(), v)
+	c.KeepScratch(buf)
 	if !ok {
 		return nil, errInvalid
 	}
-	var s contents
-	var groups [16][]byte
-	s.groups = groups[:0]
+	var s contents // groups are kept (allocated) only for consumers not in [[consumers]]
 	if !parse(pt, &s) {
 		return nil, errInvalid
 	}
@@ -364,8 +362,7 @@ func printable(b []byte) bool {
 // reseal re-issues the request's cookie with "last seen" set to now.
 func (p *Plugin) reseal(c *chain.Context) {
 	v := c.Request.Header.Cookie(p.cookie)
-	var buf [maxCookie]byte
-	pt, ok := p.unseal(buf[:0], v)
+	pt, _, ok := p.unseal(nil, v)
 	if !ok {
 		return
 	}
@@ -426,28 +423,35 @@ func (p *Plugin) sealValue(pt []byte) []byte {
 	return out
 }
 
-// unseal decrypts a cookie value into dst, with every key whose ID
-// matches. It allocates nothing.
-func (p *Plugin) unseal(dst, v []byte) ([]byte, bool) {
+// unseal decrypts a cookie value with every key whose ID matches. buf is
+// working memory (the context's scratch buffer), grown if needed and
+// returned for reuse; pt points into it. It allocates nothing once buf
+// has grown.
+func (p *Plugin) unseal(buf, v []byte) (pt, grown []byte, ok bool) {
 	if len(v) > maxCookie*4/3 {
-		return nil, false
+		return nil, buf, false
 	}
-	var buf [maxCookie]byte
-	n, err := base64.RawURLEncoding.Decode(buf[:], v)
-	if err != nil || n < 1 {
-		return nil, false
+	n := base64.RawURLEncoding.DecodedLen(len(v))
+	if cap(buf) < 2*n {
+		buf = make([]byte, 0, 2*n+64)
 	}
 	raw := buf[:n]
+	n, err := base64.RawURLEncoding.Decode(raw, v)
+	if err != nil || n < 1 {
+		return nil, buf, false
+	}
+	raw = raw[:n]
 	for _, s := range p.open {
 		ns := s.aead.NonceSize()
 		if s.id != raw[0] || len(raw) < 1+ns+s.aead.Overhead() {
 			continue
 		}
-		if pt, err := s.aead.Open(dst, raw[1:1+ns], raw[1+ns:], p.aad); err == nil {
-			return pt, true
+		// The plaintext goes after the ciphertext, never over it.
+		if pt, err := s.aead.Open(buf[n:n], raw[1:1+ns], raw[1+ns:], p.aad); err == nil {
+			return pt, buf, true
 		}
 	}
-	return nil, false
+	return nil, buf, false
 }
 
 func marshal(b []byte, s *contents) []byte {

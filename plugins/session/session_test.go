@@ -224,7 +224,7 @@ func TestTimeoutsRotationAndReload(t *testing.T) {
 				if re == "" {
 					t.Fatal("cookie in use not re-sealed")
 				}
-				if _, ok := old.unseal(nil, []byte(re)); ok {
+				if _, _, ok := old.unseal(nil, []byte(re)); ok {
 					t.Fatal("re-sealed with the old key")
 				}
 				if status, _, _ := gatewaytest.Do(t, "GET", g.URL+"/app/x", nil, "Cookie", "moongate_session="+re); status != 200 {
