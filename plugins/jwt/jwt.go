@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -254,7 +255,10 @@ func New(spec chain.Spec) (any, error) {
 	p.parser = gojwt.NewParser(opts...)
 	p.resetCache()
 	if cfg.JWKSFile != "" || cfg.JWKSURL != "" {
-		logger := spec.Env.Logger
+		logger := slog.Default()
+		if spec.Env != nil && spec.Env.Logger != nil {
+			logger = spec.Env.Logger
+		}
 		p.jwks = newJWKS(cfg.JWKSFile, cfg.JWKSURL, cfg.JWKSRefresh.Std(), cfg.JWKSTimeout.Std(), logger, p.resetCache)
 		if err := p.jwks.load(); err != nil {
 			if cfg.JWKSFile != "" {
