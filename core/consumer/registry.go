@@ -136,6 +136,9 @@ func New(cfg *config.Config) (*Registry, error) {
 		}
 		for j := range cs.JWTSecrets {
 			js := &cs.JWTSecrets[j]
+			if js.Secret.Problem() != "" || js.Secret.Empty() {
+				continue // reported by the config check
+			}
 			key, err := ParseJWTKey(js.Algorithm, js.Secret.Value())
 			if err != nil {
 				problems = append(problems, cfg.Problem(p+".jwt_secrets["+strconv.Itoa(j)+"].secret", err.Error()))
