@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/gateway"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
 )
@@ -18,11 +18,9 @@ func configError(t *testing.T, toml string) string {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "moongate.toml")
 	os.WriteFile(file, []byte(gatewaytest.WithTestListeners(toml)), 0o600)
-	cfg, err := config.Load(file)
+	rt, err := gateway.Load(file, cache.New(cache.MinSize), gatewaytest.Logger(t))
 	if err == nil {
-		err = gateway.Check(cfg, gatewaytest.Logger(t))
-	}
-	if err == nil {
+		rt.Close(0)
 		t.Fatal("configuration accepted")
 	}
 	return err.Error()
