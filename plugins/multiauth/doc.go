@@ -25,6 +25,6 @@
 // and all must identify the same consumer (the first method's credential
 // ID is kept). The anonymous consumer is given only when no method found
 // any credential. Each method is a plugin registered as an authentication
-// step (key-auth, basic-auth, jwt, hmac-auth, session, forward-auth);
+// step (key-auth, basic-auth, jwt, hmac-auth, session in check mode);
 // their own anonymous option is not allowed here.
 package multiauth
