@@ -407,3 +407,25 @@ func big(e int) []byte {
 	}
 	return out
 }
+
+// TestTokenInQueryAndCookie reads the token from a query argument (removed
+// before forwarding) and from a cookie.
+func TestTokenInQueryAndCookie(t *testing.T) {
+	k := getKeys(t)
+	var uri atomic.Value
+	u := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) { uri.Store(string(ctx.RequestURI())) })
+	g := gatewaytest.Start(t, gatewayConfig(u, k, `  header = ""
+  query = "access_token"
+  cookie = "jwt"
+`))
+	tok := sign(t, "RS256", "r1", k.rsa, claims(nil))
+	if status, body, _ := gatewaytest.Do(t, "GET", g.URL+"/api/x?a=1&access_token="+tok, nil); status != 200 || uri.Load() != "/api/x?a=1" {
+		t.Fatalf("query: status %d, upstream URI %v: %s", status, uri.Load(), body)
+	}
+	if status, body, _ := gatewaytest.Do(t, "GET", g.URL+"/api/y", nil, "Cookie", "jwt="+tok); status != 200 {
+		t.Fatalf("cookie: status %d: %s", status, body)
+	}
+	if status, _, _ := gatewaytest.Do(t, "GET", g.URL+"/api/y", nil, "Authorization", "Bearer "+tok); status != 401 {
+		t.Fatalf("header read although header = \"\": status %d", status)
+	}
+}
