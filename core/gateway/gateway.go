@@ -214,6 +214,7 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 		rt.release(c)
 		return
 	}
+	rt.identity.Strip(&fc.Request.Header)
 	if !prepareBody(fc, rt) {
 		rt.release(c)
 		return

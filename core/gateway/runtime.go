@@ -32,8 +32,9 @@ type Runtime struct {
 	lookup    chain.UpstreamLookup
 	instances []any
 
-	strictPaths bool // [server] strict_paths
-	foldPaths   bool // [server] case_insensitive_paths
+	identity    *consumer.Identity // [auth] headers, removed from every request
+	strictPaths bool               // [server] strict_paths
+	foldPaths   bool               // [server] case_insensitive_paths
 
 	inflight atomic.Int64
 	release  func(*chain.Context)
@@ -82,6 +83,10 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 		rt.upstreams[u.Name()] = u
 	}
 
+	// Identity headers are stripped from every request, not only on routes
+	// with an auth step: otherwise a route without auth would let clients
+	// send X-Consumer-Name to an upstream it shares with protected routes.
+	rt.identity = consumer.NewIdentity(cfg.Auth)
 	env := &chain.Env{Logger: logger, Config: cfg, Cache: shared}
 	if reg, err := consumer.New(cfg); err != nil {
 		addErr(err)

@@ -176,3 +176,34 @@ keys = ["carol-key"]
 		t.Fatalf("added consumer: status %d: %s", status, body)
 	}
 }
+
+// Identity headers sent by a client are removed on every route, also on
+// routes without an auth step: otherwise such a route would let a client
+// claim an identity to an upstream it shares with protected routes.
+func TestIdentityHeadersRemovedOnRoutesWithoutAuth(t *testing.T) {
+	u := startRecorder(t)
+	g := gatewaytest.Start(t, `
+[[upstreams]]
+name = "u"
+targets = [{ url = "`+u.URL+`" }]
+[[routes]]
+paths = ["/open/"]
+upstream = "u"
+`)
+	status, body, _ := gatewaytest.Do(t, "GET", g.URL+"/open/x", nil,
+		"X-Consumer-Name", "root", "X_Consumer_Groups", "admins", "X-Credential-Identifier", "forged",
+		"X-Anonymous-Consumer", "false", "X-Unrelated", "kept")
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	s := u.last(t)
+	for k, v := range s.Headers {
+		switch strings.ToLower(strings.ReplaceAll(k, "_", "-")) {
+		case "x-consumer-name", "x-consumer-groups", "x-credential-identifier", "x-anonymous-consumer":
+			t.Errorf("%s reached the upstream: %v", k, v)
+		}
+	}
+	if got := s.Headers["X-Unrelated"]; len(got) != 1 || got[0] != "kept" {
+		t.Errorf("X-Unrelated = %v", got)
+	}
+}
