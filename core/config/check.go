@@ -65,6 +65,7 @@ func (c *Config) check(rep *reporter) {
 		checkUpstream(rep, p, u)
 	}
 
+	c.checkLua(rep)
 	checkSteps(rep, "plugins", c.Plugins)
 	c.checkConsumers(rep)
 	routes := map[string]bool{}

@@ -21,6 +21,7 @@ type Config struct {
 	Echo      Echo       `toml:"echo"`
 	Log       Log        `toml:"log"`
 	Cache     Cache      `toml:"cache"`
+	Lua       Lua        `toml:"lua"`
 	Upstreams []Upstream `toml:"upstreams"`
 	Routes    []Route    `toml:"routes"`
 	// Plugins is the global chain: it runs for every route, in order.
@@ -313,6 +314,7 @@ func Default() *Config {
 		Log:   Log{Level: "info", Format: "text"},
 		Cache: Cache{Size: 256 << 20},
 		Auth:  DefaultAuth(),
+		Lua:   DefaultLua(),
 	}
 }
 

@@ -1,0 +1,74 @@
+package config
+
+import (
+	"strconv"
+	"time"
+)
+
+// Lua configures the Lua script engine: where scripts and the modules
+// they require live, and the limits every script call runs under.
+type Lua struct {
+	// Dir is the folder `require` loads helper modules from (and the one
+	// watched when Watch is on). Script steps may name files anywhere.
+	// Default "scripts".
+	Dir string `toml:"dir"`
+	// Timeout bounds each call of a script's on_request, on_response or
+	// on_log (including gw.http calls made from it); a step's own timeout
+	// overrides it. Past it the request gets 500 and the Lua state is
+	// thrown away. Default "5ms"; at most "30s".
+	Timeout Duration `toml:"timeout"`
+	// MaxStringSize bounds any string built by a library function
+	// (string.rep, string.format, string.gsub, table.concat, gw.json,
+	// gw.base64, ...); a call that would exceed it raises an error.
+	// Default "16MB".
+	MaxStringSize Size `toml:"max_string_size"`
+	// MaxStateSize bounds what a pooled Lua state may keep between calls
+	// (globals, module tables, upvalues), estimated every few calls; a
+	// state over it is thrown away and the event logged. Default "64MB".
+	MaxStateSize Size `toml:"max_state_size"`
+	// PoolSize is the most idle states kept per script step. Default 0:
+	// twice the number of CPUs.
+	PoolSize int `toml:"pool_size"`
+	// Watch reloads the configuration when a file under Dir changes (for
+	// development). Default false.
+	Watch bool `toml:"watch"`
+}
+
+// maxLuaTimeout bounds lua.timeout and step timeouts: a script call
+// holds a Lua state and a request goroutine for that long.
+const maxLuaTimeout = 30 * time.Second
+
+// DefaultLua returns the [lua] defaults.
+func DefaultLua() Lua {
+	return Lua{Dir: "scripts", Timeout: Duration(5 * time.Millisecond), MaxStringSize: 16 << 20, MaxStateSize: 64 << 20}
+}
+
+func (c *Config) checkLua(rep *reporter) {
+	l := &c.Lua
+	if l.Dir == "" {
+		rep.add("lua.dir", "must not be empty")
+	}
+	if l.Timeout == 0 || l.Timeout.Std() > maxLuaTimeout {
+		rep.add("lua.timeout", "must be more than 0s and at most 30s, got "+l.Timeout.String())
+	}
+	if l.MaxStringSize < 1024 {
+		rep.add("lua.max_string_size", "must be at least 1KB, got "+l.MaxStringSize.String())
+	}
+	if l.MaxStateSize < 1<<20 {
+		rep.add("lua.max_state_size", "must be at least 1MB, got "+l.MaxStateSize.String())
+	}
+	if l.PoolSize < 0 {
+		rep.add("lua.pool_size", "must not be negative, got "+strconv.Itoa(l.PoolSize))
+	}
+	check := func(path string, steps []Step) {
+		for i := range steps {
+			if steps[i].Timeout.Std() > maxLuaTimeout {
+				rep.add(childPath(indexPath(path, i), "timeout"), "must be at most 30s, got "+steps[i].Timeout.String())
+			}
+		}
+	}
+	check("plugins", c.Plugins)
+	for i := range c.Routes {
+		check(childPath(indexPath("routes", i), "plugins"), c.Routes[i].Plugins)
+	}
+}

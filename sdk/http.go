@@ -1,0 +1,166 @@
+package sdk
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/valyala/fasthttp"
+)
+
+// defaultHTTPTimeout bounds gw.http calls made without a deadline (tests,
+// load time).
+const defaultHTTPTimeout = 10 * time.Second
+
+var (
+	sharedClientOnce sync.Once
+	sharedClient     *fasthttp.Client
+)
+
+// HTTPClient returns the client gw.http uses by default: one per process,
+// keeping a pool of keep-alive connections per host.
+func HTTPClient() *fasthttp.Client {
+	sharedClientOnce.Do(func() {
+		sharedClient = &fasthttp.Client{
+			Name:                     "moongate-lua",
+			MaxConnsPerHost:          512,
+			MaxIdleConnDuration:      30 * time.Second,
+			ReadTimeout:              30 * time.Second,
+			WriteTimeout:             30 * time.Second,
+			MaxResponseBodySize:      16 << 20,
+			NoDefaultUserAgentHeader: true,
+			DialDualStack:            false,
+		}
+	})
+	return sharedClient
+}
+
+func init() {
+	addNamespace(&Namespace{Name: "http", Doc: "Calls to other HTTP services (authorization, enrichment), over a shared pool of " +
+		"keep-alive connections. A call blocks the script, so give the step a timeout that covers it (the default lua.timeout " +
+		"is only a few milliseconds)."},
+		&Binding{Name: "request", Phases: Request | Response, Doc: "Sends an HTTP request and returns the response. The call ends at the " +
+			"earlier of its own timeout and the step's deadline. Failures (connection refused, timeout, bad URL) " +
+			"return nil and a message; any status, 5xx included, is a response.",
+			Params: []Param{{"opts", "{method: string?, url: string, headers: table<string,string>?, body: string?, timeout: number?}",
+				`url ("http://" or "https://"); method (default "GET", or "POST" with a body); headers; body; timeout in seconds (default: until the step's deadline)`}},
+			Returns: []Param{{"res", "{status: integer, headers: table<string,string|string[]>, body: string}?", "the response: status, headers keyed by lower-case name, body"},
+				{"err", "string?", "why there is no response"}},
+			Example: `local res, err = gw.http.request{ url = conf.auth_url, headers = { Authorization = token }, timeout = 0.5 }
+if not res then return gw.response.exit(503, { error = "auth unavailable" }) end`,
+			Fn: (*State).httpRequest},
+	)
+}
+
+func (s *State) httpRequest(L *lua.LState) int {
+	opts := L.CheckTable(1)
+	field := func(name string) lua.LValue { return opts.RawGetString(name) }
+	str := func(name string) (string, bool) {
+		switch v := field(name).(type) {
+		case *lua.LNilType:
+			return "", false
+		case lua.LString:
+			return string(v), true
+		default:
+			L.ArgError(1, name+" must be a string, got "+v.Type().String())
+		}
+		return "", false
+	}
+	url, ok := str("url")
+	if !ok {
+		L.ArgError(1, "url is required")
+	}
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		L.ArgError(1, `url must start with "http://" or "https://"`)
+	}
+	body, hasBody := str("body")
+	method, ok := str("method")
+	if !ok {
+		method = "GET"
+		if hasBody {
+			method = "POST"
+		}
+	}
+	deadline := s.Deadline
+	now := time.Now()
+	if deadline.IsZero() {
+		deadline = now.Add(defaultHTTPTimeout)
+	}
+	switch t := field("timeout").(type) {
+	case *lua.LNilType:
+	case lua.LNumber:
+		if t <= 0 {
+			L.ArgError(1, "timeout must be more than 0 seconds")
+		}
+		if d := now.Add(time.Duration(float64(t) * float64(time.Second))); d.Before(deadline) {
+			deadline = d
+		}
+	default:
+		L.ArgError(1, "timeout must be a number of seconds")
+	}
+
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(url)
+	req.Header.SetMethod(method)
+	if h, ok := field("headers").(*lua.LTable); ok {
+		var bad string
+		h.ForEach(func(k, v lua.LValue) {
+			ks, ok1 := k.(lua.LString)
+			vs, ok2 := v.(lua.LString)
+			switch {
+			case !ok1 || !ok2:
+				bad = "headers must map names to string values"
+			case headerNameProblem(string(ks)) != "":
+				bad = headerNameProblem(string(ks))
+			case headerValueProblem(string(vs)) != "":
+				bad = "header " + string(ks) + ": " + headerValueProblem(string(vs))
+			default:
+				req.Header.Set(string(ks), string(vs))
+			}
+		})
+		if bad != "" {
+			L.ArgError(1, bad)
+		}
+	} else if field("headers") != lua.LNil {
+		L.ArgError(1, "headers must be a table")
+	}
+	if hasBody {
+		req.SetBodyString(body)
+	}
+	client := s.opts.HTTP
+	if client == nil {
+		client = HTTPClient()
+	}
+	if !time.Now().Before(deadline) {
+		L.Push(lua.LNil)
+		L.Push(lua.LString("gw.http: the step's deadline has passed"))
+		return 2
+	}
+	if err := client.DoDeadline(req, resp, deadline); err != nil {
+		msg := err.Error()
+		if errors.Is(err, fasthttp.ErrTimeout) {
+			msg = "timed out"
+		}
+		L.Push(lua.LNil)
+		L.Push(lua.LString("gw.http: " + method + " " + url + ": " + msg))
+		return 2
+	}
+	if len(resp.Body()) > s.opts.MaxString {
+		L.Push(lua.LNil)
+		L.Push(lua.LString("gw.http: response body exceeds max_string_size"))
+		return 2
+	}
+	t := L.CreateTable(0, 3)
+	t.RawSetString("status", lua.LNumber(resp.StatusCode()))
+	pushHeaders(L, &resp.Header)
+	t.RawSetString("headers", L.Get(-1))
+	L.Pop(1)
+	t.RawSetString("body", lua.LString(resp.Body()))
+	L.Push(t)
+	return 1
+}

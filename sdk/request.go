@@ -1,0 +1,148 @@
+package sdk
+
+import (
+	lua "github.com/yuin/gopher-lua"
+)
+
+func init() {
+	addNamespace(&Namespace{Name: "request", Doc: "The request as the client sent it and as it will be sent upstream. " +
+		"Changes made in on_request reach the upstream. In on_log only headers, method, path and query remain (bodies are gone)."},
+		&Binding{Name: "get_method", Phases: All, Doc: "Returns the request method.",
+			Returns: []Param{{"method", "string", `"GET", "POST", ...`}},
+			Example: `if gw.request.get_method() == "OPTIONS" then return end`,
+			Fn: func(s *State, L *lua.LState) int { pushBytes(L, s.C.Method()); return 1 }},
+		&Binding{Name: "get_path", Phases: All, Doc: "Returns the normalized path: dot segments resolved, " +
+			"duplicate slashes merged, percent-encoding decoded. It is the path routing matched and the one sent upstream, " +
+			"unless set_path, strip_prefix or rewrite change it.",
+			Returns: []Param{{"path", "string", `the path, e.g. "/users/42"`}},
+			Example: `local p = gw.request.get_path()`,
+			Fn: func(s *State, L *lua.LState) int { pushBytes(L, s.C.Path()); return 1 }},
+		&Binding{Name: "set_path", Phases: Request, Doc: "Sets the path sent upstream (decoded form; it is percent-encoded when sent). " +
+			"The route's strip_prefix and rewrite no longer apply.",
+			Params:  []Param{{"path", "string", `new path, starting with "/"`}},
+			Example: `gw.request.set_path("/v2" .. gw.request.get_path())`,
+			Fn: func(s *State, L *lua.LState) int {
+				p := L.CheckString(1)
+				if p == "" || p[0] != '/' {
+					L.ArgError(1, `path must start with "/"`)
+				}
+				s.buf = append(s.buf[:0], p...)
+				s.C.SetPath(s.buf)
+				return 0
+			}},
+		&Binding{Name: "get_query_arg", Phases: All, Doc: "Returns the first value of a query argument, or nil.",
+			Params:  []Param{{"name", "string", "argument name"}},
+			Returns: []Param{{"value", "string?", "the decoded value, nil when absent"}},
+			Example: `local page = tonumber(gw.request.get_query_arg("page") or "1")`,
+			Fn: func(s *State, L *lua.LState) int {
+				args := s.C.Request.URI().QueryArgs()
+				name := L.CheckString(1)
+				return pushOpt(L, args.Peek(name), args.Has(name))
+			}},
+		&Binding{Name: "set_query_arg", Phases: Request, Doc: "Sets a query argument sent upstream, replacing its values; nil removes it.",
+			Params:  []Param{{"name", "string", "argument name"}, {"value", "string?", "new value, or nil to remove"}},
+			Example: `gw.request.set_query_arg("api_key", nil)`,
+			Fn: func(s *State, L *lua.LState) int {
+				name := L.CheckString(1)
+				args := s.C.Request.URI().QueryArgs()
+				if L.Get(2) == lua.LNil {
+					args.Del(name)
+				} else {
+					args.Set(name, L.CheckString(2))
+				}
+				return 0
+			}},
+		&Binding{Name: "get_header", Phases: All, Doc: "Returns the first value of a request header, or nil.",
+			Params:  []Param{headerNameParam},
+			Returns: []Param{{"value", "string?", "the value, nil when absent"}},
+			Example: `local tenant = gw.request.get_header("X-Tenant")`,
+			Fn: func(s *State, L *lua.LState) int {
+				v := s.C.Request.Header.Peek(checkHeaderName(L, 1))
+				return pushOpt(L, v, v != nil)
+			}},
+		&Binding{Name: "get_headers", Phases: All, Doc: "Returns every request header in a table keyed by lower-case name; " +
+			"a repeated header maps to a list of its values.",
+			Returns: []Param{{"headers", "table<string, string|string[]>", "the headers"}},
+			Example: `for name, value in pairs(gw.request.get_headers()) do gw.log.debug(name) end`,
+			Fn:      func(s *State, L *lua.LState) int { return pushHeaders(L, &s.C.Request.Header) }},
+		&Binding{Name: "set_header", Phases: Request, Doc: "Sets a request header sent upstream, replacing its values.",
+			Params:  []Param{headerNameParam, {"value", "string", "new value (no CR or LF)"}},
+			Example: `gw.request.set_header("X-Tenant", "acme")`,
+			Fn: func(s *State, L *lua.LState) int {
+				s.C.Request.Header.Set(checkHeaderName(L, 1), checkHeaderValue(L, 2))
+				return 0
+			}},
+		&Binding{Name: "add_header", Phases: Request, Doc: "Adds a value to a request header sent upstream, keeping its other values.",
+			Params:  []Param{headerNameParam, {"value", "string", "value to add (no CR or LF)"}},
+			Example: `gw.request.add_header("Via", "moongate")`,
+			Fn: func(s *State, L *lua.LState) int {
+				s.C.Request.Header.Add(checkHeaderName(L, 1), checkHeaderValue(L, 2))
+				return 0
+			}},
+		&Binding{Name: "clear_header", Phases: Request, Doc: "Removes a request header before it is sent upstream.",
+			Params:  []Param{headerNameParam},
+			Example: `gw.request.clear_header("Cookie")`,
+			Fn: func(s *State, L *lua.LState) int {
+				s.C.Request.Header.Del(checkHeaderName(L, 1))
+				return 0
+			}},
+		&Binding{Name: "get_body", Phases: Request | Response, Doc: "Returns the request body (\"\" when there is none).",
+			Returns: []Param{{"body", "string", "the body"}},
+			Example: `local data = gw.json.decode(gw.request.get_body())`,
+			Fn:      func(s *State, L *lua.LState) int { pushBytes(L, s.C.Request.Body()); return 1 }},
+		&Binding{Name: "set_body", Phases: Request, Doc: "Replaces the request body sent upstream; Content-Length follows.",
+			Params:  []Param{{"body", "string", "new body"}},
+			Example: `gw.request.set_body(gw.json.encode({ wrapped = true }))`,
+			Fn: func(s *State, L *lua.LState) int {
+				s.C.Request.SetBodyString(L.CheckString(1))
+				return 0
+			}},
+		&Binding{Name: "get_client_ip", Phases: All, Doc: "Returns the client's address: the peer's, or, when the peer is a " +
+			"trusted proxy (server.trusted_proxies), the rightmost untrusted X-Forwarded-For address.",
+			Returns: []Param{{"ip", "string", `e.g. "203.0.113.7"`}},
+			Example: `local ip = gw.request.get_client_ip()`,
+			Fn: func(s *State, L *lua.LState) int {
+				ip := s.C.ClientIP()
+				if !ip.IsValid() {
+					L.Push(lua.LString(""))
+					return 1
+				}
+				L.Push(lua.LString(ip.String()))
+				return 1
+			}},
+		&Binding{Name: "get_host", Phases: All, Doc: "Returns the Host header the client sent.",
+			Returns: []Param{{"host", "string", `e.g. "api.example.com"`}},
+			Example: `local host = gw.request.get_host()`,
+			Fn:      func(s *State, L *lua.LState) int { pushBytes(L, s.C.Host()); return 1 }},
+		&Binding{Name: "get_scheme", Phases: All, Doc: `Returns "https" for requests that came over TLS, else "http".`,
+			Returns: []Param{{"scheme", "string", `"http" or "https"`}},
+			Example: `if gw.request.get_scheme() ~= "https" then return gw.response.exit(403, "https only") end`,
+			Fn:      func(s *State, L *lua.LState) int { L.Push(lua.LString(s.C.Scheme())); return 1 }},
+		&Binding{Name: "get_path_param", Phases: All, Doc: `Returns a parameter of the route's path pattern ("/users/{id}"), or nil.`,
+			Params:  []Param{{"name", "string", "parameter name, without braces"}},
+			Returns: []Param{{"value", "string?", "the value, nil when the pattern has no such parameter"}},
+			Example: `local id = gw.request.get_path_param("id")`,
+			Fn: func(s *State, L *lua.LState) int {
+				name := L.CheckString(1)
+				for i := 0; i < s.C.Params.Len(); i++ {
+					if n, v := s.C.Params.At(i); n == name {
+						pushBytes(L, v)
+						return 1
+					}
+				}
+				L.Push(lua.LNil)
+				return 1
+			}},
+	)
+}
+
+func init() {
+	bindings = append(bindings, &Binding{Namespace: "request", Name: "get_id", Phases: All,
+		Doc:     "Returns the request's ID (set by the request-id step), or nil.",
+		Returns: []Param{{"id", "string?", "the ID"}},
+		Example: `gw.log.info("handling", gw.request.get_id())`,
+		Fn: func(s *State, L *lua.LState) int {
+			id := s.C.RequestID()
+			return pushOpt(L, id, len(id) > 0)
+		}})
+}

@@ -1,0 +1,130 @@
+package sdk
+
+import (
+	lua "github.com/yuin/gopher-lua"
+)
+
+func init() {
+	addNamespace(&Namespace{Name: "response", Doc: "The response: in on_request, exit answers the request without calling the upstream; " +
+		"in on_response, the upstream's response (or one a step produced) before it is written to the client; " +
+		"in on_log, its status and headers as sent."},
+		&Binding{Name: "exit", Phases: Request | Response, Doc: "Ends the running function (like return) with this response. " +
+			"In on_request the remaining request steps and the upstream are skipped; the response phase still runs. " +
+			"In on_response it replaces the response. A table body is sent as JSON.",
+			Params: []Param{{"status", "integer", "HTTP status, 100 to 599"},
+				{"body", "string|table|nil", "body; a table is encoded with gw.json.encode and sent as application/json"},
+				{"headers", "table<string,string>?", "response headers to set"}},
+			Example: `return gw.response.exit(401, { error = "missing API key" }, { ["WWW-Authenticate"] = "ApiKey" })`,
+			Fn:      (*State).exitResponse},
+		&Binding{Name: "get_status", Phases: Response | Log, Doc: "Returns the response status.",
+			Returns: []Param{{"status", "integer", "e.g. 200"}},
+			Example: `if gw.response.get_status() >= 500 then gw.log.warn("upstream failed") end`,
+			Fn:      func(s *State, L *lua.LState) int { L.Push(lua.LNumber(s.C.Response.StatusCode())); return 1 }},
+		&Binding{Name: "set_status", Phases: Response, Doc: "Sets the response status.",
+			Params:  []Param{{"status", "integer", "HTTP status, 100 to 599"}},
+			Example: `gw.response.set_status(200)`,
+			Fn: func(s *State, L *lua.LState) int {
+				s.C.Response.SetStatusCode(checkStatus(L, 1))
+				return 0
+			}},
+		&Binding{Name: "get_header", Phases: Response | Log, Doc: "Returns the first value of a response header, or nil.",
+			Params:  []Param{headerNameParam},
+			Returns: []Param{{"value", "string?", "the value, nil when absent"}},
+			Example: `local ct = gw.response.get_header("Content-Type")`,
+			Fn: func(s *State, L *lua.LState) int {
+				v := s.C.Response.Header.Peek(checkHeaderName(L, 1))
+				return pushOpt(L, v, v != nil)
+			}},
+		&Binding{Name: "get_headers", Phases: Response | Log, Doc: "Returns every response header in a table keyed by lower-case name; " +
+			"a repeated header maps to a list of its values.",
+			Returns: []Param{{"headers", "table<string, string|string[]>", "the headers"}},
+			Example: `local h = gw.response.get_headers()`,
+			Fn:      func(s *State, L *lua.LState) int { return pushHeaders(L, &s.C.Response.Header) }},
+		&Binding{Name: "set_header", Phases: Response, Doc: "Sets a response header, replacing its values.",
+			Params:  []Param{headerNameParam, {"value", "string", "new value (no CR or LF)"}},
+			Example: `gw.response.set_header("X-Tenant", "acme")`,
+			Fn: func(s *State, L *lua.LState) int {
+				s.C.Response.Header.Set(checkHeaderName(L, 1), checkHeaderValue(L, 2))
+				return 0
+			}},
+		&Binding{Name: "add_header", Phases: Response, Doc: "Adds a value to a response header, keeping its other values.",
+			Params:  []Param{headerNameParam, {"value", "string", "value to add (no CR or LF)"}},
+			Example: `gw.response.add_header("Vary", "X-Tenant")`,
+			Fn: func(s *State, L *lua.LState) int {
+				s.C.Response.Header.Add(checkHeaderName(L, 1), checkHeaderValue(L, 2))
+				return 0
+			}},
+		&Binding{Name: "clear_header", Phases: Response, Doc: "Removes a response header.",
+			Params:  []Param{headerNameParam},
+			Example: `gw.response.clear_header("Server")`,
+			Fn: func(s *State, L *lua.LState) int {
+				s.C.Response.Header.Del(checkHeaderName(L, 1))
+				return 0
+			}},
+		&Binding{Name: "get_body", Phases: Response, Doc: "Returns the response body as received (still compressed if the upstream compressed it: check Content-Encoding).",
+			Returns: []Param{{"body", "string", "the body"}},
+			Example: `local data = gw.json.decode(gw.response.get_body())`,
+			Fn:      func(s *State, L *lua.LState) int { pushBytes(L, s.C.Response.Body()); return 1 }},
+		&Binding{Name: "set_body", Phases: Response, Doc: "Replaces the response body; Content-Length follows.",
+			Params:  []Param{{"body", "string", "new body"}},
+			Example: `gw.response.set_body(gw.json.encode(data))`,
+			Fn: func(s *State, L *lua.LState) int {
+				s.C.Response.SetBodyString(L.CheckString(1))
+				return 0
+			}},
+	)
+}
+
+func checkStatus(L *lua.LState, n int) int {
+	st := L.CheckInt(n)
+	if st < 100 || st > 599 {
+		L.ArgError(n, "status must be between 100 and 599")
+	}
+	return st
+}
+
+func (s *State) exitResponse(L *lua.LState) int {
+	status := checkStatus(L, 1)
+	var body []byte
+	contentType := ""
+	switch v := L.Get(2).(type) {
+	case *lua.LNilType:
+	case lua.LString:
+		body = []byte(v)
+	case lua.LNumber:
+		body = []byte(v.String())
+	case *lua.LTable:
+		var err error
+		if body, err = s.encodeJSON(nil, v); err != nil {
+			L.ArgError(2, err.Error())
+		}
+		contentType = "application/json"
+	default:
+		L.ArgError(2, "body must be a string, a table or nil, got "+v.Type().String())
+	}
+	var hdrs *lua.LTable
+	if h := L.Get(3); h != lua.LNil {
+		hdrs = L.CheckTable(3)
+		// Check every header before changing the response.
+		hdrs.ForEach(func(k, v lua.LValue) {
+			ks, ok1 := k.(lua.LString)
+			vs, ok2 := v.(lua.LString)
+			switch {
+			case !ok1 || !ok2:
+				L.ArgError(3, "headers must map names to string values")
+			case headerNameProblem(string(ks)) != "":
+				L.ArgError(3, headerNameProblem(string(ks)))
+			case headerValueProblem(string(vs)) != "":
+				L.ArgError(3, "header "+string(ks)+": "+headerValueProblem(string(vs)))
+			}
+		})
+	}
+	s.C.Respond(status, contentType, body)
+	if hdrs != nil {
+		hdrs.ForEach(func(k, v lua.LValue) {
+			s.C.Response.Header.Set(string(k.(lua.LString)), string(v.(lua.LString)))
+		})
+	}
+	L.Error(s.exit, 0)
+	return 0
+}

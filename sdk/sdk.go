@@ -1,0 +1,261 @@
+package sdk
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/moongate/moongate/core/cache"
+	"github.com/moongate/moongate/core/chain"
+	lua "github.com/yuin/gopher-lua"
+	"github.com/valyala/fasthttp"
+)
+
+// Phases is a set of chain phases a function may be called in.
+type Phases uint8
+
+// The phases, as sets.
+const (
+	Request  Phases = 1 << iota // on_request
+	Response                    // on_response
+	Log                         // on_log
+	// All is every phase.
+	All = Request | Response | Log
+)
+
+func phaseBit(p chain.Phase) Phases {
+	switch p {
+	case chain.PhaseRequest:
+		return Request
+	case chain.PhaseResponse:
+		return Response
+	case chain.PhaseLog:
+		return Log
+	}
+	return 0
+}
+
+// Names returns the phase names in the set, in order: "request, response".
+func (p Phases) Names() string {
+	var out []string
+	if p&Request != 0 {
+		out = append(out, "request")
+	}
+	if p&Response != 0 {
+		out = append(out, "response")
+	}
+	if p&Log != 0 {
+		out = append(out, "log")
+	}
+	return strings.Join(out, ", ")
+}
+
+// Param is a parameter or a return value of a binding.
+type Param struct {
+	// Name is the parameter's name.
+	Name string
+	// Type is its LuaLS type: "string", "integer", "string?", "table<string,string>", ...
+	Type string
+	// Doc says what it is, in one sentence.
+	Doc string
+}
+
+// Binding describes one function of `gw` and holds its implementation.
+// The same description produces the SDK reference and the annotations.
+type Binding struct {
+	// Namespace is the table the function lives in: "request" for gw.request.
+	Namespace string
+	// Name is the function's name: "get_header".
+	Name string
+	// Phases are the phases it may be called in; 0 means anywhere, also
+	// outside a request (at load time and in tests).
+	Phases Phases
+	// Doc describes what it does.
+	Doc string
+	// Params are its parameters, in order.
+	Params []Param
+	// Returns are its return values, in order.
+	Returns []Param
+	// Example is a short piece of Lua using it.
+	Example string
+	// Fn implements it. s.C is the current request (nil when Phases is 0
+	// and no request is running).
+	Fn func(s *State, L *lua.LState) int
+}
+
+// FullName returns "gw.namespace.name".
+func (b *Binding) FullName() string { return "gw." + b.Namespace + "." + b.Name }
+
+// Namespace describes one table of `gw`.
+type Namespace struct {
+	// Name is the table's name: "request".
+	Name string
+	// Doc describes the namespace.
+	Doc string
+	// Fields are values (not functions) the table holds, such as
+	// gw.json.null; they are set by the namespace's Init.
+	Fields []Param
+	// Init, if set, adds the namespace's fields to its table.
+	Init func(s *State, L *lua.LState, t *lua.LTable)
+}
+
+var (
+	namespaces []*Namespace
+	bindings   []*Binding
+)
+
+func addNamespace(ns *Namespace, bs ...*Binding) {
+	namespaces = append(namespaces, ns)
+	for _, b := range bs {
+		b.Namespace = ns.Name
+		bindings = append(bindings, b)
+	}
+}
+
+// Bindings returns every binding, sorted by namespace and name.
+func Bindings() []*Binding {
+	out := append([]*Binding(nil), bindings...)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// Namespaces returns every namespace, sorted by name.
+func Namespaces() []*Namespace {
+	out := append([]*Namespace(nil), namespaces...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Options are the process-wide services and limits a State uses.
+type Options struct {
+	// Script is the script's path, for logs and the cache namespace.
+	Script string
+	// Cache is the script's namespace of the shared cache (gw.cache); nil
+	// turns gw.cache into an error.
+	Cache *cache.Namespace
+	// HTTP is the client gw.http uses; nil uses a shared default client.
+	HTTP *fasthttp.Client
+	// Logger logs gw.log calls made outside a request; nil uses slog.Default.
+	Logger *slog.Logger
+	// MaxString bounds strings the SDK builds (gw.json, gw.base64,
+	// gw.http bodies). 0 means 16 MB.
+	MaxString int
+}
+
+// State is the SDK bound into one Lua state. It is used by one goroutine
+// at a time, like the Lua state itself.
+type State struct {
+	// C is the request being served, set by the caller for the duration
+	// of one call and nil otherwise.
+	C *chain.Context
+	// Deadline is when the current call must end; gw.http uses it to
+	// bound its timeout. Zero means no deadline.
+	Deadline time.Time
+
+	opts      Options
+	exit      *lua.LUserData // raised by gw.response.exit to end the call
+	null      *lua.LUserData // gw.json.null
+	arrayMeta *lua.LTable    // metatable marking a table as a JSON array
+	buf       []byte
+}
+
+// Open binds `gw` into L as a global and returns the State that its
+// functions act through.
+func Open(L *lua.LState, opts Options) *State {
+	if opts.MaxString <= 0 {
+		opts.MaxString = 16 << 20
+	}
+	s := &State{opts: opts}
+	s.exit = L.NewUserData()
+	s.null = L.NewUserData()
+	s.arrayMeta = L.NewTable()
+	gw := L.NewTable()
+	tables := map[string]*lua.LTable{}
+	for _, ns := range namespaces {
+		t := L.NewTable()
+		tables[ns.Name] = t
+		gw.RawSetString(ns.Name, t)
+	}
+	for _, b := range bindings {
+		tables[b.Namespace].RawSetString(b.Name, L.NewFunction(s.wrap(b)))
+	}
+	for _, ns := range namespaces {
+		if ns.Init != nil {
+			ns.Init(s, L, tables[ns.Name])
+		}
+	}
+	L.SetGlobal("gw", gw)
+	return s
+}
+
+// Script returns the script's path.
+func (s *State) Script() string { return s.opts.Script }
+
+// IsExit reports whether v is the value gw.response.exit raises to end a
+// call: the caller treats such an error as a normal end.
+func (s *State) IsExit(v lua.LValue) bool { return v == s.exit }
+
+func (s *State) wrap(b *Binding) lua.LGFunction {
+	if b.Phases == 0 {
+		return func(L *lua.LState) int { return b.Fn(s, L) }
+	}
+	return func(L *lua.LState) int {
+		if s.C == nil || phaseBit(s.C.Phase())&b.Phases == 0 {
+			s.phaseError(L, b)
+		}
+		return b.Fn(s, L)
+	}
+}
+
+func (s *State) phaseError(L *lua.LState, b *Binding) {
+	phase := "load"
+	if s.C != nil {
+		phase = s.C.Phase().String()
+	}
+	L.RaiseError("%s: not allowed in the %s phase (allowed: %s)", b.FullName(), phase, b.Phases.Names())
+}
+
+// checkSize raises an error when a string of n bytes would exceed the limit.
+func (s *State) checkSize(L *lua.LState, what string, n int) {
+	if n > s.opts.MaxString {
+		L.RaiseError("%s: result of %d bytes exceeds max_string_size (%d bytes)", what, n, s.opts.MaxString)
+	}
+}
+
+// ctx returns a context for blocking calls: it ends at the call's deadline.
+func (s *State) ctx() (context.Context, context.CancelFunc) {
+	if s.Deadline.IsZero() {
+		return context.WithCancel(context.Background())
+	}
+	return context.WithDeadline(context.Background(), s.Deadline)
+}
+
+// optString returns argument n as a string, or def when it is nil or absent.
+func optString(L *lua.LState, n int, def string) string {
+	if L.Get(n) == lua.LNil {
+		return def
+	}
+	return L.CheckString(n)
+}
+
+// pushBytes pushes b as a Lua string (copied).
+func pushBytes(L *lua.LState, b []byte) {
+	L.Push(lua.LString(b))
+}
+
+// pushOpt pushes b as a string, or nil when ok is false.
+func pushOpt(L *lua.LState, b []byte, ok bool) int {
+	if !ok {
+		L.Push(lua.LNil)
+	} else {
+		pushBytes(L, b)
+	}
+	return 1
+}
