@@ -252,3 +252,7 @@ func appendJSONString(b []byte, str string) []byte {
 	}
 	return append(b, '"')
 }
+
+// ToGo converts a Lua value into string, float64, bool, nil, []any or
+// map[string]any (gw.json.null becomes nil).
+func (s *State) ToGo(v lua.LValue) (any, error) { return s.toGo(v, 0) }

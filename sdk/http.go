@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	lua "github.com/yuin/gopher-lua"
 	"github.com/valyala/fasthttp"
+	lua "github.com/yuin/gopher-lua"
 )
 
 // defaultHTTPTimeout bounds gw.http calls made without a deadline (tests,

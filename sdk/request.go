@@ -10,13 +10,13 @@ func init() {
 		&Binding{Name: "get_method", Phases: All, Doc: "Returns the request method.",
 			Returns: []Param{{"method", "string", `"GET", "POST", ...`}},
 			Example: `if gw.request.get_method() == "OPTIONS" then return end`,
-			Fn: func(s *State, L *lua.LState) int { pushBytes(L, s.C.Method()); return 1 }},
+			Fn:      func(s *State, L *lua.LState) int { pushBytes(L, s.C.Method()); return 1 }},
 		&Binding{Name: "get_path", Phases: All, Doc: "Returns the normalized path: dot segments resolved, " +
 			"duplicate slashes merged, percent-encoding decoded. It is the path routing matched and the one sent upstream, " +
 			"unless set_path, strip_prefix or rewrite change it.",
 			Returns: []Param{{"path", "string", `the path, e.g. "/users/42"`}},
 			Example: `local p = gw.request.get_path()`,
-			Fn: func(s *State, L *lua.LState) int { pushBytes(L, s.C.Path()); return 1 }},
+			Fn:      func(s *State, L *lua.LState) int { pushBytes(L, s.C.Path()); return 1 }},
 		&Binding{Name: "set_path", Phases: Request, Doc: "Sets the path sent upstream (decoded form; it is percent-encoded when sent). " +
 			"The route's strip_prefix and rewrite no longer apply.",
 			Params:  []Param{{"path", "string", `new path, starting with "/"`}},

@@ -9,8 +9,8 @@ import (
 
 	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
-	lua "github.com/yuin/gopher-lua"
 	"github.com/valyala/fasthttp"
+	lua "github.com/yuin/gopher-lua"
 )
 
 // Phases is a set of chain phases a function may be called in.

@@ -15,6 +15,7 @@ import (
 	_ "github.com/moongate/moongate/plugins/iprestriction"
 	_ "github.com/moongate/moongate/plugins/jwt"
 	_ "github.com/moongate/moongate/plugins/keyauth"
+	_ "github.com/moongate/moongate/plugins/lua"
 	_ "github.com/moongate/moongate/plugins/mock"
 	_ "github.com/moongate/moongate/plugins/multiauth"
 	_ "github.com/moongate/moongate/plugins/requestid"

@@ -442,6 +442,7 @@ func (g *Gateway) Status() Status {
 }
 
 func (g *Gateway) registerAdmin(a *admin.Server) {
+	registerExtensions(a)
 	a.Handle("GET", "/status", func(ctx *fasthttp.RequestCtx) {
 		admin.WriteJSON(ctx, 200, g.Status())
 	})

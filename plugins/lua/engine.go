@@ -1,0 +1,398 @@
+package lua
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moongate/moongate/core/cache"
+	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/sdk"
+	glua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+func init() {
+	// With CompatVarArg on, gopher-lua builds an `arg` table on every call
+	// of a vararg function, the main chunk included: about 1.5 µs and 8
+	// allocations per call. Lua 5.1 scripts use `...` instead.
+	glua.CompatVarArg = false
+	chain.RegisterScriptEngine(".lua", New)
+}
+
+// initTimeout bounds running a script's main chunk (and the modules it
+// requires) when a state is created.
+const initTimeout = time.Second
+
+// sizeCheckEvery is how many calls a state serves between two estimates
+// of its size (max_state_size).
+const sizeCheckEvery = 64
+
+// Phases of a script module, indexes of state.fns.
+const (
+	onRequest = iota
+	onResponse
+	onLog
+)
+
+var fnNames = [...]string{"on_request", "on_response", "on_log"}
+
+// Script is a compiled script step: its code, its settings, and the pool
+// of ready Lua states that serve its calls. It is safe for concurrent
+// use; each state serves one call at a time.
+type Script struct {
+	path      string
+	proto     *glua.FunctionProto
+	conf      map[string]any
+	timeout   time.Duration
+	maxString int
+	maxState  int
+	dir       string
+	cache     *cache.Namespace
+	logger    *slog.Logger
+	stats     *Stats
+	has       [3]bool
+	modules   *modules
+	pool      sync.Pool
+}
+
+// Step is the chain step of a script without on_log; StepWithLog adds
+// the log phase (a chain with a log step copies headers for it, so the
+// step only claims the phase when the script has on_log).
+type Step struct{ *Script }
+
+// StepWithLog is a Step whose script has on_log.
+type StepWithLog struct{ *Script }
+
+var (
+	_ chain.RequestHandler  = Step{}
+	_ chain.ResponseHandler = Step{}
+	_ chain.RequestHandler  = StepWithLog{}
+	_ chain.ResponseHandler = StepWithLog{}
+	_ chain.LogHandler      = StepWithLog{}
+)
+
+// OnRequest implements chain.RequestHandler.
+func (s Step) OnRequest(c *chain.Context) error { return s.run(c, onRequest) }
+
+// OnResponse implements chain.ResponseHandler.
+func (s Step) OnResponse(c *chain.Context) error { return s.run(c, onResponse) }
+
+// OnRequest implements chain.RequestHandler.
+func (s StepWithLog) OnRequest(c *chain.Context) error { return s.run(c, onRequest) }
+
+// OnResponse implements chain.ResponseHandler.
+func (s StepWithLog) OnResponse(c *chain.Context) error { return s.run(c, onResponse) }
+
+// OnLog implements chain.LogHandler. Errors are logged here: the log
+// phase has no response to fail.
+func (s StepWithLog) OnLog(c *chain.Context) {
+	if err := s.run(c, onLog); err != nil {
+		c.LogAttrs(slog.LevelError, "step failed", slog.String("step", s.path),
+			slog.String("phase", "log"), slog.String("error", err.Error()))
+	}
+}
+
+// New builds a script step from its spec: the factory registered for
+// ".lua". It reads and compiles the script, runs its main chunk once in a
+// first state (so that load errors fail `moongate validate`), and keeps
+// that state for the first request.
+func New(spec chain.Spec) (any, error) {
+	lc := config.DefaultLua()
+	if spec.Env != nil && spec.Env.Config != nil {
+		lc = spec.Env.Config.Lua
+	}
+	problem := func(reason string) error {
+		if spec.Env != nil && spec.Env.Config != nil {
+			return spec.Env.Config.Problem(spec.Path+".script", reason)
+		}
+		return config.Problem{Key: spec.Path + ".script", Reason: reason}
+	}
+	conf, err := spec.Config.Raw()
+	if err != nil {
+		return nil, err
+	}
+	proto, err := compileFile(spec.Name)
+	if err != nil {
+		return nil, problem(err.Error())
+	}
+	sc := &Script{
+		path:      spec.Name,
+		proto:     proto,
+		conf:      conf,
+		timeout:   lc.Timeout.Std(),
+		maxString: lc.MaxStringSize.Int(),
+		maxState:  lc.MaxStateSize.Int(),
+		dir:       lc.Dir,
+		stats:     statsFor(spec.Name),
+		modules:   &modules{dir: lc.Dir, protos: map[string]*glua.FunctionProto{}},
+		logger:    slog.Default(),
+	}
+	if spec.Step.Timeout > 0 {
+		sc.timeout = spec.Step.Timeout.Std()
+	}
+	if spec.Env != nil {
+		if spec.Env.Cache != nil {
+			sc.cache = spec.Env.Cache.Namespace("lua:" + spec.Name)
+		}
+		if spec.Env.Logger != nil {
+			sc.logger = spec.Env.Logger
+		}
+	}
+	st, err := sc.newState()
+	if err != nil {
+		return nil, problem(err.Error())
+	}
+	for i := range sc.has {
+		sc.has[i] = st.fns[i] != nil
+	}
+	if !sc.has[onRequest] && !sc.has[onResponse] && !sc.has[onLog] {
+		return nil, problem(spec.Name + ": the module defines none of on_request, on_response, on_log")
+	}
+	sc.pool.Put(st)
+	if sc.has[onLog] {
+		return StepWithLog{sc}, nil
+	}
+	return Step{sc}, nil
+}
+
+// Path returns the script's path.
+func (sc *Script) Path() string { return sc.path }
+
+// compileFile parses and compiles a Lua source file. gopher-lua has no
+// bytecode loader: a precompiled chunk is a syntax error like any other
+// non-source text.
+func compileFile(path string) (*glua.FunctionProto, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, errors.New("cannot read script: " + strings.TrimPrefix(err.Error(), "open "+path+": "))
+	}
+	return compile(path, src)
+}
+
+func compile(name string, src []byte) (*glua.FunctionProto, error) {
+	if bytes.HasPrefix(src, []byte("\x1bLua")) {
+		return nil, errors.New(name + ": precompiled (bytecode) chunks are not accepted")
+	}
+	chunk, err := parse.Parse(bytes.NewReader(src), name)
+	if err != nil {
+		var pe *parse.Error
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s:%d: syntax error: %s near %q", name, pe.Pos.Line, pe.Message, pe.Token)
+		}
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	proto, err := glua.Compile(chunk, name)
+	if err != nil {
+		var ce *glua.CompileError
+		if errors.As(err, &ce) {
+			return nil, fmt.Errorf("%s:%d: %s", name, ce.Line, ce.Message)
+		}
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	return proto, nil
+}
+
+// state is one pooled Lua state, ready to serve a call of its script.
+type state struct {
+	L     *glua.LState
+	sdk   *sdk.State
+	w     *watchdog
+	mod   *glua.LTable
+	fns   [3]*glua.LFunction
+	conf  glua.LValue
+	calls int
+	size  sizer
+}
+
+// newState creates a sandboxed state, binds gw, runs the script's main
+// chunk under initTimeout and picks the module's functions.
+func (sc *Script) newState() (*state, error) {
+	L := newSandbox(sc.maxString)
+	st := &state{L: L, w: newWatchdog()}
+	L.SetContext(st.w)
+	st.sdk = sdk.Open(L, sdk.Options{Script: sc.path, Cache: sc.cache, MaxString: sc.maxString, Logger: sc.logger})
+	if f, ok := L.GetField(L.GetField(L.Get(glua.GlobalsIndex), "gw"), "log").(*glua.LTable); ok {
+		L.SetGlobal("print", f.RawGetString("info"))
+	}
+	L.SetGlobal("require", L.NewFunction(sc.modules.require(st)))
+	st.conf = st.sdk.ToLua(L, sc.conf)
+	st.sdk.Deadline = time.Now().Add(initTimeout)
+	st.w.arm(initTimeout)
+	L.Push(L.NewFunctionFromProto(sc.proto))
+	err := L.PCall(0, 1, nil)
+	if st.w.disarm() {
+		return nil, errors.New(sc.path + ": loading the script timed out after " + initTimeout.String())
+	}
+	st.sdk.Deadline = time.Time{}
+	if err != nil {
+		return nil, errors.New(errorText(err))
+	}
+	mod, ok := L.Get(-1).(*glua.LTable)
+	L.Pop(1)
+	if !ok {
+		return nil, errors.New(sc.path + ": the script must return a table (its module) with on_request, on_response or on_log")
+	}
+	st.mod = mod
+	for i, name := range fnNames {
+		switch f := mod.RawGetString(name).(type) {
+		case *glua.LFunction:
+			st.fns[i] = f
+		case *glua.LNilType:
+		default:
+			return nil, errors.New(sc.path + ": " + name + " must be a function, got " + f.Type().String())
+		}
+	}
+	st.size.limit = sc.maxState
+	sc.stats.statesCreated.Add(1)
+	return st, nil
+}
+
+// errorText returns a Lua error's message, which starts with script:line.
+func errorText(err error) string {
+	var ae *glua.ApiError
+	if errors.As(err, &ae) {
+		if ae.Object != nil {
+			return glua.LVAsString(ae.Object)
+		}
+		return ae.Error()
+	}
+	return err.Error()
+}
+
+// get returns a ready state: the most recently used one of this P when
+// there is one (sync.Pool keeps per-P lists), else a new one.
+func (sc *Script) get() (*state, error) {
+	if st, ok := sc.pool.Get().(*state); ok {
+		return st, nil
+	}
+	return sc.newState()
+}
+
+// scriptError is a failed call; the chain logs it (with the request ID)
+// and answers 500, or skips the step when on_error = "continue".
+type scriptError struct{ msg string }
+
+func (e *scriptError) Error() string { return e.msg }
+
+// run calls the script's function for phase on c.
+func (sc *Script) run(c *chain.Context, phase int) error {
+	if !sc.has[phase] {
+		return nil
+	}
+	st, err := sc.get()
+	if err != nil {
+		sc.stats.errors.Add(1)
+		return &scriptError{msg: err.Error()}
+	}
+	fn := st.fns[phase]
+	if fn == nil {
+		sc.pool.Put(st)
+		return nil
+	}
+	L := st.L
+	st.sdk.C = c
+	st.sdk.Deadline = time.Now().Add(sc.timeout)
+	st.w.arm(sc.timeout)
+	L.Push(fn)
+	L.Push(st.conf)
+	err = L.PCall(1, 0, nil)
+	timedOut := st.w.disarm()
+	st.sdk.C = nil
+	if timedOut {
+		// The state may be anywhere in the script: never reuse it.
+		sc.stats.errors.Add(1)
+		sc.stats.timeouts.Add(1)
+		sc.stats.discarded.Add(1)
+		msg := sc.path + ": " + fnNames[phase] + " timed out after " + sc.timeout.String()
+		if err != nil {
+			msg = errorText(err) + " (" + fnNames[phase] + " timed out after " + sc.timeout.String() + ")"
+		}
+		return &scriptError{msg: msg}
+	}
+	if err != nil {
+		var ae *glua.ApiError
+		if errors.As(err, &ae) && st.sdk.IsExit(ae.Object) {
+			err = nil
+		}
+	}
+	st.calls++
+	if st.calls%sizeCheckEvery == 0 {
+		if over, n := st.size.over(L.Get(glua.GlobalsIndex), L.Get(glua.RegistryIndex),
+			L.GetMetatable(glua.LString("")), st.mod); over {
+			sc.stats.discarded.Add(1)
+			c.LogAttrs(slog.LevelWarn, "lua state discarded: it keeps more than lua.max_state_size between calls",
+				slog.String("script", sc.path), slog.Int("estimated_bytes", n), slog.Int("limit", sc.maxState))
+			st = nil
+		}
+	}
+	if st != nil {
+		sc.pool.Put(st)
+	}
+	if err != nil {
+		sc.stats.errors.Add(1)
+		return &scriptError{msg: errorText(err)}
+	}
+	return nil
+}
+
+// modules compiles the helper modules scripts require, once per
+// configuration load, from the scripts folder only.
+type modules struct {
+	dir    string
+	mu     sync.Mutex
+	protos map[string]*glua.FunctionProto
+}
+
+func (m *modules) load(name string) (*glua.FunctionProto, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p, ok := m.protos[name]; ok {
+		return p, nil
+	}
+	path := filepath.Join(m.dir, strings.ReplaceAll(name, ".", string(filepath.Separator))+".lua")
+	p, err := compileFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m.protos[name] = p
+	return p, nil
+}
+
+// require returns the state's `require`: it loads name from the scripts
+// folder (dots are folders), runs it once per state and caches its value.
+func (m *modules) require(st *state) glua.LGFunction {
+	loaded := map[string]glua.LValue{}
+	return func(L *glua.LState) int {
+		name := L.CheckString(1)
+		if v, ok := loaded[name]; ok {
+			L.Push(v)
+			return 1
+		}
+		if !validModule(name) {
+			L.ArgError(1, "module names are dotted identifiers such as \"lib.util\", resolved inside lua.dir")
+		}
+		p, err := m.load(name)
+		if err != nil {
+			L.RaiseError("require %q: %s", name, err.Error())
+		}
+		L.Push(L.NewFunctionFromProto(p))
+		L.Push(glua.LString(name))
+		L.Call(1, 1)
+		v := L.Get(-1)
+		L.Pop(1)
+		if v == glua.LNil {
+			v = glua.LTrue
+		}
+		loaded[name] = v
+		L.Push(v)
+		return 1
+	}
+}

@@ -1,0 +1,336 @@
+package lua
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moongate/moongate/core/cache"
+	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/realip"
+	"github.com/valyala/fasthttp"
+)
+
+// Harness runs one script against synthetic requests, without a gateway:
+// the script runs as the only step of a route, through the same chain
+// runtime, pool and sandbox as in the gateway, and the upstream is
+// replaced by a synthetic response. It backs `moongate script run` and
+// the gwtest module of `moongate script test`. A Harness is used by one
+// goroutine at a time.
+type Harness struct {
+	path      string
+	route     *chain.Route
+	instances []any
+	cache     *cache.Cache
+	ns        *cache.Namespace
+	upstreams map[string]bool // nil: any name is accepted
+	logs      *logCapture
+	logger    *slog.Logger
+}
+
+// HarnessOptions configure a Harness.
+type HarnessOptions struct {
+	// Conf is the step's config table.
+	Conf map[string]any
+	// Dir is the folder `require` loads modules from; default: the
+	// script's folder.
+	Dir string
+	// Timeout bounds each call; default 1s (generous, so that tests do not
+	// depend on the machine's speed).
+	Timeout time.Duration
+	// OnError is the step's on_error: "fail" (default) or "continue".
+	OnError string
+	// Upstreams are the upstream names gw.upstream.set_upstream accepts;
+	// nil accepts any name.
+	Upstreams []string
+	// Cache is the shared cache; nil makes a small one.
+	Cache *cache.Cache
+}
+
+// NewHarness compiles the script at path for testing. Compile and load
+// errors are returned as they would be by `moongate validate`.
+func NewHarness(path string, o HarnessOptions) (*Harness, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = time.Second
+	}
+	if o.OnError == "" {
+		o.OnError = "fail"
+	}
+	if o.Dir == "" {
+		o.Dir = filepath.Dir(path)
+	}
+	if o.Cache == nil {
+		o.Cache = cache.New(cache.MinSize)
+	}
+	h := &Harness{path: path, cache: o.Cache, ns: o.Cache.Namespace("lua:" + path), logs: &logCapture{}}
+	h.logger = slog.New(h.logs)
+	if o.Upstreams != nil {
+		h.upstreams = map[string]bool{}
+		for _, u := range o.Upstreams {
+			h.upstreams[u] = true
+		}
+	}
+	cfg := config.Default()
+	cfg.File = "(test)"
+	cfg.Lua.Dir = o.Dir
+	cfg.Lua.Timeout = config.Duration(o.Timeout)
+	cfg.Routes = []config.Route{{Name: "test", Paths: []string{"/"}, Plugins: []config.Step{{
+		Script: path, Enabled: true, OnError: o.OnError,
+		Config: config.NewTable("routes[0].plugins[0].config", o.Conf),
+	}}}}
+	b := chain.NewBuilder(&chain.Env{Logger: h.logger, Config: cfg, Cache: o.Cache})
+	ch := b.Chain(0)
+	if ps := b.Problems(); len(ps) > 0 {
+		return nil, ps
+	}
+	h.instances = b.Instances()
+	h.route = &chain.Route{Name: "test", Chain: ch, Upstream: &fakeUpstream{name: "default"}}
+	return h, nil
+}
+
+// Close releases the script's resources.
+func (h *Harness) Close() error { return chain.Cleanup(h.instances) }
+
+// Cache returns the script's gw.cache namespace, to seed or inspect.
+func (h *Harness) Cache() *cache.Namespace { return h.ns }
+
+// Header is one header line.
+type Header struct{ Name, Value string }
+
+// Request is a synthetic request.
+type Request struct {
+	Method   string // default "GET"
+	Path     string // default "/"
+	Query    string // raw query, without "?"
+	Host     string // default "localhost"
+	Headers  []Header
+	Body     string
+	ClientIP string // default "127.0.0.1"
+	Params   map[string]string
+	// Response is what the upstream answers, when it is called.
+	Response Response
+}
+
+// Response is a synthetic upstream response.
+type Response struct {
+	Status  int // default 200
+	Headers []Header
+	Body    string
+}
+
+// LogLine is one log record the script (or the chain) wrote.
+type LogLine struct {
+	Level   string
+	Message string
+	Line    int    // script line for gw.log, 0 otherwise
+	Error   string // the error, for "step failed"
+}
+
+// Result is what the script did to a request.
+type Result struct {
+	// Status, Headers and Body are the response sent to the client.
+	Status  int
+	Headers []Header
+	Body    string
+	// UpstreamCalled is false when a step answered (gw.response.exit) or
+	// the request failed before the upstream.
+	UpstreamCalled bool
+	// Upstream is the upstream the request went to.
+	Upstream string
+	// Target is the target set with gw.upstream.set_target, or "".
+	Target string
+	// Method, Path, Query, RequestHeaders and RequestBody are the request
+	// as sent upstream (or as it stood when a step answered).
+	Method         string
+	Path           string
+	Query          string
+	RequestHeaders []Header
+	RequestBody    string
+	// Values are the per-request values (gw.ctx) at the end.
+	Values map[string]any
+	// Logs are the log lines written while serving the request.
+	Logs []LogLine
+	// Error is the script's error, "" when it did not fail.
+	Error string
+}
+
+// Run serves one synthetic request: on_request, the synthetic upstream
+// unless the script answered, on_response, then on_log.
+func (h *Harness) Run(r Request) (*Result, error) {
+	req := &fasthttp.Request{}
+	if r.Method == "" {
+		r.Method = "GET"
+	}
+	if r.Path == "" {
+		r.Path = "/"
+	}
+	if !strings.HasPrefix(r.Path, "/") {
+		return nil, errors.New("path must start with \"/\"")
+	}
+	if r.Host == "" {
+		r.Host = "localhost"
+	}
+	uri := r.Path
+	if r.Query != "" {
+		uri += "?" + r.Query
+	}
+	req.Header.SetMethod(r.Method)
+	req.SetRequestURI(uri)
+	req.Header.SetHost(r.Host)
+	for _, hd := range r.Headers {
+		req.Header.Add(hd.Name, hd.Value)
+	}
+	if r.Body != "" {
+		req.SetBodyString(r.Body)
+	}
+	ip := net.ParseIP(r.ClientIP)
+	if ip == nil {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	fc := &fasthttp.RequestCtx{}
+	fc.Init(req, &net.TCPAddr{IP: ip, Port: 40000}, nil)
+
+	h.logs.reset()
+	up := h.route.Upstream.(*fakeUpstream)
+	up.resp, up.res = r.Response, &Result{}
+	res := up.res
+	c := chain.AcquireContext(fc)
+	names := make([]string, 0, len(r.Params))
+	for k := range r.Params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		c.Params.Set(k, []byte(r.Params[k]))
+	}
+	c.Setup(h.route, -1, realip.NewTrusted(nil), h.lookup, h.logger)
+	h.route.Serve(c)
+	if !res.UpstreamCalled {
+		res.snapshotRequest(c)
+	}
+	res.Status = fc.Response.StatusCode()
+	fc.Response.Header.VisitAll(func(k, v []byte) { res.Headers = append(res.Headers, Header{string(k), string(v)}) })
+	res.Body = string(fc.Response.Body())
+	res.Values = map[string]any{}
+	c.VisitValues(func(k string, v any) { res.Values[k] = v })
+	if h.route.Chain.HasLog() {
+		done := make(chan struct{})
+		chain.FinishLog(c, func(*chain.Context) { close(done) })
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			return nil, errors.New("the log phase did not finish within 30s")
+		}
+	}
+	chain.ReleaseContext(c)
+	res.Logs = h.logs.take()
+	for _, l := range res.Logs {
+		if l.Message == "step failed" && res.Error == "" {
+			res.Error = l.Error
+		}
+	}
+	return res, nil
+}
+
+func (res *Result) snapshotRequest(c *chain.Context) {
+	res.Method = string(c.Request.Header.Method())
+	res.Path = string(c.Request.URI().Path())
+	res.Query = string(c.Request.URI().QueryString())
+	res.RequestHeaders = res.RequestHeaders[:0]
+	c.Request.Header.VisitAll(func(k, v []byte) {
+		res.RequestHeaders = append(res.RequestHeaders, Header{string(k), string(v)})
+	})
+	res.RequestBody = string(c.Request.Body())
+	if c.Upstream != nil {
+		res.Upstream = c.Upstream.Name()
+	}
+	res.Target = c.Target()
+}
+
+func (h *Harness) lookup(name string) chain.Forwarder {
+	if h.upstreams != nil && !h.upstreams[name] {
+		return nil
+	}
+	up := h.route.Upstream.(*fakeUpstream)
+	return &namedUpstream{name: name, up: up}
+}
+
+// fakeUpstream records the request and answers with the synthetic response.
+type fakeUpstream struct {
+	name string
+	resp Response
+	res  *Result
+}
+
+func (f *fakeUpstream) Name() string { return f.name }
+
+func (f *fakeUpstream) Forward(c *chain.Context) error {
+	f.res.UpstreamCalled = true
+	f.res.snapshotRequest(c)
+	st := f.resp.Status
+	if st == 0 {
+		st = 200
+	}
+	c.Response.SetStatusCode(st)
+	c.Response.Header.SetNoDefaultContentType(true)
+	for _, hd := range f.resp.Headers {
+		c.Response.Header.Add(hd.Name, hd.Value)
+	}
+	c.Response.SetBodyString(f.resp.Body)
+	return nil
+}
+
+// namedUpstream is the synthetic upstream under another name.
+type namedUpstream struct {
+	name string
+	up   *fakeUpstream
+}
+
+func (n *namedUpstream) Name() string                   { return n.name }
+func (n *namedUpstream) Forward(c *chain.Context) error { return n.up.Forward(c) }
+
+// logCapture is a slog.Handler keeping the records of one run.
+type logCapture struct {
+	mu    sync.Mutex
+	lines []LogLine
+	attrs []slog.Attr
+}
+
+func (l *logCapture) reset() { l.mu.Lock(); l.lines = nil; l.mu.Unlock() }
+
+func (l *logCapture) take() []LogLine {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.lines
+	l.lines = nil
+	return out
+}
+
+func (l *logCapture) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *logCapture) Handle(_ context.Context, r slog.Record) error {
+	line := LogLine{Level: strings.ToLower(r.Level.String()), Message: r.Message}
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "line":
+			line.Line = int(a.Value.Int64())
+		case "error":
+			line.Error = a.Value.String()
+		}
+		return true
+	})
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *logCapture) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logCapture) WithGroup(string) slog.Handler      { return l }
