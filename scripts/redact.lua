@@ -1,0 +1,43 @@
+-- redact.lua: hide sensitive fields of JSON responses.
+--
+--   [[routes.plugins]]
+--   script = "scripts/redact.lua"
+--   [routes.plugins.config]
+--   fields = ["password", "number", "ssn"]   # field names, at any depth
+--   mask = "[redacted]"                      # default "[redacted]"
+--
+-- Responses that are not JSON, or not valid JSON, pass unchanged.
+
+local M = {}
+
+local function redact(v, fields, mask)
+  if type(v) ~= "table" then
+    return v
+  end
+  for k, item in pairs(v) do
+    if type(k) == "string" and fields[k] and item ~= gw.json.null then
+      v[k] = mask
+    else
+      redact(item, fields, mask)
+    end
+  end
+  return v
+end
+
+function M.on_response(conf)
+  local ct = gw.response.get_header("Content-Type") or ""
+  if not ct:find("json", 1, true) or gw.response.get_header("Content-Encoding") then
+    return
+  end
+  local data = gw.json.decode(gw.response.get_body())
+  if data == nil then
+    return
+  end
+  local fields = {}
+  for _, name in ipairs(conf.fields or { "password" }) do
+    fields[name] = true
+  end
+  gw.response.set_body(gw.json.encode(redact(data, fields, conf.mask or "[redacted]")))
+end
+
+return M
