@@ -35,7 +35,8 @@ function M.on_request(conf)
     local t, l = saved:match("^([%d%.]+):([%d%.]+)$")
     tokens, last = tonumber(t), tonumber(l)
   end
-  tokens = math.min(burst, tokens + (now - last) * rate)
+  -- last is stored rounded to the millisecond: never count negative time.
+  tokens = math.min(burst, tokens + math.max(0, now - last) * rate)
 
   if tokens < 1 then
     local wait = math.ceil((1 - tokens) / rate)
