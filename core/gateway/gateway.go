@@ -41,6 +41,8 @@ type Gateway struct {
 
 	reloadMu sync.Mutex
 	reloads  reloadStats
+
+	stopWatch chan struct{} // lua.watch; nil when off
 }
 
 type reloadStats struct {
@@ -123,6 +125,10 @@ func (g *Gateway) Start() error {
 				g.logger.Error("listener stopped", "addr", ln.Addr().String(), "error", err)
 			}
 		}()
+	}
+	if cfg.Lua.Watch {
+		g.stopWatch = make(chan struct{})
+		go g.watchScripts(cfg.Lua.Dir, g.stopWatch)
 	}
 	g.logger.Info("moongate started", "version", Version, "listen", strings.Join(g.Addrs(), ","),
 		"admin", g.AdminAddr(), "config", g.file, "routes", len(cfg.Routes), "upstreams", len(cfg.Upstreams))
@@ -364,6 +370,9 @@ func restartOnly(old, cur *config.Config) []string {
 	if old.Cache != cur.Cache {
 		out = append(out, "[cache] changed: it takes effect after a restart")
 	}
+	if old.Lua.Watch != cur.Lua.Watch || (cur.Lua.Watch && old.Lua.Dir != cur.Lua.Dir) {
+		out = append(out, "lua.watch changed: it takes effect after a restart")
+	}
 	if old.Log != cur.Log {
 		out = append(out, "[log] changed: it takes effect after a restart")
 	}
@@ -384,6 +393,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	if g.stopWatch != nil {
+		close(g.stopWatch)
+	}
 	if g.admin != nil {
 		g.admin.Close()
 	}

@@ -1,0 +1,51 @@
+package gateway
+
+import (
+	"io/fs"
+	"path/filepath"
+	"time"
+)
+
+// watchInterval is how often lua.watch looks for changed scripts.
+var watchInterval = 500 * time.Millisecond
+
+// watchScripts reloads the configuration whenever a file under dir
+// changes (lua.watch, for development), until stop is closed. It polls
+// modification times and sizes rather than using inotify: simple, portable,
+// and cheap for a folder of scripts.
+func (g *Gateway) watchScripts(dir string, stop <-chan struct{}) {
+	last := scanTree(dir)
+	t := time.NewTicker(watchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		cur := scanTree(dir)
+		if cur == last {
+			continue
+		}
+		last = cur
+		g.logger.Info("scripts changed, reloading", "dir", dir)
+		g.Reload()
+	}
+}
+
+// scanTree sums what identifies a folder's state: names, sizes and times.
+func scanTree(dir string) string {
+	var sig []byte
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if info, err := d.Info(); err == nil {
+			sig = append(sig, path...)
+			sig = append(sig, info.ModTime().String()...)
+			sig = append(sig, byte(info.Size()), byte(info.Size()>>8), byte(info.Size()>>16), '\n')
+		}
+		return nil
+	})
+	return string(sig)
+}
