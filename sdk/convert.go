@@ -136,7 +136,12 @@ func (s *State) isArray(t *lua.LTable) bool {
 
 // encodeJSON appends v as JSON to dst.
 func (s *State) encodeJSON(dst []byte, v lua.LValue) ([]byte, error) {
-	return s.appendJSON(dst, v, 0)
+	start := len(dst)
+	dst, err := s.appendJSON(dst, v, 0)
+	if err == nil && len(dst)-start > s.opts.MaxString {
+		err = errTooBig
+	}
+	return dst, err
 }
 
 var errTooBig = errors.New("result exceeds max_string_size")
