@@ -15,7 +15,7 @@ type Lua struct {
 	// Timeout bounds each call of a script's on_request, on_response or
 	// on_log (including gw.http calls made from it); a step's own timeout
 	// overrides it. Past it the request gets 500 and the Lua state is
-	// thrown away. Default "5ms"; at most "30s".
+	// thrown away. Default "10ms"; at most "30s".
 	Timeout Duration `toml:"timeout"`
 	// MaxStringSize bounds any string built by a library function
 	// (string.rep, string.format, string.gsub, table.concat, gw.json,
@@ -40,7 +40,7 @@ const maxLuaTimeout = 30 * time.Second
 
 // DefaultLua returns the [lua] defaults.
 func DefaultLua() Lua {
-	return Lua{Dir: "scripts", Timeout: Duration(5 * time.Millisecond), MaxStringSize: 16 << 20, MaxStateSize: 64 << 20}
+	return Lua{Dir: "scripts", Timeout: Duration(10 * time.Millisecond), MaxStringSize: 16 << 20, MaxStateSize: 64 << 20}
 }
 
 func (c *Config) checkLua(rep *reporter) {

@@ -33,7 +33,7 @@ const initTimeout = time.Second
 
 // sizeCheckEvery is how many calls a state serves between two estimates
 // of its size (max_state_size).
-const sizeCheckEvery = 64
+var sizeCheckEvery = 256
 
 // Phases of a script module, indexes of state.fns.
 const (

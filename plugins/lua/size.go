@@ -67,6 +67,12 @@ func (z *sizer) walk(v glua.LValue) bool {
 			return z.walk(x.Metatable)
 		}
 	case *glua.LFunction:
+		if x.IsG && len(x.Upvalues) == 0 && x.Env == nil {
+			// A library function: nothing behind it to count, and no need
+			// to remember it (most of a state's values are these).
+			z.total += functionCost
+			return false
+		}
 		if _, seen := z.funcs[x]; seen {
 			return false
 		}
