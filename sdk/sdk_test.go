@@ -80,9 +80,10 @@ func init() { chain.Register("sdk-probe", func(chain.Spec) (any, error) { return
 
 // env is a Lua state with gw bound, and a route whose chain is the probe.
 type env struct {
-	L     *lua.LState
-	s     *sdk.State
-	route *chain.Route
+	consumer *chain.Consumer // set on the context before the code runs
+	L        *lua.LState
+	s        *sdk.State
+	route    *chain.Route
 }
 
 func newEnv(t *testing.T) *env {
@@ -115,6 +116,9 @@ func (e *env) do(phase chain.Phase, src string, check ...func(c *chain.Context))
 	probeRun = func(c *chain.Context) {
 		e.s.C = c
 		defer func() { e.s.C = nil }()
+		if e.consumer != nil {
+			c.Consumer = e.consumer
+		}
 		if err := e.L.DoString(src); err != nil {
 			errText = err.Error()
 		}
@@ -294,5 +298,18 @@ assert(res == nil and err:find("timed out"), tostring(err))
 	}
 	if err := e.do(chain.PhaseLog, `gw.http.request{ url = "`+url+`" }`); !strings.Contains(err, "not allowed in the log phase") {
 		t.Errorf("gw.http in on_log: got %q", err)
+	}
+}
+
+func TestConsumer(t *testing.T) {
+	e := newEnv(t)
+	e.consumer = &chain.Consumer{Name: "alice", Groups: []string{"admins", "ops"}, CredentialID: "key-1"}
+	if err := e.do(chain.PhaseResponse, `
+local who = gw.consumer.get()
+assert(who.name == "alice" and who.credential_id == "key-1")
+assert(#who.groups == 2 and who.groups[1] == "admins")
+assert(gw.json.encode(who) == '{"credential_id":"key-1","groups":["admins","ops"],"name":"alice"}')
+`); err != "" {
+		t.Fatal(err)
 	}
 }

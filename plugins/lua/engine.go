@@ -185,7 +185,14 @@ func compile(name string, src []byte) (*glua.FunctionProto, error) {
 	if err != nil {
 		var pe *parse.Error
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s:%d: syntax error: %s near %q", name, pe.Pos.Line, pe.Message, pe.Token)
+			msg := pe.Message
+			if !strings.Contains(msg, "syntax error") {
+				msg = "syntax error: " + msg
+			}
+			if pe.Pos.Line < 1 {
+				return nil, fmt.Errorf("%s: %s at the end of the file", name, msg)
+			}
+			return nil, fmt.Errorf("%s:%d: %s near %q", name, pe.Pos.Line, msg, pe.Token)
 		}
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
