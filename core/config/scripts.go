@@ -1,9 +1,6 @@
 package config
 
-import (
-	"strconv"
-	"time"
-)
+import "time"
 
 // Lua configures the Lua script engine: where scripts and the modules
 // they require live, and the limits every script call runs under.
@@ -23,12 +20,9 @@ type Lua struct {
 	// Default "16MB".
 	MaxStringSize Size `toml:"max_string_size"`
 	// MaxStateSize bounds what a pooled Lua state may keep between calls
-	// (globals, module tables, upvalues), estimated every few calls; a
+	// (globals, module tables, upvalues), estimated every 256 calls of a state; a
 	// state over it is thrown away and the event logged. Default "64MB".
 	MaxStateSize Size `toml:"max_state_size"`
-	// PoolSize is the most idle states kept per script step. Default 0:
-	// twice the number of CPUs.
-	PoolSize int `toml:"pool_size"`
 	// Watch reloads the configuration when a file under Dir changes (for
 	// development). Default false.
 	Watch bool `toml:"watch"`
@@ -56,9 +50,6 @@ func (c *Config) checkLua(rep *reporter) {
 	}
 	if l.MaxStateSize < 1<<20 {
 		rep.add("lua.max_state_size", "must be at least 1MB, got "+l.MaxStateSize.String())
-	}
-	if l.PoolSize < 0 {
-		rep.add("lua.pool_size", "must not be negative, got "+strconv.Itoa(l.PoolSize))
 	}
 	check := func(path string, steps []Step) {
 		for i := range steps {
