@@ -128,7 +128,8 @@ func (g *Gateway) Start() error {
 	}
 	if cfg.Lua.Watch {
 		g.stopWatch = make(chan struct{})
-		go g.watchScripts(cfg.Lua.Dir, g.stopWatch)
+		// The first scan is made now, so that a change right after Start is seen.
+		go g.watchScripts(cfg.Lua.Dir, scanTree(cfg.Lua.Dir), g.stopWatch)
 	}
 	g.logger.Info("moongate started", "version", Version, "listen", strings.Join(g.Addrs(), ","),
 		"admin", g.AdminAddr(), "config", g.file, "routes", len(cfg.Routes), "upstreams", len(cfg.Upstreams))

@@ -10,11 +10,10 @@ import (
 var watchInterval = 500 * time.Millisecond
 
 // watchScripts reloads the configuration whenever a file under dir
-// changes (lua.watch, for development), until stop is closed. It polls
-// modification times and sizes rather than using inotify: simple, portable,
-// and cheap for a folder of scripts.
-func (g *Gateway) watchScripts(dir string, stop <-chan struct{}) {
-	last := scanTree(dir)
+// changes from the state last describes (lua.watch, for development),
+// until stop is closed. It polls modification times and sizes rather than
+// using inotify: simple, portable, and cheap for a folder of scripts.
+func (g *Gateway) watchScripts(dir, last string, stop <-chan struct{}) {
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
 	for {

@@ -27,6 +27,7 @@ end }`})
 	g, logs := startGateway(t, fmt.Sprintf(`
 [lua]
 max_state_size = "1MB"
+timeout = "5s"
 [[upstreams]]
 name = "up"
 targets = [{ url = %q }]

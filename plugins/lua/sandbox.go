@@ -161,10 +161,7 @@ func (lim limiter) gsub(L *glua.LState) int {
 	L.CheckTypes(3, glua.LTString, glua.LTNumber, glua.LTTable, glua.LTFunction)
 	repl := L.Get(3)
 	limit := L.OptInt(4, -1)
-	mds, err := pm.Find(pat, []byte(str), 0, limit)
-	if err != nil {
-		L.RaiseError("%s", err.Error())
-	}
+	mds := lim.find(L, pat, str, limit)
 	capture := func(m *pm.MatchData, idx int) glua.LValue {
 		if idx >= m.CaptureLength() {
 			L.RaiseError("invalid capture index")
@@ -189,11 +186,21 @@ func (lim limiter) gsub(L *glua.LState) int {
 		switch r := repl.(type) {
 		case glua.LString, glua.LNumber:
 			rs := glua.LVAsString(r)
+			if strings.IndexByte(rs, '%') < 0 {
+				piece = rs
+				break
+			}
 			var pb strings.Builder
 			for k := 0; k < len(rs); k++ {
 				c := rs[k]
 				if c != '%' || k+1 == len(rs) {
-					pb.WriteByte(c)
+					// Copy up to the next '%' at once.
+					next := strings.IndexByte(rs[k+1:], '%')
+					if next < 0 || c == '%' {
+						next = len(rs) - k - 1
+					}
+					pb.WriteString(rs[k : k+1+next])
+					k += next
 					continue
 				}
 				k++
@@ -235,6 +242,52 @@ func (lim limiter) gsub(L *glua.LState) int {
 	L.Push(glua.LString(out.String()))
 	L.Push(glua.LNumber(len(mds)))
 	return 2
+}
+
+// gsubChunk is how many matches string.gsub looks for at a time, checking
+// the deadline in between: pm.Find itself cannot be interrupted.
+const gsubChunk = 256
+
+// find returns up to limit (< 0: all) matches of pat in str, found
+// gsubChunk at a time so that the call's deadline is checked between
+// chunks and the match list stays bounded by the cap.
+func (lim limiter) find(L *glua.LState, pat, str string, limit int) []*pm.MatchData {
+	src := []byte(str)
+	var all []*pm.MatchData
+	offset := 0
+	anchored := strings.HasPrefix(pat, "^")
+	for {
+		n := gsubChunk
+		if limit >= 0 {
+			n = min(n, limit-len(all))
+			if n <= 0 {
+				break
+			}
+		}
+		mds, err := pm.Find(pat, src, offset, n)
+		if err != nil {
+			L.RaiseError("%s", err.Error())
+		}
+		all = append(all, mds...)
+		if len(mds) < n || anchored {
+			break
+		}
+		// Each match costs memory even before the result is built.
+		lim.check(L, "string.gsub", len(all)*16)
+		if ctx := L.Context(); ctx != nil {
+			select {
+			case <-ctx.Done():
+				L.RaiseError("%s", ctx.Err().Error())
+			default:
+			}
+		}
+		last := mds[len(mds)-1]
+		offset = max(last.Capture(0)+1, last.Capture(1))
+		if offset > len(src) {
+			break
+		}
+	}
+	return all
 }
 
 // replacement is what a table or function replacement in gsub yields:
