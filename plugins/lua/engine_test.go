@@ -103,6 +103,7 @@ func TestReloadAndWatch(t *testing.T) {
 		return fmt.Sprintf(`[lua]
 dir = %q
 watch = %v
+timeout = "5s"
 [[upstreams]]
 name = "up"
 targets = [{ url = %q }]
@@ -189,6 +190,8 @@ return M
 `})
 	scripts, _ := filepath.Abs(filepath.Join("..", "..", "scripts"))
 	g := gatewaytest.Start(t, fmt.Sprintf(`
+[lua]
+timeout = "5s"
 [[upstreams]]
 name = "acme-api"
 targets = [{ url = %q }]
