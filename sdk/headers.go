@@ -63,13 +63,20 @@ func headerNameProblem(name string) string {
 		return "header name must not be empty"
 	}
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+		if !tokenChar[name[i]] {
 			return "invalid character in header name " + strconv.Quote(name)
 		}
 	}
 	return ""
 }
+
+// tokenChar tells the characters allowed in a header name (RFC 9110 token).
+var tokenChar = func() (t [256]bool) {
+	for c := '!'; c < 0x7f; c++ {
+		t[c] = !strings.ContainsRune("()<>@,;:\\\"/[]?={}", c)
+	}
+	return t
+}()
 
 func headerValueProblem(v string) string {
 	if strings.ContainsAny(v, "\r\n\x00") {

@@ -313,22 +313,22 @@ func (sc *Script) run(c *chain.Context, phase int) error {
 	err = L.PCall(1, 0, nil)
 	timedOut := st.w.disarm()
 	st.sdk.C = nil
-	if timedOut {
-		// The state may be anywhere in the script: never reuse it.
-		sc.stats.errors.Add(1)
-		sc.stats.timeouts.Add(1)
-		sc.stats.discarded.Add(1)
-		msg := sc.path + ": " + fnNames[phase] + " timed out after " + sc.timeout.String()
-		if err != nil {
-			msg = errorText(err) + " (" + fnNames[phase] + " timed out after " + sc.timeout.String() + ")"
-		}
-		return &scriptError{msg: msg}
-	}
 	if err != nil {
 		var ae *glua.ApiError
 		if errors.As(err, &ae) && st.sdk.IsExit(ae.Object) {
 			err = nil
 		}
+	}
+	if timedOut {
+		// The state may be anywhere in the script: never reuse it.
+		sc.stats.discarded.Add(1)
+		if err == nil {
+			// The call ended just as the deadline passed: its work is done.
+			return nil
+		}
+		sc.stats.errors.Add(1)
+		sc.stats.timeouts.Add(1)
+		return &scriptError{msg: errorText(err) + " (" + fnNames[phase] + " timed out after " + sc.timeout.String() + ")"}
 	}
 	st.calls++
 	if st.calls%sizeCheckEvery == 0 {
