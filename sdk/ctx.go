@@ -31,7 +31,8 @@ func init() {
 	)
 	addNamespace(&Namespace{Name: "consumer", Doc: "The authenticated consumer, set by an auth step (key-auth, jwt, ...) that ran before."},
 		&Binding{Name: "get", Phases: All, Doc: "Returns the consumer of the request, or nil when no auth step identified one.",
-			Returns: []Param{{"consumer", "{name: string, groups: string[], credential_id: string}?", "the consumer: name, groups, and the ID of the credential used (never the secret)"}},
+			Returns: []Param{{"consumer", "{name: string, groups: string[], credential_id: string, anonymous: boolean}?",
+				"the consumer: name, groups, the ID of the credential used (never the secret; \"\" when none), and whether it is the anonymous consumer a step gave a request without credentials"}},
 			Example: `local who = gw.consumer.get()
 if who then gw.request.set_header("X-Consumer", who.name) end`,
 			Fn: func(s *State, L *lua.LState) int {
@@ -40,7 +41,7 @@ if who then gw.request.set_header("X-Consumer", who.name) end`,
 					L.Push(lua.LNil)
 					return 1
 				}
-				t := L.CreateTable(0, 3)
+				t := L.CreateTable(0, 4)
 				t.RawSetString("name", lua.LString(cs.Name))
 				g := L.CreateTable(len(cs.Groups), 0)
 				for _, x := range cs.Groups {
@@ -49,6 +50,7 @@ if who then gw.request.set_header("X-Consumer", who.name) end`,
 				L.SetMetatable(g, s.arrayMeta)
 				t.RawSetString("groups", g)
 				t.RawSetString("credential_id", lua.LString(cs.CredentialID))
+				t.RawSetString("anonymous", lua.LBool(cs.Anonymous))
 				L.Push(t)
 				return 1
 			}},

@@ -124,7 +124,7 @@ gw.consumer = {}
 ---local who = gw.consumer.get()
 ---if who then gw.request.set_header("X-Consumer", who.name) end
 ---```
----@return {name: string, groups: string[], credential_id: string}? consumer the consumer: name, groups, and the ID of the credential used (never the secret)
+---@return {name: string, groups: string[], credential_id: string, anonymous: boolean}? consumer the consumer: name, groups, the ID of the credential used (never the secret; "" when none), and whether it is the anonymous consumer a step gave a request without credentials
 function gw.consumer.get() end
 
 ---Per-request values shared with the other steps of the chain, Go plugins and scripts alike, and between a script's own phases (each call may run on a different Lua state: keep per-request data here, not in globals).

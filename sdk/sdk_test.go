@@ -308,7 +308,8 @@ func TestConsumer(t *testing.T) {
 local who = gw.consumer.get()
 assert(who.name == "alice" and who.credential_id == "key-1")
 assert(#who.groups == 2 and who.groups[1] == "admins")
-assert(gw.json.encode(who) == '{"credential_id":"key-1","groups":["admins","ops"],"name":"alice"}')
+assert(who.anonymous == false)
+assert(gw.json.encode(who) == '{"anonymous":false,"credential_id":"key-1","groups":["admins","ops"],"name":"alice"}')
 `); err != "" {
 		t.Fatal(err)
 	}
