@@ -178,9 +178,25 @@ type process struct {
 	stderr *bytes.Buffer
 	mu     *sync.Mutex
 	done   chan error
+	// listen and admin are the addresses it bound, read from its log, so
+	// that configurations can ask for port 0 and no port is guessed.
+	listen, admin string
 }
 
-func startBin(t *testing.T, config, listen string) *process {
+var startedLine = regexp.MustCompile(`msg="moongate started".* listen=(\S+) admin=(\S*)`)
+
+// startBin runs the binary on config and waits until it logs that it
+// started. It fails the test if the process exits first.
+func startBin(t *testing.T, config string) *process {
+	t.Helper()
+	p, err := tryStartBin(t, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func tryStartBin(t *testing.T, config string) (*process, error) {
 	t.Helper()
 	file := writeFile(t, "moongate.toml", config)
 	cmd := exec.Command(moongateBin(t), "run", "-c", file)
@@ -188,7 +204,7 @@ func startBin(t *testing.T, config, listen string) *process {
 	buf := &bytes.Buffer{}
 	cmd.Stderr = lockedWriter{&mu, buf}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	p := &process{cmd: cmd, stderr: buf, mu: &mu, done: make(chan error, 1)}
 	go func() { p.done <- cmd.Wait() }()
@@ -196,14 +212,21 @@ func startBin(t *testing.T, config, listen string) *process {
 		cmd.Process.Kill()
 		<-p.done
 	})
-	waitFor(t, func() bool {
-		c, err := net.DialTimeout("tcp", listen, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
+	deadline := time.After(10 * time.Second)
+	for {
+		if m := startedLine.FindStringSubmatch(p.log()); m != nil {
+			p.listen, p.admin = m[1], m[2]
+			return p, nil
 		}
-		return err == nil
-	})
-	return p
+		select {
+		case err := <-p.done:
+			p.done <- err
+			return nil, fmt.Errorf("moongate exited before starting (%v):\n%s", err, p.log())
+		case <-deadline:
+			return nil, fmt.Errorf("moongate did not start within 10s:\n%s", p.log())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func (p *process) log() string {
@@ -236,14 +259,12 @@ func TestBinarySignals(t *testing.T) {
 		}
 		ctx.WriteString("upstream:" + string(ctx.Path()))
 	})
-	listen := freePort(t)
-	admin := freePort(t)
 	config := func(v string) string {
 		return fmt.Sprintf(`[server]
-listen = %q
+listen = "127.0.0.1:0"
 shutdown_timeout = "10s"
 [admin]
-listen = %q
+listen = "127.0.0.1:0"
 [[upstreams]]
 name = "u"
 targets = [{ url = %q }]
@@ -254,10 +275,10 @@ upstream = "u"
 name = "headers"
 [routes.plugins.config.response]
 set = { "X-Config" = %q }
-`, listen, admin, up.URL, v)
+`, up.URL, v)
 	}
-	p := startBin(t, config("one"), listen)
-	base := "http://" + listen
+	p := startBin(t, config("one"))
+	base, admin := "http://"+p.listen, p.admin
 
 	t.Run("SIGHUP reloads", func(t *testing.T) {
 		if _, _, resp := gt.Do(t, "GET", base+"/", nil); string(resp.Header.Peek("X-Config")) != "one" {

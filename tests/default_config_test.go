@@ -16,17 +16,25 @@ func TestDefaultConfigTour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	listen, admin, echo := freePort(t), freePort(t), freePort(t)
-	cfg := string(src)
-	for _, r := range [][2]string{{"0.0.0.0:8080", listen}, {"127.0.0.1:9080", admin}, {"127.0.0.1:8081", echo}} {
-		if !strings.Contains(cfg, `"`+r[0]) {
-			t.Fatalf("conf/moongate.toml no longer uses %s: update this test and the README", r[0])
+	var p *process
+	// The echo upstream's port is written in the configuration (its
+	// target URL), so it is chosen here; if another process takes it
+	// first, moongate exits and the test tries another.
+	for try := 0; p == nil; try++ {
+		cfg := string(src)
+		for _, r := range [][2]string{{"0.0.0.0:8080", "127.0.0.1:0"}, {"127.0.0.1:9080", "127.0.0.1:0"}, {"127.0.0.1:8081", freePort(t)}} {
+			if !strings.Contains(cfg, `"`+r[0]) {
+				t.Fatalf("conf/moongate.toml no longer uses %s: update this test and the README", r[0])
+			}
+			cfg = strings.ReplaceAll(cfg, `"`+r[0], `"`+r[1])
+			cfg = strings.ReplaceAll(cfg, `//`+r[0], `//`+r[1])
 		}
-		cfg = strings.ReplaceAll(cfg, `"`+r[0], `"`+r[1])
-		cfg = strings.ReplaceAll(cfg, `//`+r[0], `//`+r[1])
+		var err error
+		if p, err = tryStartBin(t, cfg); err != nil && try == 2 {
+			t.Fatal(err)
+		}
 	}
-	startBin(t, cfg, listen)
-	base := "http://" + listen
+	base, admin := "http://"+p.listen, p.admin
 
 	type echoed struct {
 		Method  string            `json:"method"`
