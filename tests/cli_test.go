@@ -57,6 +57,7 @@ func TestMain(m *testing.M) {
 func runBin(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	cmd := exec.Command(moongateBin(t), args...)
+	cmd.Dir = ".." // the repository's root, where the README runs it
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -79,7 +80,7 @@ func writeFile(t *testing.T, name, content string) string {
 
 func TestValidateCommand(t *testing.T) {
 	t.Run("the default configuration is valid", func(t *testing.T) {
-		out, errOut, code := runBin(t, "validate", "-c", "../conf/moongate.toml")
+		out, errOut, code := runBin(t, "validate", "-c", "conf/moongate.toml")
 		if code != 0 || strings.TrimSpace(out) != "ok" {
 			t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
@@ -200,6 +201,7 @@ func tryStartBin(t *testing.T, config string) (*process, error) {
 	t.Helper()
 	file := writeFile(t, "moongate.toml", config)
 	cmd := exec.Command(moongateBin(t), "run", "-c", file)
+	cmd.Dir = ".." // the repository's root, where `make run` runs it
 	var mu sync.Mutex
 	buf := &bytes.Buffer{}
 	cmd.Stderr = lockedWriter{&mu, buf}

@@ -43,8 +43,8 @@ func TestDefaultConfigTour(t *testing.T) {
 		Headers map[string]string `json:"headers"`
 		Body    string            `json:"body"`
 	}
-	get := func(method, path string, body []byte) (int, echoed, map[string]string) {
-		st, b, resp := gt.Do(t, method, base+path, body)
+	get := func(method, path string, body []byte, headers ...string) (int, echoed, map[string]string) {
+		st, b, resp := gt.Do(t, method, base+path, body, headers...)
 		var e echoed
 		json.Unmarshal(b, &e)
 		h := map[string]string{}
@@ -66,6 +66,16 @@ func TestDefaultConfigTour(t *testing.T) {
 	if st != 200 || e.Path != "/orders" || e.Method != "POST" || e.Body != `{"item": 1}` {
 		t.Errorf("/api/orders: %d %+v", st, e)
 	}
+	// curl -i localhost:8080/hello/ -H 'X-Name: Ada'
+	st, e, h = get("GET", "/hello/", nil, "X-Name", "Ada")
+	if st != 200 || e.Headers["X-Greeting"] != "hi, Ada" || h["X-Hello"] != "Ada" {
+		t.Errorf("/hello/ with a name: %d %+v %v", st, e, h)
+	}
+	// curl -i localhost:8080/hello/
+	st, _, h = get("GET", "/hello/", nil)
+	if st != 400 || !strings.Contains(h["body"], "who are you?") {
+		t.Errorf("/hello/ without a name: %d %v", st, h)
+	}
 	// curl -i localhost:8080/legacy/v1/users
 	st, _, h = get("GET", "/legacy/v1/users", nil)
 	if st != 410 || !strings.Contains(h["body"], "retired") || h["X-Served-By"] != "" || h["X-Request-Id"] == "" {
@@ -82,7 +92,7 @@ func TestDefaultConfigTour(t *testing.T) {
 	}
 	// curl localhost:9080/status
 	st, b, _ := gt.Do(t, "GET", "http://"+admin+"/status", nil)
-	if st != 200 || !strings.Contains(string(b), `"routes": 4`) {
+	if st != 200 || !strings.Contains(string(b), `"routes": 5`) {
 		t.Errorf("status: %d %s", st, b)
 	}
 	// curl -X POST localhost:9080/reload
