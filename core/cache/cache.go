@@ -2,6 +2,7 @@ package cache
 
 import (
 	"encoding/binary"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,8 @@ type Cache struct {
 	misses     atomic.Uint64
 	expired    atomic.Uint64
 	sets       atomic.Uint64
+	file       string // persistence file, "" for none
+	loaded     bool
 }
 
 // New returns a cache that never holds more than maxBytes (at least MinSize).
@@ -49,12 +52,15 @@ func (c *Cache) Namespace(name string) *Namespace {
 	if ns, ok := c.namespaces[name]; ok {
 		return ns
 	}
-	ns := &Namespace{c: c, name: name, prefix: append([]byte(name), 0)}
+	ns := &Namespace{c: c, name: name, prefix: append([]byte(name), 0), counters: map[string]*atomic.Uint64{}}
 	c.namespaces[name] = ns
 	return ns
 }
 
-// Stats is a snapshot of the cache's counters.
+// Stats is a snapshot of the cache's counters. Entries counts fastcache
+// records (a large value takes several, a purged one stays until
+// overwritten); Bytes is the memory fastcache holds, never more than
+// MaxBytes.
 type Stats struct {
 	Entries     uint64 `json:"entries"`
 	Bytes       uint64 `json:"bytes"`
@@ -65,18 +71,65 @@ type Stats struct {
 	Sets        uint64 `json:"sets"`
 	Collisions  uint64 `json:"collisions"`
 	Corruptions uint64 `json:"corruptions"`
+	// TooBigKeys counts keys fastcache refused (over 64 KB).
+	TooBigKeys uint64 `json:"too_big_keys"`
+	// InvalidBigValues counts large values lost in part (evicted chunks).
+	InvalidBigValues uint64 `json:"invalid_big_values"`
+	// File is the persistence file, "" when the cache lives in memory only.
+	File string `json:"file,omitempty"`
+	// Loaded tells whether the cache was loaded from File at start.
+	Loaded bool `json:"loaded,omitempty"`
+	// Namespaces describes each namespace in use, by name.
+	Namespaces []NamespaceStats `json:"namespaces,omitempty"`
+}
+
+// NamespaceStats describes one namespace.
+type NamespaceStats struct {
+	Name string `json:"name"`
+	// Generation is bumped by each purge of the whole namespace.
+	Generation uint64 `json:"generation"`
+	// Marks is the number of purge marks (prefixes, routes, tags) held.
+	Marks int `json:"marks"`
+	// Counters are the namespace owner's own counters (hits, misses, ...).
+	Counters map[string]uint64 `json:"counters,omitempty"`
 }
 
 // Stats returns the current counters.
 func (c *Cache) Stats() Stats {
 	var s fastcache.Stats
 	c.fc.UpdateStats(&s)
-	return Stats{
+	st := Stats{
 		Entries: s.EntriesCount, Bytes: s.BytesSize, MaxBytes: uint64(c.maxBytes),
 		Hits: c.hits.Load(), Misses: c.misses.Load(), Expired: c.expired.Load(), Sets: c.sets.Load(),
-		Collisions: s.Collisions, Corruptions: s.Corruptions,
+		Collisions: s.Collisions, Corruptions: s.Corruptions, TooBigKeys: s.TooBigKeyErrors,
+		InvalidBigValues: s.InvalidMetavalueErrors + s.InvalidValueLenErrors + s.InvalidValueHashErrors,
+		File: c.file, Loaded: c.loaded,
 	}
+	c.mu.Lock()
+	names := make([]string, 0, len(c.namespaces))
+	for n := range c.namespaces {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ns := c.namespaces[n]
+		nst := NamespaceStats{Name: n, Generation: ns.gen.Load(), Marks: ns.MarkCount()}
+		ns.countersMu.Lock()
+		if len(ns.counters) > 0 {
+			nst.Counters = make(map[string]uint64, len(ns.counters))
+			for k, v := range ns.counters {
+				nst.Counters[k] = v.Load()
+			}
+		}
+		ns.countersMu.Unlock()
+		st.Namespaces = append(st.Namespaces, nst)
+	}
+	c.mu.Unlock()
+	return st
 }
+
+// MaxBytes returns the cache's memory budget.
+func (c *Cache) MaxBytes() int { return c.maxBytes }
 
 // Fast returns the underlying fastcache, for persistence and stats.
 func (c *Cache) Fast() *fastcache.Cache { return c.fc }
@@ -88,6 +141,24 @@ type Namespace struct {
 	name   string
 	prefix []byte
 	gen    atomic.Uint64
+	marks  markSet
+
+	countersMu sync.Mutex
+	counters   map[string]*atomic.Uint64
+}
+
+// Counter returns the namespace's counter called name, created on first
+// use; it is reported in Stats. Take counters once, at provision time,
+// and add to them per request.
+func (ns *Namespace) Counter(name string) *atomic.Uint64 {
+	ns.countersMu.Lock()
+	defer ns.countersMu.Unlock()
+	if x, ok := ns.counters[name]; ok {
+		return x
+	}
+	x := new(atomic.Uint64)
+	ns.counters[name] = x
+	return x
 }
 
 // Name returns the namespace's name.

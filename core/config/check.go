@@ -26,9 +26,7 @@ func (c *Config) check(rep *reporter) {
 		rep.add("log.format", `must be "text" or "json", got `+strconv.Quote(c.Log.Format))
 	}
 
-	if c.Cache.Size < 32<<20 {
-		rep.add("cache.size", "must be at least 32MB, got "+c.Cache.Size.String())
-	}
+	c.checkCache(rep)
 
 	upstreams := map[string]bool{}
 	for i := range c.Upstreams {

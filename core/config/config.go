@@ -120,13 +120,6 @@ type Log struct {
 	Format string `toml:"format"`
 }
 
-// Cache configures the shared in-memory cache (proxy cache, gw.cache,
-// plugins). Changing it needs a restart.
-type Cache struct {
-	// Size is the cache's hard memory budget; at least "32MB". Default "256MB".
-	Size Size `toml:"size"`
-}
-
 // Upstream is a named group of targets that routes forward to.
 type Upstream struct {
 	// Name is how routes refer to it. Required, unique.

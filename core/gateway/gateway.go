@@ -43,6 +43,7 @@ type Gateway struct {
 	reloads  reloadStats
 
 	stopWatch chan struct{} // lua.watch; nil when off
+	saveOnce  sync.Once
 }
 
 type reloadStats struct {
@@ -58,7 +59,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	shared := cache.New(cfg.Cache.Size.Int())
+	shared := openCache(cfg, logger)
 	rt, err := Build(cfg, shared, logger)
 	if err != nil {
 		return nil, err
@@ -410,6 +411,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	rt.Close(wait)
 	g.wg.Wait()
+	g.saveCache()
 	return errors.Join(errs...)
 }
 
@@ -456,6 +458,7 @@ func (g *Gateway) Status() Status {
 
 func (g *Gateway) registerAdmin(a *admin.Server) {
 	registerExtensions(a)
+	g.registerCacheAdmin(a)
 	a.Handle("GET", "/status", func(ctx *fasthttp.RequestCtx) {
 		admin.WriteJSON(ctx, 200, g.Status())
 	})

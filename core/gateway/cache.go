@@ -1,0 +1,87 @@
+package gateway
+
+import (
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/moongate/moongate/core/admin"
+	"github.com/moongate/moongate/core/cache"
+	"github.com/moongate/moongate/core/config"
+	"github.com/valyala/fasthttp"
+)
+
+// openCache creates the process-wide cache, loading it from [cache] file
+// when one was saved there.
+func openCache(cfg *config.Config, logger *slog.Logger) *cache.Cache {
+	start := time.Now()
+	c, err := cache.Open(cfg.Cache.File, cfg.Cache.Size.Int())
+	if err != nil {
+		logger.Warn("cache not loaded", "file", cfg.Cache.File, "error", err)
+	} else if st := c.Stats(); st.Loaded {
+		logger.Info("cache loaded", "file", cfg.Cache.File, "entries", st.Entries,
+			"took", time.Since(start).Round(time.Millisecond).String())
+	}
+	return c
+}
+
+// saveCache writes the cache to [cache] file, once, at shutdown.
+func (g *Gateway) saveCache() {
+	g.saveOnce.Do(func() {
+		if g.cache.File() == "" {
+			return
+		}
+		start := time.Now()
+		if err := g.cache.Save(); err != nil {
+			g.logger.Error("cache not saved", "file", g.cache.File(), "error", err)
+			return
+		}
+		g.logger.Info("cache saved", "file", g.cache.File(), "entries", g.cache.Stats().Entries,
+			"took", time.Since(start).Round(time.Millisecond).String())
+	})
+}
+
+// registerCacheAdmin adds the cache endpoints:
+//
+//	GET  /cache/stats   the shared cache's counters, per namespace
+//	POST /cache/purge   purge the proxy cache: a JSON body such as
+//	                    {"url": "/users/42"}, {"prefix": "/users/"},
+//	                    {"route": "users"}, {"tag": "user-42"},
+//	                    {"tags": ["a", "b"]} or {"all": true}, or the
+//	                    same as query arguments (?prefix=/users/)
+func (g *Gateway) registerCacheAdmin(a *admin.Server) {
+	a.Handle("GET", "/cache/stats", func(ctx *fasthttp.RequestCtx) {
+		admin.WriteJSON(ctx, 200, g.cache.Stats())
+	})
+	a.Handle("POST", "/cache/purge", func(ctx *fasthttp.RequestCtx) {
+		var p cache.Purge
+		if body := ctx.PostBody(); len(strings.TrimSpace(string(body))) > 0 &&
+			!strings.HasPrefix(string(ctx.Request.Header.ContentType()), "application/x-www-form-urlencoded") {
+			dec := json.NewDecoder(strings.NewReader(string(body)))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&p); err != nil {
+				admin.WriteJSON(ctx, 400, map[string]any{"error": "invalid purge body: " + err.Error(), "status": 400})
+				return
+			}
+		} else {
+			args := ctx.QueryArgs()
+			if ctx.PostArgs().Len() > 0 {
+				args = ctx.PostArgs()
+			}
+			p.URL = string(args.Peek("url"))
+			p.Prefix = string(args.Peek("prefix"))
+			p.Route = string(args.Peek("route"))
+			p.Tag = string(args.Peek("tag"))
+			all := string(args.Peek("all"))
+			p.All = all == "true" || all == "1"
+		}
+		done, err := g.cache.Namespace(cache.HTTPNamespace).Apply(p)
+		if err != nil {
+			admin.WriteJSON(ctx, 400, map[string]any{"error": err.Error(), "status": 400})
+			return
+		}
+		g.logger.Info("cache purged", "what", strings.Join(done, ", "))
+		admin.WriteJSON(ctx, 200, map[string]any{"purged": done})
+	})
+}
