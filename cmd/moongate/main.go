@@ -8,6 +8,7 @@ import (
 	"github.com/moongate/moongate/core/cli"
 	_ "github.com/moongate/moongate/plugins/acl"
 	_ "github.com/moongate/moongate/plugins/basicauth"
+	_ "github.com/moongate/moongate/plugins/cache"
 	_ "github.com/moongate/moongate/plugins/cors"
 	_ "github.com/moongate/moongate/plugins/forwardauth"
 	_ "github.com/moongate/moongate/plugins/headers"

@@ -103,7 +103,7 @@ func (c *Cache) Stats() Stats {
 		Hits: c.hits.Load(), Misses: c.misses.Load(), Expired: c.expired.Load(), Sets: c.sets.Load(),
 		Collisions: s.Collisions, Corruptions: s.Corruptions, TooBigKeys: s.TooBigKeyErrors,
 		InvalidBigValues: s.InvalidMetavalueErrors + s.InvalidValueLenErrors + s.InvalidValueHashErrors,
-		File: c.file, Loaded: c.loaded,
+		File:             c.file, Loaded: c.loaded,
 	}
 	c.mu.Lock()
 	names := make([]string, 0, len(c.namespaces))

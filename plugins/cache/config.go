@@ -1,0 +1,235 @@
+package cache
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/config"
+)
+
+// Config is the step's TOML table. Every field's comment gives its key
+// and default.
+type Config struct {
+	// TTL is the freshness given to responses that carry none of their own
+	// (no max-age, s-maxage or Expires); with force, to every response.
+	// Default "0s": such responses are only reused as RFC 9111 heuristic
+	// freshness allows (see Heuristic).
+	TTL config.Duration `toml:"ttl"`
+	// Force ignores the upstream's caching headers (Cache-Control,
+	// Expires, Pragma, Vary is still honoured): every response with a
+	// cacheable status is stored for TTL. For upstreams that send no
+	// caching headers at all. Responses with Set-Cookie, and responses to
+	// requests with Authorization (unless key_consumer), are still never
+	// stored. Default false.
+	Force bool `toml:"force"`
+	// Methods are the methods whose responses are cached. GET and HEAD
+	// share entries (HEAD is served from a cached GET); other methods
+	// (POST for a search or GraphQL API) are keyed on their body too.
+	// Default ["GET", "HEAD"].
+	Methods []string `toml:"methods"`
+	// Statuses are the response statuses that may be stored. Default
+	// [200, 203, 204, 300, 301, 302, 307, 308, 404, 405, 410, 414, 501].
+	Statuses []int `toml:"statuses"`
+	// ContentTypes, when set, limits storing to responses whose
+	// Content-Type starts with one of these ("application/json",
+	// "image/"). Default: any.
+	ContentTypes []string `toml:"content_types"`
+	// MaxObjectSize is the largest body stored. Default "1MB".
+	MaxObjectSize config.Size `toml:"max_object_size"`
+	// QueryArgs, when set, is the allow-list of query arguments that are
+	// part of the key (others are ignored: "?utm_source=x" hits the same
+	// entry). Default: every argument, in sorted order.
+	QueryArgs []string `toml:"query_args"`
+	// IgnoreQuery leaves the query string out of the key entirely.
+	// Default false.
+	IgnoreQuery bool `toml:"ignore_query"`
+	// KeyHeaders are request headers whose values are part of the key.
+	// Default none.
+	KeyHeaders []string `toml:"key_headers"`
+	// KeyCookies are request cookies whose values are part of the key.
+	// Default none.
+	KeyCookies []string `toml:"key_cookies"`
+	// KeyConsumer puts the authenticated consumer in the key: each
+	// consumer has its own entries, and responses to requests with
+	// Authorization may then be stored. Default false.
+	KeyConsumer bool `toml:"key_consumer"`
+	// Heuristic allows RFC 9111 §4.2.2 heuristic freshness: a response
+	// with Last-Modified but no explicit freshness, of a heuristically
+	// cacheable status, is fresh for 10% of its age at the time it was
+	// received, at most HeuristicMax. Default true.
+	Heuristic bool `toml:"heuristic"`
+	// HeuristicMax caps heuristic freshness. Default "24h".
+	HeuristicMax config.Duration `toml:"heuristic_max"`
+	// StaleWhileRevalidate serves a stale entry this long after it expired
+	// while one background request refreshes it, for responses that do not
+	// say (stale-while-revalidate=N in the response wins). Default "0s".
+	StaleWhileRevalidate config.Duration `toml:"stale_while_revalidate"`
+	// StaleIfError serves a stale entry this long after it expired when
+	// the upstream fails (500, 502, 503, 504, unreachable, timeout), for
+	// responses that do not say (stale-if-error=N wins). Default "0s".
+	StaleIfError config.Duration `toml:"stale_if_error"`
+	// KeepStale is how long an expired entry with a validator (ETag,
+	// Last-Modified) is kept to be revalidated with a conditional request.
+	// Default "10m".
+	KeepStale config.Duration `toml:"keep_stale"`
+	// Collapse sends one request upstream for concurrent misses of the
+	// same key; the others wait for its response. Default true.
+	Collapse bool `toml:"collapse"`
+	// CollapseTimeout bounds that wait; past it, a waiting request goes
+	// upstream itself. Default "5s".
+	CollapseTimeout config.Duration `toml:"collapse_timeout"`
+	// TagHeader is the response header listing the tags of a response
+	// (space or comma separated), for purges by tag. Default
+	// "Surrogate-Key"; "" turns tags off.
+	TagHeader string `toml:"tag_header"`
+	// ExposeTags keeps the tag header on responses to clients. Default
+	// false: it is removed.
+	ExposeTags bool `toml:"expose_tags"`
+	// Invalidate makes unsafe requests (POST, PUT, PATCH, DELETE, ...)
+	// that succeed drop the cached responses of their URL and of the
+	// Location and Content-Location they return (RFC 9111 §4.4). Default true.
+	Invalidate bool `toml:"invalidate"`
+	// RequestDirectives honours the client's Cache-Control (no-store,
+	// no-cache, max-age, min-fresh, max-stale, only-if-cached) and Pragma:
+	// no-cache. Default true; false ignores them, as many proxy caches do.
+	RequestDirectives bool `toml:"request_directives"`
+	// Purge, when set, accepts the PURGE method on the route's URLs from
+	// the listed client addresses or consumers (the route's methods must
+	// allow PURGE). Default: off.
+	Purge *PurgeConfig `toml:"purge"`
+}
+
+// PurgeConfig says who may send PURGE requests.
+type PurgeConfig struct {
+	// IPs are client addresses or CIDRs allowed to purge.
+	IPs []string `toml:"ips"`
+	// Consumers are consumer names allowed to purge (an auth step must
+	// run before the cache step).
+	Consumers []string `toml:"consumers"`
+}
+
+func defaults() Config {
+	return Config{
+		Methods:           []string{"GET", "HEAD"},
+		Statuses:          []int{200, 203, 204, 300, 301, 302, 307, 308, 404, 405, 410, 414, 501},
+		MaxObjectSize:     1 << 20,
+		Heuristic:         true,
+		HeuristicMax:      config.Duration(24 * time.Hour),
+		KeepStale:         config.Duration(10 * time.Minute),
+		Collapse:          true,
+		CollapseTimeout:   config.Duration(5 * time.Second),
+		TagHeader:         "Surrogate-Key",
+		Invalidate:        true,
+		RequestDirectives: true,
+	}
+}
+
+// compile checks cfg and fills p.
+func (p *Plugin) compile(spec chain.Spec, cfg *Config) error {
+	t := spec.Config
+	p.ttl = int64(cfg.TTL)
+	p.force = cfg.Force
+	if p.force && p.ttl == 0 {
+		return t.Problem("ttl", `must be set with force = true (how long to keep responses), e.g. ttl = "60s"`)
+	}
+	if len(cfg.Methods) == 0 {
+		return t.Problem("methods", "needs at least one method")
+	}
+	for i, m := range cfg.Methods {
+		switch m {
+		case "GET":
+			p.getOK = true
+		case "HEAD":
+			p.headOK = true
+		case "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PURGE":
+			return t.Problem("methods["+strconv.Itoa(i)+"]", "method "+m+" cannot be cached (GET, HEAD, QUERY or SEARCH can; POST cannot be, as it would never invalidate)")
+		default:
+			if m == "" || strings.ToUpper(m) != m {
+				return t.Problem("methods["+strconv.Itoa(i)+"]", "must be an upper-case method name such as GET, got "+strconv.Quote(m))
+			}
+			p.otherMethods = append(p.otherMethods, m)
+		}
+	}
+	for i, s := range cfg.Statuses {
+		if s < 100 || s > 599 {
+			return t.Problem("statuses["+strconv.Itoa(i)+"]", "must be between 100 and 599, got "+strconv.Itoa(s))
+		}
+		p.statuses[s] = true
+	}
+	for _, ct := range cfg.ContentTypes {
+		p.contentTypes = append(p.contentTypes, []byte(strings.ToLower(strings.TrimSpace(ct))))
+	}
+	if cfg.MaxObjectSize < 1 {
+		return t.Problem("max_object_size", "must be at least 1B, got "+cfg.MaxObjectSize.String())
+	}
+	if spec.Env != nil && spec.Env.Cache != nil && cfg.MaxObjectSize.Int() > spec.Env.Cache.MaxBytes()/4 {
+		return t.Problem("max_object_size", "must be at most a quarter of [cache] size, got "+cfg.MaxObjectSize.String())
+	}
+	p.maxSize = cfg.MaxObjectSize.Int()
+	for _, a := range cfg.QueryArgs {
+		p.queryArgs = append(p.queryArgs, []byte(a))
+	}
+	p.ignoreQuery = cfg.IgnoreQuery
+	for i, h := range cfg.KeyHeaders {
+		if h == "" || strings.ContainsAny(h, " :\r\n") {
+			return t.Problem("key_headers["+strconv.Itoa(i)+"]", "invalid header name "+strconv.Quote(h))
+		}
+		p.keyHeaders = append(p.keyHeaders, h)
+	}
+	p.keyCookies = cfg.KeyCookies
+	p.keyConsumer = cfg.KeyConsumer
+	p.heuristic = cfg.Heuristic
+	p.heuristicMax = int64(cfg.HeuristicMax)
+	p.swr = int64(cfg.StaleWhileRevalidate)
+	p.sie = int64(cfg.StaleIfError)
+	p.keepStale = int64(cfg.KeepStale)
+	p.collapse = cfg.Collapse
+	p.collapseTimeout = int64(cfg.CollapseTimeout)
+	if p.collapse && p.collapseTimeout <= 0 {
+		return t.Problem("collapse_timeout", "must be more than 0s")
+	}
+	if strings.ContainsAny(cfg.TagHeader, " :\r\n") {
+		return t.Problem("tag_header", "invalid header name "+strconv.Quote(cfg.TagHeader))
+	}
+	p.tagHeader = cfg.TagHeader
+	p.exposeTags = cfg.ExposeTags
+	p.invalidate = cfg.Invalidate
+	p.requestDirectives = cfg.RequestDirectives
+	if cfg.Purge != nil {
+		p.purgeOn = true
+		if len(cfg.Purge.IPs) == 0 && len(cfg.Purge.Consumers) == 0 {
+			return t.Problem("purge", "needs ips or consumers: who may send PURGE")
+		}
+		for i, s := range cfg.Purge.IPs {
+			pf, err := config.ParsePrefix(s)
+			if err != nil {
+				return t.Problem("purge.ips["+strconv.Itoa(i)+"]", "is not an IP address or CIDR: "+strconv.Quote(s))
+			}
+			p.purgeIPs = append(p.purgeIPs, pf)
+		}
+		p.purgeConsumers = cfg.Purge.Consumers
+	}
+	return nil
+}
+
+func (p *Plugin) purgeAllowed(c *chain.Context) bool {
+	ip := c.ClientIP()
+	for _, pf := range p.purgeIPs {
+		if ip.IsValid() && pf.Contains(ip) {
+			return true
+		}
+	}
+	if c.Consumer != nil {
+		for _, n := range p.purgeConsumers {
+			if n == c.Consumer.Name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var _ = netip.Prefix{}

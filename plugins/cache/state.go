@@ -1,0 +1,59 @@
+package cache
+
+import (
+	"sync"
+)
+
+// state is what the request phase of one request leaves for its response
+// phase. It comes from a pool; its buffers are reused.
+type state struct {
+	mode         uint8
+	found        bool // an entry was found (st.entry), fresh or not
+	revalidating bool // the entry's validators were sent upstream
+	head         bool // a HEAD was turned into a GET
+	hadAuth      bool // the request carried Authorization
+	req          directives
+	digest       [16]byte // hash of everything the key is made of, but the path generation
+	gen          uint64   // the path's generation seen at lookup (0: none)
+	key          [24]byte // key of the entry found
+	stamp        int64    // when the request went upstream
+	entry        entry    // points into val
+	val          []byte   // the record found
+	path         []byte
+	host         []byte
+	inm, ims     []byte // the client's validators, kept aside
+	keybuf       []byte
+	rec          []byte // record being stored
+	flight       *flight
+}
+
+var statePool = sync.Pool{New: func() any {
+	return &state{keybuf: make([]byte, 0, 512), val: make([]byte, 0, 16<<10)}
+}}
+
+func acquireState() *state {
+	st := statePool.Get().(*state)
+	st.req = newDirectives()
+	return st
+}
+
+// maxPooledBuffer keeps huge records' buffers out of the pool.
+const maxPooledBuffer = 256 << 10
+
+func releaseState(st *state) {
+	if st == bypassState {
+		return
+	}
+	st.mode, st.found, st.revalidating, st.head, st.hadAuth = 0, false, false, false, false
+	st.gen, st.stamp, st.entry, st.flight = 0, 0, entry{}, nil
+	st.path, st.host, st.inm, st.ims = st.path[:0], st.host[:0], st.inm[:0], st.ims[:0]
+	st.keybuf = st.keybuf[:0]
+	if cap(st.val) > maxPooledBuffer {
+		st.val = make([]byte, 0, 16<<10)
+	}
+	if cap(st.rec) > maxPooledBuffer {
+		st.rec = nil
+	}
+	st.val, st.rec = st.val[:0], st.rec[:0]
+	statePool.Put(st)
+}

@@ -1,0 +1,250 @@
+package cache
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/moongate/moongate/core/chain"
+	"github.com/valyala/fasthttp"
+)
+
+// Limits on what a stored response may carry.
+const (
+	maxTags     = 64
+	maxTagLen   = 256
+	maxVary     = 16
+	maxHeaders  = 256
+	fixedOffset = fixedLen
+)
+
+// store stores c.Response under the request's key when the policy and the
+// response allow it, and returns the record it stored. now is when the
+// response was received; st.stamp when it was requested.
+func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
+	resp := c.Response
+	if resp.IsBodyStream() {
+		return nil, false // never buffered here: a stream may be endless
+	}
+	status := resp.StatusCode()
+	if status < 0 || status >= len(p.statuses) || !p.statuses[status] {
+		return nil, false
+	}
+	for range resp.Header.Cookies() {
+		return nil, false // Set-Cookie: never shared
+	}
+	rd := responseDirectives(&resp.Header)
+	if !p.force && (rd.noStore || rd.private) {
+		return nil, false
+	}
+	// RFC 9111 §3.5: a response to a request with Authorization is shared
+	// only when the response says so, or when each consumer has its own
+	// entries.
+	if st.hadAuth && !p.keyConsumer && !(rd.public || rd.sMaxAge >= 0 || rd.mustRevalidate) {
+		return nil, false
+	}
+	var names [maxVary][]byte
+	nv := 0
+	for _, v := range resp.Header.PeekAll("Vary") {
+		for len(v) > 0 {
+			i := bytes.IndexByte(v, ',')
+			if i < 0 {
+				i = len(v)
+			}
+			n := trim(v[:i])
+			if len(n) == 1 && n[0] == '*' {
+				return nil, false // varies on everything: not reusable
+			}
+			if len(n) > 0 {
+				if nv == maxVary {
+					return nil, false
+				}
+				names[nv] = n
+				nv++
+			}
+			if i == len(v) {
+				break
+			}
+			v = v[i+1:]
+		}
+	}
+	if len(p.contentTypes) > 0 && !p.allowedType(resp.Header.ContentType()) {
+		return nil, false
+	}
+	body := resp.Body()
+	if len(body) > p.maxSize {
+		return nil, false
+	}
+
+	e := entry{status: status, stamp: st.stamp, respTime: now}
+	date, hasDate := parseDate(resp.Header.Peek("Date"))
+	if !hasDate {
+		date = now
+	}
+	etag, lastMod := resp.Header.Peek("ETag"), resp.Header.Peek("Last-Modified")
+	hasValidator := len(etag) > 0 || len(lastMod) > 0
+	explicit := true
+	if p.force {
+		e.lifetime = p.ttl
+	} else {
+		// RFC 9111 §4.2.3: corrected initial age.
+		apparent := max(0, now-date)
+		corrected := seconds(resp.Header.Peek("Age")) + max(0, now-st.stamp)
+		e.initAge = max(apparent, corrected)
+		switch {
+		case rd.sMaxAge >= 0:
+			e.lifetime = rd.sMaxAge
+		case rd.maxAge >= 0:
+			e.lifetime = rd.maxAge
+		case len(resp.Header.Peek("Expires")) > 0:
+			if exp, ok := parseDate(resp.Header.Peek("Expires")); ok {
+				e.lifetime = max(0, exp-date)
+			} // an invalid Expires means already expired (§5.3)
+		default:
+			explicit = false
+			if p.ttl > 0 {
+				e.lifetime = p.ttl
+			} else if lm, ok := parseDate(lastMod); ok && p.heuristic && (heuristicStatus(status) || rd.public) && lm < date {
+				e.lifetime = min((date-lm)/10, p.heuristicMax)
+				e.flags |= flagHeuristc
+			}
+		}
+		if rd.noCache {
+			e.flags |= flagNoCache
+		}
+		// must-revalidate and proxy-revalidate forbid serving stale; so
+		// does s-maxage (§5.2.2.10), unless the response itself allows
+		// stale use with stale-while-revalidate or stale-if-error.
+		if rd.mustRevalidate || rd.proxyRevalidate || (rd.sMaxAge >= 0 && rd.swr < 0 && rd.sie < 0) {
+			e.flags |= flagNoStale
+		}
+	}
+	e.swr, e.sie = p.swr, p.sie
+	if !p.force {
+		if rd.swr >= 0 {
+			e.swr = rd.swr
+		}
+		if rd.sie >= 0 {
+			e.sie = rd.sie
+		}
+	}
+	if e.flags&flagNoStale != 0 {
+		e.swr, e.sie = 0, 0
+	}
+	remaining := e.lifetime - e.initAge
+	if remaining <= 0 && e.flags&flagNoCache == 0 && !(explicit && hasValidator) {
+		return nil, false // nothing to reuse, nothing to revalidate
+	}
+	if e.flags&flagNoCache != 0 && !hasValidator && remaining <= 0 {
+		return nil, false
+	}
+	keep := max(e.swr, e.sie)
+	if hasValidator {
+		keep = max(keep, p.keepStale)
+	}
+	ttl := max(remaining, 0) + keep
+	if ttl <= 0 {
+		return nil, false
+	}
+
+	// Build the record: fixed part, headers, tags, body.
+	rec := st.rec[:0]
+	rec = append(rec, make([]byte, fixedOffset)...)
+	nh := 0
+	for k, v := range resp.Header.All() {
+		if skipStored(k) || (p.tagHeader != "" && !p.exposeTags && eqFoldBytes(k, p.tagHeader)) {
+			continue
+		}
+		if nh == maxHeaders {
+			return nil, false
+		}
+		rec = appendString(rec, k)
+		rec = appendString(rec, v)
+		nh++
+	}
+	nt := 0
+	if p.tagHeader != "" {
+		for _, v := range resp.Header.PeekAll(p.tagHeader) {
+			for _, t := range bytes.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' }) {
+				if len(t) > maxTagLen || nt == maxTags {
+					continue
+				}
+				rec = appendString(rec, t)
+				nt++
+			}
+		}
+	}
+	rec = append(rec, body...)
+	e.nh, e.nt, e.body = nh, nt, body
+	fixed := appendFixed(make([]byte, 0, fixedLen), &e)
+	copy(rec, fixed)
+	st.rec = rec
+
+	// The path's generation: the one seen at lookup, unless a purge
+	// renewed it since (then this response may predate the purge: drop
+	// it). A path never seen gets its first generation here.
+	gen := p.ns.KeyGeneration(st.path)
+	switch {
+	case st.gen == 0 && gen == 0:
+		gen = p.ns.RenewKeyGeneration(st.path)
+	case gen != st.gen:
+		return nil, false
+	default:
+		p.ns.SetKeyGeneration(st.path, gen)
+	}
+	st.gen = gen
+	key := baseKey(st.digest, gen)
+	d := time.Duration(ttl)
+	if nv > 0 {
+		vr := append(st.keybuf[:0], kindVary)
+		for i := 0; i < nv; i++ {
+			vr = appendLower(vr, names[i])
+		}
+		p.ns.Set(key[:], vr, d+time.Duration(p.keepStale))
+		key = p.variantKey(c, st, append([]byte(nil), vr[1:]...))
+	}
+	p.ns.Set(key[:], rec, d)
+	p.n.stored.Add(1)
+	return rec, true
+}
+
+// skipStored lists the response headers never stored: per-connection
+// ones, those the gateway sets itself on each answer, and Set-Cookie.
+func skipStored(k []byte) bool {
+	switch len(k) {
+	case 3:
+		return eqFoldBytes(k, "Age")
+	case 4:
+		return eqFoldBytes(k, "Date")
+	case 10:
+		return eqFoldBytes(k, "Connection") || eqFoldBytes(k, "Keep-Alive") || eqFoldBytes(k, "Set-Cookie")
+	case 14:
+		return eqFoldBytes(k, "Content-Length") || eqFoldBytes(k, "X-Cache-Status")
+	case 17:
+		return eqFoldBytes(k, "Transfer-Encoding")
+	}
+	return false
+}
+
+func (p *Plugin) allowedType(ct []byte) bool {
+	for _, want := range p.contentTypes {
+		if len(ct) >= len(want) && eqFoldPrefix(ct[:len(want)], want) {
+			return true
+		}
+	}
+	return false
+}
+
+func eqFoldPrefix(a, b []byte) bool {
+	for i := range a {
+		x := a[i]
+		if x >= 'A' && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if x != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+var _ = fasthttp.StatusOK
