@@ -185,6 +185,18 @@ func (ns *Namespace) Get(dst, key []byte) (value []byte, ok bool) {
 // GetWithExpiry is Get that also returns when the value expires (the zero
 // time for values stored without a TTL).
 func (ns *Namespace) GetWithExpiry(dst, key []byte) (value []byte, expires time.Time, ok bool) {
+	return ns.get(dst, key, false)
+}
+
+// GetExpired is GetWithExpiry that also returns a value past its expiry
+// that fastcache still holds (until it is overwritten), for owners that
+// keep their own notion of staleness, such as an HTTP cache reporting an
+// expired entry or serving it stale.
+func (ns *Namespace) GetExpired(dst, key []byte) (value []byte, expires time.Time, ok bool) {
+	return ns.get(dst, key, true)
+}
+
+func (ns *Namespace) get(dst, key []byte, expired bool) (value []byte, expires time.Time, ok bool) {
 	kp := keyPool.Get().(*[]byte)
 	k := ns.appendKey((*kp)[:0], key, 's')
 	start := len(dst)
@@ -197,7 +209,7 @@ func (ns *Namespace) GetWithExpiry(dst, key []byte) (value []byte, expires time.
 	}
 	flags := dst[start]
 	exp := int64(binary.BigEndian.Uint64(dst[start+1:]))
-	if exp != 0 && time.Now().UnixNano() >= exp {
+	if exp != 0 && !expired && time.Now().UnixNano() >= exp {
 		*kp = k
 		keyPool.Put(kp)
 		ns.c.expired.Add(1)

@@ -245,13 +245,13 @@ func (p *Plugin) lookup(c *chain.Context, st *state) bool {
 	}
 	st.key = baseKey(st.digest, st.gen)
 	var ok bool
-	st.val, ok = p.ns.Get(st.val[:0], st.key[:])
+	st.val, _, ok = p.ns.GetExpired(st.val[:0], st.key[:])
 	if !ok || len(st.val) == 0 {
 		return false
 	}
 	if st.val[0] == kindVary {
 		st.key = p.variantKey(c, st, st.val[1:])
-		st.val, ok = p.ns.Get(st.val[:0], st.key[:])
+		st.val, _, ok = p.ns.GetExpired(st.val[:0], st.key[:])
 		if !ok {
 			return false
 		}

@@ -87,7 +87,10 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 		e.lifetime = p.ttl
 	} else {
 		// RFC 9111 §4.2.3: corrected initial age.
-		apparent := max(0, now-date)
+		// Date has a resolution of one second and servers refresh it
+		// once a second: a Date up to a second old counts as current, or
+		// a response with max-age=1 would be born stale.
+		apparent := max(0, now-date-int64(time.Second)) / int64(time.Second) * int64(time.Second)
 		corrected := seconds(resp.Header.Peek("Age")) + max(0, now-st.stamp)
 		e.initAge = max(apparent, corrected)
 		switch {
