@@ -136,26 +136,14 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 		}
 		return nil
 	}
-	if len(c.Request.Header.Peek("Range")) > 0 {
-		c.SetValue(stateKey, bypassState)
-		return nil
-	}
 	st := acquireState()
-	if p.requestDirectives {
-		st.req = requestDirectives(&c.Request.Header)
-		if st.req.noStore {
-			releaseState(st)
-			c.SetValue(stateKey, bypassState)
-			return nil
-		}
-	}
-	if !p.digest(c, st) {
+	if !p.scanRequest(c, st) || !p.digest(c, st) {
 		releaseState(st)
 		c.SetValue(stateKey, bypassState)
 		return nil
 	}
-	st.hadAuth = len(c.Request.Header.Peek("Authorization")) > 0
-	now := time.Now().UnixNano()
+	// The request's start is recent enough for ages, and spares a clock read.
+	now := c.Start().UnixNano()
 	if p.lookup(c, st) && p.tryServe(c, st, now) {
 		releaseState(st)
 		return nil
@@ -304,7 +292,7 @@ func (p *Plugin) tryServe(c *chain.Context, st *state, now int64) bool {
 		fresh = false
 	}
 	if fresh {
-		p.serve(c, st, e, now, statusHit, c.Request.Header.Peek("If-None-Match"), c.Request.Header.Peek("If-Modified-Since"))
+		p.serve(c, st, e, now, statusHit, st.reqINM, st.reqIMS)
 		p.n.hit.Add(1)
 		c.Stop()
 		return true
@@ -321,10 +309,47 @@ func (p *Plugin) tryServe(c *chain.Context, st *state, now int64) bool {
 	if swrOK {
 		p.startRefresh(c, st, now)
 	}
-	p.serve(c, st, e, now, statusStale, c.Request.Header.Peek("If-None-Match"), c.Request.Header.Peek("If-Modified-Since"))
+	p.serve(c, st, e, now, statusStale, st.reqINM, st.reqIMS)
 	p.n.stale.Add(1)
 	c.Stop()
 	return true
+}
+
+// scanRequest reads, in one pass over the request headers, what the cache
+// needs from them; it reports false when the request must bypass the
+// cache (Range, or Cache-Control: no-store).
+func (p *Plugin) scanRequest(c *chain.Context, st *state) bool {
+	hasCC := false
+	var pragma []byte
+	for k, v := range c.Request.Header.All() {
+		switch len(k) {
+		case 5:
+			if eqFoldBytes(k, "Range") {
+				return false
+			}
+		case 6:
+			if eqFoldBytes(k, "Pragma") {
+				pragma = v
+			}
+		case 13:
+			if eqFoldBytes(k, "Authorization") {
+				st.hadAuth = true
+			} else if eqFoldBytes(k, "Cache-Control") && p.requestDirectives {
+				st.req.parse(v)
+				hasCC = true
+			} else if eqFoldBytes(k, "If-None-Match") {
+				st.reqINM = v
+			}
+		case 17:
+			if eqFoldBytes(k, "If-Modified-Since") {
+				st.reqIMS = v
+			}
+		}
+	}
+	if p.requestDirectives && !hasCC && len(pragma) > 0 && containsToken(pragma, "no-cache") {
+		st.req.noCache = true
+	}
+	return !st.req.noStore
 }
 
 // prepareFetch readies the request for the upstream: the client's own
@@ -449,8 +474,8 @@ func (p *Plugin) serve(c *chain.Context, st *state, e *entry, now int64, label [
 	resp := c.Response
 	p.writeEntry(resp, e)
 	var buf [20]byte
-	resp.Header.SetBytesKV(hdrAge, strconv.AppendInt(buf[:0], e.age(now)/int64(time.Second), 10))
-	resp.Header.SetBytesKV(hdrStatus, label)
+	resp.Header.SetCanonical(hdrAge, strconv.AppendInt(buf[:0], e.age(now)/int64(time.Second), 10))
+	resp.Header.SetCanonical(hdrStatus, label)
 	if e.status == 200 {
 		answerConditional(resp, inm, ims)
 	}
@@ -464,10 +489,16 @@ func (p *Plugin) writeEntry(resp *fasthttp.Response, e *entry) {
 	for i := 0; i < e.nh; i++ {
 		k, ok1 := r.next()
 		v, ok2 := r.next()
-		if !ok1 || !ok2 {
+		if !ok1 || !ok2 || len(k) == 0 {
 			break
 		}
-		resp.Header.AddBytesKV(k, v)
+		// Names are stored canonical; a repeated name (second Vary,
+		// Link...) is marked with a leading repeatMark and added.
+		if k[0] == repeatMark {
+			resp.Header.AddBytesKV(k[1:], v)
+		} else {
+			resp.Header.SetCanonical(k, v)
+		}
 	}
 	resp.SetBody(e.body)
 }

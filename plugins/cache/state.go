@@ -22,6 +22,8 @@ type state struct {
 	path         []byte
 	host         []byte
 	inm, ims     []byte // the client's validators, kept aside
+	reqINM       []byte // the client's If-None-Match (in the request's headers)
+	reqIMS       []byte // the client's If-Modified-Since (in the request's headers)
 	keybuf       []byte
 	rec          []byte // record being stored
 	flight       *flight
@@ -47,6 +49,7 @@ func releaseState(st *state) {
 	st.mode, st.found, st.revalidating, st.head, st.hadAuth = 0, false, false, false, false
 	st.gen, st.stamp, st.entry, st.flight = 0, 0, entry{}, nil
 	st.path, st.host, st.inm, st.ims = st.path[:0], st.host[:0], st.inm[:0], st.ims[:0]
+	st.reqINM, st.reqIMS = nil, nil
 	st.keybuf = st.keybuf[:0]
 	if cap(st.val) > maxPooledBuffer {
 		st.val = make([]byte, 0, 16<<10)

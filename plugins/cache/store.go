@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"encoding/binary"
 	"time"
 
 	"github.com/moongate/moongate/core/chain"
@@ -160,7 +161,12 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 		if nh == maxHeaders {
 			return nil, false
 		}
-		rec = appendString(rec, k)
+		if repeated(rec[fixedOffset:], nh, k) {
+			rec = binary.AppendUvarint(rec, uint64(len(k)+1))
+			rec = append(append(rec, repeatMark), k...)
+		} else {
+			rec = appendString(rec, k)
+		}
 		rec = appendString(rec, v)
 		nh++
 	}
@@ -208,6 +214,26 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 	p.ns.Set(key[:], rec, d)
 	p.n.stored.Add(1)
 	return rec, true
+}
+
+// repeatMark starts a stored header name that appeared before in the same
+// response: it is added on replay, where the first one is set.
+const repeatMark = 1
+
+// repeated reports whether name is among the n headers already encoded in b.
+func repeated(b []byte, n int, name []byte) bool {
+	r := reader{b: b}
+	for i := 0; i < n; i++ {
+		k, _ := r.next()
+		r.next()
+		if len(k) > 0 && k[0] == repeatMark {
+			k = k[1:]
+		}
+		if bytes.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // skipStored lists the response headers never stored: per-connection

@@ -1,0 +1,26 @@
+package cache_test
+
+import "testing"
+
+// TestCacheHitAllocatesNothing guards the hit path: a small cached
+// response served through the gateway's ServeHTTP allocates nothing.
+func TestCacheHitAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	for _, tc := range []struct {
+		name, conf string
+		upHeaders  []string
+	}{
+		{"plain", "", nil},
+		{"key headers", `key_headers = ["Accept"]`, nil},
+		{"vary", "", []string{"Vary", "Accept"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newHitServer(t, 100, tc.conf, tc.upHeaders...)
+			if n := testing.AllocsPerRun(200, s.serve); n != 0 {
+				t.Fatalf("a cache hit allocates %v times, want 0", n)
+			}
+		})
+	}
+}
