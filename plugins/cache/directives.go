@@ -142,23 +142,6 @@ func eqFold(b []byte, s string) bool {
 	return true
 }
 
-// requestDirectives parses the request's Cache-Control (and Pragma:
-// no-cache when there is no Cache-Control, RFC 9111 §5.4).
-func requestDirectives(h *fasthttp.RequestHeader) directives {
-	d := newDirectives()
-	found := false
-	for _, v := range h.PeekAll("Cache-Control") {
-		d.parse(v)
-		found = true
-	}
-	if !found {
-		if p := h.Peek("Pragma"); len(p) > 0 && containsToken(p, "no-cache") {
-			d.noCache = true
-		}
-	}
-	return d
-}
-
 // responseDirectives parses the response's Cache-Control headers.
 func responseDirectives(h *fasthttp.ResponseHeader) directives {
 	d := newDirectives()

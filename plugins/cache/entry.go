@@ -30,7 +30,8 @@ const (
 	offNHeaders = 52 // uint16
 	offNTags    = 54 // uint16
 	offBodyLen  = 56 // uint32
-	fixedLen    = 60
+	offHdrLen   = 60 // uint32: bytes of the headers
+	fixedLen    = 64
 
 	// flags
 	flagNoStale  = 1 // must-revalidate, proxy-revalidate (or s-maxage): never served stale
@@ -75,15 +76,11 @@ func parseEntry(b []byte) (e entry, ok bool) {
 	}
 	e.body = rest[len(rest)-blen:]
 	meta := rest[:len(rest)-blen]
-	// split headers from tags
-	r := reader{b: meta}
-	for i := 0; i < 2*e.nh; i++ {
-		if _, ok := r.next(); !ok {
-			return e, false
-		}
+	hlen := int(binary.BigEndian.Uint32(b[offHdrLen:]))
+	if hlen > len(meta) {
+		return e, false
 	}
-	e.headers = meta[:len(meta)-len(r.b)]
-	e.tags = r.b
+	e.headers, e.tags = meta[:hlen], meta[hlen:]
 	return e, true
 }
 
@@ -134,7 +131,8 @@ func appendFixed(dst []byte, e *entry) []byte {
 	}
 	dst = binary.BigEndian.AppendUint16(dst, uint16(e.nh))
 	dst = binary.BigEndian.AppendUint16(dst, uint16(e.nt))
-	return binary.BigEndian.AppendUint32(dst, uint32(len(e.body)))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(e.body)))
+	return binary.BigEndian.AppendUint32(dst, uint32(len(e.headers)))
 }
 
 func eqFoldBytes(b []byte, s string) bool {

@@ -45,7 +45,7 @@ func (p *Plugin) digest(c *chain.Context, st *state) bool {
 	b = appendString(b, path)
 	if !p.ignoreQuery {
 		var ok bool
-		if b, ok = p.appendQuery(b, c.Request.URI().QueryString()); !ok {
+		if b, ok = p.appendQuery(st, b, c.Request.URI().QueryString()); !ok {
 			st.keybuf = b
 			return false
 		}
@@ -75,9 +75,8 @@ func (p *Plugin) digest(c *chain.Context, st *state) bool {
 
 // appendQuery appends the query's arguments ("name=value" as sent),
 // sorted, keeping only the allowed ones when an allow-list is set.
-func (p *Plugin) appendQuery(b, q []byte) ([]byte, bool) {
-	var args [maxQueryArgs][]byte
-	n := 0
+func (p *Plugin) appendQuery(st *state, b, q []byte) ([]byte, bool) {
+	args := st.args[:0]
 	for len(q) > 0 {
 		i := bytes.IndexByte(q, '&')
 		if i < 0 {
@@ -85,17 +84,18 @@ func (p *Plugin) appendQuery(b, q []byte) ([]byte, bool) {
 		}
 		a := q[:i]
 		if len(a) > 0 && p.allowedArg(a) {
-			if n == maxQueryArgs {
+			if len(args) == maxQueryArgs {
 				return b, false
 			}
-			args[n] = a
-			n++
+			args = append(args, a)
 		}
 		if i == len(q) {
 			break
 		}
 		q = q[i+1:]
 	}
+	st.args = args
+	n := len(args)
 	// insertion sort: few arguments, no allocation
 	for i := 1; i < n; i++ {
 		for j := i; j > 0 && bytes.Compare(args[j], args[j-1]) < 0; j-- {

@@ -25,12 +25,13 @@ type state struct {
 	reqINM       []byte // the client's If-None-Match (in the request's headers)
 	reqIMS       []byte // the client's If-Modified-Since (in the request's headers)
 	keybuf       []byte
+	args         [][]byte // query arguments being sorted (point into the request)
 	rec          []byte // record being stored
 	flight       *flight
 }
 
 var statePool = sync.Pool{New: func() any {
-	return &state{keybuf: make([]byte, 0, 512), val: make([]byte, 0, 16<<10)}
+	return &state{keybuf: make([]byte, 0, 512), val: make([]byte, 0, 16<<10), args: make([][]byte, 0, 16)}
 }}
 
 func acquireState() *state {
@@ -51,6 +52,8 @@ func releaseState(st *state) {
 	st.path, st.host, st.inm, st.ims = st.path[:0], st.host[:0], st.inm[:0], st.ims[:0]
 	st.reqINM, st.reqIMS = nil, nil
 	st.keybuf = st.keybuf[:0]
+	clear(st.args)
+	st.args = st.args[:0]
 	if cap(st.val) > maxPooledBuffer {
 		st.val = make([]byte, 0, 16<<10)
 	}

@@ -170,6 +170,7 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 		rec = appendString(rec, v)
 		nh++
 	}
+	hdrEnd := len(rec)
 	nt := 0
 	if p.tagHeader != "" {
 		for _, v := range resp.Header.PeekAll(p.tagHeader) {
@@ -183,7 +184,7 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 		}
 	}
 	rec = append(rec, body...)
-	e.nh, e.nt, e.body = nh, nt, body
+	e.nh, e.nt, e.body, e.headers = nh, nt, body, rec[fixedOffset:hdrEnd]
 	fixed := appendFixed(make([]byte, 0, fixedLen), &e)
 	copy(rec, fixed)
 	st.rec = rec
