@@ -26,7 +26,7 @@ type state struct {
 	reqIMS       []byte // the client's If-Modified-Since (in the request's headers)
 	keybuf       []byte
 	args         [][]byte // query arguments being sorted (point into the request)
-	rec          []byte // record being stored
+	rec          []byte   // record being stored
 	flight       *flight
 }
 
