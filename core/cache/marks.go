@@ -20,13 +20,28 @@ import (
 // half is folded into a floor (everything stored before it is gone), which
 // purges more than was asked, never less.
 type Marks struct {
-	m      map[string]int64 // scope byte + key -> stamp (unix ns)
+	// Marks live in a large map rebuilt every deltaMax marks and a small
+	// one copied on each mark, so that recording n marks costs O(n) in
+	// all, not O(n²). Keys are scope byte + key, values stamps (unix ns).
+	base   map[string]int64
+	delta  map[string]int64
 	newest int64
 	floor  int64
 }
 
-// maxMarks bounds the marks kept per namespace.
-const maxMarks = 1 << 16
+// deltaMax bounds the small map of recent marks.
+const deltaMax = 256
+
+func (m *Marks) get(k string) (int64, bool) {
+	if s, ok := m.delta[k]; ok {
+		return s, true
+	}
+	s, ok := m.base[k]
+	return s, ok
+}
+
+// maxMarks bounds the marks kept per namespace (give or take deltaMax).
+var maxMarks = 1 << 16
 
 // The scopes of marks.
 const (
@@ -61,17 +76,27 @@ func (ns *Namespace) MarkAt(scope byte, key string, stamp int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.load()
-	next := &Marks{m: make(map[string]int64, len(old.m)+1), newest: old.newest, floor: old.floor}
-	for k, v := range old.m {
-		next.m[k] = v
+	next := &Marks{base: old.base, delta: make(map[string]int64, len(old.delta)+1), newest: old.newest, floor: old.floor}
+	for k, v := range old.delta {
+		next.delta[k] = v
 	}
 	k := string(scope) + key
-	if stamp > next.m[k] {
-		next.m[k] = stamp
+	if prev, _ := next.get(k); stamp > prev {
+		next.delta[k] = stamp
 	}
 	next.newest = max(next.newest, stamp)
-	if len(next.m) > maxMarks {
-		next.fold()
+	if len(next.delta) > deltaMax {
+		merged := make(map[string]int64, len(next.base)+len(next.delta))
+		for k, v := range next.base {
+			merged[k] = v
+		}
+		for k, v := range next.delta {
+			merged[k] = v
+		}
+		next.base, next.delta = merged, nil
+		if len(merged) > maxMarks {
+			next.fold()
+		}
 	}
 	s.cur.Store(next)
 }
@@ -79,15 +104,15 @@ func (ns *Namespace) MarkAt(scope byte, key string, stamp int64) {
 // fold drops the oldest half of the marks and raises the floor to the
 // newest dropped one.
 func (m *Marks) fold() {
-	stamps := make([]int64, 0, len(m.m))
-	for _, v := range m.m {
+	stamps := make([]int64, 0, len(m.base))
+	for _, v := range m.base {
 		stamps = append(stamps, v)
 	}
 	sort.Slice(stamps, func(i, j int) bool { return stamps[i] < stamps[j] })
 	cut := stamps[len(stamps)/2]
-	for k, v := range m.m {
+	for k, v := range m.base {
 		if v <= cut {
-			delete(m.m, k)
+			delete(m.base, k)
 		}
 	}
 	m.floor = max(m.floor, cut)
@@ -110,7 +135,7 @@ func (m *Marks) Purged(scope byte, key []byte, stamp int64) bool {
 	if stamp < m.floor {
 		return true
 	}
-	if len(m.m) == 0 {
+	if m.Len() == 0 {
 		return false
 	}
 	var buf [256]byte
@@ -120,7 +145,7 @@ func (m *Marks) Purged(scope byte, key []byte, stamp int64) bool {
 	} else {
 		k = append([]byte{scope}, key...)
 	}
-	s, ok := m.m[string(k)]
+	s, ok := m.get(string(k))
 	return ok && stamp <= s
 }
 
@@ -131,7 +156,7 @@ func (m *Marks) PurgedPath(path []byte, stamp int64) bool {
 	if stamp < m.floor {
 		return true
 	}
-	if len(m.m) == 0 {
+	if m.Len() == 0 {
 		return false
 	}
 	var buf [512]byte
@@ -146,7 +171,7 @@ func (m *Marks) PurgedPath(path []byte, stamp int64) bool {
 		if k[i] != '/' {
 			continue
 		}
-		if s, ok := m.m[string(k[:i+1])]; ok && stamp <= s {
+		if s, ok := m.get(string(k[:i+1])); ok && stamp <= s {
 			return true
 		}
 	}
@@ -154,7 +179,7 @@ func (m *Marks) PurgedPath(path []byte, stamp int64) bool {
 }
 
 // Len returns the number of marks.
-func (m *Marks) Len() int { return len(m.m) }
+func (m *Marks) Len() int { return len(m.base) + len(m.delta) }
 
 // MarkCount returns the number of purge marks the namespace holds.
 func (ns *Namespace) MarkCount() int { return ns.marks.load().Len() }

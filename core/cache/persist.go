@@ -82,9 +82,9 @@ func Open(file string, maxBytes int) (*Cache, error) {
 	for _, sn := range st.Namespaces {
 		ns := c.Namespace(sn.Name)
 		ns.gen.Store(sn.Generation)
-		m := &Marks{m: make(map[string]int64, len(sn.Marks)), newest: sn.Newest, floor: sn.Floor}
+		m := &Marks{base: make(map[string]int64, len(sn.Marks)), newest: sn.Newest, floor: sn.Floor}
 		for _, mk := range sn.Marks {
-			m.m[string(mk.Key)] = mk.Stamp
+			m.base[string(mk.Key)] = mk.Stamp
 		}
 		ns.marks.cur.Store(m)
 	}
@@ -115,8 +115,10 @@ func (c *Cache) Save() error {
 	for name, ns := range c.namespaces {
 		m := ns.marks.load()
 		sn := savedNamespace{Name: name, Generation: ns.gen.Load(), Newest: m.newest, Floor: m.floor}
-		for k, v := range m.m {
-			sn.Marks = append(sn.Marks, savedMark{Key: []byte(k), Stamp: v})
+		for _, mm := range []map[string]int64{m.base, m.delta} {
+			for k, v := range mm {
+				sn.Marks = append(sn.Marks, savedMark{Key: []byte(k), Stamp: v})
+			}
 		}
 		st.Namespaces = append(st.Namespaces, sn)
 	}

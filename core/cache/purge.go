@@ -55,6 +55,9 @@ func (ns *Namespace) Apply(p Purge) ([]string, error) {
 	}
 	if p.Prefix != "" {
 		pfx := string(NormalizePath(p.Prefix))
+		if !strings.HasSuffix(pfx, "/") {
+			pfx += "/"
+		}
 		ns.PurgePrefix(pfx)
 		done = append(done, "prefix "+pfx)
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,6 +77,10 @@ func (g *Gateway) registerCacheAdmin(a *admin.Server) {
 			all := string(args.Peek("all"))
 			p.All = all == "true" || all == "1"
 		}
+		if p.Route != "" && !g.hasRoute(p.Route) {
+			admin.WriteJSON(ctx, 404, map[string]any{"error": "no route named " + strconv.Quote(p.Route), "status": 404})
+			return
+		}
 		done, err := g.cache.Namespace(cache.HTTPNamespace).Apply(p)
 		if err != nil {
 			admin.WriteJSON(ctx, 400, map[string]any{"error": err.Error(), "status": 400})
@@ -84,4 +89,13 @@ func (g *Gateway) registerCacheAdmin(a *admin.Server) {
 		g.logger.Info("cache purged", "what", strings.Join(done, ", "))
 		admin.WriteJSON(ctx, 200, map[string]any{"purged": done})
 	})
+}
+
+func (g *Gateway) hasRoute(name string) bool {
+	for _, r := range g.Runtime().Routes() {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -95,6 +95,10 @@ func TestPurgeAdminAPI(t *testing.T) {
 		t.Fatalf("query purge: %d %s", status, body)
 	}
 	expect(t, g, "/a/1", "MISS", 200, "")
+	status, _, _ = gatewaytest.Do(t, "POST", g.AdminURL+"/cache/purge", []byte(`{"route": "nope"}`), "Content-Type", "application/json")
+	if status != 404 {
+		t.Errorf("purge of an unknown route: %d, want 404", status)
+	}
 	for _, bad := range []string{`{}`, `{"url": 1}`, `{"nope": true}`, `not json`} {
 		status, body, _ := gatewaytest.Do(t, "POST", g.AdminURL+"/cache/purge", []byte(bad), "Content-Type", "application/json")
 		if status != 400 {
