@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/gateway"
 	"strings"
 	"testing"
@@ -104,10 +104,7 @@ func buildError(t *testing.T, toml string) string {
 	if err := os.WriteFile(file, []byte(gatewaytest.WithTestListeners(toml)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(file)
-	if err == nil {
-		err = gateway.Check(cfg, gatewaytest.Logger(t))
-	}
+	_, err := gateway.Load(file, cache.New(cache.MinSize), gatewaytest.Logger(t))
 	if err == nil {
 		t.Fatal("the configuration was accepted")
 	}

@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"time"
 
 	"github.com/moongate/moongate/core/chain"
@@ -23,9 +24,6 @@ const (
 // response was received; st.stamp when it was requested.
 func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 	resp := c.Response
-	if resp.IsBodyStream() {
-		return nil, false // never buffered here: a stream may be endless
-	}
 	status := resp.StatusCode()
 	if status < 0 || status >= len(p.statuses) || !p.statuses[status] {
 		return nil, false
@@ -69,6 +67,9 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 		}
 	}
 	if len(p.contentTypes) > 0 && !p.allowedType(resp.Header.ContentType()) {
+		return nil, false
+	}
+	if resp.IsBodyStream() && !p.bufferStream(c) {
 		return nil, false
 	}
 	body := resp.Body()
@@ -215,6 +216,27 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 	p.ns.Set(key[:], rec, d)
 	p.n.stored.Add(1)
 	return rec, true
+}
+
+// bufferStream reads a streamed response's body into memory when it can
+// be done within bounds: its length is announced and at most
+// max_object_size, and it is not an event stream (which would wait for
+// events). A stream of unknown length (chunked, close-delimited) is left
+// alone: reading part of it could not be undone, and it may be endless.
+func (p *Plugin) bufferStream(c *chain.Context) bool {
+	resp := c.Response
+	cl := resp.Header.ContentLength()
+	if cl < 0 || cl > p.maxSize || bytes.HasPrefix(resp.Header.ContentType(), []byte("text/event-stream")) {
+		return false
+	}
+	buf := make([]byte, cl)
+	if _, err := io.ReadFull(resp.BodyStream(), buf); err != nil {
+		// The upstream broke off in the middle of the body.
+		c.Error(502, "bad response from upstream")
+		return false
+	}
+	resp.SetBody(buf)
+	return true
 }
 
 // repeatMark starts a stored header name that appeared before in the same

@@ -1,0 +1,52 @@
+package cache_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/valyala/fasthttp"
+)
+
+// TestStreamedUpstreamResponses runs the cache in front of an upstream
+// whose responses the gateway streams (stream_threshold = "1KB"): one of
+// announced length within max_object_size is read whole and cached; a
+// chunked one and an event stream are passed through untouched (BYPASS).
+func TestStreamedUpstreamResponses(t *testing.T) {
+	body := bytes.Repeat([]byte("z"), 4<<10)
+	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Cache-Control", "max-age=60")
+		switch string(ctx.Path()) {
+		case "/fixed":
+			ctx.SetBody(body)
+		case "/chunked":
+			ctx.SetBodyStreamWriter(func(w *bufio.Writer) { w.Write(body) })
+		case "/events":
+			ctx.SetContentType("text/event-stream")
+			ctx.SetBodyStreamWriter(func(w *bufio.Writer) { fmt.Fprint(w, "data: one\n\n") })
+		}
+	})
+	g := gatewaytest.Start(t, fmt.Sprintf(`
+[[upstreams]]
+name = "up"
+targets = [{ url = %q }]
+stream_threshold = "1KB"
+[[routes]]
+name = "r"
+paths = ["/"]
+upstream = "up"
+  [[routes.plugins]]
+  name = "cache"
+`, up.URL))
+	expect(t, g, "/fixed", "MISS", 200, string(body))
+	expect(t, g, "/fixed", "HIT", 200, string(body))
+	expect(t, g, "/chunked", "BYPASS", 200, string(body))
+	expect(t, g, "/chunked", "BYPASS", 200, string(body))
+	expect(t, g, "/events", "BYPASS", 200, "data: one\n\n")
+	expect(t, g, "/events", "BYPASS", 200, "data: one\n\n")
+	if up.Hits() != 5 {
+		t.Fatalf("upstream hits = %d, want 5", up.Hits())
+	}
+}
