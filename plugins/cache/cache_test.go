@@ -29,7 +29,9 @@ func TestFreshHitDoesNotReachUpstream(t *testing.T) {
 }
 
 func TestTTLExpiry(t *testing.T) {
+	t.Parallel()
 	t.Run("max-age", func(t *testing.T) {
+		t.Parallel()
 		h, _ := counter("Cache-Control", "max-age=1")
 		g, up := setup(t, h, "")
 		expect(t, g, "/x", "MISS", 200, "n=1")
@@ -42,6 +44,7 @@ func TestTTLExpiry(t *testing.T) {
 		}
 	})
 	t.Run("step ttl for responses without caching headers", func(t *testing.T) {
+		t.Parallel()
 		h, _ := counter()
 		g, _ := setup(t, h, `ttl = "1s"`)
 		expect(t, g, "/x", "MISS", 200, "n=1")
@@ -50,6 +53,7 @@ func TestTTLExpiry(t *testing.T) {
 		expect(t, g, "/x", "EXPIRED", 200, "n=2")
 	})
 	t.Run("upstream Age counts", func(t *testing.T) {
+		t.Parallel()
 		h, _ := counter("Cache-Control", "max-age=100", "Age", "100")
 		g, up := setup(t, h, "")
 		expect(t, g, "/x", "MISS", 200, "n=1")
@@ -59,12 +63,14 @@ func TestTTLExpiry(t *testing.T) {
 		}
 	})
 	t.Run("Expires", func(t *testing.T) {
+		t.Parallel()
 		h, _ := counter("Expires", httpDate(time.Now().Add(time.Hour)))
 		g, _ := setup(t, h, "")
 		expect(t, g, "/x", "MISS", 200, "n=1")
 		expect(t, g, "/x", "HIT", 200, "n=1")
 	})
 	t.Run("force ignores upstream headers", func(t *testing.T) {
+		t.Parallel()
 		h, _ := counter("Cache-Control", "no-store, private")
 		g, _ := setup(t, h, "force = true\nttl = \"60s\"")
 		expect(t, g, "/x", "MISS", 200, "n=1")
@@ -261,6 +267,7 @@ func TestConditionalRequests(t *testing.T) {
 }
 
 func TestRevalidation(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int64
 	var sawINM atomic.Value
 	sawINM.Store("")
@@ -316,6 +323,7 @@ func TestRevalidation(t *testing.T) {
 }
 
 func TestStaleWhileRevalidate(t *testing.T) {
+	t.Parallel()
 	h, calls := counter("Cache-Control", "max-age=1, stale-while-revalidate=30")
 	g, up := setup(t, h, "")
 	expect(t, g, "/s", "MISS", 200, "n=1")
@@ -353,7 +361,9 @@ func TestStaleWhileRevalidate(t *testing.T) {
 }
 
 func TestStaleIfError(t *testing.T) {
+	t.Parallel()
 	t.Run("upstream down", func(t *testing.T) {
+		t.Parallel()
 		h, _ := counter("Cache-Control", "max-age=1, stale-if-error=60")
 		g, up := setup(t, h, "")
 		expect(t, g, "/e", "MISS", 200, "n=1")
@@ -362,6 +372,7 @@ func TestStaleIfError(t *testing.T) {
 		expect(t, g, "/e", "STALE", 200, "n=1")
 	})
 	t.Run("upstream 503, from step config", func(t *testing.T) {
+		t.Parallel()
 		var fail atomic.Bool
 		h, _ := counter("Cache-Control", "max-age=1")
 		g, _ := setup(t, func(ctx *fasthttp.RequestCtx) {
@@ -377,6 +388,7 @@ func TestStaleIfError(t *testing.T) {
 		expect(t, g, "/e", "STALE", 200, "n=1")
 	})
 	t.Run("without it the error goes through", func(t *testing.T) {
+		t.Parallel()
 		h, _ := counter("Cache-Control", "max-age=1")
 		g, up := setup(t, h, "")
 		expect(t, g, "/e", "MISS", 200, "n=1")

@@ -56,7 +56,7 @@ func expect(t *testing.T, g *gatewaytest.Gateway, path, wantCache string, wantSt
 	t.Helper()
 	status, body, cs, resp := get(t, g, "GET", path, headers...)
 	if status != wantStatus || cs != wantCache || (wantBody != "" && body != wantBody) {
-		t.Fatalf("GET %s: got %d %s %q, want %d %s %q", path, status, cs, body, wantStatus, wantCache, wantBody)
+		t.Fatalf("GET %s: got %d %s %q, want %d %s %q", path, status, cs, short(body), wantStatus, wantCache, short(wantBody))
 	}
 	return resp
 }
@@ -109,4 +109,12 @@ func buildError(t *testing.T, toml string) string {
 		t.Fatal("the configuration was accepted")
 	}
 	return err.Error()
+}
+
+// short cuts long bodies in failure messages.
+func short(s string) string {
+	if len(s) > 80 {
+		return s[:80] + fmt.Sprintf("... (%d bytes)", len(s))
+	}
+	return s
 }
