@@ -105,7 +105,7 @@ var (
 	hdrAge            = []byte("Age")
 )
 
-const stateKey = "cache"
+const stateKey = "moongate.cache.state"
 
 // What the request phase decided, for the response phase.
 const (
