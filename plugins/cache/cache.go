@@ -142,6 +142,12 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 		c.SetValue(stateKey, bypassState)
 		return nil
 	}
+	// A request an auth step authenticated (API key, JWT, session...)
+	// counts as one with Authorization (RFC 9111 §3.5): its response is
+	// shared only if it says so, or if each consumer has its own entries.
+	if c.Consumer != nil && !c.Consumer.Anonymous {
+		st.hadAuth = true
+	}
 	// The request's start is recent enough for ages, and spares a clock read.
 	now := c.Start().UnixNano()
 	if p.lookup(c, st) && p.tryServe(c, st, now) {
@@ -523,11 +529,12 @@ func answerConditional(resp *fasthttp.Response, inm, ims []byte) {
 // If-Modified-Since.
 func notModified(inm, ims, etag, lastMod []byte) bool {
 	if len(inm) > 0 {
-		if len(etag) == 0 {
-			return false
-		}
+		// "*" matches any current representation (RFC 9110 §13.1.2).
 		if string(trim(inm)) == "*" {
 			return true
+		}
+		if len(etag) == 0 {
+			return false
 		}
 		want := opaque(etag)
 		for len(inm) > 0 {

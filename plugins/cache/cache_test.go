@@ -258,6 +258,7 @@ func TestConditionalRequests(t *testing.T) {
 	expect(t, g, "/c", "HIT", 304, "", "If-None-Match", `W/"abc"`)
 	expect(t, g, "/c", "HIT", 304, "", "If-None-Match", `"x", "abc"`)
 	expect(t, g, "/c", "HIT", 200, "n=1", "If-None-Match", `"other"`)
+	expect(t, g, "/c", "HIT", 304, "", "If-None-Match", `*`)
 	expect(t, g, "/c", "HIT", 304, "", "If-Modified-Since", httpDate(time.Now()))
 	expect(t, g, "/c", "HIT", 200, "n=1", "If-Modified-Since", httpDate(time.Now().Add(-2*time.Hour)))
 	expect(t, g, "/c", "HIT", 200, "n=1")

@@ -73,6 +73,25 @@ func TestAuthorization(t *testing.T) {
 			expect(t, g, "/p", "HIT", 200, "n=1", "Authorization", "Bearer bob")
 		})
 	}
+	t.Run("a consumer set by an auth step counts as Authorization", func(t *testing.T) {
+		h, _ := counter("Cache-Control", "max-age=60")
+		up := gatewaytest.StartUpstream(t, h)
+		g := gatewaytest.Start(t, fmt.Sprintf(`
+[[upstreams]]
+name = "up"
+targets = [{ url = %q }]
+[[routes]]
+paths = ["/"]
+upstream = "up"
+  [[routes.plugins]]
+  name = "test-consumer"
+  [[routes.plugins]]
+  name = "cache"
+`, up.URL))
+		expect(t, g, "/p", "MISS", 200, "n=1", "X-Test-Consumer", "alice")
+		expect(t, g, "/p", "MISS", 200, "n=2", "X-Test-Consumer", "bob")
+		expect(t, g, "/p", "MISS", 200, "n=3", "X-Test-Consumer", "alice")
+	})
 	t.Run("key_consumer gives each consumer its own entries", func(t *testing.T) {
 		h, _ := counter("Cache-Control", "max-age=60")
 		up := gatewaytest.StartUpstream(t, h)
