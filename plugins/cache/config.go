@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -165,8 +164,8 @@ func (p *Plugin) compile(spec chain.Spec, cfg *Config) error {
 	if cfg.MaxObjectSize < 1 {
 		return t.Problem("max_object_size", "must be at least 1B, got "+cfg.MaxObjectSize.String())
 	}
-	if spec.Env != nil && spec.Env.Cache != nil && cfg.MaxObjectSize.Int() > spec.Env.Cache.MaxBytes()/4 {
-		return t.Problem("max_object_size", "must be at most a quarter of [cache] size, got "+cfg.MaxObjectSize.String())
+	if spec.Env != nil && spec.Env.Config != nil && cfg.MaxObjectSize > spec.Env.Config.Cache.Size/4 {
+		return t.Problem("max_object_size", "must be at most a quarter of [cache] size ("+spec.Env.Config.Cache.Size.String()+"), got "+cfg.MaxObjectSize.String())
 	}
 	p.maxSize = cfg.MaxObjectSize.Int()
 	for _, a := range cfg.QueryArgs {
@@ -231,5 +230,3 @@ func (p *Plugin) purgeAllowed(c *chain.Context) bool {
 	}
 	return false
 }
-
-var _ = netip.Prefix{}

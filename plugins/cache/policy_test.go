@@ -164,6 +164,7 @@ func TestConfigErrors(t *testing.T) {
 		{`purge = { ips = ["nope"] }`, `routes[0].plugins[0].config.purge.ips[0]: is not an IP address or CIDR: "nope"`},
 		{`ttl = 5`, "routes[0].plugins[0].config.ttl: expected a duration string"},
 		{`unknown = 1`, "routes[0].plugins[0].config.unknown"},
+		{`max_object_size = "65MB"`, "routes[0].plugins[0].config.max_object_size: must be at most a quarter of [cache] size (256MB)"},
 	} {
 		t.Run(tc.conf, func(t *testing.T) {
 			err := buildError(t, gatewayTOML("http://127.0.0.1:1", tc.conf, ""))
