@@ -114,7 +114,9 @@ func (s *Server) Close() error {
 	if s.srv == nil {
 		return nil
 	}
-	return s.srv.Shutdown()
+	err := s.srv.Shutdown()
+	s.ln.Close() // in case Serve had not started: it then returns at once
+	return err
 }
 
 // WriteJSON answers with status and v encoded as indented JSON.

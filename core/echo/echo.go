@@ -67,4 +67,8 @@ func Start(addr string) (*Server, error) {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Close stops the server.
-func (s *Server) Close() error { return s.srv.Shutdown() }
+func (s *Server) Close() error {
+	err := s.srv.Shutdown()
+	s.ln.Close() // in case Serve had not started: it then returns at once
+	return err
+}

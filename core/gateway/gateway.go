@@ -43,6 +43,7 @@ type Gateway struct {
 	reloads  reloadStats
 
 	stopWatch chan struct{} // lua.watch; nil when off
+	stopping  atomic.Bool
 	saveOnce  sync.Once
 }
 
@@ -122,7 +123,7 @@ func (g *Gateway) Start() error {
 		g.wg.Add(1)
 		go func() {
 			defer g.wg.Done()
-			if err := s.Serve(ln); err != nil {
+			if err := s.Serve(ln); err != nil && !g.stopping.Load() {
 				g.logger.Error("listener stopped", "addr", ln.Addr().String(), "error", err)
 			}
 		}()
@@ -385,6 +386,7 @@ func restartOnly(old, cur *config.Config) []string {
 // until ctx ends, and releases everything. Idle keep-alive connections are
 // closed at once; busy ones get "Connection: close" on their last response.
 func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.stopping.Store(true)
 	var wg sync.WaitGroup
 	errs := make([]error, len(g.servers))
 	for i, s := range g.servers {
@@ -395,6 +397,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	// A server whose Serve goroutine had not started yet does not know its
+	// listener: close them all, so that such a Serve returns at once.
+	for _, ln := range g.listeners {
+		ln.Close()
+	}
 	if g.stopWatch != nil {
 		close(g.stopWatch)
 	}
