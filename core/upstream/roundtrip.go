@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/moongate/moongate/core/chain"
+	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 )
 
@@ -21,9 +22,10 @@ import (
 // response headers, and so that the body can be buffered or streamed once
 // the headers are known.
 //
-// A body is read whole when its Content-Length is at most stream_threshold
-// and it is not text/event-stream; otherwise it streams to the client as
-// it arrives (streaming reports true: the connection and the target's
+// A body is read whole when its Content-Length is at most stream_threshold,
+// or, without one (chunked or close-delimited), when it ends within
+// stream_threshold, and it is not text/event-stream; otherwise it streams
+// to the client as it arrives (streaming reports true: the connection and the target's
 // in-flight count are released when the stream is closed).
 func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Time) (streaming bool, err error) {
 	hc := t.Client
@@ -114,15 +116,56 @@ func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Ti
 			return false, nil
 		}
 
+		// A chunked or close-delimited body may well be small (servers
+		// chunk whatever they did not measure first): read up to
+		// stream_threshold of it, and buffer it when it ends by then, so
+		// that steps (the cache, scripts) see it whole. Streams meant to
+		// be read as they come are never held back (see liveStream).
+		var prefix []byte
+		var chunked io.Reader
+		if cl == -1 {
+			chunked = httputil.NewChunkedReader(br)
+		}
+		if cl < 0 && !liveStream(&resp.Header) {
+			src := io.Reader(br)
+			if chunked != nil {
+				src = chunked
+			}
+			whole, head, err := readUpTo(src, u.streamAt)
+			if err == nil && whole && chunked != nil {
+				err = skipTrailers(br)
+			}
+			if err != nil {
+				hc.ReleaseReader(br)
+				hc.CloseConn(cc)
+				if !time.Now().Before(end) {
+					err = fasthttp.ErrTimeout
+				}
+				return false, classify(err, true)
+			}
+			if whole {
+				resp.SetBody(head)
+				hc.ReleaseReader(br)
+				if closeConn || cl == -2 {
+					hc.CloseConn(cc)
+				} else {
+					markUsed(tr)
+					hc.ReleaseConn(cc)
+				}
+				return false, nil
+			}
+			prefix = head
+		}
+
 		// Stream the body: the server writes it to the client after the
 		// response phase, reading it from the upstream as it goes.
-		sb := &streamBody{conn: conn, br: br, idle: u.streamIdle, t: t, fc: c.Fast, writeTimeout: u.writeTimeout}
+		sb := &streamBody{conn: conn, br: br, idle: u.streamIdle, t: t, fc: c.Fast, writeTimeout: u.writeTimeout, prefix: prefix}
 		switch {
 		case cl >= 0:
 			sb.left = int64(cl)
 			sb.fixed = true
 		case cl == -1:
-			sb.chunked = httputil.NewChunkedReader(br)
+			sb.chunked = chunked
 		default: // delimited by the connection's end
 			closeConn = true
 		}
@@ -176,6 +219,47 @@ func readResponseHeader(resp *fasthttp.Response, br *bufio.Reader) error {
 	}
 }
 
+// readUpTo reads r until it ends or more than limit bytes came: whole
+// reports that it ended; head is what was read (a fresh slice, owned by
+// the caller).
+func readUpTo(r io.Reader, limit int) (whole bool, head []byte, err error) {
+	bb := bytebufferpool.Get()
+	defer bytebufferpool.Put(bb)
+	_, err = bb.ReadFrom(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return false, nil, err
+	}
+	head = append([]byte(nil), bb.B...)
+	return len(head) <= limit, head, nil
+}
+
+// skipTrailers reads the trailer section of a chunked body, which ends
+// with an empty line; trailers are not forwarded.
+func skipTrailers(br *bufio.Reader) error {
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return io.ErrUnexpectedEOF
+		}
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return nil
+		}
+	}
+}
+
+// liveStream reports whether a response without a length is meant to be
+// read as it arrives, so that holding it back would break it: server-sent
+// events, newline-delimited JSON and other "stream" media types, and
+// responses marked "X-Accel-Buffering: no" (the convention nginx honours).
+func liveStream(h *fasthttp.ResponseHeader) bool {
+	ct := h.ContentType()
+	if isEventStream(ct) || bytes.Contains(ct, []byte("ndjson")) || bytes.Contains(ct, []byte("jsonl")) ||
+		bytes.Contains(ct, []byte("stream")) {
+		return true
+	}
+	return eqFold(h.Peek("X-Accel-Buffering"), "no")
+}
+
 func isEventStream(ct []byte) bool {
 	const es = "text/event-stream"
 	return len(ct) >= len(es) && eqFold(ct[:len(es)], es)
@@ -189,6 +273,7 @@ func isEventStream(ct []byte) bool {
 // response is written or dropped, gives the connection back to the pool
 // if the body was read to its end, and closes it otherwise.
 type streamBody struct {
+	prefix       []byte // read ahead while deciding to stream; served first
 	conn         net.Conn
 	br           *bufio.Reader
 	chunked      io.Reader
@@ -205,6 +290,11 @@ type streamBody struct {
 
 // Read implements io.Reader.
 func (s *streamBody) Read(p []byte) (int, error) {
+	if len(s.prefix) > 0 {
+		n := copy(p, s.prefix)
+		s.prefix = s.prefix[n:]
+		return n, nil
+	}
 	if s.eof {
 		return 0, io.EOF
 	}
@@ -237,15 +327,8 @@ func (s *streamBody) Read(p []byte) (int, error) {
 	case s.chunked != nil:
 		n, err = s.chunked.Read(p)
 		if errors.Is(err, io.EOF) {
-			// The trailer section ends with an empty line.
-			for {
-				line, rerr := s.br.ReadSlice('\n')
-				if rerr != nil {
-					return n, io.ErrUnexpectedEOF
-				}
-				if len(bytes.TrimRight(line, "\r\n")) == 0 {
-					break
-				}
+			if skipTrailers(s.br) != nil {
+				return n, io.ErrUnexpectedEOF
 			}
 			s.eof = true
 		}

@@ -11,10 +11,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -513,5 +515,84 @@ upstream = "named"
 	st := targetState(t, g, "http://localhost:"+port)
 	if len(st.Addresses) == 0 || st.ResolvedAt == nil {
 		t.Fatalf("no resolved addresses in /upstreams: %+v", st)
+	}
+}
+
+// TestChunkedBodies: a chunked body that ends within stream_threshold is
+// buffered (steps see it whole); a longer one streams; a live stream
+// (ndjson, or X-Accel-Buffering: no) is never held back, event by event.
+func TestChunkedBodies(t *testing.T) {
+	sent := make(chan int, 16)
+	next := make(chan struct{})
+	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		switch string(ctx.Path()) {
+		case "/small":
+			ctx.SetBodyStreamWriter(func(w *bufio.Writer) { w.WriteString("small chunked body") })
+		case "/large":
+			ctx.SetBodyStreamWriter(func(w *bufio.Writer) { w.Write(bytes.Repeat([]byte("L"), 8<<10)) })
+		case "/ndjson", "/marked":
+			if string(ctx.Path()) == "/ndjson" {
+				ctx.SetContentType("application/x-ndjson")
+			} else {
+				ctx.Response.Header.Set("X-Accel-Buffering", "no")
+			}
+			ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+				for i := 1; i <= 3; i++ {
+					fmt.Fprintf(w, "{\"n\":%d}\n", i)
+					w.Flush()
+					sent <- i
+					select {
+					case <-next:
+					case <-time.After(10 * time.Second):
+						return
+					}
+				}
+			})
+		}
+	})
+	g := gatewaytest.Start(t, `
+[[upstreams]]
+name = "u"
+targets = [{ url = "`+up.URL+`" }]
+stream_threshold = "4KB"
+[[routes]]
+paths = ["/"]
+upstream = "u"
+  [[routes.plugins]]
+  name = "test-body-probe"
+`)
+	// The probe step marks streamed responses (X-Streamed) and turns
+	// their 200 into 203.
+	if st, body, resp := gatewaytest.Do(t, "GET", g.URL+"/small", nil); st != 200 || string(body) != "small chunked body" ||
+		string(resp.Header.Peek("X-Streamed")) != "false" {
+		t.Errorf("small chunked: %d %q streamed=%q", st, body, resp.Header.Peek("X-Streamed"))
+	}
+	if st, body, resp := gatewaytest.Do(t, "GET", g.URL+"/large", nil); st != 203 || len(body) != 8<<10 ||
+		string(resp.Header.Peek("X-Streamed")) != "true" {
+		t.Errorf("large chunked: %d len %d streamed=%q", st, len(body), resp.Header.Peek("X-Streamed"))
+	}
+	for _, path := range []string{"/ndjson", "/marked"} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(g.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+		br := bufio.NewReader(conn)
+		var resp fasthttp.Response
+		if err := resp.Header.Read(br); err != nil {
+			t.Fatal(err)
+		}
+		cr := httputil.NewChunkedReader(br)
+		lines := bufio.NewReader(cr)
+		for i := 1; i <= 3; i++ {
+			<-sent
+			line, err := lines.ReadString('\n')
+			if err != nil || line != fmt.Sprintf("{\"n\":%d}\n", i) {
+				t.Fatalf("%s: line %d = %q, %v: the stream was held back", path, i, line, err)
+			}
+			next <- struct{}{} // the upstream sends the next line only after this one arrived
+		}
+		conn.Close()
 	}
 }

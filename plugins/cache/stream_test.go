@@ -13,7 +13,8 @@ import (
 // TestStreamedUpstreamResponses runs the cache in front of an upstream
 // whose responses the gateway streams (stream_threshold = "1KB"): one of
 // announced length within max_object_size is read whole and cached; a
-// chunked one and an event stream are passed through untouched (BYPASS).
+// chunked one over the threshold and an event stream are passed through
+// untouched (BYPASS); a chunked one within the threshold is cached.
 func TestStreamedUpstreamResponses(t *testing.T) {
 	body := bytes.Repeat([]byte("z"), 4<<10)
 	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
@@ -23,6 +24,8 @@ func TestStreamedUpstreamResponses(t *testing.T) {
 			ctx.SetBody(body)
 		case "/chunked":
 			ctx.SetBodyStreamWriter(func(w *bufio.Writer) { w.Write(body) })
+		case "/small-chunked":
+			ctx.SetBodyStreamWriter(func(w *bufio.Writer) { w.WriteString("small") })
 		case "/events":
 			ctx.SetContentType("text/event-stream")
 			ctx.SetBodyStreamWriter(func(w *bufio.Writer) { fmt.Fprint(w, "data: one\n\n") })
@@ -46,7 +49,10 @@ upstream = "up"
 	expect(t, g, "/chunked", "BYPASS", 200, string(body))
 	expect(t, g, "/events", "BYPASS", 200, "data: one\n\n")
 	expect(t, g, "/events", "BYPASS", 200, "data: one\n\n")
-	if up.Hits() != 5 {
-		t.Fatalf("upstream hits = %d, want 5", up.Hits())
+	// A chunked body that ends within stream_threshold arrives buffered.
+	expect(t, g, "/small-chunked", "MISS", 200, "small")
+	expect(t, g, "/small-chunked", "HIT", 200, "small")
+	if up.Hits() != 6 {
+		t.Fatalf("upstream hits = %d, want 6", up.Hits())
 	}
 }
