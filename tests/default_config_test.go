@@ -76,6 +76,19 @@ func TestDefaultConfigTour(t *testing.T) {
 	if st != 400 || !strings.Contains(h["body"], "who are you?") {
 		t.Errorf("/hello/ without a name: %d %v", st, h)
 	}
+	// curl -i localhost:8080/cached/report (twice), then purge it
+	for i, want := range []string{"MISS", "HIT"} {
+		st, _, h = get("GET", "/cached/report", nil)
+		if st != 200 || h["X-Cache-Status"] != want || (i == 1 && h["Age"] == "") {
+			t.Errorf("/cached/report #%d: %d %v, want %s", i+1, st, h, want)
+		}
+	}
+	if st, b, _ := gt.Do(t, "POST", "http://"+admin+"/cache/purge", []byte(`{"url": "/cached/report"}`)); st != 200 {
+		t.Errorf("purge: %d %s", st, b)
+	}
+	if _, _, h = get("GET", "/cached/report", nil); h["X-Cache-Status"] != "MISS" {
+		t.Errorf("after the purge: %v", h)
+	}
 	// curl -i localhost:8080/legacy/v1/users
 	st, _, h = get("GET", "/legacy/v1/users", nil)
 	if st != 410 || !strings.Contains(h["body"], "retired") || h["X-Served-By"] != "" || h["X-Request-Id"] == "" {
@@ -92,7 +105,7 @@ func TestDefaultConfigTour(t *testing.T) {
 	}
 	// curl localhost:9080/status
 	st, b, _ := gt.Do(t, "GET", "http://"+admin+"/status", nil)
-	if st != 200 || !strings.Contains(string(b), `"routes": 5`) {
+	if st != 200 || !strings.Contains(string(b), `"routes": 6`) {
 		t.Errorf("status: %d %s", st, b)
 	}
 	// curl -X POST localhost:9080/reload
