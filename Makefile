@@ -6,7 +6,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/moongate/moongate/core/gateway.Version=$(VERSION)
 CONFIG ?= conf/moongate.toml
 
-.PHONY: help build run test test-short race vet fmt bench clean
+.PHONY: help build run test test-short race vet fmt bench bench-compare clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -31,8 +31,21 @@ vet: ## go vet
 fmt: ## gofmt every file
 	gofmt -w $$(git ls-files '*.go')
 
-bench: ## Go micro-benchmarks of the request path (ns/op, B/op, allocs/op)
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+BENCH ?= .
+COUNT ?= 1
+bench: ## Go micro-benchmarks of the request path, ns/op B/op allocs/op (BENCH=regexp COUNT=6 for benchstat)
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) ./...
+
+ROUNDS ?= 3
+DURATION ?= 10s
+LAYOUT ?= pinned
+bench-compare: ## side by side with nginx, haproxy, varnish into bench/RESULTS.md (ROUNDS=3 DURATION=10s LAYOUT=pinned|shared NOTE=...; QUICK=1: smoke run into bench/out)
+ifneq ($(QUICK),)
+	bench/compare.sh --quick $(BENCH_FLAGS)
+else
+	bench/compare.sh --rounds $(ROUNDS) --duration $(DURATION) --layout $(LAYOUT) --results bench/RESULTS.md \
+		--note "$(NOTE)" --command "make bench-compare ROUNDS=$(ROUNDS) DURATION=$(DURATION) LAYOUT=$(LAYOUT)" $(BENCH_FLAGS)
+endif
 
 clean: ## remove build output
 	rm -rf bin

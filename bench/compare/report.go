@@ -1,0 +1,363 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/moongate/moongate/bench/origin"
+)
+
+// Results are the runs of a whole comparison.
+type Results struct {
+	Runs     []Run     `json:"runs"`
+	Idle     []IdleRun `json:"idle"`
+	Skipped  []Skip    `json:"skipped"`
+	Failures []string  `json:"failures"`
+}
+
+// Skip is a contender that could not run, and why.
+type Skip struct {
+	Scenario  string `json:"scenario"`
+	Contender string `json:"contender"`
+	Reason    string `json:"reason"`
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// runsOf returns the successful runs of a contender on a path, by round.
+func (r *Results) runsOf(scenario, contender, path string) map[int]Run {
+	out := map[int]Run{}
+	for _, run := range r.Runs {
+		if run.Scenario == scenario && run.Contender == contender && run.Path == path && run.Check == "" {
+			out[run.Round] = run
+		}
+	}
+	return out
+}
+
+// ratio returns the median over rounds of f(a)/f(b), using only rounds in
+// which both ran cleanly; NaN if there are none.
+func (r *Results) ratio(scenario, path, a, b string, f func(Run) float64) float64 {
+	ra, rb := r.runsOf(scenario, a, path), r.runsOf(scenario, b, path)
+	var xs []float64
+	for round, x := range ra {
+		if y, ok := rb[round]; ok && f(y) > 0 {
+			xs = append(xs, f(x)/f(y))
+		}
+	}
+	return median(xs)
+}
+
+// diff returns the median over rounds of f(a)-f(b).
+func (r *Results) diff(scenario, path, a, b string, f func(Run) float64) float64 {
+	ra, rb := r.runsOf(scenario, a, path), r.runsOf(scenario, b, path)
+	var xs []float64
+	for round, x := range ra {
+		if y, ok := rb[round]; ok {
+			xs = append(xs, f(x)-f(y))
+		}
+	}
+	return median(xs)
+}
+
+// Row is one line of a scenario's table.
+type Row struct {
+	Path, Contender, Peer                string
+	Rounds                               int
+	RPS, Ratio, P50US, P99US, CPUUS, Sys float64
+	ProxyUtil, LoadUtil                  float64
+	PeakRSS                              int64
+	Errors                               int64
+	Check                                string
+}
+
+func rps(r Run) float64 { return r.RPS }
+
+// rows summarises a scenario: medians over the clean rounds; a contender
+// with a failed round shows the first failure.
+func (r *Results) rows(sc Scenario) []Row {
+	var out []Row
+	for _, path := range sc.Paths {
+		for _, c := range sc.Contenders {
+			row := Row{Path: path, Contender: c.Name, Peer: c.Peer, Check: "ok"}
+			var rp, p50, p99, cpu, sys, pu, lu []float64
+			seen := false
+			for _, run := range r.Runs {
+				if run.Scenario != sc.Name || run.Contender != c.Name || run.Path != path {
+					continue
+				}
+				seen = true
+				row.Errors += run.Errors
+				if run.Check != "" {
+					if row.Check == "ok" {
+						row.Check = "FAIL: " + run.Check
+					}
+					continue
+				}
+				row.Rounds++
+				rp, p50, p99 = append(rp, run.RPS), append(p50, run.P50US), append(p99, run.P99US)
+				cpu, sys = append(cpu, run.CPUPerReqUS), append(sys, run.SysShare)
+				pu, lu = append(pu, run.ProxyUtil), append(lu, run.LoadUtil)
+				row.PeakRSS = max(row.PeakRSS, run.PeakRSS)
+			}
+			if !seen {
+				continue
+			}
+			row.RPS, row.P50US, row.P99US = median(rp), median(p50), median(p99)
+			row.CPUUS, row.Sys = median(cpu), median(sys)
+			row.ProxyUtil, row.LoadUtil = median(pu), median(lu)
+			row.Ratio = math.NaN()
+			if c.Peer != "" {
+				row.Ratio = r.ratio(sc.Name, path, c.Name, c.Peer, rps)
+			}
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+func bodyLabel(path string) string {
+	switch path {
+	case origin.SmallPath:
+		return "100 B"
+	case origin.LargePath:
+		return "10 KB"
+	}
+	return path
+}
+
+func num(x float64, format string) string {
+	if math.IsNaN(x) {
+		return "–"
+	}
+	return fmt.Sprintf(format, x)
+}
+
+// thousands formats requests/s as "61 234".
+func thousands(x float64) string {
+	if math.IsNaN(x) {
+		return "–"
+	}
+	s := fmt.Sprintf("%.0f", x)
+	var b strings.Builder
+	for i, ch := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(ch)
+	}
+	return b.String()
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.1f", float64(b)/(1<<20)) }
+
+// table writes a scenario's table in Markdown.
+func (r *Results) table(b *strings.Builder, sc Scenario) {
+	fmt.Fprintf(b, "### %s\n\n", sc.Title)
+	if sc.Idle {
+		r.idleTable(b, sc)
+		return
+	}
+	rows := r.rows(sc)
+	if len(rows) > 0 {
+		b.WriteString("| body | contender | req/s | ratio | p50 ms | p99 ms | CPU µs/req | sys | proxy CPU | load CPU | peak RSS MB | check |\n")
+		b.WriteString("|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		for _, row := range rows {
+			ratio := "–"
+			if row.Peer != "" && row.Peer != row.Contender {
+				ratio = num(row.Ratio, "%.2f×") + " " + row.Peer
+			} else if row.Peer == row.Contender {
+				ratio = "1 (peer)"
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				bodyLabel(row.Path), row.Contender, thousands(row.RPS), ratio,
+				num(row.P50US/1000, "%.2f"), num(row.P99US/1000, "%.2f"), num(row.CPUUS, "%.1f"),
+				num(row.Sys*100, "%.0f%%"), num(row.ProxyUtil*100, "%.0f%%"), num(row.LoadUtil*100, "%.0f%%"),
+				mb(row.PeakRSS), row.Check)
+		}
+		b.WriteString("\n")
+	}
+	r.notes(b, sc)
+}
+
+// notes lists what was checked and what was skipped in a scenario.
+func (r *Results) notes(b *strings.Builder, sc Scenario) {
+	for _, s := range r.Skipped {
+		if s.Scenario == sc.Name {
+			fmt.Fprintf(b, "- **%s skipped**: %s\n", s.Contender, s.Reason)
+		}
+	}
+	if !sc.Idle {
+		for _, c := range sc.Contenders {
+			if !r.skipped(sc.Name, c.Name) {
+				fmt.Fprintf(b, "- %s checked: %s\n", c.Name, c.Expect.Describe(sc.Paths))
+			}
+		}
+	}
+	b.WriteString("\n")
+}
+
+func (r *Results) skipped(scenario, contender string) bool {
+	for _, s := range r.Skipped {
+		if s.Scenario == scenario && s.Contender == contender {
+			return true
+		}
+	}
+	return false
+}
+
+// idleRow summarises the idle runs of a contender: medians of memory.
+type idleRow struct {
+	Contender             string
+	Conns, Alive, Rounds  int
+	Before, Idle, PerConn float64
+	Check                 string
+}
+
+func (r *Results) idleRows(sc Scenario) []idleRow {
+	var out []idleRow
+	for _, c := range sc.Contenders {
+		row := idleRow{Contender: c.Name, Check: "ok"}
+		var before, idle, per []float64
+		seen := false
+		for _, run := range r.Idle {
+			if run.Contender != c.Name {
+				continue
+			}
+			seen = true
+			row.Conns, row.Alive = run.Conns, run.Alive
+			if run.Check != "" {
+				if row.Check == "ok" {
+					row.Check = "FAIL: " + run.Check
+				}
+				continue
+			}
+			row.Rounds++
+			before = append(before, float64(run.RSSBefore))
+			idle = append(idle, float64(run.RSSIdle))
+			per = append(per, float64(run.RSSIdle-run.RSSBefore)/float64(run.Conns))
+		}
+		if !seen {
+			continue
+		}
+		row.Before, row.Idle, row.PerConn = median(before), median(idle), median(per)
+		out = append(out, row)
+	}
+	return out
+}
+
+func (r *Results) idleTable(b *strings.Builder, sc Scenario) {
+	rows := r.idleRows(sc)
+	if len(rows) > 0 {
+		b.WriteString("| contender | idle connections | still open | RSS before MB | RSS with them open MB | KB per connection | check |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|---|\n")
+		for _, row := range rows {
+			fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s |\n", row.Contender, row.Conns, row.Alive,
+				num(row.Before/(1<<20), "%.1f"), num(row.Idle/(1<<20), "%.1f"), num(row.PerConn/1024, "%.1f"), row.Check)
+		}
+		b.WriteString("\n")
+	}
+	r.notes(b, sc)
+	b.WriteString("- checked: every connection got 200 for its one request and was still open when the memory was read\n\n")
+}
+
+// target is one of issue 3's targets with the figure this run measured.
+type target struct {
+	What, Want, Got string
+	// Met is "met", "not met" or "n/a".
+	Met string
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "not met"
+}
+
+// targets evaluates issue 3's targets from the results.
+func (r *Results) targets(idleConns int) []target {
+	var out []target
+	na := func(what, want, why string) { out = append(out, target{what, want, why, "n/a"}) }
+	p99 := func(x Run) float64 { return x.P99US }
+	cpu := func(x Run) float64 { return x.CPUPerReqUS }
+
+	for _, path := range []string{origin.SmallPath, origin.LargePath} {
+		what := "plain proxy " + bodyLabel(path) + ": moongate / nginx req/s, p99 not worse"
+		x, l := r.ratio("plain", path, "moongate", "nginx", rps), r.ratio("plain", path, "moongate", "nginx", p99)
+		if math.IsNaN(x) {
+			na(what, "≥ 1.30×", "not measured")
+			continue
+		}
+		out = append(out, target{what, "≥ 1.30×, p99 ≤ 1.00×", fmt.Sprintf("%.2f×, p99 %.2f×", x, l), verdict(x >= 1.3 && l <= 1)})
+	}
+
+	if x := r.ratio("chain", origin.SmallPath, "moongate-chain", "moongate", rps); math.IsNaN(x) {
+		na("chain with one Lua step / moongate plain", "≥ 0.85×", "moongate-chain not measured")
+	} else {
+		out = append(out, target{"chain with one Lua step / moongate plain", "≥ 0.85×", fmt.Sprintf("%.2f×", x), verdict(x >= 0.85)})
+	}
+	if x := r.ratio("chain", origin.SmallPath, "moongate-chain", "nginx-lua", rps); math.IsNaN(x) {
+		na("chain: moongate-chain / nginx-lua", "> 1.00×", "moongate-chain or nginx-lua not measured")
+	} else {
+		out = append(out, target{"chain: moongate-chain / nginx-lua", "> 1.00×", fmt.Sprintf("%.2f×", x), verdict(x > 1)})
+	}
+	if d := r.diff("chain", origin.SmallPath, "moongate-lua", "moongate", cpu); math.IsNaN(d) {
+		na("trivial Lua step: proxy CPU per request (moongate-lua − moongate)", "≤ 1.0 µs", "moongate-lua not measured")
+	} else {
+		out = append(out, target{"trivial Lua step: proxy CPU per request (moongate-lua − moongate)", "≤ 1.0 µs", fmt.Sprintf("%.1f µs", d), verdict(d <= 1)})
+	}
+	for _, path := range []string{origin.SmallPath, origin.LargePath} {
+		for _, peer := range []struct {
+			name string
+			want float64
+		}{{"nginx-cache", 1.6}, {"varnish", 3}} {
+			what := "cache hits " + bodyLabel(path) + ": moongate-cache / " + peer.name
+			want := fmt.Sprintf("≥ %.2f×", peer.want)
+			if x := r.ratio("cache", path, "moongate-cache", peer.name, rps); math.IsNaN(x) {
+				na(what, want, "moongate-cache or "+peer.name+" not measured")
+			} else {
+				out = append(out, target{what, want, fmt.Sprintf("%.2f×", x), verdict(x >= peer.want)})
+			}
+		}
+	}
+	sc, _ := findScenario("idle")
+	what := fmt.Sprintf("%d idle keep-alive connections: moongate RSS", idleConns)
+	found := false
+	for _, row := range r.idleRows(sc) {
+		if row.Contender == "moongate" && row.Rounds > 0 {
+			found = true
+			got := row.Idle / (1 << 20)
+			if idleConns == 10000 {
+				out = append(out, target{what, "≤ 60 MB", fmt.Sprintf("%.1f MB", got), verdict(got <= 60)})
+			} else {
+				out = append(out, target{what, "≤ 60 MB at 10 000", fmt.Sprintf("%.1f MB at %d", got, idleConns), "n/a"})
+			}
+		}
+	}
+	if !found {
+		na(what, "≤ 60 MB", "not measured")
+	}
+	return out
+}
+
+func (r *Results) targetTable(b *strings.Builder, idleConns int) {
+	b.WriteString("| target | wanted | measured | |\n|---|---|---|---|\n")
+	for _, t := range r.targets(idleConns) {
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", t.What, t.Want, t.Got, t.Met)
+	}
+	b.WriteString("| 0 allocs/op on the plain proxy path and a small cache hit | 0 | see `make bench` | – |\n\n")
+}
