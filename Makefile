@@ -44,7 +44,7 @@ ifneq ($(QUICK),)
 	bench/compare.sh --quick $(BENCH_FLAGS)
 else
 	bench/compare.sh --rounds $(ROUNDS) --duration $(DURATION) --layout $(LAYOUT) --results bench/RESULTS.md \
-		--note "$(NOTE)" --command "make bench-compare ROUNDS=$(ROUNDS) DURATION=$(DURATION) LAYOUT=$(LAYOUT)" $(BENCH_FLAGS)
+		--note "$(NOTE)" --command "make bench-compare ROUNDS=$(ROUNDS) DURATION=$(DURATION) LAYOUT=$(LAYOUT)$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" $(BENCH_FLAGS)
 endif
 
 clean: ## remove build output

@@ -214,3 +214,15 @@ func TestParseFlags(t *testing.T) {
 		t.Error("an unknown scenario was accepted")
 	}
 }
+
+func TestParsePerf(t *testing.T) {
+	out := "# started on Tue\n\n4200123,,raw_syscalls:sys_enter,8001234567,100.00,,\n" +
+		"120001,,context-switches,8001234567,100.00,,\n<not counted>,,cpu-migrations,0,0.00,,\n"
+	m := parsePerf([]byte(out))
+	if m["raw_syscalls:sys_enter"] != 4200123 || m["context-switches"] != 120001 {
+		t.Errorf("parsed %v", m)
+	}
+	if _, ok := m["cpu-migrations"]; ok {
+		t.Error("an uncounted event got a value")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -57,7 +58,7 @@ func parseFlags(args []string) (Options, error) {
 	fs.StringVar(&o.Note, "note", "", "a note printed at the top of the report (\"preliminary (machine busy)\")")
 	fs.StringVar(&o.Command, "command", "", "the command that reproduces this run, for the report")
 	fs.DurationVar(&o.Timeout, "timeout", 45*time.Minute, "stop the whole run after this long and report what was measured")
-	fs.BoolVar(&o.Profile, "profile", false, "also take a CPU profile of moongate under the plain-proxy load (needs bin/moongate-pprof)")
+	fs.BoolVar(&o.Profile, "profile", false, "after the scenarios, count syscalls and context switches per request of the plain proxies (perf stat) and take a CPU profile of moongate (needs bin/moongate-pprof)")
 	fs.BoolVar(&o.Quick, "quick", false, "smoke run: 1 round, 3 s runs, 1 s warm-up, 2000 idle connections (unless given)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -159,9 +160,9 @@ func run(opts Options) error {
 		}
 		e.runScenario(ctx, sc, res)
 	}
-	var profile string
+	var diag string
 	if opts.Profile && ctx.Err() == nil {
-		profile = e.profile(ctx)
+		diag = e.diagnose(ctx, res)
 	}
 	incomplete := ""
 	if ctx.Err() != nil {
@@ -169,7 +170,7 @@ func run(opts Options) error {
 		logf("%s", incomplete)
 	}
 
-	report := e.report(res, selected, started, incomplete, profile)
+	report := e.report(res, selected, started, incomplete, diag)
 	fmt.Println(report)
 	raw, _ := json.MarshalIndent(res, "", "  ")
 	os.WriteFile(filepath.Join(out, "runs.json"), raw, 0o644)
@@ -278,49 +279,6 @@ func luaModules() string {
 	return strings.Join(lines, "\n")
 }
 
-// profile runs moongate's profiling build under the plain-proxy load and
-// returns `go tool pprof -top` of it.
-func (e *Env) profile(ctx context.Context) string {
-	bin := e.bin("moongate-pprof")
-	if _, err := os.Stat(bin); err != nil {
-		return "no profile: " + bin + " is missing (bench/compare.sh --profile builds it)"
-	}
-	sc, _ := findScenario("plain")
-	c := sc.Contenders[1]
-	pprofAddr, err := freeAddr()
-	if err != nil {
-		return "no profile: " + err.Error()
-	}
-	dir := filepath.Join(e.Out, "run", "profile")
-	// The profiling build takes moongate's place for this one run.
-	e.moongate, e.extraEnv = bin, []string{"MOONGATE_PPROF=" + pprofAddr}
-	r, err := e.start(ctx, c, dir, sc.Paths[0], nil)
-	e.moongate, e.extraEnv = "", nil
-	if err != nil {
-		return "no profile: " + err.Error()
-	}
-	defer r.Stop(10 * time.Second)
-	logf("profile: moongate under the plain-proxy load, %s", e.Opts.Duration)
-	secs := max(int(e.Opts.Duration/time.Second)-2, 1)
-	prof := filepath.Join(e.Out, "moongate-plain-100.pprof")
-	done := make(chan error, 1)
-	go func() {
-		done <- download(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, secs), prof)
-	}()
-	time.Sleep(200 * time.Millisecond)
-	if _, err := e.wrk(r.Base+sc.Paths[0], nil, e.Opts.Duration).run(ctx); err != nil {
-		return "no profile: " + err.Error()
-	}
-	if err := <-done; err != nil {
-		return "no profile: " + err.Error()
-	}
-	top, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=25", bin, prof).CombinedOutput()
-	if err != nil {
-		return "no profile: go tool pprof: " + err.Error() + "\n" + string(top)
-	}
-	return strings.TrimSpace(string(top))
-}
-
 func download(ctx context.Context, url, file string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -387,7 +345,26 @@ func machine() string {
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		mem = fmt.Sprintf(", %.1f GiB RAM", float64(parseStatusKB(b, "MemTotal"))/(1<<30))
 	}
-	return fmt.Sprintf("%d cores, %s%s", runtime.NumCPU(), model, mem)
+	return fmt.Sprintf("%d CPUs (%s), %s%s", runtime.NumCPU(), smt(), model, mem)
+}
+
+// smt tells whether CPUs share a physical core (SMT siblings), which makes
+// pinning the proxy to its own CPU a weaker isolation.
+func smt() string {
+	var shared []string
+	for i := range runtime.NumCPU() {
+		b, err := os.ReadFile(fmt.Sprintf("/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", i))
+		if err != nil {
+			return "topology unknown"
+		}
+		if l := strings.TrimSpace(string(b)); strings.ContainsAny(l, ",-") && !slices.Contains(shared, l) {
+			shared = append(shared, l)
+		}
+	}
+	if len(shared) == 0 {
+		return "one thread per core"
+	}
+	return "SMT siblings: " + strings.Join(shared, "; ")
 }
 
 func gitDescribe(ctx context.Context) string {
@@ -400,7 +377,7 @@ func gitDescribe(ctx context.Context) string {
 }
 
 // report renders the whole report in Markdown.
-func (e *Env) report(res *Results, selected []Scenario, started time.Time, incomplete, profile string) string {
+func (e *Env) report(res *Results, selected []Scenario, started time.Time, incomplete, diag string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var b strings.Builder
@@ -450,8 +427,6 @@ func (e *Env) report(res *Results, selected []Scenario, started time.Time, incom
 		}
 		b.WriteString("\n")
 	}
-	if profile != "" {
-		fmt.Fprintf(&b, "### CPU profile: moongate, plain proxy, 100 B\n\n```\n%s\n```\n", profile)
-	}
+	b.WriteString(diag)
 	return b.String()
 }
