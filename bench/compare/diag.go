@@ -161,6 +161,11 @@ func (e *Env) profile(ctx context.Context, sc Scenario, path string) string {
 	if err != nil {
 		return "(no CPU profile: go tool pprof: " + err.Error() + ")\n"
 	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, prof); err == nil && !strings.HasPrefix(rel, "..") {
+			prof = rel
+		}
+	}
 	return fmt.Sprintf("### CPU profile: moongate, plain proxy, 100 B (%s req/s under the profiler; file %s)\n\n```\n%s\n```\n\n",
 		thousands(w.RPS()), prof, strings.TrimSpace(string(top)))
 }

@@ -270,8 +270,8 @@ func (r *Results) idleTable(b *strings.Builder, sc Scenario) {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString("- checked: every connection got 200 for its one request and was still open when the memory was read\n")
 	r.notes(b, sc)
-	b.WriteString("- checked: every connection got 200 for its one request and was still open when the memory was read\n\n")
 }
 
 // target is one of issue 3's targets with the figure this run measured.
