@@ -10,7 +10,8 @@
 # sudo), builds moongate and the bench programs into bench/out/bin, raises
 # the open-files limit and runs bench/compare under a global time limit
 # (BENCH_TIMEOUT_MIN, default 45 minutes; compare stops itself then and
-# reports what it measured; a hard stop follows 5 minutes later).
+# reports what it measured; a hard stop follows 5 minutes later). Ctrl-C
+# stops it the same way.
 # `bench/out/bin/compare -h` lists the compare flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,5 +68,9 @@ ulimit -Hn 65536 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "compare.sh: open-files limit $(ulimit -n)"
 
-exec timeout --kill-after=30s "$((limit + 5))m" "$bin/compare" -timeout "${limit}m" \
-	-command "bench/compare.sh $*" "${args[@]}"
+# The command recorded in the report, unless the caller (make) gives one.
+case " $* " in
+*" --command "* | *" -command "*) ;;
+*) args=(-command "bench/compare.sh $*" "${args[@]}") ;;
+esac
+exec timeout --foreground --kill-after=30s "$((limit + 5))m" "$bin/compare" -timeout "${limit}m" "${args[@]}"

@@ -140,6 +140,7 @@ func run(opts Options) error {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return fmt.Errorf("wrk is not installed (apt-get install wrk)")
 	}
+	e.commit = gitDescribe(ctx)
 	logf("output in %s", out)
 	logf("layout %s", layout.Describe(opts.Connections))
 	if err := e.startOrigin(ctx); err != nil {
@@ -393,7 +394,7 @@ func (e *Env) report(res *Results, selected []Scenario, started time.Time, incom
 		cmd = "bench/compare.sh " + strings.Join(os.Args[1:], " ")
 	}
 	fmt.Fprintf(&b, "- Date: %s\n", started.UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "- Commit: %s\n", gitDescribe(ctx))
+	fmt.Fprintf(&b, "- Commit: %s\n", e.commit)
 	fmt.Fprintf(&b, "- Machine: %s\n", machine())
 	fmt.Fprintf(&b, "- Layout: %s\n", e.Layout.Describe(e.Opts.Connections))
 	fmt.Fprintf(&b, "- Runs: %d round(s); in each, every contender is started, checked, warmed up for %s and measured for %s per body size, then stopped; the order rotates each round\n",

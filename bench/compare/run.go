@@ -41,6 +41,8 @@ type Env struct {
 	// contender's environment (for the profiling run).
 	moongate string
 	extraEnv []string
+	// commit is `git describe` of the tree when the run started.
+	commit string
 }
 
 // Run is one measured wrk run of one contender.
