@@ -39,12 +39,13 @@ bench: ## Go micro-benchmarks of the request path, ns/op B/op allocs/op (BENCH=r
 ROUNDS ?= 3
 DURATION ?= 10s
 LAYOUT ?= pinned
+bench-compare: export BENCH_NOTE = $(NOTE)
 bench-compare: ## side by side with nginx, haproxy, varnish into bench/RESULTS.md (ROUNDS=3 DURATION=10s LAYOUT=pinned|shared NOTE=...; QUICK=1: smoke run into bench/out)
 ifneq ($(QUICK),)
 	bench/compare.sh --quick $(BENCH_FLAGS)
 else
 	bench/compare.sh --rounds $(ROUNDS) --duration $(DURATION) --layout $(LAYOUT) --results bench/RESULTS.md \
-		--note "$(NOTE)" --command "make bench-compare ROUNDS=$(ROUNDS) DURATION=$(DURATION) LAYOUT=$(LAYOUT)$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" $(BENCH_FLAGS)
+		--note "$$BENCH_NOTE" --command "make bench-compare ROUNDS=$(ROUNDS) DURATION=$(DURATION) LAYOUT=$(LAYOUT)$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" $(BENCH_FLAGS)
 endif
 
 clean: ## remove build output

@@ -4,7 +4,6 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -175,30 +174,39 @@ func TestMedianRatioAndRows(t *testing.T) {
 func TestTargets(t *testing.T) {
 	res := &Results{
 		Runs: []Run{
-			{Scenario: "plain", Path: "/100", Contender: "nginx", Round: 1, RPS: 100, P99US: 1000},
-			{Scenario: "plain", Path: "/100", Contender: "moongate", Round: 1, RPS: 140, P99US: 900},
-			{Scenario: "plain", Path: "/10k", Contender: "nginx", Round: 1, RPS: 100, P99US: 1000},
-			{Scenario: "plain", Path: "/10k", Contender: "moongate", Round: 1, RPS: 140, P99US: 1100},
+			{Scenario: "plain", Path: "/100", Contender: "nginx", Round: 1, RPS: 100, P99US: 1000, CPUPerReqUS: 30, LoadUtil: 0.95},
+			{Scenario: "plain", Path: "/100", Contender: "moongate", Round: 1, RPS: 140, P99US: 900, CPUPerReqUS: 25},
+			{Scenario: "plain", Path: "/10k", Contender: "nginx", Round: 1, RPS: 100, P99US: 1000, CPUPerReqUS: 30},
+			{Scenario: "plain", Path: "/10k", Contender: "moongate", Round: 1, RPS: 140, P99US: 1100, CPUPerReqUS: 30},
 		},
 		Idle: []IdleRun{{Contender: "moongate", Round: 1, Conns: 10000, Alive: 10000, RSSBefore: 10 << 20, RSSIdle: 70 << 20}},
 	}
-	got := map[string]string{}
+	got := map[string]target{}
 	for _, tg := range res.targets(10000) {
-		got[tg.What] = tg.Met
+		got[tg.What] = tg
 	}
 	want := map[string]string{
-		"plain proxy 100 B: moongate / nginx req/s, p99 not worse": "met",
-		"plain proxy 10 KB: moongate / nginx req/s, p99 not worse": "not met", // p99 worse
-		"10000 idle keep-alive connections: moongate RSS":          "not met",
-		"chain with one Lua step / moongate plain":                 "n/a",
+		"plain proxy 100 B: moongate / nginx req/s":       "met",
+		"plain proxy 10 KB: moongate / nginx req/s":       "not met", // p99 worse
+		"10000 idle keep-alive connections: moongate RSS": "not met",
+		"chain with one Lua step / moongate plain, req/s": "n/a",
 	}
 	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: %q, want %q", k, got[k], v)
+		if got[k].Met != v {
+			t.Errorf("%s: %q, want %q", k, got[k].Met, v)
 		}
 	}
-	if !slices.ContainsFunc(res.targets(10000), func(tg target) bool { return tg.Got == "70.0 MB" }) {
+	small := got["plain proxy 100 B: moongate / nginx req/s"]
+	if !strings.Contains(small.Got, "1.40× (per-core capacity 1.20×), p99 0.90×") || !small.LoadBound {
+		t.Errorf("100 B: %q, load-bound %v; want the ratio, capacity 1.20× and p99, marked load-bound", small.Got, small.LoadBound)
+	}
+	if got["10000 idle keep-alive connections: moongate RSS"].Got != "70.0 MB" {
 		t.Error("the idle target does not quote the RSS measured")
+	}
+	var b strings.Builder
+	res.targetTable(&b, 10000)
+	if !strings.Contains(b.String(), "1.20×), p99 0.90× * |") || !strings.Contains(b.String(), "capped by the load side") {
+		t.Errorf("the table does not mark the load-bound target:\n%s", b.String())
 	}
 }
 
@@ -212,6 +220,10 @@ func TestParseFlags(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"-scenarios", "plain,nope"}); err == nil {
 		t.Error("an unknown scenario was accepted")
+	}
+	// A value split by the shell must not silently drop the flags after it.
+	if _, err := parseFlags([]string{"-note", "two", "words", "-profile"}); err == nil || !strings.Contains(err.Error(), `"words"`) {
+		t.Errorf("a stray argument: %v, want an error naming it", err)
 	}
 }
 

@@ -63,6 +63,9 @@ func parseFlags(args []string) (Options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q (flags only; quote values that hold spaces)", fs.Arg(0))
+	}
 	if o.Quick {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
