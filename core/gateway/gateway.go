@@ -167,6 +167,7 @@ func (g *Gateway) newServer(cfg *config.Config) *fasthttp.Server {
 		CloseOnShutdown:      true,
 		// Large request bodies stream to the upstream; see prepareBody.
 		StreamRequestBody: true,
+		ReduceMemoryUsage: s.ReduceMemory,
 		// Headers are forwarded as received, with names in canonical case.
 		DisableHeaderNamesNormalizing: false,
 		Logger:                        fasthttpLogger{g.logger},
