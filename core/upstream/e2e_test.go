@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
 	"github.com/moongate/moongate/core/upstream"
 	"github.com/valyala/fasthttp"
@@ -498,5 +499,47 @@ upstream = "pool"
 	}
 	if len(seen) < 2 {
 		t.Fatalf("tampered cookie pinned the client to %v", seen)
+	}
+}
+
+// setTargetStep sends each request to the URL in its X-Target header
+// (chain.Context.SetTarget, what gw.upstream.set_target uses).
+type setTargetStep struct{}
+
+func (setTargetStep) OnRequest(c *chain.Context) error {
+	if t := c.Request.Header.Peek("X-Target"); len(t) > 0 {
+		c.SetTarget(string(t))
+	}
+	return nil
+}
+
+func init() {
+	chain.Register("test-set-target", func(chain.Spec) (any, error) { return setTargetStep{}, nil })
+}
+
+func TestPerRequestTarget(t *testing.T) {
+	a := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) { ctx.WriteString("a") })
+	b := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) { ctx.WriteString("b") })
+	g := gatewaytest.Start(t, `
+[[upstreams]]
+name = "u"
+targets = [{ url = "`+a.URL+`" }]
+timeout = "5s"
+[[routes]]
+paths = ["/"]
+upstream = "u"
+  [[routes.plugins]]
+  name = "test-set-target"
+`)
+	for i := 0; i < 3; i++ {
+		if st, body, _ := gatewaytest.Do(t, "GET", g.URL+"/x", nil, "X-Target", b.URL); st != 200 || string(body) != "b" {
+			t.Fatalf("with a target: %d %q", st, body)
+		}
+	}
+	if st, body, _ := gatewaytest.Do(t, "GET", g.URL+"/x", nil); st != 200 || string(body) != "a" {
+		t.Fatalf("without: %d %q", st, body)
+	}
+	if a.Hits() != 1 || b.Hits() != 3 {
+		t.Errorf("hits a=%d b=%d, want 1 and 3", a.Hits(), b.Hits())
 	}
 }

@@ -102,15 +102,19 @@ func (u *Upstream) Forward(c *chain.Context) error {
 	if wsUpgrade {
 		restoreUpgrade(&req.Header)
 	}
+	start := time.Now()
 	if url := c.Target(); url != "" {
 		t, err := u.adhocTarget(url)
 		if err != nil {
 			return &chain.Error{Status: 502, Message: "invalid target", Err: err}
 		}
-		return u.finish(c, t, closeAfter, u.forwardTo(c, t, o, wsUpgrade, time.Now()))
+		end := start.Add(o.timeout)
+		if o.deadline > 0 && o.deadline < o.timeout {
+			end = start.Add(o.deadline)
+		}
+		return u.finish(c, t, closeAfter, u.forwardTo(c, t, o, wsUpgrade, start, end))
 	}
 
-	start := time.Now()
 	now := start.UnixNano()
 	var end time.Time
 	if o.deadline > 0 {
@@ -143,7 +147,10 @@ func (u *Upstream) Forward(c *chain.Context) error {
 		}
 		tried |= t.bit
 		last = t
-		tryStart := time.Now()
+		tryStart := start
+		if try > 0 {
+			tryStart = time.Now()
+		}
 		tryEnd := tryStart.Add(o.timeout)
 		if !end.IsZero() {
 			if !tryStart.Before(end) {
@@ -154,7 +161,7 @@ func (u *Upstream) Forward(c *chain.Context) error {
 				tryEnd = end
 			}
 		}
-		err := u.forwardTo(c, t, o, wsUpgrade, tryEnd)
+		err := u.forwardTo(c, t, o, wsUpgrade, tryStart, tryEnd)
 		lastErr = err
 		if err != nil {
 			if te, ok := err.(*tryError); !ok || !te.retry || te.sent && streamed {
@@ -198,12 +205,12 @@ func (u *Upstream) finish(c *chain.Context, t *Target, closeAfter bool, err erro
 	return nil
 }
 
-// forwardTo makes one try on t, recording the outcome in t's state.
-func (u *Upstream) forwardTo(c *chain.Context, t *Target, o options, ws bool, end time.Time) error {
+// forwardTo makes one try on t, started at start and bounded by end,
+// recording the outcome in t's state.
+func (u *Upstream) forwardTo(c *chain.Context, t *Target, o options, ws bool, start, end time.Time) error {
 	setTarget(c, t)
 	t.active.Add(1)
 	t.requests.Add(1)
-	start := time.Now()
 	var err error
 	var streaming bool
 	if ws {
