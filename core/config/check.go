@@ -95,7 +95,7 @@ func (c *Config) check(rep *reporter) {
 			}
 		}
 		for j, m := range r.Methods {
-			if !isToken(m) || strings.ToUpper(m) != m {
+			if !IsToken(m) || strings.ToUpper(m) != m {
 				rep.add(indexPath(childPath(p, "methods"), j), "must be an upper-case method name such as GET, got "+strconv.Quote(m))
 			}
 		}
@@ -279,7 +279,9 @@ func checkSteps(rep *reporter, path string, steps []Step) {
 	}
 }
 
-func isToken(s string) bool {
+// IsToken reports whether s is an HTTP token (RFC 9110 §5.6.2): what
+// header names, cookie names and methods must be.
+func IsToken(s string) bool {
 	if s == "" {
 		return false
 	}

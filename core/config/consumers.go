@@ -236,12 +236,12 @@ func (c *Config) checkConsumers(rep *reporter) {
 	a := &c.Auth
 	for _, h := range []struct{ key, name string }{{"consumer_header", a.ConsumerHeader},
 		{"groups_header", a.GroupsHeader}, {"credential_header", a.CredentialHeader}, {"anonymous_header", a.AnonymousHeader}} {
-		if h.name != "" && !isToken(h.name) {
+		if h.name != "" && !IsToken(h.name) {
 			rep.add("auth."+h.key, "must be a header name, got "+strconv.Quote(h.name))
 		}
 	}
 	for i, h := range a.StripHeaders {
-		if !isToken(h) {
+		if !IsToken(h) {
 			rep.add(indexPath("auth.strip_headers", i), "must be a header name, got "+strconv.Quote(h))
 		}
 	}

@@ -223,7 +223,7 @@ func checkUpstream(rep *reporter, p string, u *Upstream) {
 	if u.Balancer == "sticky" {
 		s := &u.Sticky
 		sp := childPath(p, "sticky")
-		if !isToken(s.Cookie) {
+		if !IsToken(s.Cookie) {
 			rep.add(childPath(sp, "cookie"), "must be a cookie name, got "+strconv.Quote(s.Cookie))
 		}
 		if !strings.HasPrefix(s.Path, "/") || strings.ContainsAny(s.Path, "; \t") {

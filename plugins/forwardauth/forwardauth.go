@@ -90,7 +90,7 @@ func New(spec chain.Spec) (any, error) {
 	}{{"request_headers", cfg.RequestHeaders}, {"upstream_headers", cfg.UpstreamHeaders}, {"client_headers", cfg.ClientHeaders},
 		{"consumer_header", nonEmpty(cfg.ConsumerHeader)}, {"groups_header", nonEmpty(cfg.GroupsHeader)}} {
 		for _, n := range l.names {
-			if !validHeader(n) {
+			if !config.IsToken(n) {
 				return nil, prob(l.key, "invalid header name "+strconv.Quote(n))
 			}
 		}
@@ -121,19 +121,6 @@ func nonEmpty(s string) []string {
 		return nil
 	}
 	return []string{s}
-}
-
-func validHeader(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // OnRequest implements chain.RequestHandler.

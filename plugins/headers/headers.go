@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/config"
 	"github.com/valyala/fasthttp"
 )
 
@@ -77,7 +78,7 @@ func compile(spec chain.Spec, dir string, ch Changes) (compiled, error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			if !validName(k) {
+			if !config.IsToken(k) {
 				return cp, spec.Config.Problem(dir+"."+kind.name, "invalid header name "+quote(k))
 			}
 			if strings.ContainsAny(kind.m[k], "\r\n") {
@@ -87,7 +88,7 @@ func compile(spec chain.Spec, dir string, ch Changes) (compiled, error) {
 		}
 	}
 	for _, k := range ch.Remove {
-		if !validName(k) {
+		if !config.IsToken(k) {
 			return cp, spec.Config.Problem(dir+".remove", "invalid header name "+quote(k))
 		}
 		cp.remove = append(cp.remove, []byte(k))
@@ -96,19 +97,6 @@ func compile(spec chain.Spec, dir string, ch Changes) (compiled, error) {
 }
 
 func quote(s string) string { return `"` + s + `"` }
-
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
 
 // OnRequest implements chain.RequestHandler.
 func (p *Plugin) OnRequest(c *chain.Context) error {

@@ -239,7 +239,7 @@ func New(spec chain.Spec) (any, error) {
 	sort.Strings(names)
 	for _, c := range names {
 		h := cfg.ClaimsToHeaders[c]
-		if !validHeader(h) {
+		if !config.IsToken(h) {
 			return nil, prob("claims_to_headers."+c, "must be a header name, got "+strconv.Quote(h))
 		}
 		p.claimHdrs = append(p.claimHdrs, claimHeader{claim: c, header: h})
@@ -276,19 +276,6 @@ func New(spec chain.Spec) (any, error) {
 		return nil, err
 	}
 	return auth, nil
-}
-
-func validHeader(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // resetCache forgets every verified token (a new JWKS may have dropped a key).

@@ -116,7 +116,7 @@ func New(spec chain.Spec) (any, error) {
 	default:
 		return nil, prob("mode", `must be "check", "login" or "logout", got `+strconv.Quote(cfg.Mode))
 	}
-	if !validCookieName(cfg.Cookie) {
+	if !config.IsToken(cfg.Cookie) {
 		return nil, prob("cookie", "must be a cookie name, got "+strconv.Quote(cfg.Cookie))
 	}
 	if len(cfg.Keys) == 0 && cfg.Mode != "logout" {
@@ -214,19 +214,6 @@ func decodeKey(s string) ([]byte, bool) {
 		}
 	}
 	return nil, false
-}
-
-func validCookieName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // Challenge implements consumer.Authenticator.
