@@ -57,9 +57,10 @@ func (g *Gateway) registerCacheAdmin(a *admin.Server) {
 	})
 	a.Handle("POST", "/cache/purge", func(ctx *fasthttp.RequestCtx) {
 		var p cache.Purge
-		if body := ctx.PostBody(); len(strings.TrimSpace(string(body))) > 0 &&
-			!strings.HasPrefix(string(ctx.Request.Header.ContentType()), "application/x-www-form-urlencoded") {
-			dec := json.NewDecoder(strings.NewReader(string(body)))
+		// A JSON object is recognized by its first character, whatever the
+		// Content-Type: `curl -d '{"url": ...}'` labels it as a form.
+		if body := strings.TrimSpace(string(ctx.PostBody())); strings.HasPrefix(body, "{") {
+			dec := json.NewDecoder(strings.NewReader(body))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&p); err != nil {
 				admin.WriteJSON(ctx, 400, map[string]any{"error": "invalid purge body: " + err.Error(), "status": 400})
