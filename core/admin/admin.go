@@ -46,7 +46,7 @@ func (s *Server) Handle(method, path string, h Handler) {
 func (s *Server) ServeHTTP(ctx *fasthttp.RequestCtx) {
 	if s.hasToken && !s.authorized(ctx.Request.Header.Peek("Authorization")) {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="moongate-admin"`)
-		WriteJSON(ctx, 401, map[string]any{"error": "missing or invalid admin token", "status": 401})
+		WriteError(ctx, 401, "missing or invalid admin token")
 		return
 	}
 	path := string(ctx.Path())
@@ -61,7 +61,7 @@ func (s *Server) ServeHTTP(ctx *fasthttp.RequestCtx) {
 		methods = s.routes[best]
 	}
 	if methods == nil {
-		WriteJSON(ctx, 404, map[string]any{"error": "no such admin endpoint", "status": 404})
+		WriteError(ctx, 404, "no such admin endpoint")
 		return
 	}
 	h := methods[string(ctx.Method())]
@@ -72,7 +72,7 @@ func (s *Server) ServeHTTP(ctx *fasthttp.RequestCtx) {
 		}
 		sort.Strings(allow)
 		ctx.Response.Header.Set("Allow", strings.Join(allow, ", "))
-		WriteJSON(ctx, 405, map[string]any{"error": "method not allowed", "status": 405})
+		WriteError(ctx, 405, "method not allowed")
 		return
 	}
 	h(ctx)
@@ -117,6 +117,12 @@ func (s *Server) Close() error {
 	err := s.srv.Shutdown()
 	s.ln.Close() // in case Serve had not started: it then returns at once
 	return err
+}
+
+// WriteError answers with the admin API's error body:
+// {"error": message, "status": status}.
+func WriteError(ctx *fasthttp.RequestCtx, status int, message string) {
+	WriteJSON(ctx, status, map[string]any{"error": message, "status": status})
 }
 
 // WriteJSON answers with status and v encoded as indented JSON.

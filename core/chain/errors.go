@@ -1,7 +1,6 @@
 package chain
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
@@ -31,11 +30,6 @@ func (e *Error) Unwrap() error { return e.Err }
 // NewError returns an error answering status with message.
 func NewError(status int, message string) *Error {
 	return &Error{Status: status, Message: message}
-}
-
-// Errorf returns an error answering status with a formatted message.
-func Errorf(status int, format string, args ...any) *Error {
-	return &Error{Status: status, Message: fmt.Sprintf(format, args...)}
 }
 
 // WriteError replaces resp with the gateway's one error format:

@@ -109,8 +109,6 @@ func (r *reporter) add(path, reason string) {
 	r.list = append(r.list, Problem{File: r.file, Line: r.lines.line(path), Key: path, Reason: reason})
 }
 
-func (r *reporter) addf(path string, parts ...string) { r.add(path, strings.Join(parts, "")) }
-
 // childPath joins a key path and one key.
 func childPath(path, key string) string {
 	if path == "" {

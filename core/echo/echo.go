@@ -63,9 +63,6 @@ func Start(addr string) (*Server, error) {
 	return s, nil
 }
 
-// Addr returns the address the server listens on.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
-
 // Close stops the server.
 func (s *Server) Close() error {
 	err := s.srv.Shutdown()

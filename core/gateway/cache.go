@@ -63,7 +63,7 @@ func (g *Gateway) registerCacheAdmin(a *admin.Server) {
 			dec := json.NewDecoder(strings.NewReader(body))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&p); err != nil {
-				admin.WriteJSON(ctx, 400, map[string]any{"error": "invalid purge body: " + err.Error(), "status": 400})
+				admin.WriteError(ctx, 400, "invalid purge body: "+err.Error())
 				return
 			}
 		} else {
@@ -79,12 +79,12 @@ func (g *Gateway) registerCacheAdmin(a *admin.Server) {
 			p.All = all == "true" || all == "1"
 		}
 		if p.Route != "" && !g.hasRoute(p.Route) {
-			admin.WriteJSON(ctx, 404, map[string]any{"error": "no route named " + strconv.Quote(p.Route), "status": 404})
+			admin.WriteError(ctx, 404, "no route named "+strconv.Quote(p.Route))
 			return
 		}
 		done, err := g.cache.Namespace(cache.HTTPNamespace).Apply(p)
 		if err != nil {
-			admin.WriteJSON(ctx, 400, map[string]any{"error": err.Error(), "status": 400})
+			admin.WriteError(ctx, 400, err.Error())
 			return
 		}
 		g.logger.Info("cache purged", "what", strings.Join(done, ", "))

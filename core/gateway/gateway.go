@@ -203,14 +203,6 @@ func (g *Gateway) AdminAddr() string {
 	return g.admin.Addr()
 }
 
-// EchoAddr returns the echo upstream's address, "" when it is off.
-func (g *Gateway) EchoAddr() string {
-	if g.echo == nil {
-		return ""
-	}
-	return g.echo.Addr()
-}
-
 // ServeHTTP serves one request on the current runtime.
 func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	rt := g.rt.Load()

@@ -140,9 +140,6 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 // Routes returns the compiled routes, in configuration order.
 func (rt *Runtime) Routes() []*chain.Route { return rt.routes }
 
-// Upstream returns the upstream called name, or nil.
-func (rt *Runtime) Upstream(name string) *upstream.Upstream { return rt.upstreams[name] }
-
 // InFlight returns the number of requests being served on this runtime.
 func (rt *Runtime) InFlight() int64 { return rt.inflight.Load() }
 

@@ -229,7 +229,9 @@ func (u *Upstream) forwardTo(c *chain.Context, t *Target, o options, ws bool, st
 	t.observe(now.Sub(start), now.UnixNano())
 	if u.outlierStatus.has(c.Response.StatusCode()) {
 		u.failed(t, now.UnixNano(), nil)
-	} else {
+	} else if t.consecutive.Load() != 0 {
+		// Only write when there is something to reset: every request
+		// writing the shared counter would bounce its cache line.
 		t.consecutive.Store(0)
 	}
 	return nil

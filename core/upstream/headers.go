@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"iter"
 	"net/netip"
 
 	"github.com/moongate/moongate/core/chain"
@@ -111,12 +112,14 @@ func trimSpace(b []byte) []byte {
 }
 
 // The scans below run on every request: they use the concrete header
-// types so that their closures stay on the stack. Deleting, which only
+// types so that their loops stay on the stack. Deleting, which only
 // happens when a hop-by-hop header is present, is shared.
 
 func stripRequestHopByHop(h *fasthttp.RequestHeader) {
 	var found uint16
-	h.VisitAll(func(k, _ []byte) { found |= hopBit(k) })
+	for k := range h.All() {
+		found |= hopBit(k)
+	}
 	if found != 0 {
 		delHopByHop(h, found)
 	}
@@ -124,7 +127,9 @@ func stripRequestHopByHop(h *fasthttp.RequestHeader) {
 
 func stripResponseHopByHop(h *fasthttp.ResponseHeader) {
 	var found uint16
-	h.VisitAll(func(k, _ []byte) { found |= hopBit(k) })
+	for k := range h.All() {
+		found |= hopBit(k)
+	}
 	if found != 0 {
 		delHopByHop(h, found)
 	}
@@ -135,7 +140,7 @@ type hopHeader interface {
 	Peek(key string) []byte
 	Del(key string)
 	DelBytes(key []byte)
-	VisitAll(f func(key, value []byte))
+	All() iter.Seq2[[]byte, []byte]
 }
 
 // delHopByHop deletes the hop-by-hop headers found by a scan.
@@ -154,12 +159,12 @@ func delHopByHop(h hopHeader, found uint16) {
 		var names [8][64]byte
 		var lens [8]int
 		n := 0
-		h.VisitAll(func(k, _ []byte) {
+		for k := range h.All() {
 			if hopBit(k) == hopProxy && n < len(names) && len(k) <= len(names[0]) {
 				lens[n] = copy(names[n][:], k)
 				n++
 			}
-		})
+		}
 		for i := 0; i < n; i++ {
 			h.DelBytes(names[i][:lens[i]])
 		}
