@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/moongate/moongate/core/config"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -19,8 +20,7 @@ func pushHeaders(L *lua.LState, h headerSource) int {
 	t := L.NewTable()
 	var lower []byte
 	h.VisitAll(func(k, v []byte) {
-		lower = append(lower[:0], k...)
-		lower = bytes.ToLower(lower)
+		lower = asciiLower(append(lower[:0], k...))
 		key := string(lower)
 		val := lua.LString(v)
 		switch old := t.RawGetString(key).(type) {
@@ -62,21 +62,33 @@ func headerNameProblem(name string) string {
 	if name == "" {
 		return "header name must not be empty"
 	}
-	for i := 0; i < len(name); i++ {
-		if !tokenChar[name[i]] {
-			return "invalid character in header name " + strconv.Quote(name)
-		}
+	if !config.IsToken(name) {
+		return "invalid character in header name " + strconv.Quote(name)
 	}
 	return ""
 }
 
-// tokenChar tells the characters allowed in a header name (RFC 9110 token).
-var tokenChar = func() (t [256]bool) {
-	for c := '!'; c < 0x7f; c++ {
-		t[c] = !strings.ContainsRune("()<>@,;:\\\"/[]?={}", c)
-	}
-	return t
-}()
+// headerTableProblem checks a Lua table of header names to string values
+// and returns the first problem, or "".
+func headerTableProblem(t *lua.LTable) string {
+	why := ""
+	t.ForEach(func(k, v lua.LValue) {
+		if why != "" {
+			return
+		}
+		ks, ok1 := k.(lua.LString)
+		vs, ok2 := v.(lua.LString)
+		switch {
+		case !ok1 || !ok2:
+			why = "headers must map names to string values"
+		case headerNameProblem(string(ks)) != "":
+			why = headerNameProblem(string(ks))
+		case headerValueProblem(string(vs)) != "":
+			why = "header " + string(ks) + ": " + headerValueProblem(string(vs))
+		}
+	})
+	return why
+}
 
 func headerValueProblem(v string) string {
 	if strings.ContainsAny(v, "\r\n\x00") {
@@ -86,3 +98,17 @@ func headerValueProblem(v string) string {
 }
 
 var headerNameParam = Param{"name", "string", "header name, case-insensitive"}
+
+// asciiLower lower-cases b in place when it is ASCII (header names are),
+// and like bytes.ToLower, into a new slice, otherwise.
+func asciiLower(b []byte) []byte {
+	for i, c := range b {
+		switch {
+		case c >= 0x80:
+			return bytes.ToLower(b)
+		case c >= 'A' && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return b
+}

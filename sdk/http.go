@@ -108,34 +108,17 @@ func (s *State) httpRequest(L *lua.LState) int {
 	req.SetRequestURI(url)
 	req.Header.SetMethod(method)
 	if h, ok := field("headers").(*lua.LTable); ok {
-		var bad string
-		h.ForEach(func(k, v lua.LValue) {
-			ks, ok1 := k.(lua.LString)
-			vs, ok2 := v.(lua.LString)
-			switch {
-			case !ok1 || !ok2:
-				bad = "headers must map names to string values"
-			case headerNameProblem(string(ks)) != "":
-				bad = headerNameProblem(string(ks))
-			case headerValueProblem(string(vs)) != "":
-				bad = "header " + string(ks) + ": " + headerValueProblem(string(vs))
-			default:
-				req.Header.Set(string(ks), string(vs))
-			}
-		})
-		if bad != "" {
-			L.ArgError(1, bad)
+		if why := headerTableProblem(h); why != "" {
+			L.ArgError(1, why)
 		}
+		h.ForEach(func(k, v lua.LValue) { req.Header.Set(string(k.(lua.LString)), string(v.(lua.LString))) })
 	} else if field("headers") != lua.LNil {
 		L.ArgError(1, "headers must be a table")
 	}
 	if hasBody {
 		req.SetBodyString(body)
 	}
-	client := s.opts.HTTP
-	if client == nil {
-		client = HTTPClient()
-	}
+	client := HTTPClient()
 	if !time.Now().Before(deadline) {
 		L.Push(lua.LNil)
 		L.Push(lua.LString("gw.http: the step's deadline has passed"))

@@ -1,11 +1,11 @@
 package sdk
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -38,7 +38,7 @@ func init() {
 			Example: `local data, err = gw.json.decode(gw.request.get_body())
 if not data then return gw.response.exit(400, { error = err }) end`,
 			Fn: func(s *State, L *lua.LState) int {
-				d := json.NewDecoder(bytes.NewReader([]byte(L.CheckString(1))))
+				d := json.NewDecoder(strings.NewReader(L.CheckString(1)))
 				d.UseNumber()
 				var v any
 				err := d.Decode(&v)

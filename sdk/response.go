@@ -90,14 +90,18 @@ func (s *State) exitResponse(L *lua.LState) int {
 	switch v := L.Get(2).(type) {
 	case *lua.LNilType:
 	case lua.LString:
-		body = []byte(v)
+		// The state's buffer: Respond copies the body.
+		s.buf = append(s.buf[:0], v...)
+		body = s.buf
 	case lua.LNumber:
-		body = []byte(v.String())
+		s.buf = append(s.buf[:0], v.String()...)
+		body = s.buf
 	case *lua.LTable:
 		var err error
-		if body, err = s.encodeJSON(nil, v); err != nil {
+		if body, err = s.encodeJSON(s.buf[:0], v); err != nil {
 			L.ArgError(2, err.Error())
 		}
+		s.buf = body[:0]
 		contentType = "application/json"
 	default:
 		L.ArgError(2, "body must be a string, a table or nil, got "+v.Type().String())
@@ -106,18 +110,9 @@ func (s *State) exitResponse(L *lua.LState) int {
 	if h := L.Get(3); h != lua.LNil {
 		hdrs = L.CheckTable(3)
 		// Check every header before changing the response.
-		hdrs.ForEach(func(k, v lua.LValue) {
-			ks, ok1 := k.(lua.LString)
-			vs, ok2 := v.(lua.LString)
-			switch {
-			case !ok1 || !ok2:
-				L.ArgError(3, "headers must map names to string values")
-			case headerNameProblem(string(ks)) != "":
-				L.ArgError(3, headerNameProblem(string(ks)))
-			case headerValueProblem(string(vs)) != "":
-				L.ArgError(3, "header "+string(ks)+": "+headerValueProblem(string(vs)))
-			}
-		})
+		if why := headerTableProblem(hdrs); why != "" {
+			L.ArgError(3, why)
+		}
 	}
 	s.C.Respond(status, contentType, body)
 	if hdrs != nil {

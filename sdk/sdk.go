@@ -1,7 +1,6 @@
 package sdk
 
 import (
-	"context"
 	"log/slog"
 	"sort"
 	"strings"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
-	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -140,8 +138,6 @@ type Options struct {
 	// Cache is the script's namespace of the shared cache (gw.cache); nil
 	// turns gw.cache into an error.
 	Cache *cache.Namespace
-	// HTTP is the client gw.http uses; nil uses a shared default client.
-	HTTP *fasthttp.Client
 	// Logger logs gw.log calls made outside a request; nil uses slog.Default.
 	Logger *slog.Logger
 	// MaxString bounds strings the SDK builds (gw.json, gw.base64,
@@ -195,9 +191,6 @@ func Open(L *lua.LState, opts Options) *State {
 	return s
 }
 
-// Script returns the script's path.
-func (s *State) Script() string { return s.opts.Script }
-
 // IsExit reports whether v is the value gw.response.exit raises to end a
 // call: the caller treats such an error as a normal end.
 func (s *State) IsExit(v lua.LValue) bool { return v == s.exit }
@@ -227,22 +220,6 @@ func (s *State) checkSize(L *lua.LState, what string, n int) {
 	if n > s.opts.MaxString {
 		L.RaiseError("%s: result of %d bytes exceeds max_string_size (%d bytes)", what, n, s.opts.MaxString)
 	}
-}
-
-// ctx returns a context for blocking calls: it ends at the call's deadline.
-func (s *State) ctx() (context.Context, context.CancelFunc) {
-	if s.Deadline.IsZero() {
-		return context.WithCancel(context.Background())
-	}
-	return context.WithDeadline(context.Background(), s.Deadline)
-}
-
-// optString returns argument n as a string, or def when it is nil or absent.
-func optString(L *lua.LState, n int, def string) string {
-	if L.Get(n) == lua.LNil {
-		return def
-	}
-	return L.CheckString(n)
 }
 
 // pushBytes pushes b as a Lua string (copied).

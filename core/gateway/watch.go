@@ -3,6 +3,7 @@ package gateway
 import (
 	"io/fs"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -41,8 +42,11 @@ func scanTree(dir string) string {
 		}
 		if info, err := d.Info(); err == nil {
 			sig = append(sig, path...)
-			sig = append(sig, info.ModTime().String()...)
-			sig = append(sig, byte(info.Size()), byte(info.Size()>>8), byte(info.Size()>>16), '\n')
+			sig = append(sig, ' ')
+			sig = strconv.AppendInt(sig, info.ModTime().UnixNano(), 10)
+			sig = append(sig, ' ')
+			sig = strconv.AppendInt(sig, info.Size(), 10)
+			sig = append(sig, '\n')
 		}
 		return nil
 	})
