@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"sort"
@@ -19,10 +20,23 @@ var errDepth = errors.New("nesting deeper than 100 levels (or a cycle)")
 // map[string]any, []any, and the other types TOML and JSON decode to)
 // into a Lua value. Lists get the JSON array marker, so gw.json.encode
 // writes them as arrays even when empty.
-func (s *State) ToLua(L *lua.LState, v any) lua.LValue {
+func (s *State) ToLua(L *lua.LState, v any) lua.LValue { return s.toLua(L, v, false) }
+
+// toLua is ToLua; fromJSON makes nil gw.json.null and json.Number a
+// number, as in values encoding/json decoded (with UseNumber).
+func (s *State) toLua(L *lua.LState, v any, fromJSON bool) lua.LValue {
 	switch x := v.(type) {
 	case nil:
+		if fromJSON {
+			return s.null
+		}
 		return lua.LNil
+	case json.Number:
+		if fromJSON {
+			f, _ := strconv.ParseFloat(string(x), 64)
+			return lua.LNumber(f)
+		}
+		return lua.LString(x)
 	case string:
 		return lua.LString(x)
 	case []byte:
@@ -38,20 +52,20 @@ func (s *State) ToLua(L *lua.LState, v any) lua.LValue {
 	case map[string]any:
 		t := L.CreateTable(0, len(x))
 		for k, e := range x {
-			t.RawSetString(k, s.ToLua(L, e))
+			t.RawSetString(k, s.toLua(L, e, fromJSON))
 		}
 		return t
 	case []any:
 		t := L.CreateTable(len(x), 0)
 		for _, e := range x {
-			t.Append(s.ToLua(L, e))
+			t.Append(s.toLua(L, e, fromJSON))
 		}
 		L.SetMetatable(t, s.arrayMeta)
 		return t
 	case []map[string]any:
 		t := L.CreateTable(len(x), 0)
 		for _, e := range x {
-			t.Append(s.ToLua(L, e))
+			t.Append(s.toLua(L, e, fromJSON))
 		}
 		L.SetMetatable(t, s.arrayMeta)
 		return t

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -72,26 +71,4 @@ if not data then return gw.response.exit(400, { error = err }) end`,
 }
 
 // fromJSON converts what encoding/json decoded (with UseNumber) to Lua.
-func (s *State) fromJSON(L *lua.LState, v any) lua.LValue {
-	switch x := v.(type) {
-	case nil:
-		return s.null
-	case json.Number:
-		f, _ := strconv.ParseFloat(string(x), 64)
-		return lua.LNumber(f)
-	case map[string]any:
-		t := L.CreateTable(0, len(x))
-		for k, e := range x {
-			t.RawSetString(k, s.fromJSON(L, e))
-		}
-		return t
-	case []any:
-		t := L.CreateTable(len(x), 0)
-		for _, e := range x {
-			t.Append(s.fromJSON(L, e))
-		}
-		L.SetMetatable(t, s.arrayMeta)
-		return t
-	}
-	return s.ToLua(L, v)
-}
+func (s *State) fromJSON(L *lua.LState, v any) lua.LValue { return s.toLua(L, v, true) }

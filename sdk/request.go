@@ -123,26 +123,16 @@ func init() {
 			Returns: []Param{{"value", "string?", "the value, nil when the pattern has no such parameter"}},
 			Example: `local id = gw.request.get_path_param("id")`,
 			Fn: func(s *State, L *lua.LState) int {
-				name := L.CheckString(1)
-				for i := 0; i < s.C.Params.Len(); i++ {
-					if n, v := s.C.Params.At(i); n == name {
-						pushBytes(L, v)
-						return 1
-					}
-				}
-				L.Push(lua.LNil)
-				return 1
+				v, ok := s.C.Params.Lookup(L.CheckString(1))
+				return pushOpt(L, v, ok)
+			}},
+		&Binding{Name: "get_id", Phases: All,
+			Doc:     "Returns the request's ID (set by the request-id step), or nil.",
+			Returns: []Param{{"id", "string?", "the ID"}},
+			Example: `gw.log.info("handling", gw.request.get_id())`,
+			Fn: func(s *State, L *lua.LState) int {
+				id := s.C.RequestID()
+				return pushOpt(L, id, len(id) > 0)
 			}},
 	)
-}
-
-func init() {
-	bindings = append(bindings, &Binding{Namespace: "request", Name: "get_id", Phases: All,
-		Doc:     "Returns the request's ID (set by the request-id step), or nil.",
-		Returns: []Param{{"id", "string?", "the ID"}},
-		Example: `gw.log.info("handling", gw.request.get_id())`,
-		Fn: func(s *State, L *lua.LState) int {
-			id := s.C.RequestID()
-			return pushOpt(L, id, len(id) > 0)
-		}})
 }

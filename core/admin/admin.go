@@ -7,12 +7,33 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/valyala/fasthttp"
 )
 
 // Handler serves one admin endpoint.
 type Handler func(ctx *fasthttp.RequestCtx)
+
+type endpoint struct {
+	method, path string
+	h            Handler
+}
+
+var (
+	registryMu sync.Mutex
+	registry   []endpoint
+)
+
+// Register adds an endpoint to every admin API created afterwards, for
+// packages outside core (a plugin's counters, say). It is meant to be
+// called from init; the endpoint gets the token check like the others,
+// and the gateway's own endpoints win a clash.
+func Register(method, path string, h Handler) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	registry = append(registry, endpoint{method, path, h})
+}
 
 // Server is the admin API. Register endpoints with Handle before Start.
 type Server struct {
@@ -26,6 +47,11 @@ type Server struct {
 // New returns an admin API requiring token ("" for none).
 func New(token string) *Server {
 	s := &Server{routes: map[string]map[string]Handler{}}
+	registryMu.Lock()
+	for _, e := range registry {
+		s.Handle(e.method, e.path, e.h)
+	}
+	registryMu.Unlock()
 	if token != "" {
 		s.hasToken = true
 		s.tokenSum = sha256.Sum256([]byte(token))

@@ -345,6 +345,17 @@ func (b *Builder) build(st *config.Step, path, route string) *step {
 	s.req, _ = inst.(RequestHandler)
 	s.resp, _ = inst.(ResponseHandler)
 	s.log, _ = inst.(LogHandler)
+	if f, ok := inst.(PhaseFilter); ok {
+		if !f.Handles(PhaseRequest) {
+			s.req = nil
+		}
+		if !f.Handles(PhaseResponse) {
+			s.resp = nil
+		}
+		if !f.Handles(PhaseLog) {
+			s.log = nil
+		}
+	}
 	if s.req == nil && s.resp == nil && s.log == nil {
 		b.problem(path, "plugin "+strconv.Quote(label)+" implements no phase")
 		return nil

@@ -36,6 +36,13 @@ type LogHandler interface {
 	OnLog(c *Context)
 }
 
+// PhaseFilter is implemented by plugins whose phases are known only once
+// built (a script has the functions it defines): the chain calls a phase
+// handler only when Handles reports true for its phase.
+type PhaseFilter interface {
+	Handles(p Phase) bool
+}
+
 // Cleaner is implemented by plugins holding resources (connections,
 // goroutines) to release when their configuration is replaced or the
 // gateway stops. Cleanup runs once, after the last request using the

@@ -275,6 +275,8 @@ func checkSteps(rep *reporter, path string, steps []Step) {
 		}
 		if s.Timeout != 0 && s.Script == "" {
 			rep.add(childPath(p, "timeout"), "only applies to script steps")
+		} else if s.Timeout.Std() > maxLuaTimeout {
+			rep.add(childPath(p, "timeout"), "must be at most 30s, got "+s.Timeout.String())
 		}
 	}
 }

@@ -240,3 +240,8 @@ hosts = ["API.example.com", "*.ok.example.com"]
 	wantProblem(t, ps, 6, "routes[0].rewrite", `parameter "missing" is not in path`)
 	wantProblem(t, ps, 7, "routes[0].hosts[0]", "lower-case")
 }
+
+func TestScriptTimeoutBound(t *testing.T) {
+	_, ps := parse(t, "[[routes]]\n[[routes.plugins]]\nscript = \"x.lua\"\ntimeout = \"31s\"\n")
+	wantProblem(t, ps, 4, "routes[0].plugins[0].timeout", "must be at most 30s")
+}

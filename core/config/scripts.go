@@ -51,15 +51,4 @@ func (c *Config) checkLua(rep *reporter) {
 	if l.MaxStateSize < 1<<20 {
 		rep.add("lua.max_state_size", "must be at least 1MB, got "+l.MaxStateSize.String())
 	}
-	check := func(path string, steps []Step) {
-		for i := range steps {
-			if steps[i].Timeout.Std() > maxLuaTimeout {
-				rep.add(childPath(indexPath(path, i), "timeout"), "must be at most 30s, got "+steps[i].Timeout.String())
-			}
-		}
-	}
-	check("plugins", c.Plugins)
-	for i := range c.Routes {
-		check(childPath(indexPath("routes", i), "plugins"), c.Routes[i].Plugins)
-	}
 }

@@ -457,7 +457,6 @@ func (g *Gateway) Status() Status {
 }
 
 func (g *Gateway) registerAdmin(a *admin.Server) {
-	registerExtensions(a)
 	g.registerCacheAdmin(a)
 	a.Handle("GET", "/status", func(ctx *fasthttp.RequestCtx) {
 		admin.WriteJSON(ctx, 200, g.Status())

@@ -22,12 +22,19 @@ func (ps *Params) Reset() {
 
 // Get returns the value of parameter name, or nil.
 func (ps *Params) Get(name string) []byte {
+	v, _ := ps.Lookup(name)
+	return v
+}
+
+// Lookup returns the value of parameter name and whether the route's
+// pattern has it (a value may be empty only if built by hand).
+func (ps *Params) Lookup(name string) ([]byte, bool) {
 	for i := 0; i < ps.n; i++ {
 		if ps.names[i] == name {
-			return ps.values[i]
+			return ps.values[i], true
 		}
 	}
-	return nil
+	return nil, false
 }
 
 // Len returns the number of parameters.

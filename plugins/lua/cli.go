@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,25 +101,26 @@ func runScriptCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	hs, err := parseHeaders(headers)
-	if err == nil {
-		var rh []Header
-		rh, err = parseHeaders(respHeaders)
-		if err == nil {
-			req := Request{Method: *method, Host: *host, Body: *body, ClientIP: *clientIP, Headers: hs,
-				Response: Response{Status: *status, Body: *respBody, Headers: rh}}
-			req.Path, req.Query, _ = strings.Cut(*path, "?")
-			for _, p := range params {
-				k, v, _ := strings.Cut(p, "=")
-				if req.Params == nil {
-					req.Params = map[string]string{}
-				}
-				req.Params[k] = v
-			}
-			return runOnce(file, req, HarnessOptions{Conf: confMap, Dir: *dir, Timeout: *timeout}, stdout, stderr)
-		}
+	if err != nil {
+		fmt.Fprintf(stderr, "moongate script run: %v\n", err)
+		return 2
 	}
-	fmt.Fprintf(stderr, "moongate script run: %v\n", err)
-	return 2
+	rh, err := parseHeaders(respHeaders)
+	if err != nil {
+		fmt.Fprintf(stderr, "moongate script run: %v\n", err)
+		return 2
+	}
+	req := Request{Method: *method, Host: *host, Body: *body, ClientIP: *clientIP, Headers: hs,
+		Response: Response{Status: *status, Body: *respBody, Headers: rh}}
+	req.Path, req.Query, _ = strings.Cut(*path, "?")
+	for _, p := range params {
+		k, v, _ := strings.Cut(p, "=")
+		if req.Params == nil {
+			req.Params = map[string]string{}
+		}
+		req.Params[k] = v
+	}
+	return runOnce(file, req, HarnessOptions{Conf: confMap, Dir: *dir, Timeout: *timeout}, stdout, stderr)
 }
 
 func runOnce(file string, req Request, o HarnessOptions, stdout, stderr io.Writer) int {
@@ -168,7 +170,7 @@ func Report(w io.Writer, file string, req Request, res *Result) {
 		changes = append(changes, "path "+req.Path+" -> "+res.Path)
 	}
 	if res.Query != req.Query {
-		changes = append(changes, "query "+strconvQ(req.Query)+" -> "+strconvQ(res.Query))
+		changes = append(changes, "query "+strconv.Quote(req.Query)+" -> "+strconv.Quote(res.Query))
 	}
 	before := headerMap(req.Headers)
 	after := headerMap(res.RequestHeaders)
@@ -230,8 +232,6 @@ func Report(w io.Writer, file string, req Request, res *Result) {
 		}
 	}
 }
-
-func strconvQ(s string) string { return fmt.Sprintf("%q", s) }
 
 func headerMap(hs []Header) map[string]string {
 	m := map[string]string{}

@@ -54,7 +54,6 @@ type Script struct {
 	timeout   time.Duration
 	maxString int
 	maxState  int
-	dir       string
 	cache     *cache.Namespace
 	logger    *slog.Logger
 	stats     *Stats
@@ -63,21 +62,31 @@ type Script struct {
 	pool      sync.Pool
 }
 
-// Step is the chain step of a script without on_log; StepWithLog adds
-// the log phase (a chain with a log step copies headers for it, so the
-// step only claims the phase when the script has on_log).
+// Step is a script's chain step. It declares only the phases whose
+// functions the script defines (chain.PhaseFilter): a chain with a log
+// step copies headers for it, so a script without on_log must not claim
+// that phase.
 type Step struct{ *Script }
-
-// StepWithLog is a Step whose script has on_log.
-type StepWithLog struct{ *Script }
 
 var (
 	_ chain.RequestHandler  = Step{}
 	_ chain.ResponseHandler = Step{}
-	_ chain.RequestHandler  = StepWithLog{}
-	_ chain.ResponseHandler = StepWithLog{}
-	_ chain.LogHandler      = StepWithLog{}
+	_ chain.LogHandler      = Step{}
+	_ chain.PhaseFilter     = Step{}
 )
+
+// Handles implements chain.PhaseFilter.
+func (s Step) Handles(p chain.Phase) bool {
+	switch p {
+	case chain.PhaseRequest:
+		return s.has[onRequest]
+	case chain.PhaseResponse:
+		return s.has[onResponse]
+	case chain.PhaseLog:
+		return s.has[onLog]
+	}
+	return false
+}
 
 // OnRequest implements chain.RequestHandler.
 func (s Step) OnRequest(c *chain.Context) error { return s.run(c, onRequest) }
@@ -85,15 +94,9 @@ func (s Step) OnRequest(c *chain.Context) error { return s.run(c, onRequest) }
 // OnResponse implements chain.ResponseHandler.
 func (s Step) OnResponse(c *chain.Context) error { return s.run(c, onResponse) }
 
-// OnRequest implements chain.RequestHandler.
-func (s StepWithLog) OnRequest(c *chain.Context) error { return s.run(c, onRequest) }
-
-// OnResponse implements chain.ResponseHandler.
-func (s StepWithLog) OnResponse(c *chain.Context) error { return s.run(c, onResponse) }
-
 // OnLog implements chain.LogHandler. Errors are logged here: the log
 // phase has no response to fail.
-func (s StepWithLog) OnLog(c *chain.Context) {
+func (s Step) OnLog(c *chain.Context) {
 	if err := s.run(c, onLog); err != nil {
 		c.LogAttrs(slog.LevelError, "step failed", slog.String("step", s.path),
 			slog.String("phase", "log"), slog.String("error", err.Error()))
@@ -130,7 +133,6 @@ func New(spec chain.Spec) (any, error) {
 		timeout:   lc.Timeout.Std(),
 		maxString: lc.MaxStringSize.Int(),
 		maxState:  lc.MaxStateSize.Int(),
-		dir:       lc.Dir,
 		stats:     statsFor(spec.Name),
 		modules:   &modules{dir: lc.Dir, protos: map[string]*glua.FunctionProto{}},
 		logger:    slog.Default(),
@@ -157,14 +159,8 @@ func New(spec chain.Spec) (any, error) {
 		return nil, problem(spec.Name + ": the module defines none of on_request, on_response, on_log")
 	}
 	sc.pool.Put(st)
-	if sc.has[onLog] {
-		return StepWithLog{sc}, nil
-	}
 	return Step{sc}, nil
 }
-
-// Path returns the script's path.
-func (sc *Script) Path() string { return sc.path }
 
 // compileFile parses and compiles a Lua source file. gopher-lua has no
 // bytecode loader: a precompiled chunk is a syntax error like any other

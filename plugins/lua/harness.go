@@ -28,7 +28,6 @@ type Harness struct {
 	path      string
 	route     *chain.Route
 	instances []any
-	cache     *cache.Cache
 	ns        *cache.Namespace
 	upstreams map[string]bool // nil: any name is accepted
 	logs      *logCapture
@@ -69,7 +68,7 @@ func NewHarness(path string, o HarnessOptions) (*Harness, error) {
 	if o.Cache == nil {
 		o.Cache = cache.New(cache.MinSize)
 	}
-	h := &Harness{path: path, cache: o.Cache, ns: o.Cache.Namespace("lua:" + path), logs: &logCapture{}}
+	h := &Harness{path: path, ns: o.Cache.Namespace("lua:" + path), logs: &logCapture{}}
 	h.logger = slog.New(h.logs)
 	if o.Upstreams != nil {
 		h.upstreams = map[string]bool{}
@@ -300,7 +299,6 @@ func (n *namedUpstream) Forward(c *chain.Context) error { return n.up.Forward(c)
 type logCapture struct {
 	mu    sync.Mutex
 	lines []LogLine
-	attrs []slog.Attr
 }
 
 func (l *logCapture) reset() { l.mu.Lock(); l.lines = nil; l.mu.Unlock() }

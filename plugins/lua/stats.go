@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	"github.com/moongate/moongate/core/admin"
-	"github.com/moongate/moongate/core/gateway"
 	"github.com/valyala/fasthttp"
 )
 
@@ -64,7 +63,7 @@ func Snapshot() []StatsSnapshot {
 }
 
 func init() {
-	gateway.HandleAdmin("GET", "/scripts", func(ctx *fasthttp.RequestCtx) {
+	admin.Register("GET", "/scripts", func(ctx *fasthttp.RequestCtx) {
 		admin.WriteJSON(ctx, 200, Snapshot())
 	})
 }
