@@ -318,14 +318,15 @@ function gw.request.add_header(name, value) end
 ---@param name string header name, case-insensitive
 function gw.request.clear_header(name) end
 
----Returns the request body ("" when there is none).
+---Returns the request body ("" when there is none); nil and a message when the body is larger than server.buffer_body_size and streams to the upstream.
 ---
 ---Phases: request, response.
 ---
 ---```lua
 ---local data = gw.json.decode(gw.request.get_body())
 ---```
----@return string body the body
+---@return string? body the body
+---@return string? err why there is no body
 function gw.request.get_body() end
 
 ---Returns the client's address: the peer's, or, when the peer is a trusted proxy (server.trusted_proxies), the rightmost untrusted X-Forwarded-For address.

@@ -86,10 +86,20 @@ func init() {
 				s.C.Request.Header.Del(checkHeaderName(L, 1))
 				return 0
 			}},
-		&Binding{Name: "get_body", Phases: Request | Response, Doc: "Returns the request body (\"\" when there is none).",
-			Returns: []Param{{"body", "string", "the body"}},
+		&Binding{Name: "get_body", Phases: Request | Response, Doc: "Returns the request body (\"\" when there is none); " +
+			"nil and a message when the body is larger than server.buffer_body_size and streams to the upstream.",
+			Returns: []Param{{"body", "string?", "the body"}, {"err", "string?", "why there is no body"}},
 			Example: `local data = gw.json.decode(gw.request.get_body())`,
-			Fn:      func(s *State, L *lua.LState) int { pushBytes(L, s.C.Request.Body()); return 1 }},
+			Fn: func(s *State, L *lua.LState) int {
+				body, streamed := s.C.RequestBody()
+				if streamed {
+					L.Push(lua.LNil)
+					L.Push(lua.LString("the body is larger than server.buffer_body_size: it streams to the upstream"))
+					return 2
+				}
+				pushBytes(L, body)
+				return 1
+			}},
 		&Binding{Name: "set_body", Phases: Request, Doc: "Replaces the request body sent upstream; Content-Length follows.",
 			Params:  []Param{{"body", "string", "new body"}},
 			Example: `gw.request.set_body(gw.json.encode({ wrapped = true }))`,

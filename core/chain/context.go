@@ -388,6 +388,18 @@ func (c *Context) Error(status int, message string) {
 	c.answered = true
 }
 
+// RequestBody returns the request body when it was read whole (bodies up
+// to [server] buffer_body_size are), and streamed = true, with no body,
+// when it streams to the upstream as it arrives. Steps must use it rather
+// than c.Request.Body(), which would read a stream into memory (and, past
+// max_body_size, put an error text in place of the body).
+func (c *Context) RequestBody() (body []byte, streamed bool) {
+	if c.Request.IsBodyStream() {
+		return nil, true
+	}
+	return c.Request.Body(), false
+}
+
 // BodySize returns the size of the response body written to the client;
 // meant for the log phase, where the body itself is gone. For a streamed
 // response (c.Response.IsBodyStream()) it is the announced Content-Length,

@@ -45,6 +45,13 @@ func (b *RequestBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Limit lowers the most bytes the body may have (a route's own limit).
+func (b *RequestBody) Limit(n int64) {
+	if b.limit <= 0 || n < b.limit {
+		b.limit = n
+	}
+}
+
 // Consumed reports whether any of the body was read.
 func (b *RequestBody) Consumed() bool { return b.read > 0 }
 

@@ -65,7 +65,12 @@ func (p *Plugin) digest(c *chain.Context, st *state) bool {
 		}
 	}
 	if !get {
-		b = appendString(b, c.Request.Body())
+		body, streamed := c.RequestBody()
+		if streamed {
+			st.keybuf = b
+			return false // a body too large to hold cannot be part of a key
+		}
+		b = appendString(b, body)
 	}
 	sum := sha256.Sum256(b)
 	copy(st.digest[:], sum[:16])

@@ -59,8 +59,11 @@ var (
 	errHeaders   = chain.NewError(401, "required headers are not signed")
 	errDate      = chain.NewError(401, "date missing or outside the allowed clock skew")
 	errDigest    = chain.NewError(401, "body digest missing or wrong")
-	errSignature = chain.NewError(401, "invalid signature")
-	errReplay    = chain.NewError(401, "signature already used")
+	// errBodyTooLarge: a body over buffer_body_size streams and cannot be
+	// checked against its digest.
+	errBodyTooLarge = chain.NewError(413, "request body too large to verify its digest")
+	errSignature    = chain.NewError(401, "invalid signature")
+	errReplay       = chain.NewError(401, "signature already used")
 )
 
 var hashes = map[string]func() hash.Hash{"hmac-sha256": sha256.New, "hmac-sha384": sha512.New384, "hmac-sha512": sha512.New}
@@ -200,10 +203,15 @@ func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
 	if d := time.Since(date); d > p.skew || d < -p.skew {
 		return nil, errDate
 	}
-	body := c.Request.Body()
-	digest := c.Request.Header.Peek("Digest")
-	if p.body && (len(body) > 0 || len(digest) > 0) {
-		if !signed("digest") || !digestMatches(digest, body) {
+	if p.body {
+		body, streamed := c.RequestBody()
+		if streamed {
+			// Verifying would mean holding the whole body: past
+			// buffer_body_size it streams, and cannot be checked.
+			return nil, errBodyTooLarge
+		}
+		digest := c.Request.Header.Peek("Digest")
+		if (len(body) > 0 || len(digest) > 0) && (!signed("digest") || !digestMatches(digest, body)) {
 			return nil, errDigest
 		}
 	}

@@ -3,6 +3,7 @@ package sizelimit
 import (
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/upstream"
 )
 
 func init() { chain.Register("request-size-limit", New) }
@@ -36,9 +37,17 @@ func New(spec chain.Spec) (any, error) {
 
 // OnRequest implements chain.RequestHandler.
 func (p *Plugin) OnRequest(c *chain.Context) error {
-	if n := c.Request.Header.ContentLength(); n > p.max || len(c.Request.Body()) > p.max {
+	body, streamed := c.RequestBody()
+	if n := c.Request.Header.ContentLength(); n > p.max || len(body) > p.max {
 		c.Response.SetConnectionClose()
 		return errTooLarge
+	}
+	if streamed {
+		// A chunked body of unknown length: it is counted as it streams
+		// upstream, and the request fails with 413 past the limit.
+		if rb, ok := c.Request.BodyStream().(*upstream.RequestBody); ok {
+			rb.Limit(int64(p.max))
+		}
 	}
 	return nil
 }

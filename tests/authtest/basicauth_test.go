@@ -1,13 +1,20 @@
 package authtest
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/base64"
+	"fmt"
+	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
 	_ "github.com/moongate/moongate/plugins/sizelimit"
 	_ "github.com/moongate/moongate/plugins/termination"
+	"github.com/valyala/fasthttp"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -106,5 +113,74 @@ upstream = "app"
 	}
 	if u.Hits() != 1 {
 		t.Fatalf("upstream hits %d, want 1", u.Hits())
+	}
+}
+
+// A chunked body (no Content-Length) larger than buffer_body_size streams
+// to the upstream: request-size-limit must still stop it past its limit,
+// with 413, and never hand the upstream a body in its place.
+func TestSizeLimitOnStreamedBody(t *testing.T) {
+	var got [][]byte
+	var mu sync.Mutex
+	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		mu.Lock()
+		got = append(got, append([]byte(nil), ctx.PostBody()...))
+		mu.Unlock()
+	})
+	g := gatewaytest.Start(t, `[server]
+listen = "127.0.0.1:0"
+buffer_body_size = "64KB"
+max_body_size = "8MB"
+[[upstreams]]
+name = "app"
+targets = [{ url = "`+up.URL+`" }]
+[[routes]]
+paths = ["/upload"]
+upstream = "app"
+  [[routes.plugins]]
+  name = "request-size-limit"
+  [routes.plugins.config]
+  max = "1MB"
+`)
+	// post sends a chunked body of n bytes and reads the answer while it
+	// is still sending: a gateway refusing early may close before the
+	// client is done writing.
+	post := func(n int) int {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(g.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		go func() {
+			fmt.Fprintf(conn, "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+			chunk := bytes.Repeat([]byte("z"), 64<<10)
+			for sent := 0; sent < n; sent += len(chunk) {
+				if _, err := fmt.Fprintf(conn, "%x\r\n%s\r\n", len(chunk), chunk); err != nil {
+					return
+				}
+			}
+			fmt.Fprintf(conn, "0\r\n\r\n")
+		}()
+		var resp fasthttp.Response
+		if err := resp.Read(bufio.NewReader(conn)); err != nil {
+			t.Fatalf("%d bytes: reading the answer: %v", n, err)
+		}
+		return resp.StatusCode()
+	}
+	if st := post(512 << 10); st != 200 {
+		t.Fatalf("512KB chunked: status %d, want 200", st)
+	}
+	for _, n := range []int{3 << 20, 9 << 20} { // over the route's limit; then over max_body_size too
+		if st := post(n); st != 413 {
+			t.Fatalf("%d-byte chunked body: status %d, want 413", n, st)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, b := range got {
+		if len(b) != 512<<10 {
+			t.Errorf("upstream request %d had a %d-byte body; only the 512KB one may arrive whole", i, len(b))
+		}
 	}
 }
