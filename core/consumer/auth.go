@@ -117,7 +117,7 @@ func (s *Auth) Unwrap() Authenticator { return s.auth }
 
 // OnRequest implements chain.RequestHandler.
 func (s *Auth) OnRequest(c *chain.Context) error {
-	s.identity.Strip(&c.Request.Header)
+	s.identity.StripFor(c)
 	cons, err := s.auth.Authenticate(c)
 	if err != nil {
 		if err == ErrNoCredentials && s.anonymous != nil {
@@ -160,12 +160,13 @@ func Fail(c *chain.Context, err error, challenges ...string) error {
 type Identity struct {
 	consumer, groups, credential, anonymous []byte   // canonical header names, nil when off
 	strip                                   [][]byte // folded names: lower case, '_' as '-'
+	extra                                   bool     // names beyond [auth]'s were given
 }
 
 // NewIdentity compiles [auth] plus extra header names to remove.
 func NewIdentity(a config.Auth, extra ...string) *Identity {
 	id := &Identity{consumer: canonical(a.ConsumerHeader), groups: canonical(a.GroupsHeader),
-		credential: canonical(a.CredentialHeader), anonymous: canonical(a.AnonymousHeader)}
+		credential: canonical(a.CredentialHeader), anonymous: canonical(a.AnonymousHeader), extra: len(extra) > 0}
 	names := append([]string{a.ConsumerHeader, a.GroupsHeader, a.CredentialHeader, a.AnonymousHeader}, a.StripHeaders...)
 	names = append(names, extra...)
 	seen := map[string]bool{}
@@ -279,6 +280,16 @@ func (id *Identity) Strip(h *fasthttp.RequestHeader) {
 			}
 			h.DelBytes(k)
 		}
+	}
+}
+
+// StripFor is Strip for a step: the gateway removes the [auth] names from
+// every request before the chain runs, so a step scans the headers again
+// only when it has names of its own (jwt claim headers, forward-auth
+// upstream headers) or an earlier step of the chain set an identity.
+func (id *Identity) StripFor(c *chain.Context) {
+	if id.extra || c.Consumer != nil {
+		id.Strip(&c.Request.Header)
 	}
 }
 

@@ -125,7 +125,7 @@ func nonEmpty(s string) []string {
 
 // OnRequest implements chain.RequestHandler.
 func (p *Plugin) OnRequest(c *chain.Context) error {
-	p.identity.Strip(&c.Request.Header)
+	p.identity.StripFor(c)
 	var key [32]byte
 	if p.cache != nil {
 		key = p.cacheKey(c)

@@ -126,7 +126,7 @@ func (p *Plugin) Cleanup() error {
 // OnRequest implements chain.RequestHandler.
 func (p *Plugin) OnRequest(c *chain.Context) error {
 	for _, m := range p.methods {
-		m.Identity().Strip(&c.Request.Header)
+		m.Identity().StripFor(c)
 	}
 	var cons *chain.Consumer
 	var refusal error // the first error other than ErrNoCredentials

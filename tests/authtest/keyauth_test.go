@@ -1,6 +1,7 @@
 package authtest
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -205,5 +206,39 @@ upstream = "u"
 	}
 	if got := s.Headers["X-Unrelated"]; len(got) != 1 || got[0] != "kept" {
 		t.Errorf("X-Unrelated = %v", got)
+	}
+}
+
+// Two auth steps in one chain: the second consumer's identity replaces the
+// first's whole, groups included (carol has none: alice's must not stay).
+func TestSecondAuthStepReplacesIdentity(t *testing.T) {
+	u := startRecorder(t)
+	g := gatewaytest.Start(t, upstreamTOML(u)+`
+[[consumers]]
+name = "alice"
+groups = ["admins"]
+keys = ["`+aliceKey+`"]
+[[consumers]]
+name = "carol"
+basic_auth = [{ username = "carol", password = "carol-pw" }]
+[[routes]]
+paths = ["/both"]
+upstream = "app"
+  [[routes.plugins]]
+  name = "key-auth"
+  [[routes.plugins]]
+  name = "basic-auth"
+`)
+	status, body, _ := gatewaytest.Do(t, "GET", g.URL+"/both", nil,
+		"X-API-Key", aliceKey, "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("carol:carol-pw")))
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	h := u.last(t).Headers
+	if got := h["X-Consumer-Name"]; len(got) != 1 || got[0] != "carol" {
+		t.Errorf("X-Consumer-Name = %v, want [carol]", got)
+	}
+	if got, ok := h["X-Consumer-Groups"]; ok {
+		t.Errorf("X-Consumer-Groups = %v: the first step's groups stayed", got)
 	}
 }
