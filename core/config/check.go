@@ -281,6 +281,17 @@ func checkSteps(rep *reporter, path string, steps []Step) {
 	}
 }
 
+// IsHeaderValue reports whether s may be sent as a header value as it is:
+// no control characters but tab.
+func IsHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // IsToken reports whether s is an HTTP token (RFC 9110 §5.6.2): what
 // header names, cookie names and methods must be.
 func IsToken(s string) bool {

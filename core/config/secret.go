@@ -17,13 +17,8 @@ import (
 // reported without the value. Read the value with Value.
 type Secret struct {
 	value   string
-	file    string
 	problem string
 }
-
-// NewSecret returns a Secret holding value, for tests and for plugins
-// built from Go code.
-func NewSecret(value string) Secret { return Secret{value: value} }
 
 // DecodeConfig implements ValueDecoder. It never fails: the decoder would
 // echo the raw value in its error. What is wrong is kept for Problem.
@@ -35,7 +30,6 @@ func (s *Secret) DecodeConfig(v any) error {
 		return nil
 	}
 	if path, ok := strings.CutPrefix(str, "file:"); ok {
-		s.file = path
 		if path == "" {
 			s.problem = `"file:" needs a path, such as "file:/run/secrets/api-key"`
 			return nil
@@ -66,8 +60,6 @@ func (s Secret) Value() string { return s.value }
 // Empty reports whether the secret is "" (not given, or given empty).
 func (s Secret) Empty() bool { return s.value == "" }
 
-// File returns the file the secret was read from, "" if it was inline.
-func (s Secret) File() string { return s.file }
 
 // Problem returns why the secret could not be read, or "". The reason
 // never contains the secret.

@@ -112,9 +112,6 @@ func (s *Auth) Cleanup() error {
 // own keep it, so that multi-auth finds the step inside them.
 func (s *Auth) AuthStep() *Auth { return s }
 
-// Unwrap returns the plugin's Authenticator.
-func (s *Auth) Unwrap() Authenticator { return s.auth }
-
 // OnRequest implements chain.RequestHandler.
 func (s *Auth) OnRequest(c *chain.Context) error {
 	s.identity.StripFor(c)
@@ -323,3 +320,23 @@ var trueValue = []byte("true")
 
 // bytesOf views s as bytes without copying; fasthttp copies what it is given.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// CutScheme cuts an authentication scheme off a credentials header value:
+// CutScheme([]byte("Basic dXNlcg=="), "basic") is "dXNlcg==", true. The
+// scheme, given in lower case, matches in any case and must be followed
+// by a space.
+func CutScheme(v []byte, scheme string) ([]byte, bool) {
+	if len(v) <= len(scheme) || v[len(scheme)] != ' ' {
+		return nil, false
+	}
+	for i := 0; i < len(scheme); i++ {
+		ch := v[i]
+		if ch >= 'A' && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		if ch != scheme[i] {
+			return nil, false
+		}
+	}
+	return v[len(scheme)+1:], true
+}

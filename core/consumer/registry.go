@@ -40,10 +40,9 @@ type Registry struct {
 	// Positive bcrypt results, keyed by an HMAC of user and password
 	// under a key of this registry: a correct password is checked by
 	// bcrypt once, not on every request.
-	basicKey   [32]byte
-	basicSeen  *memo.Map[*chain.Consumer]
-	dummyHash  []byte // bcrypt hash checked for unknown users, so timing does not tell users apart
-	basicBcypt bool
+	basicKey  [32]byte
+	basicSeen *memo.Map[*chain.Consumer]
+	dummyHash []byte // bcrypt hash checked for unknown users, so timing does not tell users apart
 }
 
 type basicCred struct {
@@ -128,7 +127,6 @@ func New(cfg *config.Config) (*Registry, error) {
 					minCost = cost
 				}
 				bc.bcrypt = []byte(pw)
-				r.basicBcypt = true
 			} else {
 				bc.sum = sha256.Sum256([]byte(pw))
 			}
@@ -149,10 +147,9 @@ func New(cfg *config.Config) (*Registry, error) {
 		for j := range cs.HMACSecrets {
 			hs := &cs.HMACSecrets[j]
 			r.hmac[hs.Key] = &HMACKey{Consumer: with(cs.Name + ":hmac-auth:" + hs.Key), Secret: []byte(hs.Secret.Value())}
-			_ = j
 		}
 	}
-	if r.basicBcypt {
+	if minCost > 0 { // some password is a bcrypt hash
 		h, err := bcrypt.GenerateFromPassword([]byte("moongate dummy password"), minCost)
 		if err != nil {
 			return nil, err
@@ -178,9 +175,6 @@ func Of(env *chain.Env) *Registry {
 
 var empty, _ = New(&config.Config{})
 
-// Len returns the number of consumers.
-func (r *Registry) Len() int { return len(r.byName) }
-
 // Consumer returns the consumer called name (CredentialID ""), nil if
 // there is none. It implements chain.Consumers.
 func (r *Registry) Consumer(name string) *chain.Consumer { return r.byName[name] }
@@ -195,14 +189,6 @@ func (r *Registry) Anonymous(name string) *chain.Consumer { return r.anonymous[n
 // Session returns the consumer called name as authenticated by a session
 // cookie (CredentialID "<name>:session"), nil if there is none.
 func (r *Registry) Session(name []byte) *chain.Consumer { return r.session[string(name)] }
-
-// ByKey returns the consumer whose API key is key, or nil. The key is
-// hashed (SHA-256) and found by its digest, so the time taken does not
-// depend on how much of a key matches.
-func (r *Registry) ByKey(key []byte) *chain.Consumer {
-	sum := sha256.Sum256(key)
-	return r.ByKeyHash(sum)
-}
 
 // ByKeyHash returns the consumer whose API key has SHA-256 sum, or nil.
 func (r *Registry) ByKeyHash(sum [32]byte) *chain.Consumer {

@@ -51,7 +51,7 @@ func (p *Plugin) Challenge() string { return p.challenge }
 // Authenticate implements consumer.Authenticator.
 func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
 	v := c.Request.Header.Peek("Authorization")
-	enc, ok := cutScheme(v, "basic")
+	enc, ok := consumer.CutScheme(v, "basic")
 	if !ok {
 		return nil, consumer.ErrNoCredentials
 	}
@@ -84,22 +84,4 @@ func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
 		c.Request.Header.Del("Authorization")
 	}
 	return cons, nil
-}
-
-// cutScheme returns what follows "<scheme> " in an Authorization value,
-// the scheme matched in any case.
-func cutScheme(v []byte, scheme string) ([]byte, bool) {
-	if len(v) <= len(scheme) || v[len(scheme)] != ' ' {
-		return nil, false
-	}
-	for i := 0; i < len(scheme); i++ {
-		ch := v[i]
-		if ch >= 'A' && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		if ch != scheme[i] {
-			return nil, false
-		}
-	}
-	return v[len(scheme)+1:], true
 }

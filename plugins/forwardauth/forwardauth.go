@@ -160,12 +160,12 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 	case status >= 200 && status < 300:
 		var a answer
 		for _, h := range p.upHeaders {
-			if v := resp.Header.Peek(h); v != nil && safe(v) {
+			if v := resp.Header.Peek(h); v != nil && config.IsHeaderValue(string(v)) {
 				a.headers = append(a.headers, [2]string{h, string(v)})
 			}
 		}
 		if p.consumerHdr != "" {
-			if v := resp.Header.Peek(p.consumerHdr); len(v) > 0 && len(v) < 256 && safe(v) {
+			if v := resp.Header.Peek(p.consumerHdr); len(v) > 0 && len(v) < 256 && config.IsHeaderValue(string(v)) {
 				a.consumer = string(v)
 				if p.groupsHdr != "" {
 					a.groups = string(resp.Header.Peek(p.groupsHdr))
@@ -195,7 +195,7 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 	}
 	for _, h := range p.cliHeaders {
 		for _, v := range resp.Header.PeekAll(h) {
-			if safe(v) {
+			if config.IsHeaderValue(string(v)) {
 				c.Response.Header.AddBytesV(h, v)
 			}
 		}
@@ -260,15 +260,6 @@ func (p *Plugin) cacheKey(c *chain.Context) [32]byte {
 	var out [32]byte
 	h.Sum(out[:0])
 	return out
-}
-
-func safe(v []byte) bool {
-	for _, c := range v {
-		if c < 0x20 && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // encode writes an answer as NUL-separated fields: consumer, groups, then

@@ -141,17 +141,9 @@ func parseParams(v []byte, out *params) bool {
 	return len(out.keyID) > 0 && len(out.signature) > 0
 }
 
-func cutScheme(v []byte) ([]byte, bool) {
-	const scheme = "signature "
-	if len(v) <= len(scheme) || !bytes.EqualFold(v[:len(scheme)], []byte(scheme)) {
-		return nil, false
-	}
-	return v[len(scheme):], true
-}
-
 // Authenticate implements consumer.Authenticator.
 func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
-	v, ok := cutScheme(c.Request.Header.Peek("Authorization"))
+	v, ok := consumer.CutScheme(c.Request.Header.Peek("Authorization"), "signature")
 	if !ok {
 		return nil, consumer.ErrNoCredentials
 	}

@@ -300,14 +300,10 @@ func (p *Plugin) Challenge() string { return p.challenge }
 func (p *Plugin) token(c *chain.Context) ([]byte, bool) {
 	if p.header != "" {
 		if v := c.Request.Header.Peek(p.header); len(v) > 0 {
-			if p.bearer {
-				t, ok := cutBearer(v)
-				if !ok {
-					return nil, false
-				}
-				v = t
-			} else if t, ok := cutBearer(v); ok {
-				v = t
+			if t, ok := consumer.CutScheme(v, "bearer"); ok {
+				v = bytes.TrimSpace(t)
+			} else if p.bearer {
+				return nil, false
 			}
 			return v, true
 		}
@@ -330,23 +326,6 @@ func (p *Plugin) token(c *chain.Context) ([]byte, bool) {
 		}
 	}
 	return nil, false
-}
-
-func cutBearer(v []byte) ([]byte, bool) {
-	const scheme = "bearer "
-	if len(v) < len(scheme) {
-		return nil, false
-	}
-	for i := 0; i < len(scheme); i++ {
-		ch := v[i]
-		if ch >= 'A' && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		if ch != scheme[i] {
-			return nil, false
-		}
-	}
-	return bytes.TrimSpace(v[len(scheme):]), true
 }
 
 // Authenticate implements consumer.Authenticator.
@@ -533,13 +512,13 @@ func classify(err error) error {
 func claimStrings(v any) []string {
 	switch x := v.(type) {
 	case string:
-		if x != "" && safeValue(x) {
+		if x != "" && config.IsHeaderValue(x) {
 			return []string{x}
 		}
 	case []any:
 		var out []string
 		for _, e := range x {
-			if s, ok := e.(string); ok && s != "" && safeValue(s) && !strings.Contains(s, ",") {
+			if s, ok := e.(string); ok && s != "" && config.IsHeaderValue(s) && !strings.Contains(s, ",") {
 				out = append(out, s)
 			}
 		}
@@ -578,17 +557,8 @@ func headerValue(v any) (string, bool) {
 		}
 		s = string(b)
 	}
-	if !safeValue(s) || len(s) > 4096 {
+	if !config.IsHeaderValue(s) || len(s) > 4096 {
 		return "", false
 	}
 	return s, true
-}
-
-func safeValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
