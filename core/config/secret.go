@@ -60,7 +60,6 @@ func (s Secret) Value() string { return s.value }
 // Empty reports whether the secret is "" (not given, or given empty).
 func (s Secret) Empty() bool { return s.value == "" }
 
-
 // Problem returns why the secret could not be read, or "". The reason
 // never contains the secret.
 func (s Secret) Problem() string { return s.problem }
