@@ -128,12 +128,6 @@ func (c *Cache) Stats() Stats {
 	return st
 }
 
-// MaxBytes returns the cache's memory budget.
-func (c *Cache) MaxBytes() int { return c.maxBytes }
-
-// Fast returns the underlying fastcache, for persistence and stats.
-func (c *Cache) Fast() *fastcache.Cache { return c.fc }
-
 // Namespace is a part of the cache with its own keys. It is safe for
 // concurrent use.
 type Namespace struct {
@@ -161,10 +155,8 @@ func (ns *Namespace) Counter(name string) *atomic.Uint64 {
 	return x
 }
 
-// Name returns the namespace's name.
-func (ns *Namespace) Name() string { return ns.name }
-
-var keyPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+// valuePool holds the buffers Set builds a value in (header + value).
+var valuePool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // appendKey builds the fastcache key: namespace, generation, key, kind.
 func (ns *Namespace) appendKey(dst, key []byte, kind byte) []byte {
@@ -178,63 +170,44 @@ func (ns *Namespace) appendKey(dst, key []byte, kind byte) []byte {
 // ok = false when there is none or it has expired. With a dst of enough
 // capacity, a hit allocates nothing.
 func (ns *Namespace) Get(dst, key []byte) (value []byte, ok bool) {
-	v, _, ok := ns.GetWithExpiry(dst, key)
-	return v, ok
-}
-
-// GetWithExpiry is Get that also returns when the value expires (the zero
-// time for values stored without a TTL).
-func (ns *Namespace) GetWithExpiry(dst, key []byte) (value []byte, expires time.Time, ok bool) {
 	return ns.get(dst, key, false)
 }
 
-// GetExpired is GetWithExpiry that also returns a value past its expiry
-// that fastcache still holds (until it is overwritten), for owners that
-// keep their own notion of staleness, such as an HTTP cache reporting an
+// GetExpired is Get that also returns a value past its expiry that
+// fastcache still holds (until it is overwritten), for owners that keep
+// their own notion of staleness, such as an HTTP cache reporting an
 // expired entry or serving it stale.
-func (ns *Namespace) GetExpired(dst, key []byte) (value []byte, expires time.Time, ok bool) {
+func (ns *Namespace) GetExpired(dst, key []byte) (value []byte, ok bool) {
 	return ns.get(dst, key, true)
 }
 
-func (ns *Namespace) get(dst, key []byte, expired bool) (value []byte, expires time.Time, ok bool) {
-	kp := keyPool.Get().(*[]byte)
-	k := ns.appendKey((*kp)[:0], key, 's')
+func (ns *Namespace) get(dst, key []byte, expired bool) ([]byte, bool) {
+	var kb [256]byte // fastcache does not keep keys: they stay on the stack
+	k := ns.appendKey(kb[:0], key, 's')
 	start := len(dst)
 	dst, found := ns.c.fc.HasGet(dst, k)
 	if !found || len(dst)-start < headerLen {
-		*kp = k
-		keyPool.Put(kp)
 		ns.c.misses.Add(1)
-		return dst[:start], time.Time{}, false
+		return dst[:start], false
 	}
 	flags := dst[start]
 	exp := int64(binary.BigEndian.Uint64(dst[start+1:]))
 	if exp != 0 && !expired && time.Now().UnixNano() >= exp {
-		*kp = k
-		keyPool.Put(kp)
 		ns.c.expired.Add(1)
 		ns.c.misses.Add(1)
-		return dst[:start], time.Time{}, false
+		return dst[:start], false
 	}
 	if flags&flagBig != 0 {
 		k[len(k)-1] = 'b'
-		dst = ns.c.fc.GetBig(dst[:start], k)
-		*kp = k
-		keyPool.Put(kp)
-		if len(dst) == start {
+		if dst = ns.c.fc.GetBig(dst[:start], k); len(dst) == start {
 			ns.c.misses.Add(1)
-			return dst, time.Time{}, false
+			return dst, false
 		}
 	} else {
-		*kp = k
-		keyPool.Put(kp)
 		dst = append(dst[:start], dst[start+headerLen:]...)
 	}
 	ns.c.hits.Add(1)
-	if exp != 0 {
-		expires = time.Unix(0, exp)
-	}
-	return dst, expires, true
+	return dst, true
 }
 
 // Set stores value under key for ttl (0: until evicted or purged).
@@ -245,8 +218,8 @@ func (ns *Namespace) Set(key, value []byte, ttl time.Duration) {
 	if ttl > 0 {
 		exp = time.Now().Add(ttl).UnixNano()
 	}
-	kp := keyPool.Get().(*[]byte)
-	k := ns.appendKey((*kp)[:0], key, 's')
+	var kb [256]byte
+	k := ns.appendKey(kb[:0], key, 's')
 	var hdr [headerLen]byte
 	binary.BigEndian.PutUint64(hdr[1:], uint64(exp))
 	if len(value)+len(k)+headerLen > bigThreshold {
@@ -256,26 +229,22 @@ func (ns *Namespace) Set(key, value []byte, ttl time.Duration) {
 		k[len(k)-1] = 's'
 		ns.c.fc.Set(k, hdr[:])
 	} else {
-		vp := keyPool.Get().(*[]byte)
+		vp := valuePool.Get().(*[]byte)
 		v := append(append((*vp)[:0], hdr[:]...), value...)
 		ns.c.fc.Set(k, v)
 		*vp = v
-		keyPool.Put(vp)
+		valuePool.Put(vp)
 	}
-	*kp = k
-	keyPool.Put(kp)
 	ns.c.sets.Add(1)
 }
 
 // Delete removes key.
 func (ns *Namespace) Delete(key []byte) {
-	kp := keyPool.Get().(*[]byte)
-	k := ns.appendKey((*kp)[:0], key, 's')
+	var kb [256]byte
+	k := ns.appendKey(kb[:0], key, 's')
 	ns.c.fc.Del(k)
 	k[len(k)-1] = 'b'
 	ns.c.fc.Del(k)
-	*kp = k
-	keyPool.Put(kp)
 }
 
 // Purge makes every entry of the namespace invisible, in O(1).
@@ -284,5 +253,3 @@ func (ns *Namespace) Purge() { ns.gen.Add(1) }
 // Generation returns the namespace's generation (bumped by Purge).
 func (ns *Namespace) Generation() uint64 { return ns.gen.Load() }
 
-// SetGeneration restores a generation saved with the cache's contents.
-func (ns *Namespace) SetGeneration(g uint64) { ns.gen.Store(g) }

@@ -239,13 +239,13 @@ func (p *Plugin) lookup(c *chain.Context, st *state) bool {
 	}
 	st.key = baseKey(st.digest, st.gen)
 	var ok bool
-	st.val, _, ok = p.ns.GetExpired(st.val[:0], st.key[:])
+	st.val, ok = p.ns.GetExpired(st.val[:0], st.key[:])
 	if !ok || len(st.val) == 0 {
 		return false
 	}
 	if st.val[0] == kindVary {
 		st.key = p.variantKey(c, st, st.val[1:])
-		st.val, _, ok = p.ns.GetExpired(st.val[:0], st.key[:])
+		st.val, ok = p.ns.GetExpired(st.val[:0], st.key[:])
 		if !ok {
 			return false
 		}
@@ -368,22 +368,37 @@ func (p *Plugin) prepareFetch(c *chain.Context, st *state, now int64) {
 	h := &c.Request.Header
 	st.inm = append(st.inm[:0], h.Peek("If-None-Match")...)
 	st.ims = append(st.ims[:0], h.Peek("If-Modified-Since")...)
+	var e *entry
+	if st.found {
+		e = &st.entry
+	}
+	st.head, st.revalidating = setFetchHeaders(h, e)
+}
+
+// setFetchHeaders makes h a request the upstream answers with a full,
+// storable response: the client's validators go, a HEAD becomes a GET,
+// and the validators of e, the entry in hand (nil if none), are sent to
+// revalidate it. It reports whether the request was a HEAD and whether
+// validators were sent.
+func setFetchHeaders(h *fasthttp.RequestHeader, e *entry) (head, revalidating bool) {
 	h.Del("If-None-Match")
 	h.Del("If-Modified-Since")
 	if h.IsHead() {
 		h.SetMethod("GET")
-		st.head = true
+		head = true
 	}
-	if st.found {
-		if etag := st.entry.header("ETag"); len(etag) > 0 {
-			h.SetBytesV("If-None-Match", etag)
-			st.revalidating = true
-		}
-		if lm := st.entry.header("Last-Modified"); len(lm) > 0 {
-			h.SetBytesV("If-Modified-Since", lm)
-			st.revalidating = true
-		}
+	if e == nil {
+		return head, false
 	}
+	if etag := e.header("ETag"); len(etag) > 0 {
+		h.SetBytesV("If-None-Match", etag)
+		revalidating = true
+	}
+	if lm := e.header("Last-Modified"); len(lm) > 0 {
+		h.SetBytesV("If-Modified-Since", lm)
+		revalidating = true
+	}
+	return head, revalidating
 }
 
 // finish handles the upstream's answer to a fetch: refresh the entry on
@@ -435,7 +450,7 @@ func (p *Plugin) finish(c *chain.Context, st *state, serve bool) {
 		}
 		return
 	}
-	_, stored := p.store(c, st, now)
+	p.store(c, st, now)
 	if !serve {
 		return
 	}
@@ -450,7 +465,6 @@ func (p *Plugin) finish(c *chain.Context, st *state, serve bool) {
 	default:
 		p.n.miss.Add(1)
 	}
-	_ = stored
 	p.stripTags(resp)
 	resp.Header.SetBytesKV(hdrStatus, label)
 	if status == 200 {

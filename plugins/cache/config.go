@@ -146,7 +146,7 @@ func (p *Plugin) compile(spec chain.Spec, cfg *Config) error {
 		case "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PURGE":
 			return t.Problem("methods["+strconv.Itoa(i)+"]", "method "+m+" cannot be cached (GET, HEAD, QUERY or SEARCH can; POST cannot be, as it would never invalidate)")
 		default:
-			if m == "" || strings.ToUpper(m) != m {
+			if !config.IsToken(m) || strings.ToUpper(m) != m {
 				return t.Problem("methods["+strconv.Itoa(i)+"]", "must be an upper-case method name such as GET, got "+strconv.Quote(m))
 			}
 			p.otherMethods = append(p.otherMethods, m)
@@ -173,10 +173,15 @@ func (p *Plugin) compile(spec chain.Spec, cfg *Config) error {
 	}
 	p.ignoreQuery = cfg.IgnoreQuery
 	for i, h := range cfg.KeyHeaders {
-		if h == "" || strings.ContainsAny(h, " :\r\n") {
+		if !config.IsToken(h) {
 			return t.Problem("key_headers["+strconv.Itoa(i)+"]", "invalid header name "+strconv.Quote(h))
 		}
 		p.keyHeaders = append(p.keyHeaders, h)
+	}
+	for i, ck := range cfg.KeyCookies {
+		if !config.IsToken(ck) {
+			return t.Problem("key_cookies["+strconv.Itoa(i)+"]", "invalid cookie name "+strconv.Quote(ck))
+		}
 	}
 	p.keyCookies = cfg.KeyCookies
 	p.keyConsumer = cfg.KeyConsumer
@@ -190,7 +195,7 @@ func (p *Plugin) compile(spec chain.Spec, cfg *Config) error {
 	if p.collapse && p.collapseTimeout <= 0 {
 		return t.Problem("collapse_timeout", "must be more than 0s")
 	}
-	if strings.ContainsAny(cfg.TagHeader, " :\r\n") {
+	if cfg.TagHeader != "" && !config.IsToken(cfg.TagHeader) {
 		return t.Problem("tag_header", "invalid header name "+strconv.Quote(cfg.TagHeader))
 	}
 	p.tagHeader = cfg.TagHeader

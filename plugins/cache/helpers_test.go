@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/moongate/moongate/core/cache"
-	"github.com/moongate/moongate/core/gateway"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moongate/moongate/core/cache"
+	"github.com/moongate/moongate/core/gateway"
 
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
 	_ "github.com/moongate/moongate/plugins/cache"

@@ -39,20 +39,7 @@ func (p *Plugin) startRefresh(c *chain.Context, st *state, now int64) {
 
 	req := fasthttp.AcquireRequest()
 	c.Request.CopyTo(req)
-	h := &req.Header
-	h.Del("If-None-Match")
-	h.Del("If-Modified-Since")
-	if h.IsHead() {
-		h.SetMethod("GET")
-	}
-	if etag := bg.entry.header("ETag"); len(etag) > 0 {
-		h.SetBytesV("If-None-Match", etag)
-		bg.revalidating = true
-	}
-	if lm := bg.entry.header("Last-Modified"); len(lm) > 0 {
-		h.SetBytesV("If-Modified-Since", lm)
-		bg.revalidating = true
-	}
+	_, bg.revalidating = setFetchHeaders(&req.Header, &bg.entry)
 	resp := fasthttp.AcquireResponse()
 	d := c.Detach(req, resp)
 	p.wg.Add(1)
@@ -69,11 +56,10 @@ func (p *Plugin) startRefresh(c *chain.Context, st *state, now int64) {
 			<-p.refreshes
 			p.wg.Done()
 		}()
-		start := time.Now()
 		d.Route.Forward(d)
 		p.finish(d, bg, false)
 		p.n.refreshed.Add(1)
 		d.LogAttrs(slog.LevelDebug, "cache entry refreshed in the background", slog.Int("status", resp.StatusCode()),
-			slog.Duration("took", time.Since(start)))
+			slog.Duration("took", time.Since(d.Start())))
 	}()
 }

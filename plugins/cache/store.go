@@ -7,16 +7,14 @@ import (
 	"time"
 
 	"github.com/moongate/moongate/core/chain"
-	"github.com/valyala/fasthttp"
 )
 
 // Limits on what a stored response may carry.
 const (
-	maxTags     = 64
-	maxTagLen   = 256
-	maxVary     = 16
-	maxHeaders  = 256
-	fixedOffset = fixedLen
+	maxTags    = 64
+	maxTagLen  = 256
+	maxVary    = 16
+	maxHeaders = 256
 )
 
 // store stores c.Response under the request's key when the policy and the
@@ -153,7 +151,7 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 
 	// Build the record: fixed part, headers, tags, body.
 	rec := st.rec[:0]
-	rec = append(rec, make([]byte, fixedOffset)...)
+	rec = append(rec, make([]byte, fixedLen)...)
 	nh := 0
 	for k, v := range resp.Header.All() {
 		if skipStored(k) || (p.tagHeader != "" && !p.exposeTags && eqFoldBytes(k, p.tagHeader)) {
@@ -162,7 +160,7 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 		if nh == maxHeaders {
 			return nil, false
 		}
-		if repeated(rec[fixedOffset:], nh, k) {
+		if repeated(rec[fixedLen:], nh, k) {
 			rec = binary.AppendUvarint(rec, uint64(len(k)+1))
 			rec = append(append(rec, repeatMark), k...)
 		} else {
@@ -185,7 +183,7 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 		}
 	}
 	rec = append(rec, body...)
-	e.nh, e.nt, e.body, e.headers = nh, nt, body, rec[fixedOffset:hdrEnd]
+	e.nh, e.nt, e.body, e.headers = nh, nt, body, rec[fixedLen:hdrEnd]
 	fixed := appendFixed(make([]byte, 0, fixedLen), &e)
 	copy(rec, fixed)
 	st.rec = rec
@@ -226,7 +224,7 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 func (p *Plugin) bufferStream(c *chain.Context) bool {
 	resp := c.Response
 	cl := resp.Header.ContentLength()
-	if cl < 0 || cl > p.maxSize || bytes.HasPrefix(resp.Header.ContentType(), []byte("text/event-stream")) {
+	if cl < 0 || cl > p.maxSize || isEventStream(resp.Header.ContentType()) {
 		return false
 	}
 	buf := make([]byte, cl)
@@ -299,4 +297,9 @@ func eqFoldPrefix(a, b []byte) bool {
 	return true
 }
 
-var _ = fasthttp.StatusOK
+// isEventStream reports whether a Content-Type is text/event-stream, in
+// any case (media types are case-insensitive), as the upstream judges it.
+func isEventStream(ct []byte) bool {
+	const es = "text/event-stream"
+	return len(ct) >= len(es) && eqFoldPrefix(ct[:len(es)], []byte(es))
+}

@@ -24,6 +24,11 @@ func TestStreamedUpstreamResponses(t *testing.T) {
 			ctx.SetBody(body)
 		case "/chunked":
 			ctx.SetBodyStreamWriter(func(w *bufio.Writer) { w.Write(body) })
+		case "/Events":
+			// Media types are case-insensitive: still an event stream,
+			// with a length announced this time.
+			ctx.SetContentType("Text/Event-Stream")
+			ctx.SetBodyString("data: two\n\n")
 		case "/small-chunked":
 			ctx.SetBodyStreamWriter(func(w *bufio.Writer) { w.WriteString("small") })
 		case "/events":
@@ -49,10 +54,12 @@ upstream = "up"
 	expect(t, g, "/chunked", "BYPASS", 200, string(body))
 	expect(t, g, "/events", "BYPASS", 200, "data: one\n\n")
 	expect(t, g, "/events", "BYPASS", 200, "data: one\n\n")
+	expect(t, g, "/Events", "BYPASS", 200, "data: two\n\n")
+	expect(t, g, "/Events", "BYPASS", 200, "data: two\n\n")
 	// A chunked body that ends within stream_threshold arrives buffered.
 	expect(t, g, "/small-chunked", "MISS", 200, "small")
 	expect(t, g, "/small-chunked", "HIT", 200, "small")
-	if up.Hits() != 6 {
-		t.Fatalf("upstream hits = %d, want 6", up.Hits())
+	if up.Hits() != 8 {
+		t.Fatalf("upstream hits = %d, want 8", up.Hits())
 	}
 }
