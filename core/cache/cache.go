@@ -252,4 +252,3 @@ func (ns *Namespace) Purge() { ns.gen.Add(1) }
 
 // Generation returns the namespace's generation (bumped by Purge).
 func (ns *Namespace) Generation() uint64 { return ns.gen.Load() }
-
