@@ -78,6 +78,10 @@ func (g *Gateway) registerCacheAdmin(a *admin.Server) {
 			all := string(args.Peek("all"))
 			p.All = all == "true" || all == "1"
 		}
+		if g.Runtime().foldPaths {
+			// Request paths were lower-cased before the cache saw them.
+			p.URL, p.Prefix = strings.ToLower(p.URL), strings.ToLower(p.Prefix)
+		}
 		if p.Route != "" && !g.hasRoute(p.Route) {
 			admin.WriteError(ctx, 404, "no route named "+strconv.Quote(p.Route))
 			return
