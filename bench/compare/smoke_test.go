@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -40,8 +39,7 @@ func serve(t *testing.T, srv *fasthttp.Server) string {
 func smokeEnv(t *testing.T) *Env {
 	t.Helper()
 	dir := t.TempDir()
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	build := exec.Command(goBin, "build", "-o", filepath.Join(dir, "moongate"), "github.com/moongate/moongate/cmd/moongate")
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "moongate"), "github.com/moongate/moongate/cmd/moongate")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/moongate: %v\n%s", err, out)

@@ -1,7 +1,6 @@
 package origin
 
 import (
-	"net"
 	"sort"
 	"strconv"
 	"sync/atomic"
@@ -98,6 +97,3 @@ func headerLines(h *fasthttp.RequestHeader) []byte {
 func (o *Origin) Server() *fasthttp.Server {
 	return &fasthttp.Server{Handler: o.Handler, Name: "origin", NoDefaultContentType: true}
 }
-
-// Serve serves on ln until it is closed.
-func (o *Origin) Serve(ln net.Listener) error { return o.Server().Serve(ln) }

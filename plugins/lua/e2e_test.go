@@ -32,11 +32,11 @@ func writeScripts(t testing.TB, files map[string]string) string {
 func echoUpstream(t testing.TB) *gatewaytest.Upstream {
 	return gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("X-Upstream-Path", string(ctx.Path()))
-		ctx.Request.Header.VisitAll(func(k, v []byte) {
+		for k, v := range ctx.Request.Header.All() {
 			if strings.HasPrefix(string(k), "X-") {
 				ctx.Response.Header.Set("Got-"+string(k), string(v))
 			}
-		})
+		}
 		ctx.SetBodyString(`{"user":"bob","password":"hunter2","card":{"number":"4111"}}`)
 		ctx.Response.Header.SetContentType("application/json")
 	})

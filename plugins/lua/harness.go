@@ -215,7 +215,9 @@ func (h *Harness) Run(r Request) (*Result, error) {
 		res.snapshotRequest(c)
 	}
 	res.Status = fc.Response.StatusCode()
-	fc.Response.Header.VisitAll(func(k, v []byte) { res.Headers = append(res.Headers, Header{string(k), string(v)}) })
+	for k, v := range fc.Response.Header.All() {
+		res.Headers = append(res.Headers, Header{string(k), string(v)})
+	}
 	res.Body = string(fc.Response.Body())
 	res.Values = map[string]any{}
 	c.VisitValues(func(k string, v any) { res.Values[k] = v })
@@ -243,9 +245,9 @@ func (res *Result) snapshotRequest(c *chain.Context) {
 	res.Path = string(c.Request.URI().Path())
 	res.Query = string(c.Request.URI().QueryString())
 	res.RequestHeaders = res.RequestHeaders[:0]
-	c.Request.Header.VisitAll(func(k, v []byte) {
+	for k, v := range c.Request.Header.All() {
 		res.RequestHeaders = append(res.RequestHeaders, Header{string(k), string(v)})
-	})
+	}
 	res.RequestBody = string(c.Request.Body())
 	if c.Upstream != nil {
 		res.Upstream = c.Upstream.Name()

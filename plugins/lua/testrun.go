@@ -464,7 +464,9 @@ func (ts *testServer) set(r Response) {
 func (ts *testServer) handle(ctx *fasthttp.RequestCtx) {
 	r := Request{Method: string(ctx.Method()), Path: string(ctx.Path()), Query: string(ctx.QueryArgs().QueryString()),
 		Body: string(ctx.PostBody())}
-	ctx.Request.Header.VisitAll(func(k, v []byte) { r.Headers = append(r.Headers, Header{string(k), string(v)}) })
+	for k, v := range ctx.Request.Header.All() {
+		r.Headers = append(r.Headers, Header{string(k), string(v)})
+	}
 	ts.mu.Lock()
 	ts.requests = append(ts.requests, r)
 	resp := ts.resp
