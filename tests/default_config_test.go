@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -83,9 +84,13 @@ func TestDefaultConfigTour(t *testing.T) {
 			t.Errorf("/cached/report #%d: %d %v, want %s", i+1, st, h, want)
 		}
 	}
-	// As curl -d sends it: JSON labelled as a form.
+	// The admin calls are sent as curl sends them: Host localhost:<port>,
+	// and for the purge the Content-Type the README's curl line sets.
+	_, adminPort, _ := net.SplitHostPort(admin)
+	adminHost := "localhost:" + adminPort
+	// curl -X POST localhost:9080/cache/purge -H 'Content-Type: application/json' -d '{"url": "/cached/report"}'
 	if st, b, _ := gt.Do(t, "POST", "http://"+admin+"/cache/purge", []byte(`{"url": "/cached/report"}`),
-		"Content-Type", "application/x-www-form-urlencoded"); st != 200 {
+		"Host", adminHost, "Content-Type", "application/json"); st != 200 {
 		t.Errorf("purge: %d %s", st, b)
 	}
 	if _, _, h = get("GET", "/cached/report", nil); h["X-Cache-Status"] != "MISS" {
@@ -106,12 +111,12 @@ func TestDefaultConfigTour(t *testing.T) {
 		t.Errorf("/api/../legacy/x: %d", st)
 	}
 	// curl localhost:9080/status
-	st, b, _ := gt.Do(t, "GET", "http://"+admin+"/status", nil)
+	st, b, _ := gt.Do(t, "GET", "http://"+admin+"/status", nil, "Host", adminHost)
 	if st != 200 || !strings.Contains(string(b), `"routes": 6`) {
 		t.Errorf("status: %d %s", st, b)
 	}
 	// curl -X POST localhost:9080/reload
-	if st, b, _ := gt.Do(t, "POST", "http://"+admin+"/reload", nil); st != 200 || !strings.Contains(string(b), `"ok": true`) {
+	if st, b, _ := gt.Do(t, "POST", "http://"+admin+"/reload", nil, "Host", adminHost); st != 200 || !strings.Contains(string(b), `"ok": true`) {
 		t.Errorf("reload: %d %s", st, b)
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/moongate/moongate/core/admin"
 	"net"
 	"net/url"
 	"strconv"
@@ -140,6 +141,11 @@ func (c *Config) checkServer(rep *reporter) {
 }
 
 func (c *Config) checkAdmin(rep *reporter) {
+	for i, h := range c.Admin.AllowedHosts {
+		if admin.NormalizeHost(h) == "" {
+			rep.add(indexPath("admin.allowed_hosts", i), `must be a host name or an IP address without a port, such as "gateway.internal", got `+strconv.Quote(h))
+		}
+	}
 	if c.Admin.Listen == "" {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,6 +110,17 @@ type Admin struct {
 	// Token, when set, must be sent as "Authorization: Bearer <token>".
 	// Write it as "${MOONGATE_ADMIN_TOKEN}" to keep it out of the file. Default "".
 	Token string `toml:"token"`
+	// AllowedHosts are the host names (or IP addresses) the admin API
+	// answers to besides its own address, localhost, 127.0.0.1 and [::1]:
+	// a request whose Host header names anything else gets 403, so that a
+	// DNS-rebinding web page cannot reach it. Each matches with any port.
+	// Default: none.
+	AllowedHosts []string `toml:"allowed_hosts"`
+}
+
+// Equal reports whether a and b are the same settings.
+func (a Admin) Equal(b Admin) bool {
+	return a.Listen == b.Listen && a.Token == b.Token && slices.Equal(a.AllowedHosts, b.AllowedHosts)
 }
 
 // Echo configures the built-in demo upstream, which answers every request

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"slices"
+	"strconv"
+	"time"
+)
 
 // Lua configures the Lua script engine: where scripts and the modules
 // they require live, and the limits every script call runs under.
@@ -26,7 +30,25 @@ type Lua struct {
 	// Watch reloads the configuration when a file under Dir changes (for
 	// development). Default false.
 	Watch bool `toml:"watch"`
+	// HTTPDeny lists the addresses and CIDRs gw.http may not connect to,
+	// checked on the resolved address of each connection (a host name
+	// that resolves into one is refused too). Setting it replaces the
+	// default: link-local addresses, where cloud metadata services live
+	// (169.254.169.254 among them), and AWS's IPv6 metadata address.
+	// Add "127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12",
+	// "192.168.0.0/16" and "fc00::/7" to keep scripts off loopback and
+	// private networks. Whatever it says, the admin API's own address is
+	// always refused. Default ["169.254.0.0/16", "fe80::/10", "fd00:ec2::254"].
+	HTTPDeny []string `toml:"http_deny"`
+	// HTTPAllow lists exceptions to HTTPDeny (a service a script must
+	// reach inside a denied range). Default: none.
+	HTTPAllow []string `toml:"http_allow"`
 }
+
+// DefaultHTTPDeny is lua.http_deny's default: link-local addresses (cloud
+// metadata services, 169.254.169.254 among them) and AWS's IPv6 metadata
+// address.
+var DefaultHTTPDeny = []string{"169.254.0.0/16", "fe80::/10", "fd00:ec2::254"}
 
 // maxLuaTimeout bounds lua.timeout and step timeouts: a script call
 // holds a Lua state and a request goroutine for that long.
@@ -34,7 +56,8 @@ const maxLuaTimeout = 30 * time.Second
 
 // DefaultLua returns the [lua] defaults.
 func DefaultLua() Lua {
-	return Lua{Dir: "scripts", Timeout: Duration(10 * time.Millisecond), MaxStringSize: 16 << 20, MaxStateSize: 64 << 20}
+	return Lua{Dir: "scripts", Timeout: Duration(10 * time.Millisecond), MaxStringSize: 16 << 20, MaxStateSize: 64 << 20,
+		HTTPDeny: slices.Clone(DefaultHTTPDeny)}
 }
 
 func (c *Config) checkLua(rep *reporter) {
@@ -50,5 +73,15 @@ func (c *Config) checkLua(rep *reporter) {
 	}
 	if l.MaxStateSize < 1<<20 {
 		rep.add("lua.max_state_size", "must be at least 1MB, got "+l.MaxStateSize.String())
+	}
+	for _, list := range []struct {
+		key   string
+		items []string
+	}{{"lua.http_deny", l.HTTPDeny}, {"lua.http_allow", l.HTTPAllow}} {
+		for i, p := range list.items {
+			if _, err := ParsePrefix(p); err != nil {
+				rep.add(indexPath(list.key, i), "is not an IP address or CIDR: "+strconv.Quote(p))
+			}
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strconv"
@@ -49,18 +50,18 @@ func (g *Gateway) saveCache() {
 //	POST /cache/purge   purge the proxy cache: a JSON body such as
 //	                    {"url": "/users/42"}, {"prefix": "/users/"},
 //	                    {"route": "users"}, {"tag": "user-42"},
-//	                    {"tags": ["a", "b"]} or {"all": true}, or the
-//	                    same as query arguments (?prefix=/users/)
+//	                    {"tags": ["a", "b"]} or {"all": true} sent as
+//	                    application/json, or the same as query
+//	                    arguments with no body (?prefix=/users/)
 func (g *Gateway) registerCacheAdmin(a *admin.Server) {
 	a.Handle("GET", "/cache/stats", func(ctx *fasthttp.RequestCtx) {
 		admin.WriteJSON(ctx, 200, g.cache.Stats())
 	})
 	a.Handle("POST", "/cache/purge", func(ctx *fasthttp.RequestCtx) {
 		var p cache.Purge
-		// A JSON object is recognized by its first character, whatever the
-		// Content-Type: `curl -d '{"url": ...}'` labels it as a form.
-		if body := strings.TrimSpace(string(ctx.PostBody())); strings.HasPrefix(body, "{") {
-			dec := json.NewDecoder(strings.NewReader(body))
+		// The admin API lets a body through only as application/json.
+		if body := bytes.TrimSpace(ctx.PostBody()); len(body) > 0 {
+			dec := json.NewDecoder(bytes.NewReader(body))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&p); err != nil {
 				admin.WriteError(ctx, 400, "invalid purge body: "+err.Error())
@@ -68,9 +69,6 @@ func (g *Gateway) registerCacheAdmin(a *admin.Server) {
 			}
 		} else {
 			args := ctx.QueryArgs()
-			if ctx.PostArgs().Len() > 0 {
-				args = ctx.PostArgs()
-			}
 			p.URL = string(args.Peek("url"))
 			p.Prefix = string(args.Peek("prefix"))
 			p.Route = string(args.Peek("route"))

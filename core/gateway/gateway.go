@@ -112,7 +112,7 @@ func (g *Gateway) Start() error {
 		}
 	}
 	if cfg.Admin.Listen != "" {
-		g.admin = admin.New(cfg.Admin.Token)
+		g.admin = admin.New(admin.Options{Token: cfg.Admin.Token, AllowedHosts: cfg.Admin.AllowedHosts})
 		g.registerAdmin(g.admin)
 		if err := g.admin.Start(cfg.Admin.Listen); err != nil {
 			return fail(errors.New("admin.listen: " + err.Error()))
@@ -357,7 +357,7 @@ func restartOnly(old, cur *config.Config) []string {
 		old.Server.MaxBodySize != cur.Server.MaxBodySize || old.Server.MaxConnections != cur.Server.MaxConnections {
 		out = append(out, "[server] listeners and limits changed: they take effect after a restart")
 	}
-	if old.Admin != cur.Admin {
+	if !old.Admin.Equal(cur.Admin) {
 		out = append(out, "[admin] changed: it takes effect after a restart")
 	}
 	if old.Echo != cur.Echo {

@@ -191,7 +191,7 @@ upstream = "up"
 	expect(t, g, "/Items/1", "MISS", 200, "")
 	expect(t, g, "/items/1", "HIT", 200, "")
 	for _, purge := range []string{`{"url": "/ITEMS/1"}`, `{"prefix": "/Items/"}`} {
-		if st, body, _ := gatewaytest.Do(t, "POST", g.AdminURL+"/cache/purge", []byte(purge)); st != 200 {
+		if st, body, _ := gatewaytest.Do(t, "POST", g.AdminURL+"/cache/purge", []byte(purge), "Content-Type", "application/json"); st != 200 {
 			t.Fatalf("purge %s: %d %s", purge, st, body)
 		}
 		expect(t, g, "/items/1", "MISS", 200, "")
