@@ -196,7 +196,7 @@ function gw.hash.sha256(data) end
 ---@class gw.http
 gw.http = {}
 
----Sends an HTTP request and returns the response. The call ends at the earlier of its own timeout and the step's deadline. Failures (connection refused, timeout, bad URL) return nil and a message; any status, 5xx included, is a response.
+---Sends an HTTP request and returns the response. The call ends at the earlier of its own timeout and the step's deadline. Failures (connection refused, timeout, bad URL) return nil and a message; any status, 5xx included, is a response. A connection to the admin API, or to an address lua.http_deny covers (by default link-local and cloud metadata addresses such as 169.254.169.254), is refused the same way: the check is made on the address the host name resolves to, when connecting.
 ---
 ---Phases: request, response.
 ---

@@ -1,7 +1,9 @@
 package sdk
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -14,28 +16,12 @@ import (
 // load time).
 const defaultHTTPTimeout = 10 * time.Second
 
-var (
-	sharedClientOnce sync.Once
-	sharedClient     *fasthttp.Client
-)
+// HTTPClient returns the client gw.http uses under the default policy
+// (DefaultHTTPPolicy): one per process, keeping a pool of keep-alive
+// connections per host.
+func HTTPClient() *fasthttp.Client { return defaultPolicy().client() }
 
-// HTTPClient returns the client gw.http uses by default: one per process,
-// keeping a pool of keep-alive connections per host.
-func HTTPClient() *fasthttp.Client {
-	sharedClientOnce.Do(func() {
-		sharedClient = &fasthttp.Client{
-			Name:                     "moongate-lua",
-			MaxConnsPerHost:          512,
-			MaxIdleConnDuration:      30 * time.Second,
-			ReadTimeout:              30 * time.Second,
-			WriteTimeout:             30 * time.Second,
-			MaxResponseBodySize:      16 << 20,
-			NoDefaultUserAgentHeader: true,
-			DialDualStack:            false,
-		}
-	})
-	return sharedClient
-}
+var defaultPolicy = sync.OnceValue(DefaultHTTPPolicy)
 
 func init() {
 	addNamespace(&Namespace{Name: "http", Doc: "Calls to other HTTP services (authorization, enrichment), over a shared pool of " +
@@ -43,7 +29,9 @@ func init() {
 		"is only a few milliseconds)."},
 		&Binding{Name: "request", Phases: Request | Response, Doc: "Sends an HTTP request and returns the response. The call ends at the " +
 			"earlier of its own timeout and the step's deadline. Failures (connection refused, timeout, bad URL) " +
-			"return nil and a message; any status, 5xx included, is a response.",
+			"return nil and a message; any status, 5xx included, is a response. A connection to the admin API, or to an " +
+			"address lua.http_deny covers (by default link-local and cloud metadata addresses such as 169.254.169.254), is " +
+			"refused the same way: the check is made on the address the host name resolves to, when connecting.",
 			Params: []Param{{"opts", "{method: string?, url: string, headers: table<string,string>?, body: string?, timeout: number?}",
 				`url ("http://" or "https://"); method (default "GET", or "POST" with a body); headers; body; timeout in seconds (default: until the step's deadline)`}},
 			Returns: []Param{{"res", "{status: integer, headers: table<string,string|string[]>, body: string}?", "the response: status, headers keyed by lower-case name, body"},
@@ -118,13 +106,22 @@ func (s *State) httpRequest(L *lua.LState) int {
 	if hasBody {
 		req.SetBodyString(body)
 	}
-	client := HTTPClient()
+	client := s.client
 	if !time.Now().Before(deadline) {
 		L.Push(lua.LNil)
 		L.Push(lua.LString("gw.http: the step's deadline has passed"))
 		return 2
 	}
 	if err := client.DoDeadline(req, resp, deadline); err != nil {
+		var refused *RefusedError
+		if errors.As(err, &refused) {
+			// Host and port only: a path or query may hold a secret.
+			where := method + " " + string(req.URI().Host())
+			s.logRefused(where, refused)
+			L.Push(lua.LNil)
+			L.Push(lua.LString("gw.http: " + where + ": " + refused.Error()))
+			return 2
+		}
 		msg := err.Error()
 		if errors.Is(err, fasthttp.ErrTimeout) {
 			msg = "timed out"
@@ -146,4 +143,15 @@ func (s *State) httpRequest(L *lua.LState) int {
 	t.RawSetString("body", lua.LString(resp.Body()))
 	L.Push(t)
 	return 1
+}
+
+// logRefused logs a call the policy refused, without its path or query.
+func (s *State) logRefused(where string, e *RefusedError) {
+	attrs := []slog.Attr{slog.String("script", s.opts.Script), slog.String("call", where),
+		slog.String("address", e.Addr.String()), slog.String("reason", e.Reason)}
+	if s.C != nil {
+		s.C.LogAttrs(slog.LevelWarn, "gw.http call refused", attrs...)
+		return
+	}
+	s.logger().LogAttrs(context.Background(), slog.LevelWarn, "gw.http call refused", attrs...)
 }

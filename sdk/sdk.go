@@ -8,6 +8,7 @@ import (
 
 	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
+	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -143,6 +144,9 @@ type Options struct {
 	// MaxString bounds strings the SDK builds (gw.json, gw.base64,
 	// gw.http bodies). 0 means 16 MB.
 	MaxString int
+	// HTTP decides which addresses gw.http may connect to; nil means
+	// DefaultHTTPPolicy.
+	HTTP *HTTPPolicy
 }
 
 // State is the SDK bound into one Lua state. It is used by one goroutine
@@ -156,9 +160,10 @@ type State struct {
 	Deadline time.Time
 
 	opts      Options
-	exit      *lua.LUserData // raised by gw.response.exit to end the call
-	null      *lua.LUserData // gw.json.null
-	arrayMeta *lua.LTable    // metatable marking a table as a JSON array
+	client    *fasthttp.Client // gw.http's, for opts.HTTP
+	exit      *lua.LUserData   // raised by gw.response.exit to end the call
+	null      *lua.LUserData   // gw.json.null
+	arrayMeta *lua.LTable      // metatable marking a table as a JSON array
 	buf       []byte
 }
 
@@ -168,7 +173,10 @@ func Open(L *lua.LState, opts Options) *State {
 	if opts.MaxString <= 0 {
 		opts.MaxString = 16 << 20
 	}
-	s := &State{opts: opts}
+	if opts.HTTP == nil {
+		opts.HTTP = defaultPolicy()
+	}
+	s := &State{opts: opts, client: opts.HTTP.client()}
 	s.exit = L.NewUserData()
 	s.null = L.NewUserData()
 	s.arrayMeta = L.NewTable()

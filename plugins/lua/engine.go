@@ -55,6 +55,7 @@ type Script struct {
 	maxString int
 	maxState  int
 	cache     *cache.Namespace
+	http      *sdk.HTTPPolicy
 	logger    *slog.Logger
 	stats     *Stats
 	has       [3]bool
@@ -126,6 +127,10 @@ func New(spec chain.Spec) (any, error) {
 	if err != nil {
 		return nil, problem(err.Error())
 	}
+	policy, err := sdk.NewHTTPPolicy(lc.HTTPDeny, lc.HTTPAllow)
+	if err != nil {
+		return nil, problem("lua.http_deny, lua.http_allow: " + err.Error()) // checked by core/config before
+	}
 	sc := &Script{
 		path:      spec.Name,
 		proto:     proto,
@@ -133,6 +138,7 @@ func New(spec chain.Spec) (any, error) {
 		timeout:   lc.Timeout.Std(),
 		maxString: lc.MaxStringSize.Int(),
 		maxState:  lc.MaxStateSize.Int(),
+		http:      policy,
 		stats:     statsFor(spec.Name),
 		modules:   &modules{dir: lc.Dir, protos: map[string]*glua.FunctionProto{}},
 		logger:    slog.Default(),
@@ -221,7 +227,8 @@ func (sc *Script) newState() (*state, error) {
 	L := newSandbox(sc.maxString)
 	st := &state{L: L, w: newWatchdog()}
 	L.SetContext(st.w)
-	st.sdk = sdk.Open(L, sdk.Options{Script: sc.path, Cache: sc.cache, MaxString: sc.maxString, Logger: sc.logger})
+	st.sdk = sdk.Open(L, sdk.Options{Script: sc.path, Cache: sc.cache, MaxString: sc.maxString, Logger: sc.logger,
+		HTTP: sc.http})
 	if f, ok := L.GetField(L.GetField(L.Get(glua.GlobalsIndex), "gw"), "log").(*glua.LTable); ok {
 		L.SetGlobal("print", f.RawGetString("info"))
 	}
