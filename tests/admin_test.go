@@ -202,6 +202,9 @@ func TestAdminAttackDNSRebinding(t *testing.T) {
 	// An absolute request target naming another host is refused as well.
 	st, body = adminRaw(t, a.addr, "GET http://attacker.tld/routes HTTP/1.1\r\nHost: localhost:"+a.port+"\r\n\r\n")
 	wantRefused(t, st, body, 403)
+	// No Host at all (HTTP/1.0): no name to check, refused.
+	st, body = adminRaw(t, a.addr, "GET /routes HTTP/1.0\r\n\r\n")
+	wantRefused(t, st, body, 403)
 	// A port other than the listener's is another origin.
 	st, body = adminRaw(t, a.addr, get("/status", "Host: localhost:1"))
 	wantRefused(t, st, body, 403)
