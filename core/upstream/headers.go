@@ -118,10 +118,11 @@ func trimSpace(b []byte) []byte {
 // PrepareClientHeaders readies the client's request headers, once, after
 // routing and before the chain runs:
 //
-//   - The lines of a repeated X-Forwarded-For, X-Forwarded-Proto or
-//     X-Forwarded-Host are joined into one, in order (RFC 9110 §5.3), so
-//     that the client address and the values sent upstream are read from
-//     the list the proxies wrote. This comes first: fasthttp's Del moves
+//   - The lines of a repeated X-Forwarded-For, X-Forwarded-Proto,
+//     X-Forwarded-Host or X-Real-IP are joined into one, in order (RFC
+//     9110 §5.3), so that the client address and the values sent upstream
+//     are read from the list the proxies wrote, and so that the gateway's
+//     value replaces the only line. This comes first: fasthttp's Del moves
 //     the last header line into the place of the deleted one, so once a
 //     header is deleted, repeated lines are no longer in received order.
 //   - The client's hop-by-hop headers go: every Connection line and the
@@ -157,16 +158,23 @@ func PrepareClientHeaders(h *fasthttp.RequestHeader, websocket bool) {
 	}
 }
 
-// The forwarding headers whose repeated lines are joined.
-var forwardedNames = [...]string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"}
+// The forwarding headers whose repeated lines are joined, and their
+// canonical names, which prepareRequest sets without normalizing them.
+var (
+	forwardedNames = [...]string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-Ip"}
+	keyXFF         = []byte(forwardedNames[0])
+	keyXFP         = []byte(forwardedNames[1])
+	keyXFH         = []byte(forwardedNames[2])
+	keyRealIP      = []byte(forwardedNames[3])
+)
 
 func forwardedBit(k []byte) uint8 {
-	if len(k) < 15 || !eqFold(k[:12], "X-Forwarded-") {
-		return 0
-	}
-	for i, n := range forwardedNames {
-		if eqFold(k, n) {
-			return 1 << i
+	switch len(k) {
+	case 9, 15, 16, 17:
+		for i, n := range forwardedNames {
+			if eqFold(k, n) {
+				return 1 << i
+			}
 		}
 	}
 	return 0
@@ -324,15 +332,15 @@ func delHopByHop(h hopHeader, found uint16) {
 
 // prepareRequest turns the request into the upstream request, in place:
 // X-Forwarded-For, -Proto, -Host and X-Real-IP tell the upstream who
-// asked. The client's hop-by-hop headers went before the chain ran
-// (PrepareClientHeaders); a header a step set goes as set. Every line of a
-// repeated header counts (RFC 9110 §5.3): from a peer that is not a
-// trusted proxy, all lines are replaced by the gateway's values; from a
-// trusted proxy, the X-Forwarded-For lines are joined in order and the
-// peer appended, and X-Forwarded-Proto and -Host, which hold one value,
-// keep the rightmost element of their lines (what the nearest proxy
-// wrote). X-Real-IP is always the client address (ClientIP). setTarget
-// then sets the Host for each try.
+// asked. Before the chain ran, PrepareClientHeaders removed the client's
+// hop-by-hop headers (a header a step set goes as set) and joined the
+// lines of each of these four headers into one, which is replaced here:
+// from a peer that is not a trusted proxy, by the gateway's values; from
+// a trusted proxy, X-Forwarded-For gets the peer appended, and
+// X-Forwarded-Proto and -Host, which hold one value, keep the rightmost
+// element of their list (what the nearest proxy wrote). X-Real-IP is
+// always the client address (ClientIP). setTarget then sets the Host for
+// each try.
 func prepareRequest(c *chain.Context) {
 	h := &c.Request.Header
 	h.ResetConnectionClose()
@@ -340,8 +348,6 @@ func prepareRequest(c *chain.Context) {
 	client := c.ClientIP()
 	remote := c.RemoteAddr()
 	trusted := c.Trusted().Contains(remote)
-	// Every value is built in one buffer before the first Del, which
-	// reorders lines.
 	b := c.Scratch()
 	if trusted {
 		for _, line := range h.PeekAll("X-Forwarded-For") {
@@ -367,18 +373,11 @@ func prepareRequest(c *chain.Context) {
 	}
 	host := len(b)
 	b = appendAddr(b, client)
-	setOnly(h, "X-Forwarded-For", b[:xff])
-	setOnly(h, "X-Forwarded-Proto", b[xff:proto])
-	setOnly(h, "X-Forwarded-Host", b[proto:host])
-	setOnly(h, "X-Real-IP", b[host:])
+	h.SetCanonical(keyXFF, b[:xff])
+	h.SetCanonical(keyXFP, b[xff:proto])
+	h.SetCanonical(keyXFH, b[proto:host])
+	h.SetCanonical(keyRealIP, b[host:])
 	c.KeepScratch(b)
-}
-
-// setOnly sets header key to v, removing every other line of it (Set
-// alone replaces the first line only). v must not point into h.
-func setOnly(h *fasthttp.RequestHeader, key string, v []byte) {
-	h.Del(key)
-	h.SetBytesV(key, v)
 }
 
 // lastElement returns the rightmost non-empty element of a header's lines
