@@ -235,10 +235,14 @@ func (c *Context) IsTLS() bool { return c.tls }
 func (c *Context) RemoteAddr() netip.Addr { return c.remote }
 
 // ClientIP returns the real client address: the peer, or, when the peer
-// is a trusted proxy, the rightmost untrusted X-Forwarded-For address.
+// is a trusted proxy, the rightmost untrusted X-Forwarded-For address,
+// all lines of the header read as one list.
 func (c *Context) ClientIP() netip.Addr {
 	if !c.clientIP.IsValid() {
-		c.clientIP = c.trusted.ClientIP(c.remote, c.Request.Header.Peek("X-Forwarded-For"))
+		c.clientIP = c.remote
+		if c.trusted.Contains(c.remote) {
+			c.clientIP = c.trusted.ClientIP(c.remote, c.Request.Header.PeekAll("X-Forwarded-For")...)
+		}
 	}
 	return c.clientIP
 }

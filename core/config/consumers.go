@@ -62,8 +62,9 @@ type HMACSecret struct {
 
 // Auth configures what every authentication step sends upstream about the
 // consumer it authenticated ([auth]). Client-sent headers of these names,
-// in any case and with "_" for "-", are removed by every authentication
-// step before it sets its own. "" turns a header off.
+// in any case and with any non-alphanumeric byte for "-" ("_", "."), are
+// removed from every request before the chain runs, and by every
+// authentication step before it sets its own. "" turns a header off.
 type Auth struct {
 	// ConsumerHeader carries the consumer's name. Default "X-Consumer-Name".
 	ConsumerHeader string `toml:"consumer_header"`

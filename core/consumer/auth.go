@@ -156,7 +156,7 @@ func Fail(c *chain.Context, err error, challenges ...string) error {
 // and safe for concurrent use.
 type Identity struct {
 	consumer, groups, credential, anonymous []byte   // canonical header names, nil when off
-	strip                                   [][]byte // folded names: lower case, '_' as '-'
+	strip                                   [][]byte // folded names: see foldByte
 	extra                                   bool     // names beyond [auth]'s were given
 }
 
@@ -198,35 +198,36 @@ func canonical(name string) []byte {
 
 func fold(dst, name []byte) []byte {
 	for _, ch := range name {
-		switch {
-		case ch >= 'A' && ch <= 'Z':
-			ch += 'a' - 'A'
-		case ch == '_':
-			ch = '-'
-		}
-		dst = append(dst, ch)
+		dst = append(dst, foldByte(ch))
 	}
 	return dst
 }
 
+// foldByte maps a header name byte to what servers that turn header
+// names into variable names may make of it: letters in lower case, digits
+// as they are, and every other byte ('-', '_', '.', '~', ...) to one byte,
+// '-'. CGI maps '-' to '_' (RFC 3875 §4.1.18); others also map '.' or any
+// byte that is not alphanumeric, so all of them are taken as one.
+func foldByte(ch byte) byte {
+	switch {
+	case ch >= 'A' && ch <= 'Z':
+		return ch + 'a' - 'A'
+	case ch >= 'a' && ch <= 'z', ch >= '0' && ch <= '9':
+		return ch
+	}
+	return '-'
+}
+
 // stripped reports whether header name k is one of the names to remove,
-// in any case and with '_' for '-'.
+// once folded (foldByte).
 func (id *Identity) stripped(k []byte) bool {
 	for _, s := range id.strip {
 		if len(s) != len(k) {
 			continue
 		}
 		i := 0
-		for ; i < len(k); i++ {
-			ch := k[i]
-			if ch >= 'A' && ch <= 'Z' {
-				ch += 'a' - 'A'
-			} else if ch == '_' {
-				ch = '-'
-			}
-			if ch != s[i] {
-				break
-			}
+		for i < len(k) && foldByte(k[i]) == s[i] {
+			i++
 		}
 		if i == len(k) {
 			return true
@@ -236,9 +237,11 @@ func (id *Identity) stripped(k []byte) bool {
 }
 
 // Strip removes every request header whose name is one of the identity
-// headers or the extra names, whatever its case and with '_' for '-'
-// (servers that map headers to variables, such as CGI or nginx with
-// underscores_in_headers, would take X_Consumer_Name for X-Consumer-Name).
+// headers or the extra names, whatever its case and whatever stands
+// between its words: X_Consumer_Name, X.Consumer.Groups and
+// x~consumer~name are X-Consumer-Name to servers that map headers to
+// variables (CGI, PHP, WSGI, nginx with underscores_in_headers), so each
+// non-alphanumeric byte matches any other (foldByte).
 func (id *Identity) Strip(h *fasthttp.RequestHeader) {
 	for {
 		var names [8][64]byte

@@ -14,13 +14,16 @@ func TestStripVariants(t *testing.T) {
 	a.StripHeaders = []string{"X-User-Id", "X-" + strings.Repeat("Long", 20)}
 	id := NewIdentity(a, "X-Email")
 	var h fasthttp.RequestHeader
-	keep := map[string]string{"Accept": "x", "X-Consumer": "keep", "X-Consumer-Names": "keep", "Authorization": "Bearer x"}
+	keep := map[string]string{"Accept": "x", "X-Consumer": "keep", "X-Consumer-Names": "keep", "Authorization": "Bearer x",
+		"Xconsumer-Name": "keep", "X-Consumer--Name": "keep"}
 	for k, v := range keep {
 		h.Set(k, v)
 	}
 	spoofed := []string{"X-Consumer-Name", "x-consumer-name", "X_Consumer_Name", "x_CONSUMER-name", "X-Consumer-Groups",
 		"X-Credential-Identifier", "X-Anonymous-Consumer", "X-User-Id", "x_user_id", "X-Email", "X_EMAIL",
-		"X-" + strings.Repeat("Long", 20), "x_" + strings.Repeat("long", 20)}
+		"X-" + strings.Repeat("Long", 20), "x_" + strings.Repeat("long", 20),
+		// Every byte that is not a letter or a digit is one separator.
+		"X.Consumer.Groups", "x.consumer-name", "X~Consumer~Name", "X!Consumer#Groups", "X*User*Id", "X|Email"}
 	for i := 0; i < 3; i++ { // more than the batch of eight
 		for _, k := range spoofed {
 			h.Add(k, "forged")
@@ -28,6 +31,7 @@ func TestStripVariants(t *testing.T) {
 	}
 	h.DisableNormalizing()
 	h.Add("x_consumer_name", "raw")
+	h.Add("x.CONSUMER.groups", "raw")
 	id.Strip(&h)
 	got := map[string]string{}
 	for k, v := range h.All() {

@@ -9,10 +9,17 @@ func TestProxyPathDoesNotAllocate(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under -race")
 	}
-	for _, tc := range []struct{ name, plugins string }{{"empty chain", ""}, {"typical chain", typicalChain}} {
+	for _, tc := range []struct {
+		name, plugins string
+		extra         []string
+	}{
+		{"empty chain", "", nil},
+		{"typical chain", typicalChain, nil},
+		{"behind a trusted proxy", trustedLoopback + typicalChain, behindProxy},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := benchGateway(t, tc.plugins)
-			req, fc := benchRequest()
+			req, fc := benchRequest(tc.extra...)
 			n := testing.AllocsPerRun(500, func() { serveOnce(t, g, req, fc) })
 			if n != 0 {
 				t.Errorf("%v allocations per request, want 0", n)

@@ -216,7 +216,6 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 		rt.release(c)
 		return
 	}
-	rt.identity.Strip(&fc.Request.Header)
 	if !prepareBody(fc, rt) {
 		rt.release(c)
 		return
@@ -229,6 +228,7 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	}
 	m := &rt.matches[id]
 	c.Setup(m.route, m.prefixSegs, rt.trusted, rt.lookup, rt.logger)
+	rt.stripClientHeaders(&fc.Request.Header, m.route)
 	m.route.Serve(c)
 	if m.route.Chain.HasLog() {
 		chain.FinishLog(c, rt.release)

@@ -58,9 +58,16 @@ remove = ["X-Debug"]
 set = { "X-Served-By" = "moongate" }
 `
 
+// trustedLoopback makes the benchmark's client, 127.0.0.1, a trusted proxy.
+const trustedLoopback = `
+[server]
+trusted_proxies = ["127.0.0.1/32"]
+`
+
 // benchRequest returns a typical request and a RequestCtx from a client on
-// 127.0.0.1, as fasthttp's server prepares them.
-func benchRequest() (*fasthttp.Request, *fasthttp.RequestCtx) {
+// 127.0.0.1, as fasthttp's server prepares them. extra are more header
+// name, value pairs, added as separate lines.
+func benchRequest(extra ...string) (*fasthttp.Request, *fasthttp.RequestCtx) {
 	var fc fasthttp.RequestCtx
 	var req fasthttp.Request
 	req.Header.SetMethod("GET")
@@ -69,9 +76,16 @@ func benchRequest() (*fasthttp.Request, *fasthttp.RequestCtx) {
 	req.Header.Set("User-Agent", "bench")
 	req.Header.Set("Accept", "*/*")
 	req.Header.Set("X-Forwarded-For", "6.6.6.6")
+	for i := 0; i+1 < len(extra); i += 2 {
+		req.Header.Add(extra[i], extra[i+1])
+	}
 	fc.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
 	return &req, &fc
 }
+
+// behindProxy is what a client behind a trusted proxy sends: a keep-alive
+// Connection header and a second X-Forwarded-For line the proxy appended.
+var behindProxy = []string{"Connection", "keep-alive", "X-Forwarded-For", "203.0.113.9"}
 
 // serveOnce serves req again on the reused fc, as fasthttp's server does for
 // the next request of a keep-alive connection.
@@ -84,8 +98,8 @@ func serveOnce(tb testing.TB, g *gateway.Gateway, req *fasthttp.Request, fc *fas
 	}
 }
 
-func serveLoop(b *testing.B, g *gateway.Gateway) {
-	req, fc := benchRequest()
+func serveLoop(b *testing.B, g *gateway.Gateway, extra ...string) {
+	req, fc := benchRequest(extra...)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -99,6 +113,13 @@ func BenchmarkProxyEmptyChain(b *testing.B) { serveLoop(b, benchGateway(b, "")) 
 
 // BenchmarkProxyTypicalChain adds request-id and headers (set, remove).
 func BenchmarkProxyTypicalChain(b *testing.B) { serveLoop(b, benchGateway(b, typicalChain)) }
+
+// BenchmarkProxyBehindTrustedProxy is the plain proxy path for a client
+// behind a trusted proxy: Connection header removed, X-Forwarded-For lines
+// read as one list and joined upstream.
+func BenchmarkProxyBehindTrustedProxy(b *testing.B) {
+	serveLoop(b, benchGateway(b, trustedLoopback), behindProxy...)
+}
 
 // BenchmarkMock is a chain that answers itself: the gateway's own cost
 // without the upstream round trip.

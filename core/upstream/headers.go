@@ -115,15 +115,171 @@ func trimSpace(b []byte) []byte {
 // types so that their loops stay on the stack. Deleting, which only
 // happens when a hop-by-hop header is present, is shared.
 
-func stripRequestHopByHop(h *fasthttp.RequestHeader) {
-	var found uint16
+// PrepareClientHeaders readies the client's request headers, once, after
+// routing and before the chain runs:
+//
+//   - The lines of a repeated X-Forwarded-For, X-Forwarded-Proto,
+//     X-Forwarded-Host or X-Real-IP are joined into one, in order (RFC
+//     9110 §5.3), so that the client address and the values sent upstream
+//     are read from the list the proxies wrote, and so that the gateway's
+//     value replaces the only line. This comes first: fasthttp's Del moves
+//     the last header line into the place of the deleted one, so once a
+//     header is deleted, repeated lines are no longer in received order.
+//   - The client's hop-by-hop headers go: every Connection line and the
+//     headers its tokens name, Keep-Alive, TE, Trailer, Transfer-Encoding,
+//     Upgrade and Proxy-*. What the chain and the gateway add afterwards
+//     (identity, request ID, X-Forwarded-*, X-Real-IP, any header a step
+//     sets, hop-by-hop or not) therefore reaches the upstream whatever the
+//     client's Connection header names.
+//
+// Connection tokens naming Host, Content-Length or a forwarding header
+// (X-Forwarded-For, -Proto, -Host, X-Real-IP, Forwarded) are ignored:
+// those are end-to-end (RFC 9110 §7.6.1 forbids them as connection
+// options), and honouring them would let a client behind a trusted proxy
+// delete what the proxy added (Apache's CVE-2022-31813). A "Connection:
+// close" stays known to ConnectionClose, so the client connection ends
+// after the response; on a websocket route a WebSocket handshake keeps
+// "Connection: Upgrade" and "Upgrade: websocket" for the target.
+func PrepareClientHeaders(h *fasthttp.RequestHeader, websocket bool) {
+	var hop uint16
+	var fwd, repeated uint8
 	for k := range h.All() {
-		found |= hopBit(k)
+		hop |= hopBit(k)
+		if b := forwardedBit(k); b != 0 {
+			repeated |= fwd & b
+			fwd |= b
+		}
 	}
-	if found != 0 {
-		delHopByHop(h, found)
+	if repeated != 0 {
+		joinLines(h, repeated)
+	}
+	if hop != 0 {
+		stripHopByHop(h, hop, websocket)
 	}
 }
+
+// The forwarding headers whose repeated lines are joined, and their
+// canonical names, which prepareRequest sets without normalizing them.
+var (
+	forwardedNames = [...]string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-Ip"}
+	keyXFF         = []byte(forwardedNames[0])
+	keyXFP         = []byte(forwardedNames[1])
+	keyXFH         = []byte(forwardedNames[2])
+	keyRealIP      = []byte(forwardedNames[3])
+)
+
+func forwardedBit(k []byte) uint8 {
+	switch len(k) {
+	case 9, 15, 16, 17:
+		for i, n := range forwardedNames {
+			if eqFold(k, n) {
+				return 1 << i
+			}
+		}
+	}
+	return 0
+}
+
+// joinLines replaces the lines of each repeated forwarding header by one
+// line holding their values in order, separated by ", ". Every value is
+// read before the first Del, which reorders lines.
+func joinLines(h *fasthttp.RequestHeader, repeated uint8) {
+	var buf [512]byte
+	v := buf[:0]
+	var ends [len(forwardedNames)]int
+	for i, name := range forwardedNames {
+		if repeated&(1<<i) != 0 {
+			for j, line := range h.PeekAll(name) {
+				if j > 0 {
+					v = append(v, ", "...)
+				}
+				v = append(v, line...)
+			}
+		}
+		ends[i] = len(v)
+	}
+	start := 0
+	for i, name := range forwardedNames {
+		if repeated&(1<<i) != 0 {
+			h.Del(name)
+			h.SetBytesV(name, v[start:ends[i]])
+		}
+		start = ends[i]
+	}
+}
+
+// stripHopByHop removes the hop-by-hop headers a scan found (see
+// PrepareClientHeaders).
+func stripHopByHop(h *fasthttp.RequestHeader, found uint16, websocket bool) {
+	closeAfter := h.ConnectionClose()
+	upgrade := false
+	if found&hopConnection != 0 {
+		// Every line counts. The tokens are copied first, since deleting
+		// headers moves the values they point into.
+		var buf [256]byte
+		conn := buf[:0]
+		for k, v := range h.All() {
+			if hopBit(k) == hopConnection {
+				conn = append(append(conn, v...), ',')
+			}
+		}
+		upgrade = websocket && hasToken(conn, "upgrade") && eqFold(trimSpace(h.Peek("Upgrade")), "websocket")
+		for rest := conn; len(rest) > 0; {
+			var tok []byte
+			tok, rest = nextToken(rest)
+			if len(tok) > 0 && !eqFold(tok, "close") && !eqFold(tok, "keep-alive") && !endToEnd(tok) {
+				h.DelBytes(tok)
+			}
+		}
+		h.Del("Connection")
+	}
+	delHopByHop(h, found&^hopConnection)
+	if upgrade {
+		restoreUpgrade(h)
+	}
+	if closeAfter {
+		h.SetConnectionClose()
+	}
+}
+
+// nextToken returns the first element of a comma-separated list, trimmed,
+// and the rest after its comma.
+func nextToken(list []byte) (tok, rest []byte) {
+	i := 0
+	for i < len(list) && list[i] != ',' {
+		i++
+	}
+	if i == len(list) {
+		return trimSpace(list), nil
+	}
+	return trimSpace(list[:i]), list[i+1:]
+}
+
+// hasToken reports whether a comma-separated list holds tok, in any case.
+func hasToken(list []byte, tok string) bool {
+	for len(list) > 0 {
+		var t []byte
+		t, list = nextToken(list)
+		if eqFold(t, tok) {
+			return true
+		}
+	}
+	return false
+}
+
+// endToEnd reports whether a Connection token names a header that must
+// not be removed as a connection option.
+func endToEnd(tok []byte) bool {
+	for _, n := range endToEndNames {
+		if eqFold(tok, n) {
+			return true
+		}
+	}
+	return false
+}
+
+var endToEndNames = [...]string{"Host", "Content-Length", "X-Forwarded-For", "X-Forwarded-Proto",
+	"X-Forwarded-Host", "X-Real-IP", "Forwarded"}
 
 func stripResponseHopByHop(h *fasthttp.ResponseHeader) {
 	var found uint16
@@ -174,37 +330,76 @@ func delHopByHop(h hopHeader, found uint16) {
 	}
 }
 
-// prepareRequest turns the client's request into the upstream request, in
-// place: hop-by-hop headers go and the X-Forwarded-* headers tell the
-// upstream who asked. Client-sent X-Forwarded-* values are kept only from
-// trusted proxies. setTarget then sets the Host for each try.
+// prepareRequest turns the request into the upstream request, in place:
+// X-Forwarded-For, -Proto, -Host and X-Real-IP tell the upstream who
+// asked. Before the chain ran, PrepareClientHeaders removed the client's
+// hop-by-hop headers (a header a step set goes as set) and joined the
+// lines of each of these four headers into one, which is replaced here:
+// from a peer that is not a trusted proxy, by the gateway's values; from
+// a trusted proxy, X-Forwarded-For gets the peer appended, and
+// X-Forwarded-Proto and -Host, which hold one value, keep the rightmost
+// element of their list (what the nearest proxy wrote). X-Real-IP is
+// always the client address (ClientIP). setTarget then sets the Host for
+// each try.
 func prepareRequest(c *chain.Context) {
-	req := c.Request
-	h := &req.Header
-	stripRequestHopByHop(h)
+	h := &c.Request.Header
 	h.ResetConnectionClose()
 
+	client := c.ClientIP()
 	remote := c.RemoteAddr()
 	trusted := c.Trusted().Contains(remote)
-	var ipBuf [48]byte
-	ip := appendAddr(ipBuf[:0], remote)
+	b := c.Scratch()
+	if trusted {
+		for _, line := range h.PeekAll("X-Forwarded-For") {
+			if line = trimSpace(line); len(line) > 0 {
+				b = append(append(b, line...), ", "...)
+			}
+		}
+	}
+	b = appendAddr(b, remote)
+	xff := len(b)
+	if trusted {
+		b = append(b, lastElement(h.PeekAll("X-Forwarded-Proto"))...)
+	}
+	if len(b) == xff {
+		b = append(b, c.Scheme()...)
+	}
+	proto := len(b)
+	if trusted {
+		b = append(b, lastElement(h.PeekAll("X-Forwarded-Host"))...)
+	}
+	if len(b) == proto {
+		b = append(b, h.Host()...)
+	}
+	host := len(b)
+	b = appendAddr(b, client)
+	h.SetCanonical(keyXFF, b[:xff])
+	h.SetCanonical(keyXFP, b[xff:proto])
+	h.SetCanonical(keyXFH, b[proto:host])
+	h.SetCanonical(keyRealIP, b[host:])
+	c.KeepScratch(b)
+}
 
-	if xff := h.Peek("X-Forwarded-For"); trusted && len(xff) > 0 {
-		b := append(c.Scratch(), xff...)
-		b = append(b, ", "...)
-		b = append(b, ip...)
-		h.SetBytesV("X-Forwarded-For", b)
-		c.KeepScratch(b)
-	} else {
-		h.SetBytesV("X-Forwarded-For", ip)
+// lastElement returns the rightmost non-empty element of a header's lines
+// taken as one comma-separated list, nil if there is none.
+func lastElement(lines [][]byte) []byte {
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := lines[i]
+		for len(l) > 0 {
+			j := len(l) - 1
+			for j >= 0 && l[j] != ',' {
+				j--
+			}
+			if e := trimSpace(l[j+1:]); len(e) > 0 {
+				return e
+			}
+			if j < 0 {
+				break
+			}
+			l = l[:j]
+		}
 	}
-	if !trusted || len(h.Peek("X-Forwarded-Proto")) == 0 {
-		h.Set("X-Forwarded-Proto", c.Scheme())
-	}
-	if !trusted || len(h.Peek("X-Forwarded-Host")) == 0 {
-		h.SetBytesV("X-Forwarded-Host", h.Host())
-	}
-	h.SetBytesV("X-Real-IP", appendAddr(ipBuf[:0], c.ClientIP()))
+	return nil
 }
 
 // setTarget addresses the request to t: the Host is the target's, unless

@@ -37,9 +37,10 @@ func isWebSocket(h *fasthttp.RequestHeader) bool {
 	return false
 }
 
-// restoreUpgrade puts back the upgrade headers that prepareRequest
-// removed with the other hop-by-hop headers: on a route that allows
-// WebSocket they are meant for the upstream.
+// restoreUpgrade sets the upgrade headers of a WebSocket handshake in
+// their canonical form: on a route that allows WebSocket they are meant
+// for the upstream (PrepareClientHeaders keeps them, without the other
+// Connection tokens).
 func restoreUpgrade(h *fasthttp.RequestHeader) {
 	h.Set("Connection", "Upgrade")
 	h.Set("Upgrade", "websocket")
