@@ -3,9 +3,12 @@ package upstream_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"net"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -226,5 +229,51 @@ func TestPostAfterUpstreamIdleClose(t *testing.T) {
 				t.Errorf("upstream saw %d connections, want 2 (the closed one, then a fresh one)", n)
 			}
 		})
+	}
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// TestPostsKeepTheirPooledTLSConnection: the idle check a POST makes
+// before it is written does not mistake an open TLS connection for a
+// closed one: sequential POSTs share one pooled connection.
+func TestPostsKeepTheirPooledTLSConnection(t *testing.T) {
+	tc, caFile := selfSigned(t)
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &countingListener{Listener: inner}
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("secure") }}
+	go srv.Serve(tls.NewListener(ln, tc)) //nolint:errcheck // ends at Shutdown
+	t.Cleanup(func() { srv.Shutdown() })  //nolint:errcheck // best effort
+	g := gatewaytest.Start(t, `
+[[upstreams]]
+name = "s"
+targets = [{ url = "https://localhost:`+strconv.Itoa(inner.Addr().(*net.TCPAddr).Port)+`" }]
+[upstreams.tls]
+ca_file = "`+caFile+`"
+[[routes]]
+upstream = "s"
+`)
+	for i := range 5 {
+		if st, body, _ := gatewaytest.Do(t, "POST", g.URL+"/pay", []byte(`{"amount":100}`)); st != 200 || string(body) != "secure" {
+			t.Fatalf("POST %d: %d %s", i, st, body)
+		}
+	}
+	if n := ln.n.Load(); n != 1 {
+		t.Fatalf("5 POSTs used %d connections, want 1 pooled connection", n)
 	}
 }
