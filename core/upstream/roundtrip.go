@@ -27,11 +27,31 @@ import (
 // stream_threshold, and it is not text/event-stream; otherwise it streams
 // to the client as it arrives (streaming reports true: the connection and the target's
 // in-flight count are released when the stream is closed).
+//
+// A request is sent again, on another connection to the same target, only
+// when it provably did not reach the target, or when it may be repeated
+// (see replayable):
+//   - a pooled connection found closed by the target before the request
+//     is written (idleCheck) is dropped and another one taken, for any
+//     request: nothing was sent (replayable requests skip the check on
+//     their first try, and a stale connection costs them a replay);
+//   - a write to a pooled connection that fails before the socket took a
+//     single byte is replayed once, for any request whose body is not
+//     streamed (a streamed body was consumed by the failed write);
+//   - a pooled connection that fails after the request was written, with
+//     nothing come back (a reset, an end of stream), is replayed once only
+//     for replayable requests: the target may have read and executed it.
+//
+// Anything else fails the try (502, or 504 past the deadline).
 func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Time) (streaming bool, err error) {
 	hc := t.Client
 	req, resp := c.Request, c.Response
 	streamedBody := req.IsBodyStream()
-	for attempt := 0; ; attempt++ {
+	// The idle check costs a system call; a request that is replayed on a
+	// stale connection anyway does without it, until its replay.
+	check := streamedBody || !replayable(req, o)
+	replayed := false
+	for {
 		wait := time.Until(end)
 		if wait <= 0 {
 			return false, classify(fasthttp.ErrTimeout, false)
@@ -48,6 +68,16 @@ func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Ti
 			hc.CloseConn(cc)
 			return false, classify(err, false)
 		}
+		if reused && check && tr.idle.peerClosed() {
+			// The target closed it while it sat in the pool: nothing
+			// was sent, take another one (each closed one is dropped,
+			// so this ends with a fresh connection at worst).
+			hc.CloseConn(cc)
+			continue
+		}
+		if tr != nil {
+			tr.written = 0
+		}
 		bw := hc.AcquireWriter(conn)
 		err = req.Write(bw)
 		if err == nil {
@@ -56,7 +86,9 @@ func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Ti
 		hc.ReleaseWriter(bw)
 		if err != nil {
 			hc.CloseConn(cc)
-			if reused && attempt == 0 && !streamedBody && staleConn(err) {
+			if reused && !replayed && !streamedBody && staleConn(err) &&
+				(tr.written == 0 || replayable(req, o)) {
+				replayed, check = true, true
 				continue
 			}
 			return false, classify(err, true)
@@ -73,7 +105,8 @@ func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Ti
 				// Some read errors hide the timeout behind them.
 				return false, classify(fasthttp.ErrTimeout, true)
 			}
-			if reused && attempt == 0 && !streamedBody && staleConn(err) {
+			if reused && !replayed && !streamedBody && staleConn(err) && replayable(req, o) {
+				replayed, check = true, true
 				continue
 			}
 			return false, classify(err, true)
@@ -185,6 +218,16 @@ func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Ti
 		resp.ImmediateHeaderFlush = true
 		return true, nil
 	}
+}
+
+// replayable reports whether a request that may have reached the target
+// may be sent again: its method is idempotent (RFC 9110 §9.2.2: GET,
+// HEAD, OPTIONS, TRACE, PUT, DELETE), or the route declared its other
+// methods safe to repeat (retry_non_idempotent). An Idempotency-Key
+// header does not count: the gateway cannot know that the target honours
+// it, and the client may have sent it to an upstream that ignores it.
+func replayable(req *fasthttp.Request, o options) bool {
+	return o.anyMethod || idempotent(&req.Header)
 }
 
 // markUsed notes that a connection carried a whole exchange: a later

@@ -195,12 +195,17 @@ func (t *Target) dialTimeout(addr string, timeout time.Duration) (net.Conn, erro
 	return nil, err
 }
 
-// trackedConn marks a connection that has carried a whole exchange, so
-// that a failure on a reused (possibly stale) connection can be told from
-// one on a fresh connection.
+// trackedConn is a connection to a target with what the replay rules
+// need to know about it: whether it has carried a whole exchange (a
+// pooled, reused connection may have been closed by the target while
+// idle), how many bytes the current try handed to the socket (none: the
+// request provably did not reach the target), and a way to look at an
+// idle connection for a close before writing on it.
 type trackedConn struct {
 	net.Conn
-	used bool
+	used    bool
+	written int64
+	idle    idleCheck
 }
 
 func dialTracked(addr string, timeout time.Duration) (net.Conn, error) {
@@ -208,7 +213,16 @@ func dialTracked(addr string, timeout time.Duration) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &trackedConn{Conn: c}, nil
+	tc := &trackedConn{Conn: c}
+	tc.idle.init(c)
+	return tc, nil
+}
+
+// Write implements net.Conn, counting the bytes the socket accepted.
+func (c *trackedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.written += int64(n)
+	return n, err
 }
 
 // tracked returns the trackedConn under c (which may be a *tls.Conn).
