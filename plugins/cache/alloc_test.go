@@ -15,6 +15,8 @@ func TestCacheHitAllocatesNothing(t *testing.T) {
 		{"plain", "", nil},
 		{"key headers", `key_headers = ["Accept"]`, nil},
 		{"vary", "", []string{"Vary", "Accept"}},
+		{"trusted proxy with forwarded host", "trusted", nil},
+		{"anonymous consumer", "anonymous", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newHitServer(t, 100, tc.conf, tc.upHeaders...)

@@ -25,6 +25,7 @@ type Plugin struct {
 	ttl, heuristicMax, swr, sie, keepStale, collapseTimeout int64
 	force, heuristic, collapse, invalidate                  bool
 	exposeTags, requestDirectives, ignoreQuery, keyConsumer bool
+	keyHost                                                 bool
 	getOK, headOK                                           bool
 	otherMethods                                            []string
 	statuses                                                [600]bool
@@ -141,12 +142,6 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 		releaseState(st)
 		c.SetValue(stateKey, bypassState)
 		return nil
-	}
-	// A request an auth step authenticated (API key, JWT, session...)
-	// counts as one with Authorization (RFC 9111 §3.5): its response is
-	// shared only if it says so, or if each consumer has its own entries.
-	if c.Consumer != nil && !c.Consumer.Anonymous {
-		st.hadAuth = true
 	}
 	// The request's start is recent enough for ages, and spares a clock read.
 	now := c.Start().UnixNano()

@@ -11,6 +11,7 @@ import (
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/gateway"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	_ "github.com/moongate/moongate/plugins/keyauth"
 	_ "github.com/moongate/moongate/plugins/mock"
 	"github.com/valyala/fasthttp"
 )
@@ -40,6 +41,15 @@ func newHitServer(tb testing.TB, bodySize int, conf string, upHeaders ...string)
 		toml = strings.Split(toml, "  [[routes.plugins]]")[0]
 	case "mock":
 		toml = strings.Split(toml, "  [[routes.plugins]]")[0] + "  [[routes.plugins]]\n  name = \"mock\"\n  [routes.plugins.config]\n  body = \"" + string(body) + "\"\n"
+	case "trusted":
+		// The client is a trusted proxy that forwards the original host
+		// and scheme: they are part of the key.
+		toml = "[server]\ntrusted_proxies = [\"127.0.0.0/8\"]\n" + gatewayTOML(up.URL, "", "[admin]\nlisten = \"\"\n")
+	case "anonymous":
+		// An auth step before the cache gives the request the anonymous
+		// consumer, whose name is part of the key.
+		toml = strings.Replace(gatewayTOML(up.URL, "", "[admin]\nlisten = \"\"\n[[consumers]]\nname = \"guest\"\n"),
+			"  [[routes.plugins]]", "  [[routes.plugins]]\n  name = \"key-auth\"\n  [routes.plugins.config]\n  anonymous = \"guest\"\n  [[routes.plugins]]", 1)
 	}
 	file := filepath.Join(tb.TempDir(), "moongate.toml")
 	if err := os.WriteFile(file, []byte(toml), 0o600); err != nil {
@@ -55,6 +65,11 @@ func newHitServer(tb testing.TB, bodySize int, conf string, upHeaders ...string)
 	}
 	var req fasthttp.Request
 	req.SetRequestURI("http://api.example.com/items/42?b=2&a=1")
+	req.Header.SetHost("api.example.com") // as parsed from a client's request
+	if conf == "trusted" {
+		req.Header.Set("X-Forwarded-Host", "www.example.com")
+		req.Header.Set("X-Forwarded-Proto", "https")
+	}
 	req.Header.Set("Accept", "application/json")
 	fc := &fasthttp.RequestCtx{}
 	fc.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
@@ -66,6 +81,11 @@ func newHitServer(tb testing.TB, bodySize int, conf string, upHeaders ...string)
 	if got := string(fc.Response.Header.Peek("X-Cache-Status")); got != "MISS" {
 		tb.Fatalf("first request: %s %d", got, fc.Response.StatusCode())
 	}
+	// Going upstream addressed the request to the target: give it back
+	// the client's host, which is part of the key, as a new request from
+	// the client would have.
+	fc.Request.URI().SetHost("api.example.com")
+	fc.Request.Header.SetHost("api.example.com")
 	s.serve()
 	if got := string(fc.Response.Header.Peek("X-Cache-Status")); got != "HIT" || len(fc.Response.Body()) != bodySize {
 		tb.Fatalf("second request: %s, %d bytes", got, len(fc.Response.Body()))
@@ -135,6 +155,28 @@ func BenchmarkCacheHitVary(b *testing.B) {
 // BenchmarkCacheHitKeyHeaders keys on a request header.
 func BenchmarkCacheHitKeyHeaders(b *testing.B) {
 	s := newHitServer(b, 100, `key_headers = ["Accept"]`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.serve()
+	}
+}
+
+// BenchmarkCacheHitTrustedProxy serves a hit to a trusted proxy that sends
+// X-Forwarded-Host and X-Forwarded-Proto (both in the key).
+func BenchmarkCacheHitTrustedProxy(b *testing.B) {
+	s := newHitServer(b, 100, "trusted")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.serve()
+	}
+}
+
+// BenchmarkCacheHitAnonymous serves a hit behind key-auth with an
+// anonymous consumer (the consumer's name is in the key).
+func BenchmarkCacheHitAnonymous(b *testing.B) {
+	s := newHitServer(b, 100, "anonymous")
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

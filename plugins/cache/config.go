@@ -52,9 +52,19 @@ type Config struct {
 	// Default none.
 	KeyCookies []string `toml:"key_cookies"`
 	// KeyConsumer puts the authenticated consumer in the key: each
-	// consumer has its own entries, and responses to requests with
-	// Authorization may then be stored. Default false.
+	// consumer has its own entries, and responses to its requests (with
+	// Authorization, or authenticated by an auth step) may then be
+	// stored. Requests with credentials never share entries with requests
+	// without, whatever this says. Default false.
 	KeyConsumer bool `toml:"key_consumer"`
+	// KeyHost puts the origin the upstream is told about in the key: the
+	// scheme and the request's Host (lower case, default port removed),
+	// which go upstream as X-Forwarded-Proto and X-Forwarded-Host (and as
+	// Host with preserve_host), and a trusted proxy's X-Forwarded-Proto
+	// and X-Forwarded-Host. false shares entries between hosts: only for
+	// an upstream that ignores all of them, or one client's Host decides
+	// what every other host is served. Default true.
+	KeyHost bool `toml:"key_host"`
 	// Heuristic allows RFC 9111 §4.2.2 heuristic freshness: a response
 	// with Last-Modified but no explicit freshness, of a heuristically
 	// cacheable status, is fresh for 10% of its age at the time it was
@@ -123,6 +133,7 @@ func defaults() Config {
 		TagHeader:         "Surrogate-Key",
 		Invalidate:        true,
 		RequestDirectives: true,
+		KeyHost:           true,
 	}
 }
 
@@ -185,6 +196,7 @@ func (p *Plugin) compile(spec chain.Spec, cfg *Config) error {
 	}
 	p.keyCookies = cfg.KeyCookies
 	p.keyConsumer = cfg.KeyConsumer
+	p.keyHost = cfg.KeyHost
 	p.heuristic = cfg.Heuristic
 	p.heuristicMax = int64(cfg.HeuristicMax)
 	p.swr = int64(cfg.StaleWhileRevalidate)

@@ -13,14 +13,16 @@ import (
 const maxQueryArgs = 64
 
 // digest hashes what the key of the request is made of: the route, the
-// method (HEAD as GET), the host when the route sends it upstream
-// (preserve_host), the path, the sorted query (or its allowed arguments),
-// the configured headers and cookies, the consumer and, for methods other
-// than GET and HEAD, the body. Parts are length-prefixed, so that no two
-// requests share a digest by shifting bytes between parts; the digest is a
-// SHA-256 (truncated to 128 bits), so that the key shows no value in
-// readable form and cannot be made to collide. It also copies the path
-// into st. It reports false when the request cannot be keyed.
+// method (HEAD as GET), the origin the upstream is told about (scheme and
+// host, unless key_host = false), the path, the sorted query (or its
+// allowed arguments), the configured headers and cookies, who is asking
+// (with or without credentials, the anonymous consumer, the consumer with
+// key_consumer) and, for methods other than GET and HEAD, the body. Parts
+// are length-prefixed, so that no two requests share a digest by shifting
+// bytes between parts; the digest is a SHA-256 (truncated to 128 bits), so
+// that the key shows no value in readable form and cannot be made to
+// collide. It also copies the path into st, and sets st.hadAuth and
+// st.perConsumer. It reports false when the request cannot be keyed.
 func (p *Plugin) digest(c *chain.Context, st *state) bool {
 	b := st.keybuf[:0]
 	if c.Route != nil {
@@ -35,8 +37,8 @@ func (p *Plugin) digest(c *chain.Context, st *state) bool {
 	} else {
 		b = appendString(b, m)
 	}
-	if c.Route != nil && c.Route.PreserveHost {
-		b = appendLower(b, c.Host())
+	if p.keyHost {
+		b = appendOrigin(b, c)
 	} else {
 		b = appendString(b, nil)
 	}
@@ -56,14 +58,7 @@ func (p *Plugin) digest(c *chain.Context, st *state) bool {
 	for _, ck := range p.keyCookies {
 		b = appendString(b, c.Request.Header.Cookie(ck))
 	}
-	if p.keyConsumer {
-		if c.Consumer != nil {
-			b = append(b, 1)
-			b = appendStr(b, c.Consumer.Name)
-		} else {
-			b = append(b, 0)
-		}
-	}
+	b = p.appendIdentity(b, c, st)
 	if !get {
 		body, streamed := c.RequestBody()
 		if streamed {
@@ -144,4 +139,106 @@ func appendLower(dst, s []byte) []byte {
 		dst = append(dst, c)
 	}
 	return dst
+}
+
+// appendIdentity appends who is asking. Requests with credentials (an
+// Authorization header, or a consumer an auth step authenticated) and
+// requests without never share an entry: an anonymous answer is not
+// served to a signed-in user, nor the other way round. The anonymous
+// consumer's name is part of the key (it reaches the upstream as the
+// consumer header); an authenticated consumer's name is with
+// key_consumer, and then the request's entries are its own
+// (st.perConsumer), which lets store keep responses to credentials.
+func (p *Plugin) appendIdentity(b []byte, c *chain.Context, st *state) []byte {
+	cons := c.Consumer
+	st.consumer = cons
+	if cons != nil && !cons.Anonymous {
+		st.hadAuth = true
+	}
+	if st.hadAuth {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	switch {
+	case cons == nil:
+		return append(b, 0)
+	case cons.Anonymous:
+		b = append(b, 1)
+	case p.keyConsumer:
+		st.perConsumer = true
+		b = append(b, 2)
+	default:
+		return append(b, 0)
+	}
+	return appendStr(b, cons.Name)
+}
+
+// appendOrigin appends the scheme and host that reach the upstream and may
+// shape its answer (absolute links, redirects, virtual hosts): the
+// connection's scheme and the Host header (sent as X-Forwarded-Host, and
+// as Host with preserve_host); from a trusted proxy, also its
+// X-Forwarded-Proto and X-Forwarded-Host, which go upstream as sent.
+// Hosts count in lower case and without their scheme's default port, so
+// that the spellings of a host share its entries.
+func appendOrigin(b []byte, c *chain.Context) []byte {
+	h := &c.Request.Header
+	https := c.IsTLS()
+	var xfp, xfh []byte
+	if c.Trusted().Contains(c.RemoteAddr()) {
+		// Kept by the upstream step when the first line is not empty
+		// (then every line goes upstream), replaced otherwise.
+		xfp, xfh = h.Peek("X-Forwarded-Proto"), h.Peek("X-Forwarded-Host")
+	}
+	if len(xfp) > 0 {
+		https = eqFoldBytes(trim(xfp), "https")
+		lines := h.PeekAll("X-Forwarded-Proto")
+		b = binary.AppendUvarint(b, uint64(len(lines)))
+		for _, v := range lines {
+			b = appendLower(b, trim(v))
+		}
+	} else {
+		b = binary.AppendUvarint(b, 0)
+		if https {
+			b = append(b, 's')
+		} else {
+			b = append(b, 'p')
+		}
+	}
+	b = appendHost(b, h.Host(), https)
+	if len(xfh) == 0 {
+		return binary.AppendUvarint(b, 0)
+	}
+	lines := h.PeekAll("X-Forwarded-Host")
+	b = binary.AppendUvarint(b, uint64(len(lines)))
+	for _, v := range lines {
+		b = appendHost(b, trim(v), https)
+	}
+	return b
+}
+
+// appendHost appends host in lower case, without the scheme's default
+// port (":80", ":443") or an empty one (RFC 3986 §6.2.3).
+func appendHost(dst, host []byte, https bool) []byte {
+	if i := portColon(host); i >= 0 {
+		port := string(host[i+1:])
+		if port == "" || (port == "80" && !https) || (port == "443" && https) {
+			host = host[:i]
+		}
+	}
+	return appendLower(dst, host)
+}
+
+// portColon finds the colon before a port, ignoring those of an IPv6
+// literal; -1 if there is none.
+func portColon(h []byte) int {
+	for i := len(h) - 1; i >= 0; i-- {
+		switch h[i] {
+		case ':':
+			return i
+		case ']':
+			return -1
+		}
+	}
+	return -1
 }

@@ -84,10 +84,13 @@ func TestPersistence(t *testing.T) {
 	up := gatewaytest.StartUpstream(t, h)
 	file := filepath.Join(t.TempDir(), "cache")
 	toml := fmt.Sprintf("[cache]\nfile = %q\n", file) + gatewayTOML(up.URL, "", "")
+	// The host is part of the key: the same for both gateways, whose
+	// listeners have different ports.
+	host := []string{"Host", "api.example.com"}
 	g1 := gatewaytest.Start(t, toml)
-	expect(t, g1, "/keep", "MISS", 200, "n=1")
-	expect(t, g1, "/url", "MISS", 200, "n=2")
-	expect(t, g1, "/pre/x", "MISS", 200, "n=3")
+	expect(t, g1, "/keep", "MISS", 200, "n=1", host...)
+	expect(t, g1, "/url", "MISS", 200, "n=2", host...)
+	expect(t, g1, "/pre/x", "MISS", 200, "n=3", host...)
 	purge(t, g1, `{"url": "/url"}`)
 	purge(t, g1, `{"prefix": "/pre/"}`)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -100,11 +103,11 @@ func TestPersistence(t *testing.T) {
 	if st := g2.Cache().Stats(); !st.Loaded {
 		t.Fatalf("the second gateway did not load the cache: %+v", st)
 	}
-	expect(t, g2, "/keep", "HIT", 200, "n=1")
-	expect(t, g2, "/url", "MISS", 200, "n=4")
-	expect(t, g2, "/pre/x", "MISS", 200, "n=5")
+	expect(t, g2, "/keep", "HIT", 200, "n=1", host...)
+	expect(t, g2, "/url", "MISS", 200, "n=4", host...)
+	expect(t, g2, "/pre/x", "MISS", 200, "n=5", host...)
 	purge(t, g2, `{"tag": "t"}`)
-	expect(t, g2, "/keep", "MISS", 200, "n=6")
+	expect(t, g2, "/keep", "MISS", 200, "n=6", host...)
 	if up.Hits() != 6 {
 		t.Fatalf("upstream hits = %d, want 6", up.Hits())
 	}

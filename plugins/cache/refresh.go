@@ -29,7 +29,7 @@ func (p *Plugin) startRefresh(c *chain.Context, st *state, now int64) {
 	bg := acquireState()
 	bg.mode = modeFetch
 	bg.found = true
-	bg.hadAuth = st.hadAuth
+	bg.hadAuth, bg.perConsumer, bg.consumer = st.hadAuth, st.perConsumer, st.consumer
 	bg.digest, bg.gen, bg.key = st.digest, st.gen, st.key
 	bg.path = append(bg.path[:0], st.path...)
 	bg.val = append(bg.val[:0], st.val...)

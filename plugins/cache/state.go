@@ -2,16 +2,20 @@ package cache
 
 import (
 	"sync"
+
+	"github.com/moongate/moongate/core/chain"
 )
 
 // state is what the request phase of one request leaves for its response
 // phase. It comes from a pool; its buffers are reused.
 type state struct {
 	mode         uint8
-	found        bool // an entry was found (st.entry), fresh or not
-	revalidating bool // the entry's validators were sent upstream
-	head         bool // a HEAD was turned into a GET
-	hadAuth      bool // the request carried Authorization
+	found        bool            // an entry was found (st.entry), fresh or not
+	revalidating bool            // the entry's validators were sent upstream
+	head         bool            // a HEAD was turned into a GET
+	hadAuth      bool            // the request carried credentials: Authorization, or a consumer an auth step authenticated
+	perConsumer  bool            // the key holds the authenticated consumer (key_consumer)
+	consumer     *chain.Consumer // the consumer when the key was made
 	req          directives
 	digest       [16]byte // hash of everything the key is made of, but the path generation
 	gen          uint64   // the path's generation seen at lookup (0: none)
@@ -47,8 +51,8 @@ func releaseState(st *state) {
 	if st == bypassState {
 		return
 	}
-	st.mode, st.found, st.revalidating, st.head, st.hadAuth = 0, false, false, false, false
-	st.gen, st.stamp, st.entry, st.flight = 0, 0, entry{}, nil
+	st.mode, st.found, st.revalidating, st.head, st.hadAuth, st.perConsumer = 0, false, false, false, false, false
+	st.gen, st.stamp, st.entry, st.flight, st.consumer = 0, 0, entry{}, nil, nil
 	st.path, st.host, st.inm, st.ims = st.path[:0], st.host[:0], st.inm[:0], st.ims[:0]
 	st.reqINM, st.reqIMS = nil, nil
 	st.keybuf = st.keybuf[:0]

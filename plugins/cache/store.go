@@ -33,10 +33,16 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 	if !p.force && (rd.noStore || rd.private) {
 		return nil, false
 	}
-	// RFC 9111 §3.5: a response to a request with Authorization is shared
-	// only when the response says so, or when each consumer has its own
-	// entries.
-	if st.hadAuth && !p.keyConsumer && !(rd.public || rd.sMaxAge >= 0 || rd.mustRevalidate) {
+	// A step after the cache step (an auth step put after it) changed
+	// who is asking: the key does not say who the response is for.
+	if c.Consumer != st.consumer {
+		return nil, false
+	}
+	// RFC 9111 §3.5: a response to a request with credentials is shared
+	// (with other requests with credentials: see appendIdentity) only
+	// when the response says so, or when the entry is the consumer's own
+	// (key_consumer, and an auth step found who it is).
+	if st.hadAuth && !st.perConsumer && !(rd.public || rd.sMaxAge >= 0 || rd.mustRevalidate) {
 		return nil, false
 	}
 	var names [maxVary][]byte
