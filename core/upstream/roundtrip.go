@@ -242,7 +242,7 @@ func markUsed(tr *trackedConn) {
 // (1xx) responses other than 101.
 func readResponseHeader(resp *fasthttp.Response, br *bufio.Reader) error {
 	for n := 0; ; n++ {
-		if err := resp.Header.Read(br); err != nil {
+		if err := readHeader(resp, br); err != nil {
 			if errors.Is(err, io.EOF) {
 				return errNothingRead
 			}
