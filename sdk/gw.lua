@@ -6,6 +6,7 @@
 ---@class gw
 ---@field base64 gw.base64
 ---@field cache gw.cache
+---@field cache_key gw.cache_key
 ---@field consumer gw.consumer
 ---@field ctx gw.ctx
 ---@field hash gw.hash
@@ -111,6 +112,23 @@ function gw.cache.get(key) end
 ---@param value string the value
 ---@param ttl number? seconds until it expires (fractions allowed); nil or 0: until evicted
 function gw.cache.set(key, value, ttl) end
+
+---The cache key of the request: what a script decided that changes the answer (a canary upstream, a tenant, a rewrite) added to the key of a `cache` step placed after the script, so that requests the script treats differently never share a cached response. The upstream and target a script picks are in the key already; the `cache` step's `key_ctx` adds `gw.ctx` values by name. Only steps before the `cache` step count: a response whose key changed after the cache step looked it up is not stored (docs/cache.md).
+---@class gw.cache_key
+gw.cache_key = {}
+
+---Adds value to the request's cache key. Values count in the order they are added; a request that adds nothing has a key of its own too.
+---
+---Phases: request.
+---
+---```lua
+---if canary then
+---  gw.upstream.set_upstream("api-canary")
+---  gw.cache_key.add("canary")
+---end
+---```
+---@param value string the part to add (a number is added as its string)
+function gw.cache_key.add(value) end
 
 ---The authenticated consumer, set by an auth step (key-auth, jwt, ...) that ran before.
 ---@class gw.consumer

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"context"
+	"encoding/binary"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -117,6 +118,7 @@ type Context struct {
 	nvalues    int
 	extra      []value
 	scratch    []byte
+	cacheKey   []byte // parts added by AddCacheKey: uvarint length, bytes
 
 	// Copies of the headers, for the log phase.
 	logReq  fasthttp.Request
@@ -162,6 +164,7 @@ func ReleaseContext(c *Context) {
 	clear(c.extra)
 	c.extra = c.extra[:0]
 	c.scratch = c.scratch[:0]
+	c.cacheKey = c.cacheKey[:0]
 	c.logReq.Reset()
 	c.logResp.Reset()
 	c.done = nil
@@ -337,6 +340,36 @@ func (c *Context) VisitValues(f func(key string, val any)) {
 		if v.val != nil {
 			f(v.key, v.val)
 		}
+	}
+}
+
+// AddCacheKey adds part (copied) to the request's cache key: a cache step
+// that runs after this step keys the response on it too, so that requests
+// a step treats differently (a canary, a tenant, a rewrite) never share a
+// cached response. Parts count in the order they were added. Only the
+// steps before the cache step can add parts: past it, the cache has
+// answered or looked up already, and a response whose key parts changed
+// after the lookup is not stored.
+func (c *Context) AddCacheKey(part []byte) {
+	c.cacheKey = binary.AppendUvarint(c.cacheKey, uint64(len(part)))
+	c.cacheKey = append(c.cacheKey, part...)
+}
+
+// CacheKey returns the parts added by AddCacheKey, each as a uvarint
+// length followed by its bytes, in order; empty when none were added. It
+// is valid until the next AddCacheKey.
+func (c *Context) CacheKey() []byte { return c.cacheKey }
+
+// VisitCacheKey calls f with each part added by AddCacheKey, in order.
+func (c *Context) VisitCacheKey(f func(part []byte)) {
+	b := c.cacheKey
+	for len(b) > 0 {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n {
+			return
+		}
+		f(b[w : w+int(n)])
+		b = b[w+int(n):]
 	}
 }
 

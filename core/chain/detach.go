@@ -10,7 +10,8 @@ import (
 // outside the client's flow, such as the background refresh of a cached
 // response: it has c's route, upstream, target, matched prefix, path
 // parameters (copied), client address, TLS flag, trusted proxies,
-// upstream lookup, logger, consumer and request ID, and req and resp as
+// upstream lookup, logger, consumer, request ID and cache key parts
+// (copied), and req and resp as
 // its request and response. It has no fasthttp context (Fast is nil) and
 // runs no steps: send it with Route.Forward.
 //
@@ -30,6 +31,7 @@ func (c *Context) Detach(req *fasthttp.Request, resp *fasthttp.Response) *Contex
 	d.tls, d.remote, d.clientIP = c.tls, c.remote, c.clientIP
 	d.trusted, d.upstreams, d.logger = c.trusted, c.upstreams, c.logger
 	d.requestID = append(d.requestID[:0], c.requestID...)
+	d.cacheKey = append(d.cacheKey[:0], c.cacheKey...)
 	d.start = time.Now()
 	return d
 }

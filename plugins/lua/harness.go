@@ -154,6 +154,9 @@ type Result struct {
 	RequestBody    string
 	// Values are the per-request values (gw.ctx) at the end.
 	Values map[string]any
+	// CacheKey are the parts added to the cache key (gw.cache_key.add),
+	// in order.
+	CacheKey []string
 	// Logs are the log lines written while serving the request.
 	Logs []LogLine
 	// Error is the script's error, "" when it did not fail.
@@ -221,6 +224,7 @@ func (h *Harness) Run(r Request) (*Result, error) {
 	res.Body = string(fc.Response.Body())
 	res.Values = map[string]any{}
 	c.VisitValues(func(k string, v any) { res.Values[k] = v })
+	c.VisitCacheKey(func(part []byte) { res.CacheKey = append(res.CacheKey, string(part)) })
 	if h.route.Chain.HasLog() {
 		done := make(chan struct{})
 		chain.FinishLog(c, func(*chain.Context) { close(done) })

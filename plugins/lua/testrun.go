@@ -301,6 +301,11 @@ func (tf *testFile) result(L *glua.LState, r *Result) *glua.LTable {
 	t.RawSetString("request_headers", headerTable(L, r.RequestHeaders))
 	t.RawSetString("request_body", glua.LString(r.RequestBody))
 	t.RawSetString("values", tf.sdk.ToLua(L, r.Values))
+	key := L.CreateTable(len(r.CacheKey), 0)
+	for _, part := range r.CacheKey {
+		key.Append(glua.LString(part))
+	}
+	t.RawSetString("cache_key", key)
 	logs := L.NewTable()
 	for _, l := range r.Logs {
 		lt := L.NewTable()
