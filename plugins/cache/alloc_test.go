@@ -26,3 +26,15 @@ func TestCacheHitAllocatesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheRangeHitAllocatesNothing: a Range request answered from a
+// stored response (a 206 cut from it) allocates nothing either.
+func TestCacheRangeHitAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	s := newRangeHitServer(t)
+	if n := testing.AllocsPerRun(200, s.serve); n != 0 {
+		t.Fatalf("a range hit allocates %v times, want 0", n)
+	}
+}

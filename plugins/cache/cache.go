@@ -32,8 +32,9 @@ type Plugin struct {
 	contentTypes                                            [][]byte
 	maxSize                                                 int
 	queryArgs                                               [][]byte
-	keyHeaders, keyCookies                                  []string
+	keyHeaders, keyCookies, keyCtx                          []string
 	tagHeader                                               string
+	targeted, ownTargetedNames                              []string
 	purgeOn                                                 bool
 	purgeIPs                                                []netip.Prefix
 	purgeConsumers                                          []string
@@ -43,6 +44,8 @@ type Plugin struct {
 	wg        sync.WaitGroup
 
 	n counters
+
+	keyWarned atomic.Bool // warnKeyChanged logged
 }
 
 type counters struct {
@@ -149,6 +152,13 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 		releaseState(st)
 		return nil
 	}
+	if st.tooBig && len(st.reqRange) > 0 {
+		// Too large to store, as a fetch found lately: the range is the
+		// upstream's to answer, rather than sending the whole response.
+		releaseState(st)
+		c.SetValue(stateKey, bypassState)
+		return nil
+	}
 	if p.collapse {
 		f, leader := p.flights.join(st.digest, now, p.collapseTimeout)
 		if leader {
@@ -185,12 +195,12 @@ func (p *Plugin) OnResponse(c *chain.Context) error {
 	switch v.mode {
 	case modeBypass:
 		p.n.bypass.Add(1)
-		p.stripTags(c.Response)
+		p.stripOwn(c.Response)
 		c.Response.Header.SetBytesKV(hdrStatus, statusBypass)
 		return nil
 	case modeInvalidate:
 		p.invalidateAfter(c, v)
-		p.stripTags(c.Response)
+		p.stripOwn(c.Response)
 		releaseState(v)
 		return nil
 	}
@@ -236,6 +246,10 @@ func (p *Plugin) lookup(c *chain.Context, st *state) bool {
 	var ok bool
 	st.val, ok = p.ns.GetExpired(st.val[:0], st.key[:])
 	if !ok || len(st.val) == 0 {
+		return false
+	}
+	if st.val[0] == kindTooBig {
+		st.tooBig = true
 		return false
 	}
 	if st.val[0] == kindVary {
@@ -293,7 +307,7 @@ func (p *Plugin) tryServe(c *chain.Context, st *state, now int64) bool {
 		fresh = false
 	}
 	if fresh {
-		p.serve(c, st, e, now, statusHit, st.reqINM, st.reqIMS)
+		p.serve(c, st, e, now, statusHit)
 		p.n.hit.Add(1)
 		c.Stop()
 		return true
@@ -310,7 +324,7 @@ func (p *Plugin) tryServe(c *chain.Context, st *state, now int64) bool {
 	if swrOK {
 		p.startRefresh(c, st, now)
 	}
-	p.serve(c, st, e, now, statusStale, st.reqINM, st.reqIMS)
+	p.serve(c, st, e, now, statusStale)
 	p.n.stale.Add(1)
 	c.Stop()
 	return true
@@ -318,7 +332,7 @@ func (p *Plugin) tryServe(c *chain.Context, st *state, now int64) bool {
 
 // scanRequest reads, in one pass over the request headers, what the cache
 // needs from them; it reports false when the request must bypass the
-// cache (Range, or Cache-Control: no-store).
+// cache (Cache-Control: no-store).
 func (p *Plugin) scanRequest(c *chain.Context, st *state) bool {
 	hasCC := false
 	var pragma []byte
@@ -326,7 +340,14 @@ func (p *Plugin) scanRequest(c *chain.Context, st *state) bool {
 		switch len(k) {
 		case 5:
 			if eqFoldBytes(k, "Range") {
-				return false
+				if st.reqRange != nil {
+					v = severalRanges // Range is a singleton: answered whole
+				}
+				st.reqRange = v
+			}
+		case 8:
+			if eqFoldBytes(k, "If-Range") {
+				st.reqIfRange = v
 			}
 		case 6:
 			if eqFoldBytes(k, "Pragma") {
@@ -350,19 +371,28 @@ func (p *Plugin) scanRequest(c *chain.Context, st *state) bool {
 	if p.requestDirectives && !hasCC && len(pragma) > 0 && containsToken(pragma, "no-cache") {
 		st.req.noCache = true
 	}
+	// Range is defined for GET only (RFC 9110 §14.2).
+	if string(c.Method()) != "GET" {
+		st.reqRange = nil
+	}
 	return !st.req.noStore
 }
 
 // prepareFetch readies the request for the upstream: the client's own
-// validators are kept aside (the cache answers them itself, so that the
-// upstream returns a full, storable response), a HEAD becomes a GET to
-// fill the cache, and a stale entry's validators are sent to revalidate it.
+// validators and range are kept aside (the cache answers them itself, so
+// that the upstream returns a full, storable response), a HEAD becomes a
+// GET to fill the cache, and a stale entry's validators are sent to
+// revalidate it.
 func (p *Plugin) prepareFetch(c *chain.Context, st *state, now int64) {
 	st.mode = modeFetch
 	st.stamp = now
 	h := &c.Request.Header
-	st.inm = append(st.inm[:0], h.Peek("If-None-Match")...)
-	st.ims = append(st.ims[:0], h.Peek("If-Modified-Since")...)
+	st.inm = append(st.inm[:0], st.reqINM...)
+	st.ims = append(st.ims[:0], st.reqIMS...)
+	st.rng = append(st.rng[:0], st.reqRange...)
+	st.ifRange = append(st.ifRange[:0], st.reqIfRange...)
+	// The request's headers change below: from now on the copies count.
+	st.reqINM, st.reqIMS, st.reqRange, st.reqIfRange = st.inm, st.ims, st.rng, st.ifRange
 	var e *entry
 	if st.found {
 		e = &st.entry
@@ -378,6 +408,10 @@ func (p *Plugin) prepareFetch(c *chain.Context, st *state, now int64) {
 func setFetchHeaders(h *fasthttp.RequestHeader, e *entry) (head, revalidating bool) {
 	h.Del("If-None-Match")
 	h.Del("If-Modified-Since")
+	// The whole response is asked for, as nginx's proxy_cache does: it
+	// is stored, and the client's range is cut from it.
+	h.Del("Range")
+	h.Del("If-Range")
 	if h.IsHead() {
 		h.SetMethod("GET")
 		head = true
@@ -414,7 +448,9 @@ func (p *Plugin) finish(c *chain.Context, st *state, serve bool) {
 		// store the result as a new response.
 		var upd fasthttp.ResponseHeader
 		resp.Header.CopyTo(&upd)
-		p.writeEntry(resp, &st.entry)
+		st.validated = true
+		st.date304 = append(st.date304[:0], upd.Peek("Date")...)
+		p.writeEntry(st, resp, &st.entry)
 		for k := range upd.All() {
 			if skipOn304(k) {
 				continue
@@ -430,22 +466,24 @@ func (p *Plugin) finish(c *chain.Context, st *state, serve bool) {
 		p.n.revalidated.Add(1)
 		if serve {
 			if e, parsed := parseEntry(rec); ok && parsed {
-				p.serve(c, st, &e, now, statusRevalidated, st.inm, st.ims)
+				p.serve(c, st, &e, now, statusRevalidated)
 			} else {
-				p.stripTags(resp)
+				p.stripOwn(resp)
 				resp.Header.SetBytesKV(hdrStatus, statusRevalidated)
-				answerConditional(resp, st.inm, st.ims)
+				answerClient(resp, st)
 			}
 		}
 		return
 	case st.found && serverError(status) && p.staleIfError(&st.entry, now):
 		if serve {
-			p.serve(c, st, &st.entry, now, statusStale, st.inm, st.ims)
+			p.serve(c, st, &st.entry, now, statusStale)
 			p.n.stale.Add(1)
 		}
 		return
 	}
-	p.store(c, st, now)
+	if _, stored := p.store(c, st, now); !stored && status == 200 && resp.IsBodyStream() && len(st.rng) > 0 {
+		p.markTooBig(st)
+	}
 	if !serve {
 		return
 	}
@@ -460,18 +498,39 @@ func (p *Plugin) finish(c *chain.Context, st *state, serve bool) {
 	default:
 		p.n.miss.Add(1)
 	}
-	p.stripTags(resp)
+	p.stripOwn(resp)
 	resp.Header.SetBytesKV(hdrStatus, label)
 	if status == 200 {
-		answerConditional(resp, st.inm, st.ims)
+		answerClient(resp, st)
 	}
+}
+
+// tooBigMemory is how long the cache remembers that a response was too
+// large (or too long to announce its length) to be stored.
+const tooBigMemory = 10 * time.Minute
+
+// markTooBig records, after a Range request's whole response turned out
+// to stream past what the cache can hold, that further Range requests
+// for it go to the upstream (see range.go) instead of fetching the whole
+// response each time.
+func (p *Plugin) markTooBig(st *state) {
+	gen := p.ns.KeyGeneration(st.path)
+	if gen == 0 {
+		gen = p.ns.RenewKeyGeneration(st.path)
+	}
+	key := baseKey(st.digest, gen)
+	p.ns.Set(key[:], []byte{kindTooBig}, tooBigMemory)
 }
 
 func serverError(s int) bool { return s == 500 || s == 502 || s == 503 || s == 504 }
 
-// staleIfError reports whether e may be served in place of an error.
+// staleIfError reports whether e may be served in place of an error:
+// never when it must be revalidated before use (no-cache: RFC 9111
+// §5.2.2.4) or once stale (must-revalidate, proxy-revalidate, s-maxage:
+// §5.2.2.2, §4.2.4), whatever stale-if-error says; the client gets the
+// error.
 func (p *Plugin) staleIfError(e *entry, now int64) bool {
-	if e.flags&flagNoStale != 0 {
+	if e.flags&(flagNoStale|flagNoCache) != 0 {
 		return false
 	}
 	return e.age(now)-e.lifetime < e.sie
@@ -479,33 +538,50 @@ func (p *Plugin) staleIfError(e *entry, now int64) bool {
 
 // skipOn304 lists the headers of a 304 that do not update a stored response.
 func skipOn304(k []byte) bool {
+	// Date counts (st.date304), but is set apart: writeEntry wrote the
+	// stored one, which fasthttp would not let the 304's replace.
 	return eqFoldBytes(k, "Content-Length") || eqFoldBytes(k, "Content-Type") || eqFoldBytes(k, "Content-Encoding") ||
-		eqFoldBytes(k, "X-Cache-Status") || eqFoldBytes(k, "Transfer-Encoding") || eqFoldBytes(k, "Connection")
+		eqFoldBytes(k, "X-Cache-Status") || eqFoldBytes(k, "Transfer-Encoding") || eqFoldBytes(k, "Connection") ||
+		eqFoldBytes(k, "Date")
 }
 
 // serve writes entry e as the response, with Age and X-Cache-Status, and
-// answers the client's validators (inm, ims) with 304 when they match.
-func (p *Plugin) serve(c *chain.Context, st *state, e *entry, now int64, label []byte, inm, ims []byte) {
+// answers the client's validators with 304 when they match, and its
+// range.
+func (p *Plugin) serve(c *chain.Context, st *state, e *entry, now int64, label []byte) {
 	resp := c.Response
-	p.writeEntry(resp, e)
+	p.writeEntry(st, resp, e)
 	var buf [20]byte
 	resp.Header.SetCanonical(hdrAge, strconv.AppendInt(buf[:0], e.age(now)/int64(time.Second), 10))
 	resp.Header.SetCanonical(hdrStatus, label)
 	if e.status == 200 {
-		answerConditional(resp, inm, ims)
+		answerClient(resp, st)
+	}
+}
+
+// answerClient answers the client's validators (a 304 when they match)
+// and then its range, from a complete 200 response.
+func answerClient(resp *fasthttp.Response, st *state) {
+	answerConditional(resp, st.reqINM, st.reqIMS)
+	if resp.StatusCode() == 200 && len(st.reqRange) > 0 && !resp.IsBodyStream() {
+		answerRange(resp, st.reqRange, st.reqIfRange)
 	}
 }
 
 // writeEntry replaces resp with the stored response.
-func (p *Plugin) writeEntry(resp *fasthttp.Response, e *entry) {
+func (p *Plugin) writeEntry(st *state, resp *fasthttp.Response, e *entry) {
 	resp.Reset()
-	resp.SetStatusCode(e.status)
 	r := reader{b: e.headers}
 	for i := 0; i < e.nh; i++ {
 		k, ok1 := r.next()
 		v, ok2 := r.next()
 		if !ok1 || !ok2 || len(k) == 0 {
 			break
+		}
+		if i == 0 && eqFoldBytes(k, "Date") {
+			// Stored first (see store): the origin's Date is kept.
+			setDate(st, resp, v)
+			continue
 		}
 		// Names are stored canonical; a repeated name (second Vary,
 		// Link...) is marked with a leading repeatMark and added.
@@ -515,6 +591,7 @@ func (p *Plugin) writeEntry(resp *fasthttp.Response, e *entry) {
 			resp.Header.SetCanonical(k, v)
 		}
 	}
+	resp.SetStatusCode(e.status)
 	resp.SetBody(e.body)
 }
 
@@ -572,13 +649,6 @@ func opaque(t []byte) []byte {
 		return t[2:]
 	}
 	return t
-}
-
-// stripTags removes the tag header from a response to a client.
-func (p *Plugin) stripTags(resp *fasthttp.Response) {
-	if p.tagHeader != "" && !p.exposeTags {
-		resp.Header.Del(p.tagHeader)
-	}
 }
 
 // invalidateAfter drops the cached responses of an unsafe request's URL,
@@ -639,7 +709,7 @@ func baseKey(d [16]byte, gen uint64) (k [24]byte) {
 }
 
 // variantKey is the key of the variant of a response that varies on the
-// headers named in a vary record.
+// headers named in a vary record: their values, normalized (see vary.go).
 func (p *Plugin) variantKey(c *chain.Context, st *state, names []byte) [24]byte {
 	b := append(st.keybuf[:0], st.digest[:]...)
 	b = binary.BigEndian.AppendUint64(b, st.gen)
@@ -650,10 +720,7 @@ func (p *Plugin) variantKey(c *chain.Context, st *state, names []byte) [24]byte 
 			break
 		}
 		b = appendString(b, n)
-		b = binary.AppendUvarint(b, 0)
-		for _, v := range c.Request.Header.PeekAll(string(n)) {
-			b = appendString(b, trim(v))
-		}
+		b = appendVaryValue(b, &st.vary, n, c.Request.Header.PeekAll(string(n)))
 	}
 	sum := sha256.Sum256(b)
 	st.keybuf = b

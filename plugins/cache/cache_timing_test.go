@@ -199,6 +199,27 @@ func BenchmarkCacheHitConditional(b *testing.B) {
 	}
 }
 
+// newRangeHitServer is a hit server whose request asks for bytes 10-19.
+func newRangeHitServer(tb testing.TB) *hitServer {
+	s := newHitServer(tb, 100, "")
+	s.fc.Request.Header.Set("Range", "bytes=10-19")
+	s.serve()
+	if s.fc.Response.StatusCode() != 206 || len(s.fc.Response.Body()) != 10 {
+		tb.Fatalf("range hit: %d, %d bytes", s.fc.Response.StatusCode(), len(s.fc.Response.Body()))
+	}
+	return s
+}
+
+// BenchmarkCacheHitRange answers a Range request from a stored response.
+func BenchmarkCacheHitRange(b *testing.B) {
+	s := newRangeHitServer(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.serve()
+	}
+}
+
 // BenchmarkProxyNoCache is the baseline: the same request proxied to the
 // upstream over loopback, without a cache step.
 func BenchmarkProxyNoCache(b *testing.B) {

@@ -29,7 +29,10 @@ type Config struct {
 	// (POST for a search or GraphQL API) are keyed on their body too.
 	// Default ["GET", "HEAD"].
 	Methods []string `toml:"methods"`
-	// Statuses are the response statuses that may be stored. Default
+	// Statuses are the response statuses that may be stored without
+	// explicit freshness: for ttl, force and heuristic freshness. A
+	// response with max-age, s-maxage or Expires is stored whatever its
+	// final status (but 206). Default
 	// [200, 203, 204, 300, 301, 302, 307, 308, 404, 405, 410, 414, 501].
 	Statuses []int `toml:"statuses"`
 	// ContentTypes, when set, limits storing to responses whose
@@ -105,6 +108,18 @@ type Config struct {
 	// no-cache, max-age, min-fresh, max-stale, only-if-cached) and Pragma:
 	// no-cache. Default true; false ignores them, as many proxy caches do.
 	RequestDirectives bool `toml:"request_directives"`
+	// TargetedCacheControl are the targeted cache-control fields (RFC
+	// 9213) this cache obeys, in order of preference: the first one a
+	// response carries with a valid value decides for this cache, and
+	// Cache-Control and Expires are then ignored. CDN-Cache-Control is
+	// passed on to clients (CDNs in front read it too); other names are
+	// meant for this cache alone and are removed. Default
+	// ["CDN-Cache-Control"]; [] turns targeted fields off.
+	TargetedCacheControl []string `toml:"targeted_cache_control"`
+	// KeyCtx names per-request values (gw.ctx, set by steps before the
+	// cache step) whose values are part of the key, so that requests a
+	// script treats differently do not share responses. Default none.
+	KeyCtx []string `toml:"key_ctx"`
 	// Purge, when set, accepts the PURGE method on the route's URLs from
 	// the listed client addresses or consumers (the route's methods must
 	// allow PURGE). Default: off.
@@ -122,18 +137,19 @@ type PurgeConfig struct {
 
 func defaults() Config {
 	return Config{
-		Methods:           []string{"GET", "HEAD"},
-		Statuses:          []int{200, 203, 204, 300, 301, 302, 307, 308, 404, 405, 410, 414, 501},
-		MaxObjectSize:     1 << 20,
-		Heuristic:         true,
-		HeuristicMax:      config.Duration(24 * time.Hour),
-		KeepStale:         config.Duration(10 * time.Minute),
-		Collapse:          true,
-		CollapseTimeout:   config.Duration(5 * time.Second),
-		TagHeader:         "Surrogate-Key",
-		Invalidate:        true,
-		RequestDirectives: true,
-		KeyHost:           true,
+		Methods:              []string{"GET", "HEAD"},
+		Statuses:             []int{200, 203, 204, 300, 301, 302, 307, 308, 404, 405, 410, 414, 501},
+		MaxObjectSize:        1 << 20,
+		Heuristic:            true,
+		HeuristicMax:         config.Duration(24 * time.Hour),
+		KeepStale:            config.Duration(10 * time.Minute),
+		Collapse:             true,
+		CollapseTimeout:      config.Duration(5 * time.Second),
+		TagHeader:            "Surrogate-Key",
+		Invalidate:           true,
+		RequestDirectives:    true,
+		KeyHost:              true,
+		TargetedCacheControl: []string{cdnCacheControl},
 	}
 }
 
@@ -211,6 +227,21 @@ func (p *Plugin) compile(spec chain.Spec, cfg *Config) error {
 		return t.Problem("tag_header", "invalid header name "+strconv.Quote(cfg.TagHeader))
 	}
 	p.tagHeader = cfg.TagHeader
+	for i, name := range cfg.TargetedCacheControl {
+		if !config.IsToken(name) {
+			return t.Problem("targeted_cache_control["+strconv.Itoa(i)+"]", "invalid header name "+strconv.Quote(name))
+		}
+		p.targeted = append(p.targeted, name)
+		if !strings.EqualFold(name, cdnCacheControl) {
+			p.ownTargetedNames = append(p.ownTargetedNames, name)
+		}
+	}
+	for i, name := range cfg.KeyCtx {
+		if name == "" {
+			return t.Problem("key_ctx["+strconv.Itoa(i)+"]", "must be the name of a per-request value, got \"\"")
+		}
+	}
+	p.keyCtx = cfg.KeyCtx
 	p.exposeTags = cfg.ExposeTags
 	p.invalidate = cfg.Invalidate
 	p.requestDirectives = cfg.RequestDirectives

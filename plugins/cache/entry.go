@@ -11,13 +11,16 @@ import (
 //	                 its variants are stored under keys that add the
 //	                 request's values of those headers
 //	response record  'R', fixed fields (below), the headers to replay
-//	                 (uvarint length + bytes, name then value), the tags,
-//	                 then the body
+//	                 (uvarint length + bytes, name then value; Date
+//	                 first), the tags, then the body
+//	too-big record   'B' alone: the response was a stream too large to
+//	                 store (Range requests then go upstream)
 //
 // Times are unix nanoseconds, durations nanoseconds.
 const (
 	kindVary     = 'V'
 	kindResponse = 'R'
+	kindTooBig   = 'B' // the response streams past what can be stored (markTooBig)
 
 	offFlags    = 1
 	offStatus   = 2  // uint16

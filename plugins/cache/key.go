@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
 
 	"github.com/moongate/moongate/core/chain"
 )
@@ -17,7 +20,9 @@ const maxQueryArgs = 64
 // host, unless key_host = false), the path, the sorted query (or its
 // allowed arguments), the configured headers and cookies, who is asking
 // (with or without credentials, the anonymous consumer, the consumer with
-// key_consumer) and, for methods other than GET and HEAD, the body. Parts
+// key_consumer), what the steps before decided (the upstream and target,
+// the key parts they added, the key_ctx values) and, for methods other
+// than GET and HEAD, the body. Parts
 // are length-prefixed, so that no two requests share a digest by shifting
 // bytes between parts; the digest is a SHA-256 (truncated to 128 bits), so
 // that the key shows no value in readable form and cannot be made to
@@ -59,6 +64,7 @@ func (p *Plugin) digest(c *chain.Context, st *state) bool {
 		b = appendString(b, c.Request.Header.Cookie(ck))
 	}
 	b = p.appendIdentity(b, c, st)
+	b = p.appendSteps(b, c, st)
 	if !get {
 		body, streamed := c.RequestBody()
 		if streamed {
@@ -241,4 +247,59 @@ func portColon(h []byte) int {
 		}
 	}
 	return -1
+}
+
+// appendSteps appends what the steps before the cache step decided about
+// the request: the upstream and target it goes to (a script may send it
+// to a canary), the key parts they added (Context.AddCacheKey,
+// gw.cache_key.add) and the per-request values named in key_ctx. It
+// records the first three in st, so that store can tell a step after the
+// cache step changed them.
+func (p *Plugin) appendSteps(b []byte, c *chain.Context, st *state) []byte {
+	st.upstream = c.Upstream
+	if c.Upstream != nil {
+		b = appendStr(b, c.Upstream.Name())
+	} else {
+		b = appendStr(b, "")
+	}
+	st.target = c.Target()
+	b = appendStr(b, st.target)
+	parts := c.CacheKey()
+	st.keyParts = len(parts)
+	b = appendString(b, parts)
+	for _, name := range p.keyCtx {
+		b = appendValue(b, c.Value(name))
+	}
+	return b
+}
+
+// appendValue appends a per-request value, typed, so that no two values
+// (nil and "", 1 and "1", true and "true") share a key.
+func appendValue(b []byte, v any) []byte {
+	var num [32]byte
+	switch x := v.(type) {
+	case nil:
+		return append(b, 0)
+	case string:
+		return appendStr(append(b, 1), x)
+	case []byte:
+		return appendString(append(b, 1), x)
+	case bool:
+		if x {
+			return append(b, 2, 1)
+		}
+		return append(b, 2, 0)
+	case int:
+		return appendString(append(b, 3), strconv.AppendInt(num[:0], int64(x), 10))
+	case int64:
+		return appendString(append(b, 3), strconv.AppendInt(num[:0], x, 10))
+	case float64:
+		// Lua numbers are float64: 1 and 1.0 are the same number.
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return appendString(append(b, 3), strconv.AppendInt(num[:0], int64(x), 10))
+		}
+		return appendString(append(b, 3), strconv.AppendFloat(num[:0], x, 'g', -1, 64))
+	}
+	// Tables and other values, printed (fmt sorts map keys).
+	return appendString(append(b, 4), fmt.Append(nil, v))
 }

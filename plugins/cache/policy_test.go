@@ -165,6 +165,8 @@ func TestConfigErrors(t *testing.T) {
 		{`ttl = 5`, "routes[0].plugins[0].config.ttl: expected a duration string"},
 		{`unknown = 1`, "routes[0].plugins[0].config.unknown"},
 		{`max_object_size = "65MB"`, "routes[0].plugins[0].config.max_object_size: must be at most a quarter of [cache] size (256MB)"},
+		{`targeted_cache_control = ["CDN Cache-Control"]`, `routes[0].plugins[0].config.targeted_cache_control[0]: invalid header name "CDN Cache-Control"`},
+		{`key_ctx = ["tenant", ""]`, `routes[0].plugins[0].config.key_ctx[1]: must be the name of a per-request value`},
 	} {
 		t.Run(tc.conf, func(t *testing.T) {
 			err := buildError(t, gatewayTOML("http://127.0.0.1:1", tc.conf, ""))

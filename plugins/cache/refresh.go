@@ -30,6 +30,7 @@ func (p *Plugin) startRefresh(c *chain.Context, st *state, now int64) {
 	bg.mode = modeFetch
 	bg.found = true
 	bg.hadAuth, bg.perConsumer, bg.consumer = st.hadAuth, st.perConsumer, st.consumer
+	bg.upstream, bg.target, bg.keyParts = st.upstream, st.target, st.keyParts
 	bg.digest, bg.gen, bg.key = st.digest, st.gen, st.key
 	bg.path = append(bg.path[:0], st.path...)
 	bg.val = append(bg.val[:0], st.val...)

@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"bufio"
+	"bytes"
 	"sync"
 
 	"github.com/moongate/moongate/core/chain"
@@ -11,11 +13,16 @@ import (
 type state struct {
 	mode         uint8
 	found        bool            // an entry was found (st.entry), fresh or not
+	tooBig       bool            // the key's response is known to be too large to store
+	validated    bool            // a 304 revalidated the entry: date304 is its Date
 	revalidating bool            // the entry's validators were sent upstream
 	head         bool            // a HEAD was turned into a GET
 	hadAuth      bool            // the request carried credentials: Authorization, or a consumer an auth step authenticated
 	perConsumer  bool            // the key holds the authenticated consumer (key_consumer)
 	consumer     *chain.Consumer // the consumer when the key was made
+	upstream     chain.Forwarder // the upstream when the key was made
+	target       string          // the target when the key was made
+	keyParts     int             // length of the steps' key parts when the key was made
 	req          directives
 	digest       [16]byte // hash of everything the key is made of, but the path generation
 	gen          uint64   // the path's generation seen at lookup (0: none)
@@ -28,6 +35,14 @@ type state struct {
 	inm, ims     []byte // the client's validators, kept aside
 	reqINM       []byte // the client's If-None-Match (in the request's headers)
 	reqIMS       []byte // the client's If-Modified-Since (in the request's headers)
+	reqRange     []byte // the client's Range of a GET (in the request's headers)
+	reqIfRange   []byte // the client's If-Range (in the request's headers)
+	rng, ifRange []byte // copies of Range and If-Range, kept aside when going upstream
+	date304      []byte // the Date of the 304 that revalidated the entry
+	dateBuf      []byte // a header block carrying a stored Date (setDate)
+	dateSrc      bytes.Reader
+	dateReader   *bufio.Reader
+	vary         varyScratch
 	keybuf       []byte
 	args         [][]byte // query arguments being sorted (point into the request)
 	rec          []byte   // record being stored
@@ -35,7 +50,9 @@ type state struct {
 }
 
 var statePool = sync.Pool{New: func() any {
-	return &state{keybuf: make([]byte, 0, 512), val: make([]byte, 0, 16<<10), args: make([][]byte, 0, 16)}
+	st := &state{keybuf: make([]byte, 0, 512), val: make([]byte, 0, 16<<10), args: make([][]byte, 0, 16)}
+	st.dateReader = bufio.NewReaderSize(&st.dateSrc, 128)
+	return st
 }}
 
 func acquireState() *state {
@@ -52,9 +69,12 @@ func releaseState(st *state) {
 		return
 	}
 	st.mode, st.found, st.revalidating, st.head, st.hadAuth, st.perConsumer = 0, false, false, false, false, false
+	st.tooBig, st.validated = false, false
 	st.gen, st.stamp, st.entry, st.flight, st.consumer = 0, 0, entry{}, nil, nil
+	st.upstream, st.target, st.keyParts = nil, "", 0
 	st.path, st.host, st.inm, st.ims = st.path[:0], st.host[:0], st.inm[:0], st.ims[:0]
-	st.reqINM, st.reqIMS = nil, nil
+	st.reqINM, st.reqIMS, st.reqRange, st.reqIfRange = nil, nil, nil, nil
+	st.rng, st.ifRange, st.date304 = st.rng[:0], st.ifRange[:0], st.date304[:0]
 	st.keybuf = st.keybuf[:0]
 	clear(st.args)
 	st.args = st.args[:0]

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/moongate/moongate/core/chain"
+	"github.com/valyala/fasthttp"
 )
 
 // Limits on what a stored response may carry.
@@ -23,19 +25,25 @@ const (
 func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 	resp := c.Response
 	status := resp.StatusCode()
-	if status < 0 || status >= len(p.statuses) || !p.statuses[status] {
+	// A final status (RFC 9111 §3), but not a 206 (part of a response,
+	// not stored as a whole) nor a 304 (a 304 that revalidates an entry
+	// arrives here as the entry's status).
+	if status < 200 || status >= len(p.statuses) || status == 206 || status == 304 {
 		return nil, false
 	}
 	for range resp.Header.Cookies() {
 		return nil, false // Set-Cookie: never shared
 	}
-	rd := responseDirectives(&resp.Header)
+	rd, targeted := p.responseDirectives(&resp.Header)
 	if !p.force && (rd.noStore || rd.private) {
 		return nil, false
 	}
-	// A step after the cache step (an auth step put after it) changed
-	// who is asking: the key does not say who the response is for.
-	if c.Consumer != st.consumer {
+	// A step after the cache step changed who is asking (an auth step put
+	// after it), where the request goes or what its key is made of: the
+	// key does not say what the response is for.
+	if c.Consumer != st.consumer || c.Upstream != st.upstream || c.Target() != st.target ||
+		len(c.CacheKey()) != st.keyParts {
+		p.warnKeyChanged(c)
 		return nil, false
 	}
 	// RFC 9111 §3.5: a response to a request with credentials is shared
@@ -82,13 +90,21 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 	}
 
 	e := entry{status: status, stamp: st.stamp, respTime: now}
-	date, hasDate := parseDate(resp.Header.Peek("Date"))
+	dateV := resp.Header.Peek("Date")
+	if st.validated {
+		// The 304 that revalidated the entry dates it (none: now).
+		dateV = st.date304
+	}
+	date, hasDate := parseDate(dateV)
 	if !hasDate {
 		date = now
 	}
 	etag, lastMod := resp.Header.Peek("ETag"), resp.Header.Peek("Last-Modified")
 	hasValidator := len(etag) > 0 || len(lastMod) > 0
-	explicit := true
+	// explicit: the response says how long it is fresh. Then any final
+	// status may be stored (RFC 9111 §3); statuses only limit what the
+	// cache decides itself (ttl, force, heuristic freshness).
+	explicit := false
 	if p.force {
 		e.lifetime = p.ttl
 	} else {
@@ -97,17 +113,20 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 		// once a second: a Date up to a second old counts as current, or
 		// a response with max-age=1 would be born stale.
 		apparent := max(0, now-date-int64(time.Second)) / int64(time.Second) * int64(time.Second)
-		corrected := seconds(resp.Header.Peek("Age")) + max(0, now-st.stamp)
+		corrected := ageValue(&resp.Header) + max(0, now-st.stamp)
 		e.initAge = max(apparent, corrected)
+		explicit = true
 		switch {
 		case rd.sMaxAge >= 0:
 			e.lifetime = rd.sMaxAge
 		case rd.maxAge >= 0:
 			e.lifetime = rd.maxAge
-		case len(resp.Header.Peek("Expires")) > 0:
-			if exp, ok := parseDate(resp.Header.Peek("Expires")); ok {
+		case !targeted && len(resp.Header.Peek("Expires")) > 0:
+			// An invalid Expires, or several, means already expired
+			// (RFC 9111 §5.3, §4.2.1).
+			if exp, ok := parseDate(resp.Header.Peek("Expires")); ok && len(resp.Header.PeekAll("Expires")) == 1 {
 				e.lifetime = max(0, exp-date)
-			} // an invalid Expires means already expired (§5.3)
+			}
 		default:
 			explicit = false
 			if p.ttl > 0 {
@@ -126,6 +145,9 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 		if rd.mustRevalidate || rd.proxyRevalidate || (rd.sMaxAge >= 0 && rd.swr < 0 && rd.sie < 0) {
 			e.flags |= flagNoStale
 		}
+	}
+	if !explicit && !p.statuses[status] {
+		return nil, false
 	}
 	e.swr, e.sie = p.swr, p.sie
 	if !p.force {
@@ -158,9 +180,19 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 	// Build the record: fixed part, headers, tags, body.
 	rec := st.rec[:0]
 	rec = append(rec, make([]byte, fixedLen)...)
-	nh := 0
+	// Date comes first: the origin's (or the 304's), or when it sent
+	// none (or an invalid one), when the response was received (RFC 9110
+	// §6.6.1). writeEntry relies on it being first.
+	rec = appendStr(rec, "Date")
+	if hasDate {
+		rec = appendString(rec, trim(dateV))
+	} else {
+		var buf [32]byte
+		rec = appendString(rec, fasthttp.AppendHTTPDate(buf[:0], time.Unix(0, now)))
+	}
+	nh := 1
 	for k, v := range resp.Header.All() {
-		if skipStored(k) || (p.tagHeader != "" && !p.exposeTags && eqFoldBytes(k, p.tagHeader)) {
+		if skipStored(k) || (p.tagHeader != "" && !p.exposeTags && eqFoldBytes(k, p.tagHeader)) || p.ownTargeted(k) {
 			continue
 		}
 		if nh == maxHeaders {
@@ -308,4 +340,13 @@ func eqFoldPrefix(a, b []byte) bool {
 func isEventStream(ct []byte) bool {
 	const es = "text/event-stream"
 	return len(ct) >= len(es) && eqFoldPrefix(ct[:len(es)], []byte(es))
+}
+
+// warnKeyChanged says, once per step, that a step after the cache step
+// changed what the key is made of, so that its responses are not stored.
+func (p *Plugin) warnKeyChanged(c *chain.Context) {
+	if p.keyWarned.CompareAndSwap(false, true) {
+		c.LogAttrs(slog.LevelWarn, "cache: a step after the cache step changed the consumer, the upstream or the key parts of a request, "+
+			"so its response is not stored; put such steps (auth, gw.upstream.set_upstream, gw.cache_key.add) before the cache step")
+	}
 }
