@@ -568,9 +568,19 @@ func answerClient(resp *fasthttp.Response, st *state) {
 	}
 }
 
-// writeEntry replaces resp with the stored response.
+// writeEntry replaces resp with the stored response. Its header is
+// rendered once per state and entry: the state keeps the last one it
+// rendered (pooled states are reused by the same P, and hot entries are
+// served over and over), and the same entry again is one copy. An entry
+// is known by its key and the times it was requested and received, which
+// no other record shares.
 func (p *Plugin) writeEntry(st *state, resp *fasthttp.Response, e *entry) {
 	resp.Reset()
+	if st.memoOK && st.memoKey == st.key && st.memoStamp == e.stamp && st.memoRespTime == e.respTime {
+		st.memo.CopyTo(&resp.Header)
+		resp.SetBody(e.body)
+		return
+	}
 	r := reader{b: e.headers}
 	for i := 0; i < e.nh; i++ {
 		k, ok1 := r.next()
@@ -593,6 +603,8 @@ func (p *Plugin) writeEntry(st *state, resp *fasthttp.Response, e *entry) {
 	}
 	resp.SetStatusCode(e.status)
 	resp.SetBody(e.body)
+	resp.Header.CopyTo(&st.memo)
+	st.memoKey, st.memoStamp, st.memoRespTime, st.memoOK = st.key, e.stamp, e.respTime, true
 }
 
 // answerConditional turns a 200 into a 304 when the client's validators

@@ -256,14 +256,18 @@ func portColon(h []byte) int {
 // records the first three in st, so that store can tell a step after the
 // cache step changed them.
 func (p *Plugin) appendSteps(b []byte, c *chain.Context, st *state) []byte {
-	st.upstream = c.Upstream
-	if c.Upstream != nil {
-		b = appendStr(b, c.Upstream.Name())
+	st.upstream, st.target = c.Upstream, c.Target()
+	if c.Route != nil && c.Upstream == c.Route.Upstream && st.target == "" {
+		b = append(b, 0) // the route's own upstream (the route is in the key)
 	} else {
-		b = appendStr(b, "")
+		b = append(b, 1)
+		if c.Upstream != nil {
+			b = appendStr(b, c.Upstream.Name())
+		} else {
+			b = appendStr(b, "")
+		}
+		b = appendStr(b, st.target)
 	}
-	st.target = c.Target()
-	b = appendStr(b, st.target)
 	parts := c.CacheKey()
 	st.keyParts = len(parts)
 	b = appendString(b, parts)

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/moongate/moongate/core/chain"
+	"github.com/valyala/fasthttp"
 )
 
 // state is what the request phase of one request leaves for its response
@@ -39,14 +40,20 @@ type state struct {
 	reqIfRange   []byte // the client's If-Range (in the request's headers)
 	rng, ifRange []byte // copies of Range and If-Range, kept aside when going upstream
 	date304      []byte // the Date of the 304 that revalidated the entry
-	dateBuf      []byte // a header block carrying a stored Date (setDate)
+	dateBuf      []byte // the header block setDate parses
 	dateSrc      bytes.Reader
 	dateReader   *bufio.Reader
-	vary         varyScratch
-	keybuf       []byte
-	args         [][]byte // query arguments being sorted (point into the request)
-	rec          []byte   // record being stored
-	flight       *flight
+	// The header writeEntry rendered last, and for which entry: a memo
+	// kept across requests, not per-request state.
+	memo                    fasthttp.ResponseHeader
+	memoKey                 [24]byte
+	memoStamp, memoRespTime int64
+	memoOK                  bool
+	vary                    varyScratch
+	keybuf                  []byte
+	args                    [][]byte // query arguments being sorted (point into the request)
+	rec                     []byte   // record being stored
+	flight                  *flight
 }
 
 var statePool = sync.Pool{New: func() any {
