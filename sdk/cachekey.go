@@ -11,8 +11,8 @@ func init() {
 		"already; the `cache` step's `key_ctx` adds `gw.ctx` values by name. Only steps before the `cache` step count: " +
 		"a response whose key changed after the cache step looked it up is not stored (docs/cache.md)."},
 		&Binding{Name: "add", Phases: Request, Doc: "Adds value to the request's cache key. Values count in the order they are added; " +
-			"a request that adds nothing has a key of its own too.",
-			Params:  []Param{{"value", "string", "the part to add (a number is added as its string)"}},
+			"requests that add nothing share entries only with each other.",
+			Params: []Param{{"value", "string", "the part to add (a number is added as its string)"}},
 			Example: `if canary then
   gw.upstream.set_upstream("api-canary")
   gw.cache_key.add("canary")

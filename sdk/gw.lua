@@ -117,7 +117,7 @@ function gw.cache.set(key, value, ttl) end
 ---@class gw.cache_key
 gw.cache_key = {}
 
----Adds value to the request's cache key. Values count in the order they are added; a request that adds nothing has a key of its own too.
+---Adds value to the request's cache key. Values count in the order they are added; requests that add nothing share entries only with each other.
 ---
 ---Phases: request.
 ---
