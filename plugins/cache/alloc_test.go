@@ -28,13 +28,15 @@ func TestCacheHitAllocatesNothing(t *testing.T) {
 }
 
 // TestCacheRangeHitAllocatesNothing: a Range request answered from a
-// stored response (a 206 cut from it) allocates nothing either.
+// stored response (a 206 cut from it) allocates nothing either, also once
+// the response body pool has calibrated itself on the sizes it saw (it
+// does every 42,000 bodies, and then drops buffers larger than most).
 func TestCacheRangeHitAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
 	s := newRangeHitServer(t)
-	if n := testing.AllocsPerRun(200, s.serve); n != 0 {
+	if n := testing.AllocsPerRun(50000, s.serve); n != 0 {
 		t.Fatalf("a range hit allocates %v times, want 0", n)
 	}
 }

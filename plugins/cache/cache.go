@@ -451,6 +451,7 @@ func (p *Plugin) finish(c *chain.Context, st *state, serve bool) {
 		st.validated = true
 		st.date304 = append(st.date304[:0], upd.Peek("Date")...)
 		p.writeEntry(st, resp, &st.entry)
+		resp.SetBody(st.entry.body)
 		for k := range upd.All() {
 			if skipOn304(k) {
 				continue
@@ -470,7 +471,7 @@ func (p *Plugin) finish(c *chain.Context, st *state, serve bool) {
 			} else {
 				p.stripOwn(resp)
 				resp.Header.SetBytesKV(hdrStatus, statusRevalidated)
-				answerClient(resp, st)
+				answerClient(resp, st, resp.Body(), true)
 			}
 		}
 		return
@@ -500,8 +501,10 @@ func (p *Plugin) finish(c *chain.Context, st *state, serve bool) {
 	}
 	p.stripOwn(resp)
 	resp.Header.SetBytesKV(hdrStatus, label)
-	if status == 200 {
-		answerClient(resp, st)
+	if status == 200 && !resp.IsBodyStream() {
+		answerClient(resp, st, resp.Body(), true)
+	} else if status == 200 {
+		answerConditional(resp, st.reqINM, st.reqIMS)
 	}
 }
 
@@ -555,20 +558,31 @@ func (p *Plugin) serve(c *chain.Context, st *state, e *entry, now int64, label [
 	resp.Header.SetCanonical(hdrAge, strconv.AppendInt(buf[:0], e.age(now)/int64(time.Second), 10))
 	resp.Header.SetCanonical(hdrStatus, label)
 	if e.status == 200 {
-		answerClient(resp, st)
+		answerClient(resp, st, e.body, false)
+	} else {
+		resp.SetBody(e.body)
 	}
 }
 
-// answerClient answers the client's validators (a 304 when they match)
-// and then its range, from a complete 200 response.
-func answerClient(resp *fasthttp.Response, st *state) {
-	answerConditional(resp, st.reqINM, st.reqIMS)
-	if resp.StatusCode() == 200 && len(st.reqRange) > 0 && !resp.IsBodyStream() {
-		answerRange(resp, st.reqRange, st.reqIfRange)
+// answerClient completes a 200 response whose body is body (already in
+// resp when set): the client's validators are answered first (a 304 when
+// they match), then its range (206, 416); otherwise the whole body goes.
+// A range is cut from body before it is copied into resp, so that the
+// response's pooled buffer only ever holds what is sent.
+func answerClient(resp *fasthttp.Response, st *state, body []byte, set bool) {
+	if answerConditional(resp, st.reqINM, st.reqIMS) {
+		return
+	}
+	if len(st.reqRange) > 0 && answerRange(resp, body, st.reqRange, st.reqIfRange) {
+		return
+	}
+	if !set {
+		resp.SetBody(body)
 	}
 }
 
-// writeEntry replaces resp with the stored response. Its header is
+// writeEntry replaces resp with the stored response's status and headers
+// (the caller sets the body). Its header is
 // rendered once per state and entry: the state keeps the last one it
 // rendered (pooled states are reused by the same P, and hot entries are
 // served over and over), and the same entry again is one copy. An entry
@@ -578,7 +592,6 @@ func (p *Plugin) writeEntry(st *state, resp *fasthttp.Response, e *entry) {
 	resp.Reset()
 	if st.memoOK && st.memoKey == st.key && st.memoStamp == e.stamp && st.memoRespTime == e.respTime {
 		st.memo.CopyTo(&resp.Header)
-		resp.SetBody(e.body)
 		return
 	}
 	r := reader{b: e.headers}
@@ -602,25 +615,26 @@ func (p *Plugin) writeEntry(st *state, resp *fasthttp.Response, e *entry) {
 		}
 	}
 	resp.SetStatusCode(e.status)
-	resp.SetBody(e.body)
 	resp.Header.CopyTo(&st.memo)
 	st.memoKey, st.memoStamp, st.memoRespTime, st.memoOK = st.key, e.stamp, e.respTime, true
 }
 
 // answerConditional turns a 200 into a 304 when the client's validators
-// match it (RFC 9110 §13.1.2 and §13.1.3: If-None-Match wins).
-func answerConditional(resp *fasthttp.Response, inm, ims []byte) {
+// match it (RFC 9110 §13.1.2 and §13.1.3: If-None-Match wins), and
+// reports whether it did.
+func answerConditional(resp *fasthttp.Response, inm, ims []byte) bool {
 	if len(inm) == 0 && len(ims) == 0 {
-		return
+		return false
 	}
 	if !notModified(inm, ims, resp.Header.Peek("ETag"), resp.Header.Peek("Last-Modified")) {
-		return
+		return false
 	}
 	resp.SetStatusCode(304)
 	resp.Header.SetStatusMessage(nil)
 	resp.ResetBody()
 	resp.Header.Del("Content-Type")
 	resp.Header.Del("Content-Encoding")
+	return true
 }
 
 // notModified evaluates If-None-Match (weak comparison) or, without it,

@@ -20,16 +20,17 @@ import (
 // severalRanges stands for a request with more than one Range line.
 var severalRanges = []byte("bytes=,")
 
-// answerRange turns resp, a complete 200 response, into the answer to a
-// range request.
-func answerRange(resp *fasthttp.Response, rng, ifRange []byte) {
+// answerRange turns resp, a complete 200 response whose body is body,
+// into the answer to a range request, and reports whether it did (then
+// resp's body is set: the range, or nothing for a 416); false leaves
+// resp alone.
+func answerRange(resp *fasthttp.Response, body, rng, ifRange []byte) bool {
 	if len(ifRange) > 0 && !ifRangeHolds(&resp.Header, ifRange) {
-		return
+		return false
 	}
-	body := resp.Body()
 	first, last, ok := parseRange(rng, len(body))
 	if !ok {
-		return
+		return false
 	}
 	resp.Header.SetStatusMessage(nil)
 	if first < 0 {
@@ -40,13 +41,13 @@ func answerRange(resp *fasthttp.Response, rng, ifRange []byte) {
 		resp.ResetBody()
 		resp.Header.Del("Content-Type")
 		resp.Header.Del("Content-Encoding")
-		return
+		return true
 	}
 	resp.SetStatusCode(206)
 	resp.Header.SetContentRange(first, last, len(body))
-	// Moves the range to the start of the body buffer (append copies
-	// overlapping bytes correctly).
+	// body may be resp's own: append copies overlapping bytes correctly.
 	resp.SetBody(body[first : last+1])
+	return true
 }
 
 // parseRange reads a Range of one byte range against a body of n bytes:
