@@ -320,6 +320,7 @@ buffer_body_size = "16KB"
 	}{
 		{"short extensions", chunked(3, "hello", ";name=value;q=\"quoted\""), strings.Repeat("hello", 3)},
 		{"one-byte chunks", chunked(3000, "x", ""), strings.Repeat("x", 3000)},
+		{"4 KB chunk-size lines", chunked(10, strings.Repeat("c", 100), ext(4096-len("64;x="))), strings.Repeat("c", 1000)},
 		{"a streamed body under the limit", chunked(40, strings.Repeat("s", 1000), ext(20)), strings.Repeat("s", 40000)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -458,6 +459,17 @@ func TestOversizedContentLengthIsRefusedFromTheHeaders(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a multipart body within the limit goes upstream as sent", func(t *testing.T) {
+		body := "--xx\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\nhello\r\n--xx--\r\n"
+		r := exchange(t, addr, "POST / HTTP/1.1\r\nHost: a\r\nContent-Type: multipart/form-data; boundary=xx\r\n"+
+			"Content-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+		if r.status != 200 {
+			t.Fatalf("got %d %q", r.status, r.body)
+		}
+		if got := decodeSeen(t, []byte(r.body)).Body; got != body {
+			t.Errorf("the upstream got %q, want %q", got, body)
+		}
+	})
 	t.Run("a body within the limit after 100 Continue", func(t *testing.T) {
 		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {

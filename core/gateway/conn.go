@@ -31,7 +31,10 @@ var (
 )
 
 // listener wraps every accepted connection in a conn.
-type listener struct{ net.Listener }
+type listener struct {
+	net.Listener
+	buf int // the server's read buffer size (ReadBufferSize)
+}
 
 // Accept implements net.Listener.
 func (l listener) Accept() (net.Conn, error) {
@@ -41,19 +44,20 @@ func (l listener) Accept() (net.Conn, error) {
 	}
 	if tc, ok := c.(*tls.Conn); ok {
 		w := &tlsConn{tls: tc}
-		w.conn.init(c)
+		w.conn.init(c, l.buf)
 		return w, nil
 	}
 	w := &conn{}
-	w.init(c)
+	w.init(c, l.buf)
 	return w, nil
 }
 
 // conn is a client connection as the gateway reads it: it counts the
 // bytes read, watches each request head for bare LFs (headScan) and can
 // stop reads at a limit (for chunked bodies, see chunkedBody). One
-// connection serves one request at a time, on one goroutine: its fields
-// need no lock.
+// connection serves one request at a time, on one goroutine (after a
+// WebSocket hijack, only the hijacking one reads it): its fields need no
+// lock.
 type conn struct {
 	net.Conn
 	read    int64 // bytes read from the client
@@ -61,10 +65,11 @@ type conn struct {
 	tripped int64 // the limit a read was stopped at, 0 if none
 	head    headScan
 	body    chunkedBody
+	buf     int // the server's read buffer size
 }
 
-func (c *conn) init(nc net.Conn) {
-	c.Conn = nc
+func (c *conn) init(nc net.Conn, buf int) {
+	c.Conn, c.buf = nc, buf
 	c.head.state = headLead
 }
 
@@ -263,12 +268,15 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // request body: fasthttp's decoder, with the bytes it may take from the
 // connection bounded twice. All of the body as sent (data, chunk-size
 // lines and their extensions, CRLFs, trailer) counts against
-// max_body_size: past it, 413. And each read may take from the
-// connection at most the data it returns plus two read buffers (what
-// fasthttp's buffered reader may hold) plus maxChunkLine: a chunk-size
-// line of up to maxChunkLine bytes always passes, a much longer one
-// fails the request with 400. fasthttp decodes a whole chunk-size line
-// inside one read, so the line itself cannot be measured from outside.
+// max_body_size: past it, 413. And one read, which decodes at most one
+// chunk-size line, may take from the connection at most len(p) (at most
+// one read buffer) plus two read buffers (what fasthttp's buffered
+// reader may hold, and the trailer, which must fit in it) plus
+// maxChunkLine. A chunk-size line of up to maxChunkLine bytes therefore
+// always passes, and one over maxChunkLine plus four read buffers (the
+// line may have been partly buffered before the read) always fails the
+// request with 400. fasthttp decodes a whole chunk-size line inside one
+// read, so the line itself cannot be measured from outside.
 type chunkedBody struct {
 	c       *conn
 	r       io.Reader // fasthttp's decoder
@@ -281,11 +289,11 @@ type chunkedBody struct {
 // passes; Go's net/http allows the same.
 const maxChunkLine = 4 << 10
 
-// start begins reading a chunked body from r, whose framing may use max
-// bytes of the connection; buf is the server's read buffer size.
-func (b *chunkedBody) start(c *conn, r io.Reader, max, buf int) {
-	*b = chunkedBody{c: c, r: r, end: c.read + int64(max), readMax: buf,
-		slack: 2*int64(buf) + maxChunkLine + 16}
+// start begins reading a chunked body from r, which may use max bytes of
+// the connection.
+func (b *chunkedBody) start(c *conn, r io.Reader, max int) {
+	*b = chunkedBody{c: c, r: r, end: c.read + int64(max), readMax: c.buf,
+		slack: 2*int64(c.buf) + maxChunkLine + 16}
 	c.limit = b.end
 }
 

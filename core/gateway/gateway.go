@@ -147,9 +147,9 @@ func (g *Gateway) listen(addr string, tc *tls.Config) error {
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
 	}
-	ln = listener{ln}
-	g.listeners = append(g.listeners, ln)
-	g.servers = append(g.servers, g.newServer(g.Runtime().Config))
+	srv := g.newServer(g.Runtime().Config)
+	g.listeners = append(g.listeners, listener{Listener: ln, buf: srv.ReadBufferSize})
+	g.servers = append(g.servers, srv)
 	return nil
 }
 

@@ -24,7 +24,7 @@ func prepareBody(fc *fasthttp.RequestCtx, rt *Runtime) bool {
 	var body *chunkedBody
 	if c := connOf(fc.Conn()); c != nil && fc.Request.Header.ContentLength() == -1 {
 		body = &c.body
-		body.start(c, fc.Request.BodyStream(), s.MaxBodySize.Int(), s.MaxHeaderSize.Int())
+		body.start(c, fc.Request.BodyStream(), s.MaxBodySize.Int())
 		fc.Request.SetBodyStream(body, -1)
 	}
 	status := upstream.PrepareRequestBody(&fc.Request, s.MaxBodySize.Int(), s.BufferBodySize.Int())
