@@ -130,6 +130,9 @@ func (c *Config) checkServer(rep *reporter) {
 	if s.MaxHeaderSize < 1024 {
 		rep.add("server.max_header_size", "must be at least 1KB, got "+s.MaxHeaderSize.String())
 	}
+	if s.MaxHeaderCount < 1 {
+		rep.add("server.max_header_count", "must be at least 1, got "+strconv.Itoa(s.MaxHeaderCount))
+	}
 	if s.MaxConnections < 1 {
 		rep.add("server.max_connections", "must be at least 1, got "+strconv.Itoa(s.MaxConnections))
 	}

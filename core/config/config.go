@@ -58,7 +58,12 @@ type Server struct {
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 	// MaxHeaderSize bounds the request line plus headers; larger gets 431. Default "8KB".
 	MaxHeaderSize Size `toml:"max_header_size"`
-	// MaxBodySize bounds a request body; larger gets 413. Default "8MB".
+	// MaxHeaderCount bounds the number of header lines of a request, each
+	// repeated or empty line counted; more gets 431. Default 100.
+	MaxHeaderCount int `toml:"max_header_count"`
+	// MaxBodySize bounds a request body; larger gets 413. A chunked body
+	// counts as sent: data, chunk-size lines and extensions, CRLFs and
+	// trailer. Default "8MB".
 	MaxBodySize Size `toml:"max_body_size"`
 	// BufferBodySize: request bodies up to this size are read whole before
 	// the chain runs (steps see them in c.Request.Body()); larger bodies are
@@ -70,8 +75,8 @@ type Server struct {
 	// X-Real-IP headers are believed. Default: none (every client header of
 	// those names is replaced).
 	TrustedProxies []string `toml:"trusted_proxies"`
-	// StrictPaths refuses (400) request paths holding ';' or '\' once
-	// decoded: Tomcat and Jetty read ";" as path parameters ("/admin;x/",
+	// StrictPaths refuses (400) request paths holding ';' or '\', raw or
+	// percent-encoded, anywhere in the path as received: Tomcat and Jetty read ";" as path parameters ("/admin;x/",
 	// "/..;/") and IIS reads "\" as "/", so such paths could reach a
 	// protected resource through a route meant for another. Default true.
 	StrictPaths bool `toml:"strict_paths"`
@@ -316,6 +321,7 @@ func Default() *Config {
 			IdleTimeout:     Duration(60 * time.Second),
 			ShutdownTimeout: Duration(30 * time.Second),
 			MaxHeaderSize:   8 << 10,
+			MaxHeaderCount:  100,
 			MaxBodySize:     8 << 20,
 			BufferBodySize:  1 << 20,
 			MaxConnections:  256 * 1024,

@@ -32,9 +32,10 @@ type Runtime struct {
 	lookup    chain.UpstreamLookup
 	instances []any
 
-	identity    *consumer.Identity // [auth] headers, removed from every request
-	strictPaths bool               // [server] strict_paths
-	foldPaths   bool               // [server] case_insensitive_paths
+	identity       *consumer.Identity // [auth] headers, removed from every request
+	strictPaths    bool               // [server] strict_paths
+	foldPaths      bool               // [server] case_insensitive_paths
+	maxHeaderCount int                // [server] max_header_count
 
 	inflight atomic.Int64
 	release  func(*chain.Context)
@@ -55,7 +56,8 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 		logger = slog.Default()
 	}
 	rt := &Runtime{Config: cfg, upstreams: map[string]*upstream.Upstream{}, logger: logger,
-		strictPaths: cfg.Server.StrictPaths, foldPaths: cfg.Server.CaseInsensitivePaths}
+		strictPaths: cfg.Server.StrictPaths, foldPaths: cfg.Server.CaseInsensitivePaths,
+		maxHeaderCount: cfg.Server.MaxHeaderCount}
 	rt.release = rt.releaseContext
 	rt.lookup = func(name string) chain.Forwarder {
 		if u, ok := rt.upstreams[name]; ok {

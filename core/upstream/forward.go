@@ -312,6 +312,8 @@ func classify(err error, sent bool) *tryError {
 	switch {
 	case errors.Is(err, errRequestTooLarge):
 		te.status, te.retry = 413, false
+	case errors.Is(err, ErrMalformedRequestBody):
+		te.status, te.retry = 400, false
 	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
 		errors.Is(err, fasthttp.ErrTLSHandshakeTimeout):
 		te.status = 504
