@@ -27,6 +27,15 @@ type Lua struct {
 	// (globals, module tables, upvalues), estimated every 256 calls of a state; a
 	// state over it is thrown away and the event logged. Default "64MB".
 	MaxStateSize Size `toml:"max_state_size"`
+	// MaxMemory bounds the bytes one call of on_request, on_response or
+	// on_log (and the loading of a state: the main chunk and the modules
+	// it requires) may build: every string a call makes (`..`, string.rep,
+	// string.format, table.concat, gw.json, gw.base64, strings gw.*
+	// functions return, ...) and the tables gw.* functions build (decoded
+	// JSON, header tables) are counted, garbage included; past it the call
+	// fails with "memory limit exceeded" and its state is thrown away.
+	// Default "32MB".
+	MaxMemory Size `toml:"max_memory"`
 	// Watch reloads the configuration when a file under Dir changes (for
 	// development). Default false.
 	Watch bool `toml:"watch"`
@@ -57,7 +66,7 @@ const maxLuaTimeout = 30 * time.Second
 // DefaultLua returns the [lua] defaults.
 func DefaultLua() Lua {
 	return Lua{Dir: "scripts", Timeout: Duration(10 * time.Millisecond), MaxStringSize: 16 << 20, MaxStateSize: 64 << 20,
-		HTTPDeny: slices.Clone(DefaultHTTPDeny)}
+		MaxMemory: 32 << 20, HTTPDeny: slices.Clone(DefaultHTTPDeny)}
 }
 
 func (c *Config) checkLua(rep *reporter) {
@@ -73,6 +82,9 @@ func (c *Config) checkLua(rep *reporter) {
 	}
 	if l.MaxStateSize < 1<<20 {
 		rep.add("lua.max_state_size", "must be at least 1MB, got "+l.MaxStateSize.String())
+	}
+	if l.MaxMemory < 1<<20 || l.MaxMemory > 1<<40 {
+		rep.add("lua.max_memory", "must be at least 1MB and at most 1TB, got "+l.MaxMemory.String())
 	}
 	for _, list := range []struct {
 		key   string

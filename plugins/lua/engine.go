@@ -54,6 +54,7 @@ type Script struct {
 	timeout   time.Duration
 	maxString int
 	maxState  int
+	maxMemory int
 	cache     *cache.Namespace
 	http      *sdk.HTTPPolicy
 	logger    *slog.Logger
@@ -139,6 +140,7 @@ func New(spec chain.Spec) (any, error) {
 		maxString: lc.MaxStringSize.Int(),
 		maxState:  lc.MaxStateSize.Int(),
 		http:      policy,
+		maxMemory: lc.MaxMemory.Int(),
 		stats:     statsFor(spec.Name),
 		modules:   &modules{dir: lc.Dir, protos: map[string]*glua.FunctionProto{}},
 		logger:    slog.Default(),
@@ -198,6 +200,10 @@ func compile(name string, src []byte) (*glua.FunctionProto, error) {
 		}
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
+	chunk, err = wrapChunk(chunk)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
 	proto, err := glua.Compile(chunk, name)
 	if err != nil {
 		var ce *glua.CompileError
@@ -214,6 +220,8 @@ type state struct {
 	L     *glua.LState
 	sdk   *sdk.State
 	w     *watchdog
+	mem   *sdk.Budget
+	guard *guard
 	mod   *glua.LTable
 	fns   [3]*glua.LFunction
 	conf  glua.LValue
@@ -221,22 +229,34 @@ type state struct {
 	size  sizer
 }
 
+// memoryError is the error a call over lua.max_memory raises.
+func memoryError(limit int) string {
+	return "memory limit exceeded (lua.max_memory = " + config.Size(limit).String() + ")"
+}
+
 // newState creates a sandboxed state, binds gw, runs the script's main
 // chunk under initTimeout and picks the module's functions.
 func (sc *Script) newState() (*state, error) {
-	L := newSandbox(sc.maxString)
-	st := &state{L: L, w: newWatchdog()}
+	mem := sdk.NewBudget(sc.maxMemory, memoryError(sc.maxMemory))
+	L := newSandbox(sc.maxString, mem)
+	st := &state{L: L, w: newWatchdog(), mem: mem}
 	L.SetContext(st.w)
+	views := sdk.NewViews(L)
 	st.sdk = sdk.Open(L, sdk.Options{Script: sc.path, Cache: sc.cache, MaxString: sc.maxString, Logger: sc.logger,
-		HTTP: sc.http})
-	if f, ok := L.GetField(L.GetField(L.Get(glua.GlobalsIndex), "gw"), "log").(*glua.LTable); ok {
-		L.SetGlobal("print", f.RawGetString("info"))
-	}
+		Budget: mem, Views: views, HTTP: sc.http})
+	L.SetGlobal("print", L.GetField(L.GetField(L.GetGlobal("gw"), "log"), "info"))
 	L.SetGlobal("require", L.NewFunction(sc.modules.require(st)))
 	st.conf = st.sdk.ToLua(L, sc.conf)
+	if t, ok := st.conf.(*glua.LTable); ok {
+		st.conf = views.View(L, t, "conf")
+	}
+	st.guard = newGuard(L, views, mem)
+	main := st.guard.chunk(sc.proto)
+	// Loading has a memory budget of its own, like a call.
+	mem.Reset()
 	st.sdk.Deadline = time.Now().Add(initTimeout)
 	st.w.arm(initTimeout)
-	L.Push(L.NewFunctionFromProto(sc.proto))
+	L.Push(main)
 	err := L.PCall(0, 1, nil)
 	if st.w.disarm() {
 		return nil, errors.New(sc.path + ": loading the script timed out after " + initTimeout.String())
@@ -245,6 +265,7 @@ func (sc *Script) newState() (*state, error) {
 	if err != nil {
 		return nil, errors.New(errorText(err))
 	}
+	st.guard.commit()
 	mod, ok := L.Get(-1).(*glua.LTable)
 	L.Pop(1)
 	if !ok {
@@ -261,6 +282,7 @@ func (sc *Script) newState() (*state, error) {
 		}
 	}
 	st.size.limit = sc.maxState
+	st.size.skip = views.IsReadOnly
 	sc.stats.statesCreated.Add(1)
 	return st, nil
 }
@@ -310,12 +332,14 @@ func (sc *Script) run(c *chain.Context, phase int) error {
 	L := st.L
 	st.sdk.C = c
 	st.sdk.Deadline = time.Now().Add(sc.timeout)
+	st.mem.Reset()
 	st.w.arm(sc.timeout)
 	L.Push(fn)
 	L.Push(st.conf)
 	err = L.PCall(1, 0, nil)
 	timedOut := st.w.disarm()
 	st.sdk.C = nil
+	st.guard.endCall()
 	if err != nil {
 		var ae *glua.ApiError
 		if errors.As(err, &ae) && st.sdk.IsExit(ae.Object) {
@@ -332,6 +356,18 @@ func (sc *Script) run(c *chain.Context, phase int) error {
 		sc.stats.errors.Add(1)
 		sc.stats.timeouts.Add(1)
 		return &scriptError{msg: errorText(err) + " (" + fnNames[phase] + " timed out after " + sc.timeout.String() + ")"}
+	}
+	if st.mem.Exceeded() {
+		// What the call built may still be reachable from the state (an
+		// upvalue, a table of the module): drop the state. A script that
+		// caught the error with pcall and answered has done its work.
+		sc.stats.discarded.Add(1)
+		sc.stats.memory.Add(1)
+		if err == nil {
+			return nil
+		}
+		sc.stats.errors.Add(1)
+		return &scriptError{msg: errorText(err)}
 	}
 	st.calls++
 	if st.calls%sizeCheckEvery == 0 {
@@ -393,7 +429,7 @@ func (m *modules) require(st *state) glua.LGFunction {
 		if err != nil {
 			L.RaiseError("require %q: %s", name, err.Error())
 		}
-		L.Push(L.NewFunctionFromProto(p))
+		L.Push(st.guard.chunk(p))
 		L.Push(glua.LString(name))
 		L.Call(1, 1)
 		v := L.Get(-1)

@@ -79,6 +79,7 @@ func TestValidateLuaSection(t *testing.T) {
 	code, out := validate(t, `[lua]
 timeout = "0s"
 max_string_size = "10B"
+max_memory = "100KB"
 [[routes]]
 paths = ["/"]
   [[routes.plugins]]
@@ -87,7 +88,8 @@ paths = ["/"]
 `)
 	for _, want := range []string{"moongate.toml:2: lua.timeout: must be more than 0s and at most 30s, got 0s",
 		"moongate.toml:3: lua.max_string_size: must be at least 1KB, got 10B",
-		"moongate.toml:8: routes[0].plugins[0].timeout: must be at most 30s, got 1m0s"} {
+		"moongate.toml:4: lua.max_memory: must be at least 1MB and at most 1TB, got 100KB",
+		"moongate.toml:9: routes[0].plugins[0].timeout: must be at most 30s, got 1m0s"} {
 		if code != 1 || !strings.Contains(out, want) {
 			t.Errorf("got exit %d:\n%s\nwant %q", code, out, want)
 		}

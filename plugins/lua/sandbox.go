@@ -3,6 +3,7 @@ package lua
 import (
 	"strings"
 
+	"github.com/moongate/moongate/sdk"
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/pm"
 )
@@ -26,8 +27,8 @@ var removed = []string{"dofile", "loadfile", "load", "loadstring", "getfenv", "s
 
 // newSandbox returns a Lua state with only base, string, table and math,
 // and with every library function that can build a large string capped
-// at maxString bytes.
-func newSandbox(maxString int) *glua.LState {
+// at maxString bytes and charged to mem (see guard for the rest).
+func newSandbox(maxString int, mem *sdk.Budget) *glua.LState {
 	L := glua.NewState(glua.Options{
 		SkipOpenLibs:     true,
 		CallStackSize:    callStackSize,
@@ -48,7 +49,7 @@ func newSandbox(maxString int) *glua.LState {
 	for _, name := range removed {
 		g.RawSetString(name, glua.LNil)
 	}
-	lim := limiter{max: maxString}
+	lim := limiter{max: maxString, mem: mem}
 	str := g.RawGetString("string").(*glua.LTable)
 	str.RawSetString("dump", glua.LNil)
 	format := str.RawGetString("format").(*glua.LFunction).GFunction
@@ -60,8 +61,13 @@ func newSandbox(maxString int) *glua.LState {
 	return L
 }
 
-// limiter holds the capped versions of the string builders.
-type limiter struct{ max int }
+// limiter holds the capped versions of the string builders. mem is the
+// memory budget of the running call: a builder charges what it is about
+// to build, before building it.
+type limiter struct {
+	max int
+	mem *sdk.Budget
+}
 
 func (lim limiter) check(L *glua.LState, what string, n int) {
 	if n > lim.max || n < 0 {
@@ -79,6 +85,7 @@ func (lim limiter) rep(L *glua.LState) int {
 	if n > lim.max/len(s) {
 		lim.check(L, "string.rep", lim.max+1)
 	}
+	lim.mem.Charge(L, len(s)*n)
 	L.Push(glua.LString(strings.Repeat(s, n)))
 	return 1
 }
@@ -122,6 +129,7 @@ func (lim limiter) format(L *glua.LState, orig glua.LGFunction) int {
 		}
 	}
 	lim.check(L, "string.format", bound)
+	lim.mem.Charge(L, bound)
 	return orig(L)
 }
 
@@ -131,24 +139,31 @@ func (lim limiter) concat(L *glua.LState) int {
 	n := tbl.Len()
 	i := L.OptInt(3, 1)
 	j := L.OptInt(4, n)
-	var b strings.Builder
+	// Measured first, so that the result is charged and allocated once.
+	total := 0
 	for k := i; k <= j; k++ {
 		v := tbl.RawGetInt(k)
-		var s string
 		switch x := v.(type) {
 		case glua.LString:
-			s = string(x)
+			total += len(x)
 		case glua.LNumber:
-			s = x.String()
+			total += len(x.String())
 		default:
 			L.RaiseError("invalid value (%s) at index %d in table for concat", v.Type().String(), k)
 		}
 		if k > i {
-			lim.check(L, "table.concat", b.Len()+len(sep))
+			total += len(sep)
+		}
+		lim.check(L, "table.concat", total)
+	}
+	lim.mem.Charge(L, total)
+	var b strings.Builder
+	b.Grow(total)
+	for k := i; k <= j; k++ {
+		if k > i {
 			b.WriteString(sep)
 		}
-		lim.check(L, "table.concat", b.Len()+len(s))
-		b.WriteString(s)
+		b.WriteString(glua.LVAsString(tbl.RawGetInt(k)))
 	}
 	L.Push(glua.LString(b.String()))
 	return 1
