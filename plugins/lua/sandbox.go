@@ -5,7 +5,6 @@ import (
 
 	"github.com/moongate/moongate/sdk"
 	glua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/pm"
 )
 
 // The Lua state's limits that gopher-lua enforces itself: a script that
@@ -26,8 +25,9 @@ var removed = []string{"dofile", "loadfile", "load", "loadstring", "getfenv", "s
 	"module", "require", "newproxy", "_printregs", "collectgarbage", "print"}
 
 // newSandbox returns a Lua state with only base, string, table and math,
-// and with every library function that can build a large string capped
-// at maxString bytes and charged to mem (see guard for the rest).
+// with every library function that can build a large string capped at
+// maxString bytes and charged to mem (see guard for the rest), and with
+// pattern matching that stops at the call's deadline (patterns.go).
 func newSandbox(maxString int, mem *sdk.Budget) *glua.LState {
 	L := glua.NewState(glua.Options{
 		SkipOpenLibs:     true,
@@ -55,7 +55,7 @@ func newSandbox(maxString int, mem *sdk.Budget) *glua.LState {
 	format := str.RawGetString("format").(*glua.LFunction).GFunction
 	str.RawSetString("rep", L.NewFunction(lim.rep))
 	str.RawSetString("format", L.NewFunction(func(L *glua.LState) int { return lim.format(L, format) }))
-	str.RawSetString("gsub", L.NewFunction(lim.gsub))
+	openPatterns(L, str, lim)
 	tbl := g.RawGetString("table").(*glua.LTable)
 	tbl.RawSetString("concat", L.NewFunction(lim.concat))
 	return L
@@ -167,142 +167,6 @@ func (lim limiter) concat(L *glua.LState) int {
 	}
 	L.Push(glua.LString(b.String()))
 	return 1
-}
-
-// gsub is string.gsub building its result under the cap.
-func (lim limiter) gsub(L *glua.LState) int {
-	str := L.CheckString(1)
-	pat := L.CheckString(2)
-	L.CheckTypes(3, glua.LTString, glua.LTNumber, glua.LTTable, glua.LTFunction)
-	repl := L.Get(3)
-	limit := L.OptInt(4, -1)
-	mds := lim.find(L, pat, str, limit)
-	capture := func(m *pm.MatchData, idx int) glua.LValue {
-		if idx >= m.CaptureLength() {
-			L.RaiseError("invalid capture index")
-		}
-		if m.IsPosCapture(idx) {
-			return glua.LNumber(m.Capture(idx))
-		}
-		return glua.LString(str[m.Capture(idx):m.Capture(idx+1)])
-	}
-	var out strings.Builder
-	last := 0
-	for _, m := range mds {
-		start, end := m.Capture(0), m.Capture(1)
-		lim.check(L, "string.gsub", out.Len()+start-last)
-		out.WriteString(str[last:start])
-		whole := str[start:end]
-		first := 0
-		if m.CaptureLength() > 2 {
-			first = 2
-		}
-		var piece string
-		switch r := repl.(type) {
-		case glua.LString, glua.LNumber:
-			rs := glua.LVAsString(r)
-			if strings.IndexByte(rs, '%') < 0 {
-				piece = rs
-				break
-			}
-			var pb strings.Builder
-			for k := 0; k < len(rs); k++ {
-				c := rs[k]
-				if c != '%' || k+1 == len(rs) {
-					// Copy up to the next '%' at once.
-					next := strings.IndexByte(rs[k+1:], '%')
-					if next < 0 || c == '%' {
-						next = len(rs) - k - 1
-					}
-					pb.WriteString(rs[k : k+1+next])
-					k += next
-					continue
-				}
-				k++
-				switch d := rs[k]; {
-				case d == '0':
-					pb.WriteString(whole)
-				case d >= '1' && d <= '9':
-					pb.WriteString(glua.LVAsString(capture(m, 2*int(d-'0'))))
-				default:
-					pb.WriteByte(d)
-				}
-				lim.check(L, "string.gsub", out.Len()+pb.Len())
-			}
-			piece = pb.String()
-		case *glua.LTable:
-			v := L.GetTable(r, capture(m, first))
-			piece = replacement(L, v, whole)
-		case *glua.LFunction:
-			L.Push(r)
-			nargs := 1
-			if first == 0 {
-				L.Push(glua.LString(whole))
-			} else {
-				nargs = m.CaptureLength()/2 - 1
-				for c := 1; c <= nargs; c++ {
-					L.Push(capture(m, 2*c))
-				}
-			}
-			L.Call(nargs, 1)
-			piece = replacement(L, L.Get(-1), whole)
-			L.Pop(1)
-		}
-		lim.check(L, "string.gsub", out.Len()+len(piece))
-		out.WriteString(piece)
-		last = end
-	}
-	lim.check(L, "string.gsub", out.Len()+len(str)-last)
-	out.WriteString(str[last:])
-	L.Push(glua.LString(out.String()))
-	L.Push(glua.LNumber(len(mds)))
-	return 2
-}
-
-// gsubChunk is how many matches string.gsub looks for at a time, checking
-// the deadline in between: pm.Find itself cannot be interrupted.
-const gsubChunk = 256
-
-// find returns up to limit (< 0: all) matches of pat in str, found
-// gsubChunk at a time so that the call's deadline is checked between
-// chunks and the match list stays bounded by the cap.
-func (lim limiter) find(L *glua.LState, pat, str string, limit int) []*pm.MatchData {
-	src := []byte(str)
-	var all []*pm.MatchData
-	offset := 0
-	anchored := strings.HasPrefix(pat, "^")
-	for {
-		n := gsubChunk
-		if limit >= 0 {
-			n = min(n, limit-len(all))
-			if n <= 0 {
-				break
-			}
-		}
-		mds, err := pm.Find(pat, src, offset, n)
-		if err != nil {
-			L.RaiseError("%s", err.Error())
-		}
-		all = append(all, mds...)
-		if len(mds) < n || anchored {
-			break
-		}
-		// Each match costs memory even before the result is built.
-		lim.check(L, "string.gsub", len(all)*16)
-		if ctx := L.Context(); ctx != nil {
-			select {
-			case <-ctx.Done():
-				L.RaiseError("%s", ctx.Err().Error())
-			default:
-			}
-		}
-		last := mds[len(mds)-1]
-		offset = max(last.Capture(0)+1, last.Capture(1))
-		if offset > len(src) {
-			break
-		}
-	}
-	return all
 }
 
 // replacement is what a table or function replacement in gsub yields:
