@@ -106,6 +106,7 @@ func (c *Config) check(rep *reporter) {
 		checkSteps(rep, childPath(p, "plugins"), r.Plugins)
 		checkRouteUpstream(rep, p, r)
 	}
+	c.checkShadowedRoutes(rep)
 }
 
 func (c *Config) checkServer(rep *reporter) {

@@ -66,6 +66,9 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range rt.Warnings() {
+		logger.Warn(w.Error())
+	}
 	g := &Gateway{file: cfg.File, logger: logger, cache: shared}
 	g.rt.Store(rt)
 	return g, nil
@@ -351,7 +354,11 @@ func (g *Gateway) reload() ReloadResult {
 	}
 	old := g.rt.Swap(rt)
 	go old.Close(old.Config.Server.ShutdownTimeout.Std())
-	return ReloadResult{OK: true, Hash: rt.Config.Hash, Warnings: restartOnly(old.Config, rt.Config)}
+	warnings := restartOnly(old.Config, rt.Config)
+	for _, w := range rt.Warnings() {
+		warnings = append(warnings, w.Error())
+	}
+	return ReloadResult{OK: true, Hash: rt.Config.Hash, Warnings: warnings}
 }
 
 // restartOnly lists the settings that changed but only take effect after
