@@ -25,8 +25,8 @@ var defaultPolicy = sync.OnceValue(DefaultHTTPPolicy)
 
 func init() {
 	addNamespace(&Namespace{Name: "http", Doc: "Calls to other HTTP services (authorization, enrichment), over a shared pool of " +
-		"keep-alive connections. A call blocks the script, so give the step a timeout that covers it (the default lua.timeout " +
-		"is only a few milliseconds)."},
+		"keep-alive connections. A call blocks the script until the step's deadline at most (lua.timeout, default 1s, " +
+		"or the step's timeout): give the step a timeout that covers it."},
 		&Binding{Name: "request", Phases: Request | Response, Doc: "Sends an HTTP request and returns the response. The call ends at the " +
 			"earlier of its own timeout and the step's deadline. Failures (connection refused, timeout, bad URL) " +
 			"return nil and a message; any status, 5xx included, is a response. A connection to the admin API, or to an " +

@@ -288,6 +288,11 @@ func checkSteps(rep *reporter, path string, steps []Step) {
 		} else if s.Timeout.Std() > maxLuaTimeout {
 			rep.add(childPath(p, "timeout"), "must be at most 30s, got "+s.Timeout.String())
 		}
+		if s.MaxInstructions != 0 && s.Script == "" {
+			rep.add(childPath(p, "max_instructions"), "only applies to script steps")
+		} else if s.MaxInstructions != 0 && s.MaxInstructions < minMaxInstructions {
+			rep.add(childPath(p, "max_instructions"), "must be at least 1000, got "+strconv.FormatInt(s.MaxInstructions, 10))
+		}
 	}
 }
 

@@ -292,9 +292,12 @@ type Step struct {
 	// 4xx answer) does to its request: "fail" answers 500, "continue"
 	// skips the step. Default "fail".
 	OnError string `toml:"on_error"`
-	// Timeout bounds each call of a script step. Default: the script
-	// engine's default.
+	// Timeout is the wall-clock deadline of each call of a script step.
+	// Default: lua.timeout.
 	Timeout Duration `toml:"timeout"`
+	// MaxInstructions bounds the Lua VM instructions of each call of a
+	// script step. Default: lua.max_instructions.
+	MaxInstructions int64 `toml:"max_instructions"`
 	// Config is the plugin's own table, decoded by the plugin.
 	Config Table `toml:"config"`
 }

@@ -29,7 +29,7 @@ func TestValidateScripts(t *testing.T) {
 		"syntax.lua":   "local M = {}\nfunction M.on_request(conf)\n  if then\nend\nreturn M\n",
 		"bytecode.lua": "\x1bLua\x51\x00\x01\x04\x08\x04\x08\x00",
 		"notable.lua":  "return 42",
-		"nophase.lua":  "return { helper = function() end }",
+		"nophase.lua":  "return { _helper = function() end }",
 		"toperr.lua":   "local x = nil\nx.y = 1\nreturn {}",
 		"loop.lua":     "while true do end",
 		"good.lua":     "local util = require('lib.util')\nreturn { on_request = function() gw.request.set_header('X-U', util.name) end }",
@@ -47,7 +47,7 @@ func TestValidateScripts(t *testing.T) {
 		{"notable.lua", "the script must return a table"},
 		{"nophase.lua", "defines none of on_request, on_response, on_log"},
 		{"toperr.lua", dir + "/toperr.lua:2: attempt to index a non-table object(nil)"},
-		{"loop.lua", "loading the script timed out"},
+		{"loop.lua", "loading the script ran past max_instructions = 1000000"},
 		{"needsbc.lua", `require "bc": ` + dir + "/bc.lua: precompiled (bytecode) chunks are not accepted"},
 		{"missing.lua", "cannot read script: no such file or directory"},
 	}

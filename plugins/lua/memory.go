@@ -21,7 +21,8 @@ import (
 //   - every gw.* function: the strings it returns, the tables it builds.
 //
 // What is left is memory that grows one VM instruction at a time (table
-// slots, closures, small tables), bounded by the call's deadline.
+// slots, closures, small tables), bounded by the call's instruction
+// budget (watchdog.go).
 
 // concatName is the name of the local that holds the hidden
 // concatenation function. It is not an identifier, so no script can

@@ -70,8 +70,9 @@ targets = [{ url = %q }]
 			if up.Hits() != hits {
 				t.Errorf("the upstream got the request")
 			}
-			// The step failed as a timeout raised inside the search.
-			want := tc.fn + ": timeout: the script ran past its deadline"
+			// The step failed as a timeout raised inside the search (the
+			// instruction budget, which the search charges, or the deadline).
+			want := tc.fn + ": timeout: the script ran past its"
 			deadline := time.Now().Add(5 * time.Second)
 			for line := ""; !strings.Contains(line, want); line = logLine(logs.String(), "request_id="+id) {
 				if time.Now().After(deadline) {

@@ -27,7 +27,8 @@ var removed = []string{"dofile", "loadfile", "load", "loadstring", "getfenv", "s
 // newSandbox returns a Lua state with only base, string, table and math,
 // with every library function that can build a large string capped at
 // maxString bytes and charged to mem (see guard for the rest), and with
-// pattern matching that stops at the call's deadline (patterns.go).
+// pattern matching that stops at the call's instruction budget or
+// deadline (patterns.go).
 func newSandbox(maxString int, mem *sdk.Budget) *glua.LState {
 	L := glua.NewState(glua.Options{
 		SkipOpenLibs:     true,

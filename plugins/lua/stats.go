@@ -25,7 +25,8 @@ type StatsSnapshot struct {
 	Script string `json:"script"`
 	// Errors counts failed calls: runtime errors and timeouts.
 	Errors uint64 `json:"errors"`
-	// Timeouts counts calls stopped at their deadline.
+	// Timeouts counts calls stopped by their instruction budget or their
+	// deadline.
 	Timeouts uint64 `json:"timeouts"`
 	// MemoryErrors counts calls stopped by lua.max_memory.
 	MemoryErrors uint64 `json:"memory_errors"`

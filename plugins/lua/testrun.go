@@ -105,7 +105,7 @@ func runTestFile(path string, shared *cache.Cache, w io.Writer) TestSummary {
 		Budget: mem, Views: views})
 	L.SetGlobal("gwtest", tf.module(L))
 	main := newGuard(L, views, mem).chunk(proto)
-	wd.arm(testFileTimeout)
+	wd.arm(testFileTimeout, unlimited)
 	defer wd.disarm()
 	L.Push(main)
 	if err := L.PCall(0, 0, nil); err != nil {
@@ -180,6 +180,9 @@ func (tf *testFile) load(L *glua.LState) int {
 	if opts := L.OptTable(3, nil); opts != nil {
 		if v, ok := opts.RawGetString("timeout").(glua.LNumber); ok {
 			o.Timeout = time.Duration(float64(v) * float64(time.Second))
+		}
+		if v, ok := opts.RawGetString("max_instructions").(glua.LNumber); ok {
+			o.MaxInstructions = int64(v)
 		}
 		if v, ok := opts.RawGetString("on_error").(glua.LString); ok {
 			o.OnError = string(v)
