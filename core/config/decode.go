@@ -243,18 +243,6 @@ func structFields(t reflect.Type) map[string][]int {
 	return out
 }
 
-// Suggest returns the name in names closest to key when it is close
-// enough to be a likely typo ("on_respnse" for "on_response"), else "":
-// the did-you-mean of unknown keys, for plugins that check names of
-// their own.
-func Suggest(key string, names []string) string {
-	m := make(map[string][]int, len(names))
-	for _, n := range names {
-		m[n] = nil
-	}
-	return suggest(key, m)
-}
-
 // suggest returns the field name closest to key, if it is close enough to
 // be a likely typo.
 func suggest(key string, fields map[string][]int) string {
