@@ -14,11 +14,18 @@
 
 local M = {}
 
+-- The config, checked when the configuration loads (docs/lua.md,
+-- "Configuration schema").
+M.schema = {
+  header = { type = "string", default = "X-API-Key", min_length = 1 },
+  keys = { type = "table", values = { type = "string", min_length = 1 }, default = {} },
+}
+
 local function load_keys(conf)
   if gw.cache.get("loaded") then
     return
   end
-  for consumer, key in pairs(conf.keys or {}) do
+  for consumer, key in pairs(conf.keys) do
     gw.cache.set("key:" .. gw.hash.sha256(key), consumer)
   end
   gw.cache.set("loaded", "1")
@@ -26,7 +33,7 @@ end
 
 function M.on_request(conf)
   load_keys(conf)
-  local header = conf.header or "X-API-Key"
+  local header = conf.header
   local key = gw.request.get_header(header)
   if not key or key == "" then
     return gw.response.exit(401, { error = "missing API key" }, { ["WWW-Authenticate"] = "ApiKey" })

@@ -15,13 +15,16 @@
 
 local M = {}
 
+M.schema = {
+  upstream = { type = "string", required = true, min_length = 1, description = "the canary's upstream" },
+  percent = { type = "number", min = 0, max = 100, default = 0 },
+  header = { type = "string", default = "X-Canary" },
+}
+
 function M.on_request(conf)
-  if not conf.upstream then
-    error("canary.lua: config.upstream (the canary's upstream) is required")
-  end
-  local header = conf.header or "X-Canary"
+  local header = conf.header
   local canary = header ~= "" and gw.request.get_header(header) == "1"
-  if not canary and (conf.percent or 0) > 0 then
+  if not canary and conf.percent > 0 then
     canary = math.random() * 100 < conf.percent
   end
   local release = "stable"

@@ -14,6 +14,11 @@
 
 local M = {}
 
+M.schema = {
+  url = { type = "string", required = true, pattern = "^https?://" },
+  timeout = { type = "number", default = 1, min = 0.001 },
+}
+
 function M.on_request(conf)
   local token = gw.request.get_header("Authorization")
   if not token then
@@ -23,7 +28,7 @@ function M.on_request(conf)
     method = "GET",
     url = conf.url,
     headers = { Authorization = token, ["X-Original-Path"] = gw.request.get_path() },
-    timeout = conf.timeout or 1,
+    timeout = conf.timeout,
   }
   if not res then
     gw.log.err("auth service:", err)

@@ -2,6 +2,11 @@
 -- who say their name in X-Name, refuses the others, and tags the response.
 local M = {}
 
+-- The step's config: greeting = "..." (default "hello").
+M.schema = {
+  greeting = { type = "string", default = "hello" },
+}
+
 -- Runs before the upstream is called, in chain order.
 function M.on_request(conf)
   local name = gw.request.get_header("X-Name")

@@ -13,3 +13,8 @@ gwtest.test("refuses strangers", function()
   gwtest.eq(r.upstream_called, false)
   gwtest.contains(r.body, "who are you?")
 end)
+
+gwtest.test("greets with the default greeting", function()
+  local r = gwtest.load("hello.lua"):run{ headers = { ["X-Name"] = "Ada" } }
+  gwtest.eq(r.request_headers["x-greeting"], "hello, Ada")
+end)

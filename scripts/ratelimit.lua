@@ -17,11 +17,17 @@
 
 local M = {}
 
+M.schema = {
+  rate = { type = "number", default = 10, min = 0.000001 },
+  burst = { type = "integer", default = 20, min = 1 },
+  header = { type = "string", default = "" },
+}
+
 function M.on_request(conf)
-  local rate = conf.rate or 10
-  local burst = conf.burst or 20
+  local rate = conf.rate
+  local burst = conf.burst
   local who
-  if conf.header and conf.header ~= "" then
+  if conf.header ~= "" then
     who = gw.request.get_header(conf.header) or "-"
   else
     who = gw.request.get_client_ip()

@@ -32,3 +32,17 @@ gwtest.test("tokens come back at the configured rate", function()
   while gw.time.now_ms() < until_ms do end
   gwtest.eq(fast:run{ headers = { ["X-Key"] = "k" } }.status, 200)
 end)
+
+gwtest.test("the config is checked, defaults fill the rest", function()
+  local ok, err = pcall(gwtest.load, "ratelimit.lua", { rate = "fast" })
+  gwtest.eq(ok, false)
+  gwtest.contains(err, "config.rate: must be a number, got a string")
+  ok, err = pcall(gwtest.load, "ratelimit.lua", { burst = 0.5 })
+  gwtest.contains(err, "config.burst: must be an integer")
+  -- burst defaults to 20: 20 requests pass, the 21st does not.
+  local defaults = gwtest.load("ratelimit.lua", { rate = 0.001 })
+  for i = 1, 20 do
+    gwtest.eq(defaults:run{ client_ip = "198.51.100.9" }.status, 200, "request " .. i)
+  end
+  gwtest.eq(defaults:run{ client_ip = "198.51.100.9" }.status, 429)
+end)

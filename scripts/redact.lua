@@ -10,6 +10,11 @@
 
 local M = {}
 
+M.schema = {
+  fields = { type = "array", items = { type = "string", min_length = 1 }, default = { "password" } },
+  mask = { type = "string", default = "[redacted]" },
+}
+
 local function redact(v, fields, mask)
   if type(v) ~= "table" then
     return v
@@ -34,10 +39,10 @@ function M.on_response(conf)
     return
   end
   local fields = {}
-  for _, name in ipairs(conf.fields or { "password" }) do
+  for _, name in ipairs(conf.fields) do
     fields[name] = true
   end
-  gw.response.set_body(gw.json.encode(redact(data, fields, conf.mask or "[redacted]")))
+  gw.response.set_body(gw.json.encode(redact(data, fields, conf.mask)))
 end
 
 return M

@@ -14,13 +14,19 @@
 
 local M = {}
 
+M.schema = {
+  header = { type = "string", default = "X-Tenant", min_length = 1 },
+  tenants = { type = "table", values = "string", default = {} },
+  default = { type = "string" },
+}
+
 function M.on_request(conf)
-  local header = conf.header or "X-Tenant"
+  local header = conf.header
   local tenant = gw.request.get_header(header)
   if not tenant or tenant == "" then
     return gw.response.exit(400, { error = "missing " .. header .. " header" })
   end
-  local upstream = (conf.tenants or {})[tenant:lower()] or conf.default
+  local upstream = conf.tenants[tenant:lower()] or conf.default
   if not upstream then
     return gw.response.exit(404, { error = "unknown tenant" })
   end

@@ -33,6 +33,12 @@ gwtest.test("a tenant mapped to a missing upstream is a script error (500)", fun
   local broken = gwtest.load("tenant.lua", { tenants = { acme = "nowhere" } }, { upstreams = { "acme-api" } })
   local r = broken:run{ headers = { ["X-Tenant"] = "acme" } }
   gwtest.eq(r.status, 500)
-  gwtest.contains(r.error, "tenant.lua:30")
+  gwtest.contains(r.error, "tenant.lua:36")
   gwtest.contains(r.error, 'unknown upstream "nowhere"')
+end)
+
+gwtest.test("the config is checked against the schema", function()
+  local ok, err = pcall(gwtest.load, "tenant.lua", { tenants = { acme = 42 } })
+  gwtest.eq(ok, false)
+  gwtest.contains(err, "config.tenants.acme: must be a string")
 end)

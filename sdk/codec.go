@@ -29,8 +29,10 @@ func init() {
 				Returns: []Param{{"data", "string?", "the bytes, nil when the text is not valid"}, {"err", "string?", "why decoding failed"}},
 				Example: `local raw, err = gw.base64.decode` + name + `(text)`,
 				Fn: func(s *State, L *lua.LState) int {
+					text := L.CheckString(1)
+					s.opts.Budget.Check(L, enc.DecodedLen(len(text)))
 					var err error
-					s.buf, err = enc.AppendDecode(s.buf[:0], []byte(L.CheckString(1)))
+					s.buf, err = enc.AppendDecode(s.buf[:0], []byte(text))
 					if err != nil {
 						L.Push(lua.LNil)
 						L.Push(lua.LString("invalid base64: " + err.Error()))

@@ -95,6 +95,7 @@ func (s *State) toGo(v lua.LValue, depth int) (any, error) {
 			return nil, nil
 		}
 	case *lua.LTable:
+		x = s.real(x)
 		if s.isArray(x) {
 			n := x.Len()
 			out := make([]any, 0, n)
@@ -188,6 +189,7 @@ func (s *State) appendJSON(dst []byte, v lua.LValue, depth int) ([]byte, error) 
 			return append(dst, "null"...), nil
 		}
 	case *lua.LTable:
+		x = s.real(x)
 		if s.isArray(x) {
 			dst = append(dst, '[')
 			n := x.Len()

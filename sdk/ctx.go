@@ -12,7 +12,10 @@ func init() {
 			Returns: []Param{{"value", "any", "string, number, boolean or table; nil when unset"}},
 			Example: `local tenant = gw.ctx.get("tenant")`,
 			Fn: func(s *State, L *lua.LState) int {
-				L.Push(s.ToLua(L, s.C.Value(L.CheckString(1))))
+				v := s.C.Value(L.CheckString(1))
+				// Tables are built anew on every get.
+				s.opts.Budget.Charge(L, tableCost(v, 0))
+				L.Push(s.ToLua(L, v))
 				return 1
 			}},
 		&Binding{Name: "set", Phases: All, Doc: "Stores a per-request value under key for later steps; nil deletes it. " +
@@ -41,6 +44,7 @@ if who then gw.request.set_header("X-Consumer", who.name) end`,
 					L.Push(lua.LNil)
 					return 1
 				}
+				s.opts.Budget.Charge(L, 2*TableCost+(4+len(cs.Groups))*EntryCost)
 				t := L.CreateTable(0, 4)
 				t.RawSetString("name", lua.LString(cs.Name))
 				g := L.CreateTable(len(cs.Groups), 0)

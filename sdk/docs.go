@@ -72,10 +72,27 @@ func Annotations() []byte {
 		b.WriteString("---@field " + ns.Name + " gw." + ns.Name + "\n")
 	}
 	b.WriteString("gw = {}\n\n")
-	b.WriteString("---A script module: return a table with any of these functions.\n---@class gw.Module\n" +
+	b.WriteString("---A script module: return a table with any of these functions, and the schema of its config.\n" +
+		"---Other keys are errors, except names starting with _ (the script's own).\n---@class gw.Module\n" +
 		"---@field on_request? fun(conf: table) runs before the upstream is called\n" +
 		"---@field on_response? fun(conf: table) runs on the response, in reverse chain order\n" +
-		"---@field on_log? fun(conf: table) runs after the response was sent\n\n")
+		"---@field on_log? fun(conf: table) runs after the response was sent\n" +
+		"---@field schema? table<string, gw.SchemaField|gw.SchemaType> what the step's config must hold, checked when the configuration loads (docs/lua.md, Configuration schema)\n\n" +
+		"---@alias gw.SchemaType \"string\"|\"number\"|\"integer\"|\"boolean\"|\"array\"|\"table\"\n\n" +
+		"---A field of a module's config schema.\n---@class gw.SchemaField\n" +
+		"---@field type? gw.SchemaType the value's type (absent: any)\n" +
+		"---@field required? boolean the key must be in the config (unless it has a default)\n" +
+		"---@field default? any the value conf gets when the key is absent\n" +
+		"---@field one_of? any[] the values allowed\n" +
+		"---@field min? number the least number allowed\n" +
+		"---@field max? number the greatest number allowed\n" +
+		"---@field min_length? integer the least length (bytes of a string, items of an array)\n" +
+		"---@field max_length? integer the greatest length (bytes of a string, items of an array)\n" +
+		"---@field pattern? string a Lua pattern a string must match\n" +
+		"---@field items? gw.SchemaField|gw.SchemaType what every item of an array must be\n" +
+		"---@field fields? table<string, gw.SchemaField|gw.SchemaType> the fields of a table with known keys\n" +
+		"---@field values? gw.SchemaField|gw.SchemaType what every value of a table with free keys must be\n" +
+		"---@field description? string a note for the reader\n\n")
 	for _, ns := range Namespaces() {
 		b.WriteString(comment(ns.Doc))
 		b.WriteString("---@class gw." + ns.Name + "\n")

@@ -20,11 +20,31 @@
 ---@field upstream gw.upstream
 gw = {}
 
----A script module: return a table with any of these functions.
+---A script module: return a table with any of these functions, and the schema of its config.
+---Other keys are errors, except names starting with _ (the script's own).
 ---@class gw.Module
 ---@field on_request? fun(conf: table) runs before the upstream is called
 ---@field on_response? fun(conf: table) runs on the response, in reverse chain order
 ---@field on_log? fun(conf: table) runs after the response was sent
+---@field schema? table<string, gw.SchemaField|gw.SchemaType> what the step's config must hold, checked when the configuration loads (docs/lua.md, Configuration schema)
+
+---@alias gw.SchemaType "string"|"number"|"integer"|"boolean"|"array"|"table"
+
+---A field of a module's config schema.
+---@class gw.SchemaField
+---@field type? gw.SchemaType the value's type (absent: any)
+---@field required? boolean the key must be in the config (unless it has a default)
+---@field default? any the value conf gets when the key is absent
+---@field one_of? any[] the values allowed
+---@field min? number the least number allowed
+---@field max? number the greatest number allowed
+---@field min_length? integer the least length (bytes of a string, items of an array)
+---@field max_length? integer the greatest length (bytes of a string, items of an array)
+---@field pattern? string a Lua pattern a string must match
+---@field items? gw.SchemaField|gw.SchemaType what every item of an array must be
+---@field fields? table<string, gw.SchemaField|gw.SchemaType> the fields of a table with known keys
+---@field values? gw.SchemaField|gw.SchemaType what every value of a table with free keys must be
+---@field description? string a note for the reader
 
 ---Base64 encoding and decoding.
 ---@class gw.base64
@@ -210,7 +230,7 @@ function gw.hash.hmac_sha256(key, data) end
 ---@return string hex 64 hex digits
 function gw.hash.sha256(data) end
 
----Calls to other HTTP services (authorization, enrichment), over a shared pool of keep-alive connections. A call blocks the script, so give the step a timeout that covers it (the default lua.timeout is only a few milliseconds).
+---Calls to other HTTP services (authorization, enrichment), over a shared pool of keep-alive connections. A call blocks the script until the step's deadline at most (lua.timeout, default 1s, or the step's timeout): give the step a timeout that covers it.
 ---@class gw.http
 gw.http = {}
 

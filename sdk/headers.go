@@ -15,11 +15,14 @@ type headerSource interface {
 }
 
 // pushHeaders pushes a table of every header: lower-case name to value,
-// or to a list of values when the header is repeated.
-func pushHeaders(L *lua.LState, h headerSource) int {
+// or to a list of values when the header is repeated. The table is
+// charged to the call's memory budget.
+func (s *State) pushHeaders(L *lua.LState, h headerSource) int {
 	t := L.NewTable()
 	var lower []byte
+	s.opts.Budget.Charge(L, TableCost)
 	h.VisitAll(func(k, v []byte) {
+		s.opts.Budget.Charge(L, EntryCost+2*len(k)+len(v))
 		lower = asciiLower(append(lower[:0], k...))
 		key := string(lower)
 		val := lua.LString(v)

@@ -25,8 +25,8 @@ var defaultPolicy = sync.OnceValue(DefaultHTTPPolicy)
 
 func init() {
 	addNamespace(&Namespace{Name: "http", Doc: "Calls to other HTTP services (authorization, enrichment), over a shared pool of " +
-		"keep-alive connections. A call blocks the script, so give the step a timeout that covers it (the default lua.timeout " +
-		"is only a few milliseconds)."},
+		"keep-alive connections. A call blocks the script until the step's deadline at most (lua.timeout, default 1s, " +
+		"or the step's timeout): give the step a timeout that covers it."},
 		&Binding{Name: "request", Phases: Request | Response, Doc: "Sends an HTTP request and returns the response. The call ends at the " +
 			"earlier of its own timeout and the step's deadline. Failures (connection refused, timeout, bad URL) " +
 			"return nil and a message; any status, 5xx included, is a response. A connection to the admin API, or to an " +
@@ -43,7 +43,7 @@ if not res then return gw.response.exit(503, { error = "auth unavailable" }) end
 }
 
 func (s *State) httpRequest(L *lua.LState) int {
-	opts := L.CheckTable(1)
+	opts := s.real(L.CheckTable(1))
 	field := func(name string) lua.LValue { return opts.RawGetString(name) }
 	str := func(name string) (string, bool) {
 		switch v := field(name).(type) {
@@ -96,6 +96,7 @@ func (s *State) httpRequest(L *lua.LState) int {
 	req.SetRequestURI(url)
 	req.Header.SetMethod(method)
 	if h, ok := field("headers").(*lua.LTable); ok {
+		h = s.real(h)
 		if why := headerTableProblem(h); why != "" {
 			L.ArgError(1, why)
 		}
@@ -135,9 +136,10 @@ func (s *State) httpRequest(L *lua.LState) int {
 		L.Push(lua.LString("gw.http: response body exceeds max_string_size"))
 		return 2
 	}
+	s.opts.Budget.Charge(L, TableCost+len(resp.Body()))
 	t := L.CreateTable(0, 3)
 	t.RawSetString("status", lua.LNumber(resp.StatusCode()))
-	pushHeaders(L, &resp.Header)
+	s.pushHeaders(L, &resp.Header)
 	t.RawSetString("headers", L.Get(-1))
 	L.Pop(1)
 	t.RawSetString("body", lua.LString(resp.Body()))

@@ -64,7 +64,7 @@ func init() {
 			"a repeated header maps to a list of its values.",
 			Returns: []Param{{"headers", "table<string, string|string[]>", "the headers"}},
 			Example: `for name, value in pairs(gw.request.get_headers()) do gw.log.debug(name) end`,
-			Fn:      func(s *State, L *lua.LState) int { return pushHeaders(L, &s.C.Request.Header) }},
+			Fn:      func(s *State, L *lua.LState) int { return s.pushHeaders(L, &s.C.Request.Header) }},
 		&Binding{Name: "set_header", Phases: Request, Doc: "Sets a request header sent upstream, replacing its values.",
 			Params:  []Param{headerNameParam, {"value", "string", "new value (no CR or LF)"}},
 			Example: `gw.request.set_header("X-Tenant", "acme")`,

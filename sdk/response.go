@@ -39,7 +39,7 @@ func init() {
 			"a repeated header maps to a list of its values.",
 			Returns: []Param{{"headers", "table<string, string|string[]>", "the headers"}},
 			Example: `local h = gw.response.get_headers()`,
-			Fn:      func(s *State, L *lua.LState) int { return pushHeaders(L, &s.C.Response.Header) }},
+			Fn:      func(s *State, L *lua.LState) int { return s.pushHeaders(L, &s.C.Response.Header) }},
 		&Binding{Name: "set_header", Phases: Response, Doc: "Sets a response header, replacing its values.",
 			Params:  []Param{headerNameParam, {"value", "string", "new value (no CR or LF)"}},
 			Example: `gw.response.set_header("X-Tenant", "acme")`,
@@ -108,7 +108,7 @@ func (s *State) exitResponse(L *lua.LState) int {
 	}
 	var hdrs *lua.LTable
 	if h := L.Get(3); h != lua.LNil {
-		hdrs = L.CheckTable(3)
+		hdrs = s.real(L.CheckTable(3))
 		// Check every header before changing the response.
 		if why := headerTableProblem(hdrs); why != "" {
 			L.ArgError(3, why)

@@ -147,6 +147,13 @@ type Options struct {
 	// HTTP decides which addresses gw.http may connect to; nil means
 	// DefaultHTTPPolicy.
 	HTTP *HTTPPolicy
+	// Budget is charged for every string a gw.* function returns and every
+	// table it builds; nil charges nothing.
+	Budget *Budget
+	// Views, when set, makes gw and its namespaces read-only for scripts
+	// (and gw.json's array marker); the functions that take tables see
+	// through views of tables.
+	Views *Views
 }
 
 // State is the SDK bound into one Lua state. It is used by one goroutine
@@ -195,9 +202,16 @@ func Open(L *lua.LState, opts Options) *State {
 			ns.Init(s, L, tables[ns.Name])
 		}
 	}
+	if opts.Views != nil {
+		gw = opts.Views.View(L, gw, "gw")
+		opts.Views.Lock(L, s.arrayMeta, "gw.json array marker")
+	}
 	L.SetGlobal("gw", gw)
 	return s
 }
+
+// real returns the table behind a read-only view (Options.Views), or t.
+func (s *State) real(t *lua.LTable) *lua.LTable { return s.opts.Views.Real(t) }
 
 // IsExit reports whether v is the value gw.response.exit raises to end a
 // call: the caller treats such an error as a normal end.
@@ -205,13 +219,19 @@ func (s *State) IsExit(v lua.LValue) bool { return v == s.exit }
 
 func (s *State) wrap(b *Binding) lua.LGFunction {
 	if b.Phases == 0 {
-		return func(L *lua.LState) int { return b.Fn(s, L) }
+		return func(L *lua.LState) int {
+			n := b.Fn(s, L)
+			s.chargeResults(L, n)
+			return n
+		}
 	}
 	return func(L *lua.LState) int {
 		if s.C == nil || phaseBit(s.C.Phase())&b.Phases == 0 {
 			s.phaseError(L, b)
 		}
-		return b.Fn(s, L)
+		n := b.Fn(s, L)
+		s.chargeResults(L, n)
+		return n
 	}
 }
 
@@ -223,11 +243,13 @@ func (s *State) phaseError(L *lua.LState, b *Binding) {
 	L.RaiseError("%s: not allowed in the %s phase (allowed: %s)", b.FullName(), phase, b.Phases.Names())
 }
 
-// checkSize raises an error when a string of n bytes would exceed the limit.
+// checkSize raises an error when a string of n bytes would exceed the
+// limit, or the call's memory budget (which charges it once returned).
 func (s *State) checkSize(L *lua.LState, what string, n int) {
 	if n > s.opts.MaxString {
 		L.RaiseError("%s: result of %d bytes exceeds max_string_size (%d bytes)", what, n, s.opts.MaxString)
 	}
+	s.opts.Budget.Check(L, n)
 }
 
 // pushBytes pushes b as a Lua string (copied).

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,11 +79,30 @@ func TestDefaultConfigTour(t *testing.T) {
 	if st != 400 || !strings.Contains(h["body"], "who are you?") {
 		t.Errorf("/hello/ without a name: %d %v", st, h)
 	}
-	// curl -i localhost:8080/cached/report (twice), then purge it
+	// curl -si localhost:8080/cached/report | grep -iE '...' (twice), then
+	// purge it. The README's grep must show the cache's headers only: Age
+	// on the hit (a miss has none, RFC 9111 §5.1), and not the echoed
+	// User-Agent of the body.
+	grep := tourGrep(t)
 	for i, want := range []string{"MISS", "HIT"} {
-		st, _, h = get("GET", "/cached/report", nil)
-		if st != 200 || h["X-Cache-Status"] != want || (i == 1 && h["Age"] == "") {
-			t.Errorf("/cached/report #%d: %d %v, want %s", i+1, st, h, want)
+		st, body, resp := gt.Do(t, "GET", base+"/cached/report", nil, "User-Agent", "curl/8.5.0", "Accept", "*/*")
+		if st != 200 || string(resp.Header.Peek("X-Cache-Status")) != want || (i == 0) != (resp.Header.Peek("Age") == nil) {
+			t.Errorf("/cached/report #%d: %d\n%s, want %s, with Age only on the hit", i+1, st, resp.Header.String(), want)
+		}
+		var shown []string
+		for _, line := range strings.Split(resp.Header.String()+string(body), "\n") {
+			if line = strings.TrimRight(line, "\r"); grep.MatchString(line) {
+				shown = append(shown, line)
+			}
+		}
+		wantShown := []string{"X-Cache-Status: " + want}
+		if i == 1 {
+			wantShown = append(wantShown, "Age: "+string(resp.Header.Peek("Age")))
+		}
+		slices.Sort(shown)
+		slices.Sort(wantShown)
+		if !slices.Equal(shown, wantShown) {
+			t.Errorf("the README's grep shows %q on response #%d, want %q", shown, i+1, wantShown)
 		}
 	}
 	// The admin calls are sent as curl sends them: Host localhost:<port>,
@@ -119,4 +140,29 @@ func TestDefaultConfigTour(t *testing.T) {
 	if st, b, _ := gt.Do(t, "POST", "http://"+admin+"/reload", nil, "Host", adminHost); st != 200 || !strings.Contains(string(b), `"ok": true`) {
 		t.Errorf("reload: %d %s", st, b)
 	}
+}
+
+// tourGrep returns the pattern the README's tour greps the cached
+// responses with (grep -iE), as a case-insensitive regexp.
+func tourGrep(t *testing.T) *regexp.Regexp {
+	t.Helper()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cmd = "curl -si localhost:8080/cached/report | grep -iE '"
+	var pattern string
+	for _, line := range strings.Split(string(readme), "\n") {
+		if _, rest, ok := strings.Cut(line, cmd); ok {
+			p, _, _ := strings.Cut(rest, "'")
+			if pattern != "" && p != pattern {
+				t.Fatalf("the README's tour greps with %q and %q", pattern, p)
+			}
+			pattern = p
+		}
+	}
+	if pattern == "" {
+		t.Fatalf("the README's tour no longer has %q...: update this test", cmd)
+	}
+	return regexp.MustCompile("(?i)" + pattern)
 }

@@ -236,6 +236,8 @@ paths = ["/hang"]
 upstream = "hang"
 [[routes]]
 paths = ["/none"]
+  [[routes.plugins]]
+  name = "test-maybe" # may answer (so no upstream is allowed), never does
 [[plugins]]
 name = "request-id"
 `)

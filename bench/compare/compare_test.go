@@ -161,7 +161,14 @@ func TestMedianRatioAndRows(t *testing.T) {
 	}
 	var b strings.Builder
 	res.table(&b, sc)
-	for _, want := range []string{"| 100 B | moongate | 92 | 1.25× nginx |", "FAIL: status 502"} {
+	// Both ratios, each under its own name: the median moongate (92.5)
+	// over the median nginx (100) is 0.93×; the median of the rounds'
+	// ratios is 1.25×.
+	if math.Abs(rows[1].OfMedians-0.925) > 1e-9 {
+		t.Errorf("ratio of the medians = %v, want 0.925", rows[1].OfMedians)
+	}
+	for _, want := range []string{"| req/s | req/s ÷ peer's | per-round ratio |", "| 100 B | nginx | 100 | 1 (peer) | 1 |",
+		"| 100 B | moongate | 92 | 0.93× nginx | 1.25× |", "FAIL: status 502"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table\n%s\nlacks %q", b.String(), want)
 		}

@@ -418,7 +418,7 @@ func (e *Env) report(res *Results, selected []Scenario, started time.Time, incom
 	for _, v := range e.versions(ctx) {
 		fmt.Fprintf(&b, "  - %s\n", v)
 	}
-	b.WriteString("\nFigures are medians over the rounds; \"ratio\" is the median of the per-round ratios of requests/s to the named peer, measured in the same round. CPU µs/req is the proxy's user+system CPU time (all its processes) over the requests wrk completed; sys is the kernel's share of it. proxy CPU and load CPU are the CPU time of the proxy, and of wrk plus the origin, over the run's wall time, as a share of the cores each was given: a proxy under 90% was not the bottleneck. See bench/README.md.\n\n")
+	b.WriteString("\nFigures are medians over the rounds. Two ratios of requests/s to the named peer are shown: \"req/s ÷ peer's\" divides the two medians of the req/s column; \"per-round ratio\" is the median of the ratios measured within each round (what the targets use: drift between rounds cancels out). With few rounds they can differ widely. CPU µs/req is the proxy's user+system CPU time (all its processes) over the requests wrk completed; sys is the kernel's share of it. proxy CPU and load CPU are the CPU time of the proxy, and of wrk plus the origin, over the run's wall time, as a share of the cores each was given: a proxy under 90% was not the bottleneck. See bench/README.md.\n\n")
 	for _, sc := range selected {
 		res.table(&b, sc)
 	}

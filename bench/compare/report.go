@@ -75,13 +75,18 @@ func (r *Results) diff(scenario, path, a, b string, f func(Run) float64) float64
 
 // Row is one line of a scenario's table.
 type Row struct {
-	Path, Contender, Peer                string
-	Rounds                               int
-	RPS, Ratio, P50US, P99US, CPUUS, Sys float64
-	ProxyUtil, LoadUtil                  float64
-	PeakRSS                              int64
-	Errors                               int64
-	Check                                string
+	Path, Contender, Peer string
+	Rounds                int
+	// Ratio is the median of the per-round ratios of req/s to the peer's
+	// (what the targets use: each round's drift cancels out); OfMedians is
+	// RPS over the peer's RPS, the ratio of the two medians shown. With
+	// few rounds they can differ widely.
+	Ratio, OfMedians              float64
+	RPS, P50US, P99US, CPUUS, Sys float64
+	ProxyUtil, LoadUtil           float64
+	PeakRSS                       int64
+	Errors                        int64
+	Check                         string
 }
 
 func rps(r Run) float64  { return r.RPS }
@@ -136,11 +141,18 @@ func (r *Results) rows(sc Scenario) []Row {
 			row.RPS, row.P50US, row.P99US = median(rp), median(p50), median(p99)
 			row.CPUUS, row.Sys = median(cpu), median(sys)
 			row.ProxyUtil, row.LoadUtil = median(pu), median(lu)
-			row.Ratio = math.NaN()
+			row.Ratio, row.OfMedians = math.NaN(), math.NaN()
 			if c.Peer != "" {
 				row.Ratio = r.ratio(sc.Name, path, c.Name, c.Peer, rps)
 			}
 			out = append(out, row)
+		}
+	}
+	for i := range out {
+		for _, peer := range out {
+			if peer.Path == out[i].Path && peer.Contender == out[i].Peer && peer.RPS > 0 {
+				out[i].OfMedians = out[i].RPS / peer.RPS
+			}
 		}
 	}
 	return out
@@ -190,17 +202,18 @@ func (r *Results) table(b *strings.Builder, sc Scenario) {
 	}
 	rows := r.rows(sc)
 	if len(rows) > 0 {
-		b.WriteString("| body | contender | req/s | ratio | p50 ms | p99 ms | CPU µs/req | sys | proxy CPU | load CPU | peak RSS MB | check |\n")
-		b.WriteString("|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		b.WriteString("| body | contender | req/s | req/s ÷ peer's | per-round ratio | p50 ms | p99 ms | CPU µs/req | sys | proxy CPU | load CPU | peak RSS MB | check |\n")
+		b.WriteString("|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, row := range rows {
-			ratio := "–"
+			ofMedians, perRound := "–", "–"
 			if row.Peer != "" && row.Peer != row.Contender {
-				ratio = num(row.Ratio, "%.2f×") + " " + row.Peer
+				ofMedians = num(row.OfMedians, "%.2f×") + " " + row.Peer
+				perRound = num(row.Ratio, "%.2f×")
 			} else if row.Peer == row.Contender {
-				ratio = "1 (peer)"
+				ofMedians, perRound = "1 (peer)", "1"
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-				bodyLabel(row.Path), row.Contender, thousands(row.RPS), ratio,
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				bodyLabel(row.Path), row.Contender, thousands(row.RPS), ofMedians, perRound,
 				num(row.P50US/1000, "%.2f"), num(row.P99US/1000, "%.2f"), num(row.CPUUS, "%.1f"),
 				num(row.Sys*100, "%.0f%%"), num(row.ProxyUtil*100, "%.0f%%"), num(row.LoadUtil*100, "%.0f%%"),
 				mb(row.PeakRSS), row.Check)
@@ -388,7 +401,7 @@ func (r *Results) targetTable(b *strings.Builder, idleConns int) {
 		fmt.Fprintf(b, "| %s | %s | %s%s | %s |\n", t.What, t.Want, t.Got, mark, t.Met)
 	}
 	b.WriteString("| 0 allocs/op on the plain proxy path and a small cache hit | 0 | see `make bench` | – |\n\n")
-	b.WriteString("Per-core capacity is the peer's CPU per request over moongate's: how many requests moongate serves on one core for each one the peer serves, whatever capped req/s.\n")
+	b.WriteString("Req/s ratios here are medians of the per-round ratios (the tables' \"per-round ratio\" column), not the ratio of the medians. Per-core capacity is the peer's CPU per request over moongate's: how many requests moongate serves on one core for each one the peer serves, whatever capped req/s.\n")
 	if star {
 		b.WriteString("\n\\* wrk and the origin were at least 90% busy in these runs: req/s was capped by the load side as much as by the proxy, so the req/s ratio is squeezed towards 1; the per-core capacity is the better guide.\n")
 	}

@@ -40,6 +40,26 @@ func (ch *Chain) Labels() []string {
 	return out
 }
 
+// Answers returns the most any request step of the chain can answer by
+// itself (see Responder), and the labels of the steps that can.
+func (ch *Chain) Answers() (Answer, []string) {
+	best := AnswerNever
+	var labels []string
+	for _, s := range ch.steps {
+		r, ok := s.instance.(Responder)
+		if !ok || s.req == nil {
+			continue
+		}
+		switch a := r.Answers(); {
+		case a > best:
+			best, labels = a, []string{s.label}
+		case a == best && a != AnswerNever:
+			labels = append(labels, s.label)
+		}
+	}
+	return best, labels
+}
+
 // HasLog reports whether a step of the chain has a log phase.
 func (ch *Chain) HasLog() bool { return ch.hasLog }
 
@@ -320,7 +340,12 @@ func (b *Builder) build(st *config.Step, path, route string) *step {
 	} else {
 		f, ok = Lookup(st.Name)
 		if !ok {
-			b.problem(path+".name", "unknown plugin "+strconv.Quote(st.Name)+" (known: "+strings.Join(Names(), ", ")+")")
+			names := Names()
+			hint := "known: " + strings.Join(names, ", ")
+			if s := config.Suggest(st.Name, names); s != "" {
+				hint = "did you mean " + strconv.Quote(s) + "?"
+			}
+			b.problem(path+".name", "unknown plugin "+strconv.Quote(st.Name)+" ("+hint+")")
 			return nil
 		}
 	}

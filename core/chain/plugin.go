@@ -43,6 +43,35 @@ type PhaseFilter interface {
 	Handles(p Phase) bool
 }
 
+// Answer says whether a step answers requests by itself, so that its route
+// needs no upstream: see Responder.
+type Answer int
+
+// The answers a Responder gives.
+const (
+	// AnswerNever: the step passes every request it accepts on to the
+	// upstream; refusing some (401, 403, 429) does not count. It is what
+	// a plugin without Responder answers.
+	AnswerNever Answer = iota
+	// AnswerMaybe: the step may answer requests itself, or send them to an
+	// upstream of its choosing, depending on its code (a script with
+	// gw.response.exit or gw.upstream.set_upstream).
+	AnswerMaybe
+	// AnswerAlways: the step answers every request that reaches it
+	// (mock, request-termination).
+	AnswerAlways
+)
+
+// Responder is implemented by plugins that answer requests by themselves.
+// A route without an upstream must have a step with AnswerAlways in its
+// chain, or its requests could only get 502 "route has no upstream": such
+// a configuration is refused, and a chain whose best is AnswerMaybe gets a
+// warning. Answers is called once, when the chain is built; only steps with
+// a request phase count.
+type Responder interface {
+	Answers() Answer
+}
+
 // Cleaner is implemented by plugins holding resources (connections,
 // goroutines) to release when their configuration is replaced or the
 // gateway stops. Cleanup runs once, after the last request using the

@@ -29,7 +29,7 @@ type Command struct {
 
 var commands = map[string]Command{
 	"run":      {Summary: "run the gateway: run [-c FILE]", Run: runCmd},
-	"validate": {Summary: "check a configuration and exit: validate [-c FILE]", Run: validateCmd},
+	"validate": {Summary: "check a configuration and exit (problems and warnings on stderr): validate [-c FILE]", Run: validateCmd},
 	"version":  {Summary: "print the version", Run: versionCmd},
 }
 
@@ -104,6 +104,11 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	// Warnings do not fail validation: they name what is allowed but
+	// probably not meant (reload and run log the same lines).
+	for _, w := range rt.Warnings() {
+		fmt.Fprintln(stderr, w)
 	}
 	rt.Close(0)
 	fmt.Fprintln(stdout, "ok")

@@ -106,6 +106,7 @@ func (c *Config) check(rep *reporter) {
 		checkSteps(rep, childPath(p, "plugins"), r.Plugins)
 		checkRouteUpstream(rep, p, r)
 	}
+	c.checkShadowedRoutes(rep)
 }
 
 func (c *Config) checkServer(rep *reporter) {
@@ -129,6 +130,9 @@ func (c *Config) checkServer(rep *reporter) {
 	}
 	if s.MaxHeaderSize < 1024 {
 		rep.add("server.max_header_size", "must be at least 1KB, got "+s.MaxHeaderSize.String())
+	}
+	if s.MaxHeaderCount < 1 {
+		rep.add("server.max_header_count", "must be at least 1, got "+strconv.Itoa(s.MaxHeaderCount))
 	}
 	if s.MaxConnections < 1 {
 		rep.add("server.max_connections", "must be at least 1, got "+strconv.Itoa(s.MaxConnections))
@@ -283,6 +287,11 @@ func checkSteps(rep *reporter, path string, steps []Step) {
 			rep.add(childPath(p, "timeout"), "only applies to script steps")
 		} else if s.Timeout.Std() > maxLuaTimeout {
 			rep.add(childPath(p, "timeout"), "must be at most 30s, got "+s.Timeout.String())
+		}
+		if s.MaxInstructions != 0 && s.Script == "" {
+			rep.add(childPath(p, "max_instructions"), "only applies to script steps")
+		} else if s.MaxInstructions != 0 && s.MaxInstructions < minMaxInstructions {
+			rep.add(childPath(p, "max_instructions"), "must be at least 1000, got "+strconv.FormatInt(s.MaxInstructions, 10))
 		}
 	}
 }

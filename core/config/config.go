@@ -58,7 +58,12 @@ type Server struct {
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 	// MaxHeaderSize bounds the request line plus headers; larger gets 431. Default "8KB".
 	MaxHeaderSize Size `toml:"max_header_size"`
-	// MaxBodySize bounds a request body; larger gets 413. Default "8MB".
+	// MaxHeaderCount bounds the number of header lines of a request, each
+	// repeated or empty line counted; more gets 431. Default 100.
+	MaxHeaderCount int `toml:"max_header_count"`
+	// MaxBodySize bounds a request body; larger gets 413. A chunked body
+	// counts as sent: data, chunk-size lines and extensions, CRLFs and
+	// trailer. Default "8MB".
 	MaxBodySize Size `toml:"max_body_size"`
 	// BufferBodySize: request bodies up to this size are read whole before
 	// the chain runs (steps see them in c.Request.Body()); larger bodies are
@@ -70,8 +75,8 @@ type Server struct {
 	// X-Real-IP headers are believed. Default: none (every client header of
 	// those names is replaced).
 	TrustedProxies []string `toml:"trusted_proxies"`
-	// StrictPaths refuses (400) request paths holding ';' or '\' once
-	// decoded: Tomcat and Jetty read ";" as path parameters ("/admin;x/",
+	// StrictPaths refuses (400) request paths holding ';' or '\', raw or
+	// percent-encoded, anywhere in the path as received: Tomcat and Jetty read ";" as path parameters ("/admin;x/",
 	// "/..;/") and IIS reads "\" as "/", so such paths could reach a
 	// protected resource through a route meant for another. Default true.
 	StrictPaths bool `toml:"strict_paths"`
@@ -287,9 +292,12 @@ type Step struct {
 	// 4xx answer) does to its request: "fail" answers 500, "continue"
 	// skips the step. Default "fail".
 	OnError string `toml:"on_error"`
-	// Timeout bounds each call of a script step. Default: the script
-	// engine's default.
+	// Timeout is the wall-clock deadline of each call of a script step.
+	// Default: lua.timeout.
 	Timeout Duration `toml:"timeout"`
+	// MaxInstructions bounds the Lua VM instructions of each call of a
+	// script step. Default: lua.max_instructions.
+	MaxInstructions int64 `toml:"max_instructions"`
 	// Config is the plugin's own table, decoded by the plugin.
 	Config Table `toml:"config"`
 }
@@ -316,6 +324,7 @@ func Default() *Config {
 			IdleTimeout:     Duration(60 * time.Second),
 			ShutdownTimeout: Duration(30 * time.Second),
 			MaxHeaderSize:   8 << 10,
+			MaxHeaderCount:  100,
 			MaxBodySize:     8 << 20,
 			BufferBodySize:  1 << 20,
 			MaxConnections:  256 * 1024,

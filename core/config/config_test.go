@@ -245,3 +245,18 @@ func TestScriptTimeoutBound(t *testing.T) {
 	_, ps := parse(t, "[[routes]]\n[[routes.plugins]]\nscript = \"x.lua\"\ntimeout = \"31s\"\n")
 	wantProblem(t, ps, 4, "routes[0].plugins[0].timeout", "must be at most 30s")
 }
+
+func TestMaxHeaderCount(t *testing.T) {
+	cfg, ps := parse(t, "")
+	if ps != nil || cfg.Server.MaxHeaderCount != 100 {
+		t.Fatalf("default max_header_count = %d (%v), want 100", cfg.Server.MaxHeaderCount, ps)
+	}
+	cfg, ps = parse(t, "[server]\nmax_header_count = 20\n")
+	if ps != nil || cfg.Server.MaxHeaderCount != 20 {
+		t.Fatalf("max_header_count = %d (%v), want 20", cfg.Server.MaxHeaderCount, ps)
+	}
+	_, ps = parse(t, "[server]\nmax_header_count = 0\n")
+	wantProblem(t, ps, 2, "server.max_header_count", "must be at least 1, got 0")
+	_, ps = parse(t, "[server]\nmax_header_count = \"many\"\n")
+	wantProblem(t, ps, 2, "server.max_header_count", "")
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"math"
 	"os"
 	"reflect"
@@ -47,7 +48,12 @@ func (d *decoder) decode(path string, raw any, v reflect.Value) {
 	if v.CanAddr() && v.Addr().Type().Implements(valueDecoderType) {
 		val, expanded := d.expandAll(path, raw)
 		if err := v.Addr().Interface().(ValueDecoder).DecodeConfig(val); err != nil {
-			d.rep.add(path, withValue(err.Error(), raw, expanded))
+			var te *typeError
+			if errors.As(err, &te) {
+				d.rep.add(path, te.message(!expanded))
+			} else {
+				d.rep.add(path, withValue(err.Error(), raw, expanded))
+			}
 		}
 		return
 	}
@@ -55,7 +61,7 @@ func (d *decoder) decode(path string, raw any, v reflect.Value) {
 	if t == tableType {
 		m, ok := raw.(map[string]any)
 		if !ok {
-			d.rep.add(path, "expected a table, got "+typeName(raw))
+			d.wrongType(path, "a table", raw)
 			return
 		}
 		v.Set(reflect.ValueOf(Table{path: path, raw: m, dec: d}))
@@ -65,7 +71,7 @@ func (d *decoder) decode(path string, raw any, v reflect.Value) {
 		if tm, ok := raw.(time.Time); ok {
 			v.Set(reflect.ValueOf(tm))
 		} else {
-			d.rep.add(path, "expected a datetime, got "+typeName(raw))
+			d.wrongType(path, "a datetime", raw)
 		}
 		return
 	}
@@ -83,6 +89,7 @@ func (d *decoder) decode(path string, raw any, v reflect.Value) {
 	case reflect.String:
 		s, ok := raw.(string)
 		if !ok {
+			// Without the value: string fields hold tokens and passwords.
 			d.rep.add(path, "expected a string, got "+typeName(raw))
 			return
 		}
@@ -90,14 +97,14 @@ func (d *decoder) decode(path string, raw any, v reflect.Value) {
 	case reflect.Bool:
 		b, ok := raw.(bool)
 		if !ok {
-			d.rep.add(path, "expected true or false, got "+typeName(raw))
+			d.wrongType(path, "true or false", raw)
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		n, ok := raw.(int64)
 		if !ok {
-			d.rep.add(path, "expected an integer, got "+typeName(raw))
+			d.wrongType(path, "an integer", raw)
 			return
 		}
 		if v.OverflowInt(n) {
@@ -108,7 +115,7 @@ func (d *decoder) decode(path string, raw any, v reflect.Value) {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		n, ok := raw.(int64)
 		if !ok {
-			d.rep.add(path, "expected an integer, got "+typeName(raw))
+			d.wrongType(path, "an integer", raw)
 			return
 		}
 		if n < 0 || v.OverflowUint(uint64(n)) {
@@ -123,14 +130,14 @@ func (d *decoder) decode(path string, raw any, v reflect.Value) {
 		case int64:
 			v.SetFloat(float64(x))
 		default:
-			d.rep.add(path, "expected a number, got "+typeName(raw))
+			d.wrongType(path, "a number", raw)
 		}
 	case reflect.Slice:
 		d.decodeSlice(path, raw, v)
 	case reflect.Map:
 		m, ok := raw.(map[string]any)
 		if !ok {
-			d.rep.add(path, "expected a table, got "+typeName(raw))
+			d.wrongType(path, "a table", raw)
 			return
 		}
 		if t.Key().Kind() != reflect.String {
@@ -147,7 +154,7 @@ func (d *decoder) decode(path string, raw any, v reflect.Value) {
 	case reflect.Struct:
 		m, ok := raw.(map[string]any)
 		if !ok {
-			d.rep.add(path, "expected a table, got "+typeName(raw))
+			d.wrongType(path, "a table", raw)
 			return
 		}
 		d.decodeStruct(path, m, v)
@@ -167,7 +174,7 @@ func (d *decoder) decodeSlice(path string, raw any, v reflect.Value) {
 			items[i] = x[i]
 		}
 	default:
-		d.rep.add(path, "expected an array, got "+typeName(raw))
+		d.wrongType(path, "an array", raw)
 		return
 	}
 	out := reflect.MakeSlice(v.Type(), len(items), len(items))
@@ -177,6 +184,12 @@ func (d *decoder) decodeSlice(path string, raw any, v reflect.Value) {
 		d.decode(indexPath(path, i), item, e)
 	}
 	v.Set(out)
+}
+
+// wrongType reports a value of the wrong TOML type, with the value itself
+// (as written in the file: a "${VAR}" reference is shown as such).
+func (d *decoder) wrongType(path, want string, raw any) {
+	d.rep.add(path, (&typeError{want: want, v: raw}).Error())
 }
 
 func (d *decoder) applyDefaults(p reflect.Value) {
@@ -233,13 +246,25 @@ func structFields(t reflect.Type) map[string][]int {
 // suggest returns the field name closest to key, if it is close enough to
 // be a likely typo.
 func suggest(key string, fields map[string][]int) string {
-	best, bestDist := "", 3
+	names := make([]string, 0, len(fields))
 	for name := range fields {
-		if dist := editDistance(strings.ToLower(key), name); dist < bestDist || dist == bestDist && name < best && best != "" {
+		names = append(names, name)
+	}
+	return Suggest(key, names)
+}
+
+// Suggest returns the name closest to word, if it is close enough to be a
+// likely typo of it, or "". It is the did-you-mean of unknown keys, for
+// other names written in a configuration (plugin names, handler names):
+// `unknown plugin "header" (did you mean "headers"?)`.
+func Suggest(word string, names []string) string {
+	best, bestDist := "", 3
+	for _, name := range names {
+		if dist := editDistance(strings.ToLower(word), name); dist < bestDist || dist == bestDist && name < best && best != "" {
 			best, bestDist = name, dist
 		}
 	}
-	if bestDist > len(key)/2 {
+	if bestDist > len(word)/2 {
 		return ""
 	}
 	return best

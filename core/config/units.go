@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ func (d Duration) String() string { return time.Duration(d).String() }
 func (d *Duration) DecodeConfig(v any) error {
 	s, ok := v.(string)
 	if !ok {
-		return errors.New(`expected a duration string such as "250ms" or "30s", got ` + typeName(v))
+		return WrongType(`a duration string such as "250ms" or "30s"`, v)
 	}
 	x, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
@@ -72,7 +73,7 @@ func (s *Size) DecodeConfig(v any) error {
 		*s = Size(n)
 		return nil
 	}
-	return errors.New(`expected a size such as "8KB" or "512MB", got ` + typeName(v))
+	return WrongType(`a size such as "8KB" or "512MB"`, v)
 }
 
 // ParseSize parses "512B", "8KB", "16MB", "1GB" or a plain number of bytes.
@@ -115,14 +116,68 @@ func (l *StringList) DecodeConfig(v any) error {
 		for _, e := range x {
 			s, ok := e.(string)
 			if !ok {
-				return errors.New("expected a string or a list of strings, got a list containing " + typeName(e))
+				return &typeError{want: "a string or a list of strings", v: e, inList: true}
 			}
 			out = append(out, s)
 		}
 		*l = out
 		return nil
 	}
-	return errors.New("expected a string or a list of strings, got " + typeName(v))
+	return WrongType("a string or a list of strings", v)
+}
+
+// WrongType returns the error a ValueDecoder gives for a value of the wrong
+// TOML type: "expected <want>, got <what v is> (<v>)", e.g. "expected a
+// string or a list of strings, got an integer (8080)". The decoder prints
+// it as it is (it adds no ", got ..." of its own), and leaves the value out
+// when it came from the environment.
+func WrongType(want string, v any) error { return &typeError{want: want, v: v} }
+
+// typeError is a value of the wrong TOML type.
+type typeError struct {
+	want   string
+	v      any
+	inList bool // v is an element of the list given
+}
+
+func (e *typeError) Error() string { return e.message(true) }
+
+// message formats the error, with the value when show is true.
+func (e *typeError) message(show bool) string {
+	got := describe(e.v, show)
+	if e.inList {
+		got = "a list containing " + got
+	}
+	if !show && describe(e.v, false) != describe(e.v, true) {
+		got += " (value from the environment not shown)"
+	}
+	return "expected " + e.want + ", got " + got
+}
+
+// describe names the TOML type of v, with v itself when show is true and
+// v is a short scalar: `an integer (8080)`, `a string ("8080")`.
+func describe(v any, show bool) string {
+	name := typeName(v)
+	if !show {
+		return name
+	}
+	switch x := v.(type) {
+	case string:
+		if len(x) <= 64 {
+			return name + " (" + strconv.Quote(x) + ")"
+		}
+	case int64:
+		return name + " (" + strconv.FormatInt(x, 10) + ")"
+	case float64:
+		if !math.IsInf(x, 0) && !math.IsNaN(x) {
+			return name + " (" + strconv.FormatFloat(x, 'g', -1, 64) + ")"
+		}
+	case bool:
+		return name + " (" + strconv.FormatBool(x) + ")"
+	case time.Time:
+		return name + " (" + x.Format(time.RFC3339Nano) + ")"
+	}
+	return name
 }
 
 func typeName(v any) string {

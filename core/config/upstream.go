@@ -66,12 +66,19 @@ func (o *Outlier) SetDefaults() {
 // Retries configures how failed tries are retried on another target.
 // [upstreams.retries]
 type Retries struct {
-	// Attempts is the most retries after the first try; 0 turns retries
-	// off. Only idempotent methods are retried unless the route sets
-	// retry_non_idempotent. Default 0.
+	// Attempts is the most retries after the first try, on timeouts,
+	// resets and Statuses; 0 turns these retries off. Only idempotent
+	// methods are retried unless the route sets retry_non_idempotent.
+	// Default 0.
 	Attempts int `toml:"attempts"`
-	// Statuses are the upstream statuses that are retried (connection
-	// errors always are). Default [502, 503, 504].
+	// ConnectAttempts is the most retries after the first try when the
+	// failure was a connection that could not be made (refused, timed
+	// out, TLS handshake failed, no free connection): nothing was sent,
+	// so any method is retried, on another target. 0 turns them off.
+	// Default 2.
+	ConnectAttempts int `toml:"connect_attempts"`
+	// Statuses are the upstream statuses retried under Attempts (besides
+	// connection errors, timeouts and resets). Default [502, 503, 504].
 	Statuses []int `toml:"statuses"`
 	// Budget caps retries at this percentage of the requests of the last
 	// ten seconds (plus MinPerSecond), so that retries cannot multiply the
@@ -84,6 +91,7 @@ type Retries struct {
 
 // SetDefaults implements Defaulter.
 func (r *Retries) SetDefaults() {
+	r.ConnectAttempts = 2
 	r.Statuses = []int{502, 503, 504}
 	r.Budget = 20
 	r.MinPerSecond = 10
@@ -208,6 +216,9 @@ func checkUpstream(rep *reporter, p string, u *Upstream) {
 	rp := childPath(p, "retries")
 	if r.Attempts < 0 || r.Attempts > 10 {
 		rep.add(childPath(rp, "attempts"), "must be between 0 and 10, got "+strconv.Itoa(r.Attempts))
+	}
+	if r.ConnectAttempts < 0 || r.ConnectAttempts > 10 {
+		rep.add(childPath(rp, "connect_attempts"), "must be between 0 and 10, got "+strconv.Itoa(r.ConnectAttempts))
 	}
 	if r.Budget < 0 || r.Budget > 100 {
 		rep.add(childPath(rp, "budget"), "must be a percentage between 0 and 100, got "+strconv.Itoa(r.Budget))

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -64,6 +65,9 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 	rt, err := Build(cfg, shared, logger)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range rt.Warnings() {
+		logger.Warn(w.Error())
 	}
 	g := &Gateway{file: cfg.File, logger: logger, cache: shared}
 	g.rt.Store(rt)
@@ -146,16 +150,23 @@ func (g *Gateway) listen(addr string, tc *tls.Config) error {
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
 	}
-	g.listeners = append(g.listeners, ln)
-	g.servers = append(g.servers, g.newServer(g.Runtime().Config))
+	srv := g.newServer(g.Runtime().Config)
+	g.listeners = append(g.listeners, listener{Listener: ln, buf: srv.ReadBufferSize})
+	g.servers = append(g.servers, srv)
 	return nil
 }
 
 func (g *Gateway) newServer(cfg *config.Config) *fasthttp.Server {
 	s := &cfg.Server
 	return &fasthttp.Server{
-		Handler:              g.ServeHTTP,
-		ErrorHandler:         g.parseError,
+		Handler:      g.ServeHTTP,
+		ErrorHandler: g.parseError,
+		// A body announced over max_body_size is refused from the head,
+		// before any of it is read; see headerReceived.
+		HeaderReceived: g.headerReceived,
+		ExpectHandler:  g.expect,
+		// Resets the per-request state of the connection (see conn).
+		ConnState:            connState,
 		Name:                 "moongate",
 		ReadTimeout:          s.ReadTimeout.Std(),
 		WriteTimeout:         s.WriteTimeout.Std(),
@@ -167,7 +178,15 @@ func (g *Gateway) newServer(cfg *config.Config) *fasthttp.Server {
 		CloseOnShutdown:      true,
 		// Large request bodies stream to the upstream; see prepareBody.
 		StreamRequestBody: true,
-		ReduceMemoryUsage: s.ReduceMemory,
+		// Multipart bodies are bytes like any other: fasthttp would
+		// otherwise read them whole (to temporary files past 16MB) before
+		// the handler, whatever max_body_size says, and forward them
+		// re-encoded.
+		DisablePreParseMultipartForm: true,
+		// fasthttp's errors would otherwise quote the request's bytes;
+		// fasthttpLogger drops what is left.
+		SecureErrorLogMessage: true,
+		ReduceMemoryUsage:     s.ReduceMemory,
 		// Headers are forwarded as received, with names in canonical case.
 		DisableHeaderNamesNormalizing: false,
 		Logger:                        fasthttpLogger{g.logger},
@@ -211,8 +230,9 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	defer g.recoverPanic(c, rt)
 
 	path := fc.Request.URI().Path()
-	if msg := rt.checkPath(path); msg != "" {
-		chain.WriteError(&fc.Response, 400, msg, nil)
+	if status, msg := rt.checkRequest(fc, path); status != 0 {
+		chain.WriteError(&fc.Response, status, msg, nil)
+		fc.SetConnectionClose()
 		rt.release(c)
 		return
 	}
@@ -265,17 +285,6 @@ func (g *Gateway) noRoute(fc *fasthttp.RequestCtx, rt *Runtime, res router.Resul
 	chain.WriteError(&fc.Response, 404, "no route matches the request", nil)
 }
 
-// hasControl reports whether a decoded path holds control characters
-// (such as a NUL from "%00"), which no upstream should be handed.
-func hasControl(p []byte) bool {
-	for _, c := range p {
-		if c < 0x20 || c == 0x7f {
-			return true
-		}
-	}
-	return false
-}
-
 // parseError answers requests fasthttp could not read, in the gateway's
 // error format: 431 for headers over max_header_size, 413 for bodies over
 // max_body_size, 408 for a client too slow, 400 otherwise.
@@ -285,6 +294,8 @@ func (g *Gateway) parseError(fc *fasthttp.RequestCtx, err error) {
 	switch {
 	case errors.As(err, &small):
 		chain.WriteError(&fc.Response, 431, "request headers too large", nil)
+	case errors.Is(err, errBareLF):
+		chain.WriteError(&fc.Response, 400, errBareLF.Error(), nil)
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		chain.WriteError(&fc.Response, 413, "request body too large", nil)
 	case errors.As(err, &netErr) && netErr.Timeout():
@@ -343,7 +354,11 @@ func (g *Gateway) reload() ReloadResult {
 	}
 	old := g.rt.Swap(rt)
 	go old.Close(old.Config.Server.ShutdownTimeout.Std())
-	return ReloadResult{OK: true, Hash: rt.Config.Hash, Warnings: restartOnly(old.Config, rt.Config)}
+	warnings := restartOnly(old.Config, rt.Config)
+	for _, w := range rt.Warnings() {
+		warnings = append(warnings, w.Error())
+	}
+	return ReloadResult{OK: true, Hash: rt.Config.Hash, Warnings: warnings}
 }
 
 // restartOnly lists the settings that changed but only take effect after
@@ -507,9 +522,60 @@ func loadCertificate(cfg *config.Config) (tls.Certificate, error) {
 	return cert, nil
 }
 
-// fasthttpLogger routes fasthttp's own messages to the process log.
+// fasthttpLogger routes fasthttp's own messages to the process log, at
+// debug level. Their arguments may quote the request (fasthttp's error
+// for a malformed header holds its value: an API key, a cookie), so only
+// the message's fixed text, numbers, addresses and the kind of an error
+// are logged, never a string or an error's text.
 type fasthttpLogger struct{ l *slog.Logger }
 
 func (f fasthttpLogger) Printf(format string, args ...any) {
-	f.l.Debug("fasthttp", "message", strings.TrimSpace(fmt.Sprintf(format, args...)))
+	if !f.l.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	safe := make([]any, len(args))
+	for i, a := range args {
+		safe[i] = safeArg(a)
+	}
+	f.l.Debug("fasthttp", "message", strings.TrimSpace(fmt.Sprintf(format, safe...)))
+}
+
+// safeArg returns what of a log argument may be logged.
+func safeArg(a any) any {
+	switch v := a.(type) {
+	case int, int32, int64, uint, uint32, uint64, float32, float64, bool, time.Duration:
+		return v
+	case net.Addr:
+		return v.String()
+	case error:
+		return errorKind(v)
+	}
+	return "<redacted>"
+}
+
+// errorKind names what went wrong reading a request, in words of the
+// gateway's own: the text of fasthttp's errors may quote the request.
+func errorKind(err error) string {
+	var small *fasthttp.ErrSmallBuffer
+	var broken fasthttp.ErrBrokenChunk
+	var netErr net.Error
+	switch {
+	case errors.As(err, &small):
+		return "request headers too large"
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return "request body too large"
+	case errors.Is(err, errBareLF), errors.Is(err, errReadLimit):
+		return err.Error()
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed before the end of the request"
+	case errors.As(err, &broken):
+		return "malformed chunked body"
+	case errors.Is(err, fasthttp.ErrDuplicateContentLength), errors.Is(err, fasthttp.ErrUnsupportedTransferEncoding):
+		return "conflicting or unsupported body framing"
+	case strings.HasPrefix(err.Error(), "error when reading request headers"):
+		return "malformed request head"
+	}
+	return "malformed request"
 }

@@ -32,9 +32,11 @@ type Runtime struct {
 	lookup    chain.UpstreamLookup
 	instances []any
 
-	identity    *consumer.Identity // [auth] headers, removed from every request
-	strictPaths bool               // [server] strict_paths
-	foldPaths   bool               // [server] case_insensitive_paths
+	warnings       config.Problems    // see Warnings
+	identity       *consumer.Identity // [auth] headers, removed from every request
+	strictPaths    bool               // [server] strict_paths
+	foldPaths      bool               // [server] case_insensitive_paths
+	maxHeaderCount int                // [server] max_header_count
 
 	inflight atomic.Int64
 	release  func(*chain.Context)
@@ -55,7 +57,8 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 		logger = slog.Default()
 	}
 	rt := &Runtime{Config: cfg, upstreams: map[string]*upstream.Upstream{}, logger: logger,
-		strictPaths: cfg.Server.StrictPaths, foldPaths: cfg.Server.CaseInsensitivePaths}
+		strictPaths: cfg.Server.StrictPaths, foldPaths: cfg.Server.CaseInsensitivePaths,
+		maxHeaderCount: cfg.Server.MaxHeaderCount}
 	rt.release = rt.releaseContext
 	rt.lookup = func(name string) chain.Forwarder {
 		if u, ok := rt.upstreams[name]; ok {
@@ -111,7 +114,13 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 			r.Rewrite = chain.NewRewrite(rc.Rewrite)
 		}
 		rt.routes = append(rt.routes, r)
-		for _, p := range rc.Paths {
+		for j, p := range rc.Paths {
+			if reason := config.CheckPathPattern(p); reason != "" {
+				// The same problem config.Parse reports (Load dedupes
+				// them): the router is never given a path it would refuse.
+				problems = append(problems, cfg.Problem("routes["+strconv.Itoa(i)+"].paths["+strconv.Itoa(j)+"]", reason))
+				continue
+			}
 			segs := -1
 			if strings.HasSuffix(p, "/") {
 				segs = strings.Count(strings.Trim(p, "/"), "/") + 1
@@ -124,10 +133,15 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 		}
 	}
 	problems = append(problems, b.Problems()...)
+	if len(b.Problems()) == 0 {
+		// With a step that failed to build, a chain would look as if it
+		// could not answer: check once the steps themselves are right.
+		problems = append(problems, rt.checkAnswers()...)
+	}
 	rt.instances = b.Instances()
 	rr, err := router.New(specs)
 	if err != nil {
-		addErr(err)
+		problems = append(problems, cfg.Problem("routes", err.Error()))
 	}
 	rt.router = rr
 	if len(problems) > 0 {
@@ -136,6 +150,39 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 	}
 	return rt, nil
 }
+
+// checkAnswers finds the routes without an upstream that cannot answer:
+// with no step that always answers (chain.Responder), every request that
+// passes their chain would get 502 "route has no upstream". That is an
+// error; a chain whose only hope is a script (which may answer, or pick an
+// upstream) is a warning.
+func (rt *Runtime) checkAnswers() config.Problems {
+	var problems config.Problems
+	for i := range rt.Config.Routes {
+		rc := &rt.Config.Routes[i]
+		if rc.Upstream != "" {
+			continue
+		}
+		key := "routes[" + strconv.Itoa(i) + "]"
+		switch a, labels := rt.routes[i].Chain.Answers(); a {
+		case chain.AnswerNever:
+			problems = append(problems, rt.Config.Problem(key, "route "+strconv.Quote(rc.Name)+
+				` has no upstream and no step that answers by itself (such as mock or request-termination): `+
+				`every request would get 502 "route has no upstream"; set upstream or add such a step`))
+		case chain.AnswerMaybe:
+			rt.warnings = append(rt.warnings, rt.Config.Problem(key, "warning: route "+strconv.Quote(rc.Name)+
+				" has no upstream: only "+strings.Join(labels, ", ")+` may answer its requests (or pick an upstream `+
+				`for them); the others get 502 "route has no upstream"`))
+		}
+	}
+	return problems
+}
+
+// Warnings returns what is suspicious but allowed in the configuration
+// (a route whose requests only a script may answer), each as
+// "file:line: key: warning: reason". validate prints them, run and reload
+// log them.
+func (rt *Runtime) Warnings() config.Problems { return rt.warnings }
 
 // Routes returns the compiled routes, in configuration order.
 func (rt *Runtime) Routes() []*chain.Route { return rt.routes }

@@ -14,14 +14,24 @@ import (
 // upstream as they arrive; bodies up to server.buffer_body_size are read
 // whole here, so every step sees them in c.Request.Body(). A body
 // announced over server.max_body_size gets 413 (a chunked one that grows
-// past it fails its request with 413 while streaming). It reports whether
-// the request may go on.
+// past it fails its request with 413 while streaming; its framing counts,
+// see chunkedBody). It reports whether the request may go on.
 func prepareBody(fc *fasthttp.RequestCtx, rt *Runtime) bool {
 	if !fc.Request.IsBodyStream() {
 		return true
 	}
 	s := &rt.Config.Server
-	switch upstream.PrepareRequestBody(&fc.Request, s.MaxBodySize.Int(), s.BufferBodySize.Int()) {
+	var body *chunkedBody
+	if c := connOf(fc.Conn()); c != nil && fc.Request.Header.ContentLength() == -1 {
+		body = &c.body
+		body.start(c, fc.Request.BodyStream(), s.MaxBodySize.Int())
+		fc.Request.SetBodyStream(body, -1)
+	}
+	status := upstream.PrepareRequestBody(&fc.Request, s.MaxBodySize.Int(), s.BufferBodySize.Int())
+	if status == 400 && body != nil {
+		status = body.status()
+	}
+	switch status {
 	case 0:
 		return true
 	case 413:

@@ -12,6 +12,16 @@ import (
 // max_body_size; the client gets 413.
 var errRequestTooLarge = errors.New("request body larger than max_body_size")
 
+// ErrRequestTooLarge, returned by the reader under a RequestBody, ends
+// the request with 413 (the gateway's chunked body reader returns it when
+// a body's framing uses up max_body_size).
+var ErrRequestTooLarge = errRequestTooLarge
+
+// ErrMalformedRequestBody, returned by the reader under a RequestBody,
+// ends the request with 400: the client's body cannot be read (a broken
+// or oversized chunk-size line).
+var ErrMalformedRequestBody = errors.New("malformed request body")
+
 // RequestBody is a request body streamed to the upstream as it arrives
 // from the client: bodies above the server's buffer_body_size. It counts
 // what was read, so that a request whose body was (even partly) sent is

@@ -21,10 +21,11 @@ var (
 
 // tryError is the failure of one try, with what it means for retries.
 type tryError struct {
-	status int   // what the client sees: 502, 504, 413
-	sent   bool  // the request may have reached the target
-	retry  bool  // another target may be tried (given the method)
-	err    error // the cause, logged
+	status  int   // what the client sees: 502, 504, 413
+	sent    bool  // the request may have reached the target
+	connect bool  // the try ended on a connection that could not be made
+	retry   bool  // another target may be tried (given the method)
+	err     error // the cause, logged
 }
 
 func (e *tryError) Error() string { return e.err.Error() }
@@ -54,14 +55,16 @@ type options struct {
 	timeout        time.Duration
 	connectTimeout time.Duration
 	deadline       time.Duration
-	retries        int
+	retries        int // after timeouts, resets and retried statuses
+	connectRetries int // after a connection that could not be made
 	anyMethod      bool
 	websocket      bool
+	preserveHost   bool // send the client's Host (it sent one, and the route says so)
 }
 
 func (u *Upstream) options(r *chain.Route) options {
 	o := options{timeout: u.timeout, connectTimeout: u.connectTimeout, deadline: u.deadline,
-		retries: u.cfg.Retries.Attempts}
+		retries: u.cfg.Retries.Attempts, connectRetries: u.cfg.Retries.ConnectAttempts}
 	if r == nil {
 		return o
 	}
@@ -83,6 +86,7 @@ func (u *Upstream) options(r *chain.Route) options {
 	}
 	o.anyMethod = p.RetryNonIdempotent
 	o.websocket = p.WebSocket
+	o.preserveHost = r.PreserveHost
 	return o
 }
 
@@ -92,10 +96,25 @@ func idempotent(h *fasthttp.RequestHeader) bool {
 
 // Forward sends c.Request to a target picked by the balancer and stores the
 // answer in c.Response, retrying on another target when the upstream's
-// and the route's settings allow it.
+// and the route's settings allow it: after a connection that could not
+// be made, up to retries.connect_attempts times, for any method when
+// nothing was sent; after other failures and retried statuses, up to
+// retries.attempts times, for requests that may be repeated. Retries
+// stay within the retry budget.
+//
+// The request goes out as HTTP/1.1 whatever the client's version (RFC
+// 9110 §2.5: an intermediary sends its own version); see forward10.
 func (u *Upstream) Forward(c *chain.Context) error {
+	if !c.Request.Header.IsHTTP11() {
+		return u.forward10(c)
+	}
+	return u.forward(c)
+}
+
+func (u *Upstream) forward(c *chain.Context) error {
 	o := u.options(c.Route)
 	req := c.Request
+	o.preserveHost = o.preserveHost && len(req.Header.Host()) > 0
 	closeAfter := req.Header.ConnectionClose()
 	wsUpgrade := o.websocket && isWebSocket(&req.Header)
 	prepareRequest(c)
@@ -122,7 +141,13 @@ func (u *Upstream) Forward(c *chain.Context) error {
 	}
 	u.budget.request(now)
 	streamed := req.IsBodyStream()
-	canRetry := o.retries > 0 && !wsUpgrade && (o.anyMethod || idempotent(&req.Header))
+	// Retries after a try that may have reached its target: idempotent
+	// methods only, unless the route says otherwise.
+	repeatable := o.anyMethod || idempotent(&req.Header)
+	sentRetries := 0
+	if !wsUpgrade && repeatable {
+		sentRetries = o.retries
+	}
 	var tried uint64
 	var last *Target
 	var lastErr error
@@ -163,14 +188,24 @@ func (u *Upstream) Forward(c *chain.Context) error {
 		}
 		err := u.forwardTo(c, t, o, wsUpgrade, tryStart, tryEnd)
 		lastErr = err
+		limit := sentRetries
 		if err != nil {
-			if te, ok := err.(*tryError); !ok || !te.retry || te.sent && streamed {
+			te, ok := err.(*tryError)
+			if !ok || !te.retry || te.sent && streamed {
 				break
+			}
+			if te.connect && (!te.sent || repeatable) {
+				// No connection could be made: the request goes to
+				// another target, whatever its method when nothing was
+				// sent (as nginx does with proxy_next_upstream error
+				// timeout); after a keep-alive replay, only when it
+				// may be repeated.
+				limit = max(limit, o.connectRetries)
 			}
 		} else if !u.retryStatus.has(c.Response.StatusCode()) {
 			break
 		}
-		if !canRetry || try >= o.retries || !u.budget.allowRetry(time.Now().UnixNano()) {
+		if try >= limit || !u.budget.allowRetry(time.Now().UnixNano()) {
 			break
 		}
 		if err == nil {
@@ -199,6 +234,10 @@ func (u *Upstream) finish(c *chain.Context, t *Target, closeAfter bool, err erro
 	if c.Response.StatusCode() != fasthttp.StatusSwitchingProtocols {
 		cleanResponse(&c.Response.Header, closeAfter)
 	}
+	if !c.Response.Header.IsHTTP11() {
+		// The client gets the gateway's version, not the target's.
+		c.Response.Header.SetProtocol(http11)
+	}
 	if u.responder != nil && t != nil {
 		u.responder.Picked(c, t)
 	}
@@ -208,7 +247,7 @@ func (u *Upstream) finish(c *chain.Context, t *Target, closeAfter bool, err erro
 // forwardTo makes one try on t, started at start and bounded by end,
 // recording the outcome in t's state.
 func (u *Upstream) forwardTo(c *chain.Context, t *Target, o options, ws bool, start, end time.Time) error {
-	setTarget(c, t)
+	setTarget(c, t, o.preserveHost)
 	t.active.Add(1)
 	t.requests.Add(1)
 	var err error
@@ -305,6 +344,14 @@ func (u *Upstream) failed(t *Target, now int64, err error) {
 	}
 }
 
+// connectFailed is classify for a connection that could not be made
+// (refused, timed out, TLS handshake failed, no free connection).
+func connectFailed(err error, sent bool) *tryError {
+	te := classify(err, sent)
+	te.connect = true
+	return te
+}
+
 // classify maps a failure of a try to the status the client sees.
 func classify(err error, sent bool) *tryError {
 	te := &tryError{status: 502, sent: sent, retry: true, err: err}
@@ -312,12 +359,14 @@ func classify(err error, sent bool) *tryError {
 	switch {
 	case errors.Is(err, errRequestTooLarge):
 		te.status, te.retry = 413, false
+	case errors.Is(err, ErrMalformedRequestBody):
+		te.status, te.retry = 400, false
 	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
 		errors.Is(err, fasthttp.ErrTLSHandshakeTimeout):
 		te.status = 504
 	case errors.As(err, &netErr) && netErr.Timeout():
 		te.status = 504
-	case errors.Is(err, fasthttp.ErrBodyTooLarge), errors.Is(err, errBadResponse):
+	case errors.Is(err, fasthttp.ErrBodyTooLarge), errors.Is(err, errBadResponse), errors.Is(err, errNoHijack):
 		te.retry = false
 	}
 	return te

@@ -332,7 +332,8 @@ func delHopByHop(h hopHeader, found uint16) {
 
 // prepareRequest turns the request into the upstream request, in place:
 // X-Forwarded-For, -Proto, -Host and X-Real-IP tell the upstream who
-// asked. Before the chain ran, PrepareClientHeaders removed the client's
+// asked (X-Forwarded-Host only when there is a host to tell). Before the
+// chain ran, PrepareClientHeaders removed the client's
 // hop-by-hop headers (a header a step set goes as set) and joined the
 // lines of each of these four headers into one, which is replaced here:
 // from a peer that is not a trusted proxy, by the gateway's values; from
@@ -375,7 +376,13 @@ func prepareRequest(c *chain.Context) {
 	b = appendAddr(b, client)
 	h.SetCanonical(keyXFF, b[:xff])
 	h.SetCanonical(keyXFP, b[xff:proto])
-	h.SetCanonical(keyXFH, b[proto:host])
+	if host > proto {
+		h.SetCanonical(keyXFH, b[proto:host])
+	} else {
+		// No host to tell (an HTTP/1.0 request without Host): an empty
+		// X-Forwarded-Host would claim one.
+		h.DelBytes(keyXFH)
+	}
 	h.SetCanonical(keyRealIP, b[host:])
 	c.KeepScratch(b)
 }
@@ -403,13 +410,14 @@ func lastElement(lines [][]byte) []byte {
 }
 
 // setTarget addresses the request to t: the Host is the target's, unless
-// the route preserves the client's.
-func setTarget(c *chain.Context, t *Target) {
+// the route preserves the client's (and the client sent one: an HTTP/1.0
+// request may have none, and HTTP/1.1 requires one).
+func setTarget(c *chain.Context, t *Target, preserveHost bool) {
 	req := c.Request
 	// The scheme is the target's (a request from an HTTPS client to an
 	// HTTP target stays coherent for whoever reads the URI).
 	req.URI().SetSchemeBytes(t.scheme)
-	if c.Route != nil && c.Route.PreserveHost {
+	if preserveHost {
 		req.UseHostHeader = true
 	} else {
 		req.UseHostHeader = false

@@ -42,7 +42,17 @@ import (
 //     nothing come back (a reset, an end of stream), is replayed once only
 //     for replayable requests: the target may have read and executed it.
 //
-// Anything else fails the try (502, or 504 past the deadline).
+// A connection that ends with nothing come back also tells that the
+// target's other idle connections are suspect: the target restarted, or
+// dropped them without a word (a reboot, a NAT or firewall that forgot
+// them), and a connection that died that way need not look closed to the
+// idle check. The target's idle pool is closed, so the replay, and the
+// requests that follow, go out on fresh connections instead of on one
+// dead connection after another.
+//
+// Anything else fails the try (502, or 504 past the deadline). The error
+// tells whether the request may have reached the target (tryError.sent):
+// it did not when no connection could be made.
 func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Time) (streaming bool, err error) {
 	hc := t.Client
 	req, resp := c.Request, c.Response
@@ -51,14 +61,15 @@ func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Ti
 	// stale connection anyway does without it, until its replay.
 	check := streamedBody || !replayable(req, o)
 	replayed := false
+	sent := false // a connection of this try may have carried the request
 	for {
 		wait := time.Until(end)
 		if wait <= 0 {
-			return false, classify(fasthttp.ErrTimeout, false)
+			return false, classify(fasthttp.ErrTimeout, sent)
 		}
 		cc, err := hc.AcquireConn(min(o.connectTimeout, wait), req.ConnectionClose())
 		if err != nil {
-			return false, classify(err, false)
+			return false, connectFailed(err, sent)
 		}
 		conn := cc.Conn()
 		tr := tracked(conn)
@@ -66,7 +77,7 @@ func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Ti
 
 		if err = conn.SetDeadline(end); err != nil {
 			hc.CloseConn(cc)
-			return false, classify(err, false)
+			return false, classify(err, sent)
 		}
 		if reused && check && tr.idle.peerClosed() {
 			// The target closed it while it sat in the pool: nothing
@@ -86,13 +97,18 @@ func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Ti
 		hc.ReleaseWriter(bw)
 		if err != nil {
 			hc.CloseConn(cc)
-			if reused && !replayed && !streamedBody && staleConn(err) &&
-				(tr.written == 0 || replayable(req, o)) {
-				replayed, check = true, true
-				continue
+			written := tr == nil || tr.written > 0
+			sent = sent || written
+			if staleConn(err) {
+				hc.CloseIdleConnections()
+				if reused && !replayed && !streamedBody && (!written || replayable(req, o)) {
+					replayed, check = true, true
+					continue
+				}
 			}
 			return false, classify(err, true)
 		}
+		sent = true
 
 		br := hc.AcquireReader(conn)
 		resp.Reset()
@@ -105,9 +121,12 @@ func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Ti
 				// Some read errors hide the timeout behind them.
 				return false, classify(fasthttp.ErrTimeout, true)
 			}
-			if reused && !replayed && !streamedBody && staleConn(err) && replayable(req, o) {
-				replayed, check = true, true
-				continue
+			if staleConn(err) {
+				hc.CloseIdleConnections()
+				if reused && !replayed && !streamedBody && replayable(req, o) {
+					replayed, check = true, true
+					continue
+				}
 			}
 			return false, classify(err, true)
 		}

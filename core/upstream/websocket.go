@@ -64,7 +64,7 @@ func (u *Upstream) websocket(c *chain.Context, t *Target, o options, end time.Ti
 	}
 	conn, err := t.dialRaw(context.Background(), min(o.connectTimeout, wait))
 	if err != nil {
-		return classify(err, false)
+		return connectFailed(err, false)
 	}
 	ok := false
 	defer func() {

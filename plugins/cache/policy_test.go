@@ -29,6 +29,10 @@ func (consumerStep) OnRequest(c *chain.Context) error {
 
 type streamStep struct{}
 
+// Answers implements chain.Responder: the step answers every request, so
+// its route needs no upstream.
+func (streamStep) Answers() chain.Answer { return chain.AnswerAlways }
+
 func (streamStep) OnRequest(c *chain.Context) error {
 	c.Response.Header.Set("Cache-Control", "max-age=60")
 	c.Response.SetBodyStream(strings.NewReader("streamed body"), -1)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/moongate/moongate/core/cli"
+	"github.com/moongate/moongate/core/config"
 )
 
 func init() {
@@ -71,7 +72,8 @@ func runScriptCmd(args []string, stdout, stderr io.Writer) int {
 	clientIP := fs.String("client-ip", "127.0.0.1", "client address")
 	conf := fs.String("conf", "{}", "the step's config table, as JSON")
 	dir := fs.String("dir", "", "folder require loads modules from (default: the script's folder)")
-	timeout := fs.Duration("timeout", time.Second, "deadline of each call")
+	timeout := fs.Duration("timeout", time.Second, "wall-clock deadline of each call")
+	maxInstr := fs.Int64("max-instructions", config.DefaultMaxInstructions, "VM instructions each call may run")
 	status := fs.Int("status", 200, "status of the synthetic upstream response")
 	respBody := fs.String("response-body", "", "body of the synthetic upstream response")
 	var headers, respHeaders, params listFlag
@@ -120,7 +122,7 @@ func runScriptCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		req.Params[k] = v
 	}
-	return runOnce(file, req, HarnessOptions{Conf: confMap, Dir: *dir, Timeout: *timeout}, stdout, stderr)
+	return runOnce(file, req, HarnessOptions{Conf: confMap, Dir: *dir, Timeout: *timeout, MaxInstructions: *maxInstr}, stdout, stderr)
 }
 
 func runOnce(file string, req Request, o HarnessOptions, stdout, stderr io.Writer) int {

@@ -5,6 +5,7 @@
 //
 // A script is compiled once per configuration load. A pool of ready Lua
 // states per step (sandboxed, SDK bound, main chunk run) serves its
-// calls; a state serves one call at a time, under a deadline. The sandbox
+// calls; a state serves one call at a time, under a budget of VM
+// instructions and a wall-clock deadline (watchdog.go). The sandbox
 // and its limits are described in docs/lua.md, "Limits".
 package lua

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,8 +28,10 @@ func init() {
 	chain.RegisterScriptEngine(".lua", New)
 }
 
-// initTimeout bounds running a script's main chunk (and the modules it
-// requires) when a state is created.
+// initTimeout is the wall-clock backstop of running a script's main
+// chunk (and the modules it requires) when a state is created; its
+// instructions count against the script's instruction budget, like a
+// call's.
 const initTimeout = time.Second
 
 // sizeCheckEvery is how many calls a state serves between two estimates
@@ -52,8 +55,10 @@ type Script struct {
 	proto     *glua.FunctionProto
 	conf      map[string]any
 	timeout   time.Duration
+	maxInstr  int64
 	maxString int
 	maxState  int
+	maxMemory int
 	cache     *cache.Namespace
 	http      *sdk.HTTPPolicy
 	logger    *slog.Logger
@@ -136,15 +141,23 @@ func New(spec chain.Spec) (any, error) {
 		proto:     proto,
 		conf:      conf,
 		timeout:   lc.Timeout.Std(),
+		maxInstr:  lc.MaxInstructions,
 		maxString: lc.MaxStringSize.Int(),
 		maxState:  lc.MaxStateSize.Int(),
 		http:      policy,
+		maxMemory: lc.MaxMemory.Int(),
 		stats:     statsFor(spec.Name),
 		modules:   &modules{dir: lc.Dir, protos: map[string]*glua.FunctionProto{}},
 		logger:    slog.Default(),
 	}
 	if spec.Step.Timeout > 0 {
 		sc.timeout = spec.Step.Timeout.Std()
+	}
+	if spec.Step.MaxInstructions > 0 {
+		sc.maxInstr = spec.Step.MaxInstructions
+	}
+	if sc.maxInstr <= 0 {
+		sc.maxInstr = config.DefaultMaxInstructions
 	}
 	if spec.Env != nil {
 		if spec.Env.Cache != nil {
@@ -154,18 +167,61 @@ func New(spec chain.Spec) (any, error) {
 			sc.logger = spec.Env.Logger
 		}
 	}
-	st, err := sc.newState()
+	st, err := sc.loadState()
 	if err != nil {
 		return nil, problem(err.Error())
+	}
+	if why := unknownModuleKeys(st.mod); why != "" {
+		st.L.Close()
+		return nil, problem(spec.Name + ": " + why)
 	}
 	for i := range sc.has {
 		sc.has[i] = st.fns[i] != nil
 	}
 	if !sc.has[onRequest] && !sc.has[onResponse] && !sc.has[onLog] {
+		st.L.Close()
 		return nil, problem(spec.Name + ": the module defines none of on_request, on_response, on_log")
 	}
+	if ps := sc.checkConf(st, spec, problem); len(ps) > 0 {
+		st.L.Close()
+		return nil, ps
+	}
+	sc.bindConf(st)
 	sc.pool.Put(st)
 	return Step{sc}, nil
+}
+
+// checkConf checks the step's config against the schema the module
+// declares (M.schema), if any, and applies the schema's defaults to it.
+// Problems in the schema itself are the script's (at the step's script
+// key); problems of the config are at their key in the config table.
+func (sc *Script) checkConf(st *state, spec chain.Spec, problem func(string) error) config.Problems {
+	v := st.mod.RawGetString("schema")
+	if v == glua.LNil {
+		return nil
+	}
+	sch, errs := parseSchema(st.sdk, v)
+	if len(errs) > 0 {
+		var ps config.Problems
+		for _, e := range errs {
+			ps = append(ps, config.AsProblems(problem(sc.path+": "+e))...)
+		}
+		return ps
+	}
+	base := spec.Config.Path()
+	if base == "" {
+		base = spec.Path + ".config"
+	}
+	var ps config.Problems
+	sc.conf = sch.apply(sc.conf, func(key, reason string) {
+		path := base + "." + key
+		if spec.Env != nil && spec.Env.Config != nil {
+			ps = append(ps, spec.Env.Config.Problem(path, reason))
+		} else {
+			ps = append(ps, config.Problem{Key: path, Reason: reason})
+		}
+	})
+	return ps
 }
 
 // compileFile parses and compiles a Lua source file. gopher-lua has no
@@ -198,6 +254,10 @@ func compile(name string, src []byte) (*glua.FunctionProto, error) {
 		}
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
+	chunk, err = wrapChunk(chunk)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
 	proto, err := glua.Compile(chunk, name)
 	if err != nil {
 		var ce *glua.CompileError
@@ -214,37 +274,70 @@ type state struct {
 	L     *glua.LState
 	sdk   *sdk.State
 	w     *watchdog
+	mem   *sdk.Budget
+	guard *guard
 	mod   *glua.LTable
 	fns   [3]*glua.LFunction
 	conf  glua.LValue
+	views *sdk.Views
 	calls int
 	size  sizer
 }
 
-// newState creates a sandboxed state, binds gw, runs the script's main
-// chunk under initTimeout and picks the module's functions.
+// memoryError is the error a call over lua.max_memory raises.
+func memoryError(limit int) string {
+	return "memory limit exceeded (lua.max_memory = " + config.Size(limit).String() + ")"
+}
+
+// newState creates a state ready to serve calls: loaded, with the
+// step's config bound.
 func (sc *Script) newState() (*state, error) {
-	L := newSandbox(sc.maxString)
-	st := &state{L: L, w: newWatchdog()}
-	L.SetContext(st.w)
-	st.sdk = sdk.Open(L, sdk.Options{Script: sc.path, Cache: sc.cache, MaxString: sc.maxString, Logger: sc.logger,
-		HTTP: sc.http})
-	if f, ok := L.GetField(L.GetField(L.Get(glua.GlobalsIndex), "gw"), "log").(*glua.LTable); ok {
-		L.SetGlobal("print", f.RawGetString("info"))
+	st, err := sc.loadState()
+	if err != nil {
+		return nil, err
 	}
+	sc.bindConf(st)
+	return st, nil
+}
+
+// bindConf gives st the step's config (defaults of the module's schema
+// applied), read-only, as the argument of its functions.
+func (sc *Script) bindConf(st *state) {
+	st.conf = st.sdk.ToLua(st.L, sc.conf)
+	if t, ok := st.conf.(*glua.LTable); ok {
+		st.conf = st.views.View(st.L, t, "conf")
+	}
+}
+
+// loadState creates a sandboxed state, binds gw, runs the script's main
+// chunk under initTimeout and picks the module's functions.
+func (sc *Script) loadState() (*state, error) {
+	mem := sdk.NewBudget(sc.maxMemory, memoryError(sc.maxMemory))
+	L := newSandbox(sc.maxString, mem)
+	st := &state{L: L, w: newWatchdog(), mem: mem}
+	L.SetContext(st.w)
+	views := sdk.NewViews(L)
+	st.sdk = sdk.Open(L, sdk.Options{Script: sc.path, Cache: sc.cache, MaxString: sc.maxString, Logger: sc.logger,
+		Budget: mem, Views: views, HTTP: sc.http})
+	L.SetGlobal("print", L.GetField(L.GetField(L.GetGlobal("gw"), "log"), "info"))
 	L.SetGlobal("require", L.NewFunction(sc.modules.require(st)))
-	st.conf = st.sdk.ToLua(L, sc.conf)
+	st.views = views
+	st.guard = newGuard(L, views, mem)
+	main := st.guard.chunk(sc.proto)
+	// Loading has a memory budget of its own, like a call.
+	mem.Reset()
 	st.sdk.Deadline = time.Now().Add(initTimeout)
-	st.w.arm(initTimeout)
-	L.Push(L.NewFunctionFromProto(sc.proto))
+	st.w.arm(initTimeout, sc.maxInstr)
+	L.Push(main)
 	err := L.PCall(0, 1, nil)
-	if st.w.disarm() {
-		return nil, errors.New(sc.path + ": loading the script timed out after " + initTimeout.String())
+	if why := st.w.disarm(); why != idle {
+		return nil, errors.New(sc.path + ": loading the script " + sc.stopped(why, initTimeout))
 	}
 	st.sdk.Deadline = time.Time{}
 	if err != nil {
 		return nil, errors.New(errorText(err))
 	}
+	st.guard.commit()
 	mod, ok := L.Get(-1).(*glua.LTable)
 	L.Pop(1)
 	if !ok {
@@ -261,8 +354,18 @@ func (sc *Script) newState() (*state, error) {
 		}
 	}
 	st.size.limit = sc.maxState
+	st.size.skip = views.IsReadOnly
 	sc.stats.statesCreated.Add(1)
 	return st, nil
+}
+
+// stopped says why the watchdog stopped a call (timedOut or exhausted)
+// whose deadline was d.
+func (sc *Script) stopped(why int32, d time.Duration) string {
+	if why == exhausted {
+		return "ran past max_instructions = " + strconv.FormatInt(sc.maxInstr, 10)
+	}
+	return "timed out after " + d.String()
 }
 
 // errorText returns a Lua error's message, which starts with script:line.
@@ -310,19 +413,21 @@ func (sc *Script) run(c *chain.Context, phase int) error {
 	L := st.L
 	st.sdk.C = c
 	st.sdk.Deadline = time.Now().Add(sc.timeout)
-	st.w.arm(sc.timeout)
+	st.mem.Reset()
+	st.w.arm(sc.timeout, sc.maxInstr)
 	L.Push(fn)
 	L.Push(st.conf)
 	err = L.PCall(1, 0, nil)
-	timedOut := st.w.disarm()
+	stopped := st.w.disarm()
 	st.sdk.C = nil
+	st.guard.endCall()
 	if err != nil {
 		var ae *glua.ApiError
 		if errors.As(err, &ae) && st.sdk.IsExit(ae.Object) {
 			err = nil
 		}
 	}
-	if timedOut {
+	if stopped != idle {
 		// The state may be anywhere in the script: never reuse it.
 		sc.stats.discarded.Add(1)
 		if err == nil {
@@ -331,7 +436,19 @@ func (sc *Script) run(c *chain.Context, phase int) error {
 		}
 		sc.stats.errors.Add(1)
 		sc.stats.timeouts.Add(1)
-		return &scriptError{msg: errorText(err) + " (" + fnNames[phase] + " timed out after " + sc.timeout.String() + ")"}
+		return &scriptError{msg: errorText(err) + " (" + fnNames[phase] + " " + sc.stopped(stopped, sc.timeout) + ")"}
+	}
+	if st.mem.Exceeded() {
+		// What the call built may still be reachable from the state (an
+		// upvalue, a table of the module): drop the state. A script that
+		// caught the error with pcall and answered has done its work.
+		sc.stats.discarded.Add(1)
+		sc.stats.memory.Add(1)
+		if err == nil {
+			return nil
+		}
+		sc.stats.errors.Add(1)
+		return &scriptError{msg: errorText(err)}
 	}
 	st.calls++
 	if st.calls%sizeCheckEvery == 0 {
@@ -393,7 +510,7 @@ func (m *modules) require(st *state) glua.LGFunction {
 		if err != nil {
 			L.RaiseError("require %q: %s", name, err.Error())
 		}
-		L.Push(L.NewFunctionFromProto(p))
+		L.Push(st.guard.chunk(p))
 		L.Push(glua.LString(name))
 		L.Call(1, 1)
 		v := L.Get(-1)

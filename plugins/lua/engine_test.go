@@ -29,7 +29,7 @@ func TestValidateScripts(t *testing.T) {
 		"syntax.lua":   "local M = {}\nfunction M.on_request(conf)\n  if then\nend\nreturn M\n",
 		"bytecode.lua": "\x1bLua\x51\x00\x01\x04\x08\x04\x08\x00",
 		"notable.lua":  "return 42",
-		"nophase.lua":  "return { helper = function() end }",
+		"nophase.lua":  "return { _helper = function() end }",
 		"toperr.lua":   "local x = nil\nx.y = 1\nreturn {}",
 		"loop.lua":     "while true do end",
 		"good.lua":     "local util = require('lib.util')\nreturn { on_request = function() gw.request.set_header('X-U', util.name) end }",
@@ -47,7 +47,7 @@ func TestValidateScripts(t *testing.T) {
 		{"notable.lua", "the script must return a table"},
 		{"nophase.lua", "defines none of on_request, on_response, on_log"},
 		{"toperr.lua", dir + "/toperr.lua:2: attempt to index a non-table object(nil)"},
-		{"loop.lua", "loading the script timed out"},
+		{"loop.lua", "loading the script ran past max_instructions = 1000000"},
 		{"needsbc.lua", `require "bc": ` + dir + "/bc.lua: precompiled (bytecode) chunks are not accepted"},
 		{"missing.lua", "cannot read script: no such file or directory"},
 	}
@@ -79,6 +79,7 @@ func TestValidateLuaSection(t *testing.T) {
 	code, out := validate(t, `[lua]
 timeout = "0s"
 max_string_size = "10B"
+max_memory = "100KB"
 [[routes]]
 paths = ["/"]
   [[routes.plugins]]
@@ -87,7 +88,8 @@ paths = ["/"]
 `)
 	for _, want := range []string{"moongate.toml:2: lua.timeout: must be more than 0s and at most 30s, got 0s",
 		"moongate.toml:3: lua.max_string_size: must be at least 1KB, got 10B",
-		"moongate.toml:8: routes[0].plugins[0].timeout: must be at most 30s, got 1m0s"} {
+		"moongate.toml:4: lua.max_memory: must be at least 1MB and at most 1TB, got 100KB",
+		"moongate.toml:9: routes[0].plugins[0].timeout: must be at most 30s, got 1m0s"} {
 		if code != 1 || !strings.Contains(out, want) {
 			t.Errorf("got exit %d:\n%s\nwant %q", code, out, want)
 		}

@@ -41,9 +41,12 @@ type HarnessOptions struct {
 	// Dir is the folder `require` loads modules from; default: the
 	// script's folder.
 	Dir string
-	// Timeout bounds each call; default 1s (generous, so that tests do not
-	// depend on the machine's speed).
+	// Timeout is the wall-clock deadline of each call; default 1s
+	// (generous, so that tests do not depend on the machine's speed).
 	Timeout time.Duration
+	// MaxInstructions bounds the VM instructions of each call; default
+	// lua.max_instructions' default, as in the gateway.
+	MaxInstructions int64
 	// OnError is the step's on_error: "fail" (default) or "continue".
 	OnError string
 	// Upstreams are the upstream names gw.upstream.set_upstream accepts;
@@ -80,6 +83,9 @@ func NewHarness(path string, o HarnessOptions) (*Harness, error) {
 	cfg.File = "(test)"
 	cfg.Lua.Dir = o.Dir
 	cfg.Lua.Timeout = config.Duration(o.Timeout)
+	if o.MaxInstructions > 0 {
+		cfg.Lua.MaxInstructions = o.MaxInstructions
+	}
 	cfg.Routes = []config.Route{{Name: "test", Paths: []string{"/"}, Plugins: []config.Step{{
 		Script: path, Enabled: true, OnError: o.OnError,
 		Config: config.NewTable("routes[0].plugins[0].config", o.Conf),

@@ -3,8 +3,8 @@ package lua
 import (
 	"strings"
 
+	"github.com/moongate/moongate/sdk"
 	glua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/pm"
 )
 
 // The Lua state's limits that gopher-lua enforces itself: a script that
@@ -25,9 +25,11 @@ var removed = []string{"dofile", "loadfile", "load", "loadstring", "getfenv", "s
 	"module", "require", "newproxy", "_printregs", "collectgarbage", "print"}
 
 // newSandbox returns a Lua state with only base, string, table and math,
-// and with every library function that can build a large string capped
-// at maxString bytes.
-func newSandbox(maxString int) *glua.LState {
+// with every library function that can build a large string capped at
+// maxString bytes and charged to mem (see guard for the rest), and with
+// pattern matching that stops at the call's instruction budget or
+// deadline (patterns.go).
+func newSandbox(maxString int, mem *sdk.Budget) *glua.LState {
 	L := glua.NewState(glua.Options{
 		SkipOpenLibs:     true,
 		CallStackSize:    callStackSize,
@@ -48,20 +50,25 @@ func newSandbox(maxString int) *glua.LState {
 	for _, name := range removed {
 		g.RawSetString(name, glua.LNil)
 	}
-	lim := limiter{max: maxString}
+	lim := limiter{max: maxString, mem: mem}
 	str := g.RawGetString("string").(*glua.LTable)
 	str.RawSetString("dump", glua.LNil)
 	format := str.RawGetString("format").(*glua.LFunction).GFunction
 	str.RawSetString("rep", L.NewFunction(lim.rep))
 	str.RawSetString("format", L.NewFunction(func(L *glua.LState) int { return lim.format(L, format) }))
-	str.RawSetString("gsub", L.NewFunction(lim.gsub))
+	openPatterns(L, str, lim)
 	tbl := g.RawGetString("table").(*glua.LTable)
 	tbl.RawSetString("concat", L.NewFunction(lim.concat))
 	return L
 }
 
-// limiter holds the capped versions of the string builders.
-type limiter struct{ max int }
+// limiter holds the capped versions of the string builders. mem is the
+// memory budget of the running call: a builder charges what it is about
+// to build, before building it.
+type limiter struct {
+	max int
+	mem *sdk.Budget
+}
 
 func (lim limiter) check(L *glua.LState, what string, n int) {
 	if n > lim.max || n < 0 {
@@ -79,6 +86,7 @@ func (lim limiter) rep(L *glua.LState) int {
 	if n > lim.max/len(s) {
 		lim.check(L, "string.rep", lim.max+1)
 	}
+	lim.mem.Charge(L, len(s)*n)
 	L.Push(glua.LString(strings.Repeat(s, n)))
 	return 1
 }
@@ -122,6 +130,7 @@ func (lim limiter) format(L *glua.LState, orig glua.LGFunction) int {
 		}
 	}
 	lim.check(L, "string.format", bound)
+	lim.mem.Charge(L, bound)
 	return orig(L)
 }
 
@@ -131,163 +140,34 @@ func (lim limiter) concat(L *glua.LState) int {
 	n := tbl.Len()
 	i := L.OptInt(3, 1)
 	j := L.OptInt(4, n)
-	var b strings.Builder
+	// Measured first, so that the result is charged and allocated once.
+	total := 0
 	for k := i; k <= j; k++ {
 		v := tbl.RawGetInt(k)
-		var s string
 		switch x := v.(type) {
 		case glua.LString:
-			s = string(x)
+			total += len(x)
 		case glua.LNumber:
-			s = x.String()
+			total += len(x.String())
 		default:
 			L.RaiseError("invalid value (%s) at index %d in table for concat", v.Type().String(), k)
 		}
 		if k > i {
-			lim.check(L, "table.concat", b.Len()+len(sep))
+			total += len(sep)
+		}
+		lim.check(L, "table.concat", total)
+	}
+	lim.mem.Charge(L, total)
+	var b strings.Builder
+	b.Grow(total)
+	for k := i; k <= j; k++ {
+		if k > i {
 			b.WriteString(sep)
 		}
-		lim.check(L, "table.concat", b.Len()+len(s))
-		b.WriteString(s)
+		b.WriteString(glua.LVAsString(tbl.RawGetInt(k)))
 	}
 	L.Push(glua.LString(b.String()))
 	return 1
-}
-
-// gsub is string.gsub building its result under the cap.
-func (lim limiter) gsub(L *glua.LState) int {
-	str := L.CheckString(1)
-	pat := L.CheckString(2)
-	L.CheckTypes(3, glua.LTString, glua.LTNumber, glua.LTTable, glua.LTFunction)
-	repl := L.Get(3)
-	limit := L.OptInt(4, -1)
-	mds := lim.find(L, pat, str, limit)
-	capture := func(m *pm.MatchData, idx int) glua.LValue {
-		if idx >= m.CaptureLength() {
-			L.RaiseError("invalid capture index")
-		}
-		if m.IsPosCapture(idx) {
-			return glua.LNumber(m.Capture(idx))
-		}
-		return glua.LString(str[m.Capture(idx):m.Capture(idx+1)])
-	}
-	var out strings.Builder
-	last := 0
-	for _, m := range mds {
-		start, end := m.Capture(0), m.Capture(1)
-		lim.check(L, "string.gsub", out.Len()+start-last)
-		out.WriteString(str[last:start])
-		whole := str[start:end]
-		first := 0
-		if m.CaptureLength() > 2 {
-			first = 2
-		}
-		var piece string
-		switch r := repl.(type) {
-		case glua.LString, glua.LNumber:
-			rs := glua.LVAsString(r)
-			if strings.IndexByte(rs, '%') < 0 {
-				piece = rs
-				break
-			}
-			var pb strings.Builder
-			for k := 0; k < len(rs); k++ {
-				c := rs[k]
-				if c != '%' || k+1 == len(rs) {
-					// Copy up to the next '%' at once.
-					next := strings.IndexByte(rs[k+1:], '%')
-					if next < 0 || c == '%' {
-						next = len(rs) - k - 1
-					}
-					pb.WriteString(rs[k : k+1+next])
-					k += next
-					continue
-				}
-				k++
-				switch d := rs[k]; {
-				case d == '0':
-					pb.WriteString(whole)
-				case d >= '1' && d <= '9':
-					pb.WriteString(glua.LVAsString(capture(m, 2*int(d-'0'))))
-				default:
-					pb.WriteByte(d)
-				}
-				lim.check(L, "string.gsub", out.Len()+pb.Len())
-			}
-			piece = pb.String()
-		case *glua.LTable:
-			v := L.GetTable(r, capture(m, first))
-			piece = replacement(L, v, whole)
-		case *glua.LFunction:
-			L.Push(r)
-			nargs := 1
-			if first == 0 {
-				L.Push(glua.LString(whole))
-			} else {
-				nargs = m.CaptureLength()/2 - 1
-				for c := 1; c <= nargs; c++ {
-					L.Push(capture(m, 2*c))
-				}
-			}
-			L.Call(nargs, 1)
-			piece = replacement(L, L.Get(-1), whole)
-			L.Pop(1)
-		}
-		lim.check(L, "string.gsub", out.Len()+len(piece))
-		out.WriteString(piece)
-		last = end
-	}
-	lim.check(L, "string.gsub", out.Len()+len(str)-last)
-	out.WriteString(str[last:])
-	L.Push(glua.LString(out.String()))
-	L.Push(glua.LNumber(len(mds)))
-	return 2
-}
-
-// gsubChunk is how many matches string.gsub looks for at a time, checking
-// the deadline in between: pm.Find itself cannot be interrupted.
-const gsubChunk = 256
-
-// find returns up to limit (< 0: all) matches of pat in str, found
-// gsubChunk at a time so that the call's deadline is checked between
-// chunks and the match list stays bounded by the cap.
-func (lim limiter) find(L *glua.LState, pat, str string, limit int) []*pm.MatchData {
-	src := []byte(str)
-	var all []*pm.MatchData
-	offset := 0
-	anchored := strings.HasPrefix(pat, "^")
-	for {
-		n := gsubChunk
-		if limit >= 0 {
-			n = min(n, limit-len(all))
-			if n <= 0 {
-				break
-			}
-		}
-		mds, err := pm.Find(pat, src, offset, n)
-		if err != nil {
-			L.RaiseError("%s", err.Error())
-		}
-		all = append(all, mds...)
-		if len(mds) < n || anchored {
-			break
-		}
-		// Each match costs memory even before the result is built.
-		lim.check(L, "string.gsub", len(all)*16)
-		if ctx := L.Context(); ctx != nil {
-			select {
-			case <-ctx.Done():
-				L.RaiseError("%s", ctx.Err().Error())
-			default:
-			}
-		}
-		last := mds[len(mds)-1]
-		offset = max(last.Capture(0)+1, last.Capture(1))
-		if offset > len(src) {
-			break
-		}
-	}
-	return all
 }
 
 // replacement is what a table or function replacement in gsub yields:

@@ -10,6 +10,10 @@ import (
 // estimate counts string bytes and a fixed cost per table slot, function
 // and upvalue; it stops as soon as it passes the limit.
 type sizer struct {
+	// skip reports tables not to count: the sandbox's read-only views
+	// (libraries, gw, conf), which are the same in every state and
+	// never grow.
+	skip   func(*glua.LTable) bool
 	limit  int
 	total  int
 	tables map[*glua.LTable]struct{}
@@ -48,6 +52,9 @@ func (z *sizer) walk(v glua.LValue) bool {
 		z.total += stringCost + len(x)
 	case *glua.LTable:
 		if _, seen := z.tables[x]; seen {
+			return false
+		}
+		if z.skip != nil && z.skip(x) {
 			return false
 		}
 		z.tables[x] = struct{}{}

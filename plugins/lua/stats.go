@@ -17,6 +17,7 @@ type Stats struct {
 	timeouts      atomic.Uint64
 	discarded     atomic.Uint64
 	statesCreated atomic.Uint64
+	memory        atomic.Uint64
 }
 
 // StatsSnapshot is one script's counters, as GET /scripts shows them.
@@ -24,9 +25,13 @@ type StatsSnapshot struct {
 	Script string `json:"script"`
 	// Errors counts failed calls: runtime errors and timeouts.
 	Errors uint64 `json:"errors"`
-	// Timeouts counts calls stopped at their deadline.
+	// Timeouts counts calls stopped by their instruction budget or their
+	// deadline.
 	Timeouts uint64 `json:"timeouts"`
-	// Discarded counts states thrown away (timeouts, max_state_size).
+	// MemoryErrors counts calls stopped by lua.max_memory.
+	MemoryErrors uint64 `json:"memory_errors"`
+	// Discarded counts states thrown away (timeouts, memory errors,
+	// max_state_size).
 	Discarded uint64 `json:"states_discarded"`
 	// StatesCreated counts Lua states created (pool misses and reloads).
 	StatesCreated uint64 `json:"states_created"`
@@ -56,7 +61,7 @@ func Snapshot() []StatsSnapshot {
 	out := make([]StatsSnapshot, 0, len(stats))
 	for p, s := range stats {
 		out = append(out, StatsSnapshot{Script: p, Errors: s.errors.Load(), Timeouts: s.timeouts.Load(),
-			Discarded: s.discarded.Load(), StatesCreated: s.statesCreated.Load()})
+			MemoryErrors: s.memory.Load(), Discarded: s.discarded.Load(), StatesCreated: s.statesCreated.Load()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Script < out[j].Script })
 	return out

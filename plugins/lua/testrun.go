@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/moongate/moongate/core/cache"
+	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/sdk"
 	"github.com/valyala/fasthttp"
 	glua "github.com/yuin/gopher-lua"
@@ -22,6 +23,10 @@ import (
 
 // testFileTimeout bounds one *_test.lua file, all its cases together.
 const testFileTimeout = 2 * time.Minute
+
+// testFileMemory is the memory budget of a *_test.lua file's own code:
+// its main chunk, and each case (the scripts it loads have theirs).
+const testFileMemory = 256 << 20
 
 // TestSummary counts the cases of a test run.
 type TestSummary struct {
@@ -90,15 +95,19 @@ func runTestFile(path string, shared *cache.Cache, w io.Writer) TestSummary {
 		fmt.Fprintf(w, "FAIL %s: %v\n", path, err)
 		return TestSummary{Failed: 1}
 	}
-	L := newSandbox(64 << 20)
+	mem := sdk.NewBudget(testFileMemory, "memory limit exceeded ("+config.Size(testFileMemory).String()+" per test case)")
+	L := newSandbox(64<<20, mem)
 	defer L.Close()
 	wd := newWatchdog()
 	L.SetContext(wd)
-	wd.arm(testFileTimeout)
-	defer wd.disarm()
-	tf.sdk = sdk.Open(L, sdk.Options{Script: path, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Cache: shared.Namespace("lua-test:" + path)})
+	views := sdk.NewViews(L)
+	tf.sdk = sdk.Open(L, sdk.Options{Script: path, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Cache: shared.Namespace("lua-test:" + path),
+		Budget: mem, Views: views})
 	L.SetGlobal("gwtest", tf.module(L))
-	L.Push(L.NewFunctionFromProto(proto))
+	main := newGuard(L, views, mem).chunk(proto)
+	wd.arm(testFileTimeout, unlimited)
+	defer wd.disarm()
+	L.Push(main)
 	if err := L.PCall(0, 0, nil); err != nil {
 		fmt.Fprintf(w, "FAIL %s: %s\n", path, errorText(err))
 		return TestSummary{Failed: 1}
@@ -106,6 +115,7 @@ func runTestFile(path string, shared *cache.Cache, w io.Writer) TestSummary {
 	var sum TestSummary
 	for _, tc := range tf.cases {
 		start := time.Now()
+		mem.Reset()
 		L.Push(tc.fn)
 		err := L.PCall(0, 0, nil)
 		took := time.Since(start).Round(time.Microsecond)
@@ -170,6 +180,9 @@ func (tf *testFile) load(L *glua.LState) int {
 	if opts := L.OptTable(3, nil); opts != nil {
 		if v, ok := opts.RawGetString("timeout").(glua.LNumber); ok {
 			o.Timeout = time.Duration(float64(v) * float64(time.Second))
+		}
+		if v, ok := opts.RawGetString("max_instructions").(glua.LNumber); ok {
+			o.MaxInstructions = int64(v)
 		}
 		if v, ok := opts.RawGetString("on_error").(glua.LString); ok {
 			o.OnError = string(v)

@@ -30,7 +30,10 @@ type Plugin struct {
 	headers     [][2]string
 }
 
-var _ chain.RequestHandler = (*Plugin)(nil)
+var (
+	_ chain.RequestHandler = (*Plugin)(nil)
+	_ chain.Responder      = (*Plugin)(nil)
+)
 
 // New builds the plugin from its step.
 func New(spec chain.Spec) (any, error) {
@@ -64,3 +67,6 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 	}
 	return nil
 }
+
+// Answers implements chain.Responder: mock answers every request.
+func (p *Plugin) Answers() chain.Answer { return chain.AnswerAlways }

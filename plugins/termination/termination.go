@@ -33,7 +33,10 @@ type Plugin struct {
 	retryAfter  string
 }
 
-var _ chain.RequestHandler = (*Plugin)(nil)
+var (
+	_ chain.RequestHandler = (*Plugin)(nil)
+	_ chain.Responder      = (*Plugin)(nil)
+)
 
 // New builds the plugin from its step.
 func New(spec chain.Spec) (any, error) {
@@ -66,3 +69,7 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 	}
 	return nil
 }
+
+// Answers implements chain.Responder: request-termination answers every
+// request.
+func (p *Plugin) Answers() chain.Answer { return chain.AnswerAlways }
