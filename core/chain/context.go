@@ -105,6 +105,7 @@ type Context struct {
 	target     string
 	prefixSegs int // segments of the matched prefix pattern, -1 for non-prefix
 	tls        bool
+	localPort  int
 	remote     netip.Addr
 	clientIP   netip.Addr
 	trusted    *realip.Trusted
@@ -118,10 +119,34 @@ type Context struct {
 	extra      []value
 	scratch    []byte
 
+	// Response header changes asked for before the response existed.
+	respHeaders []headerOp
+
+	// The client's headers as they reached the chain, when a step asked
+	// for them (OriginalHeadersUser).
+	orig    fasthttp.RequestHeader
+	origSet bool
+
 	// Copies of the headers, for the log phase.
 	logReq  fasthttp.Request
 	logResp fasthttp.Response
 	done    func(*Context)
+}
+
+// HeaderOp is a change of a header: set (replacing its values), add (a
+// value) or delete.
+type HeaderOp uint8
+
+// The header changes.
+const (
+	HeaderSet HeaderOp = iota
+	HeaderAdd
+	HeaderDel
+)
+
+type headerOp struct {
+	op          HeaderOp
+	name, value []byte
 }
 
 var contextPool = sync.Pool{New: func() any { return &Context{prefixSegs: -1} }}
@@ -134,6 +159,9 @@ func AcquireContext(fc *fasthttp.RequestCtx) *Context {
 	c.Request = &fc.Request
 	c.Response = &fc.Response
 	c.tls = fc.IsTLS()
+	if a, ok := fc.LocalAddr().(*net.TCPAddr); ok {
+		c.localPort = a.Port
+	}
 	c.start = fc.Time()
 	if c.start.IsZero() {
 		c.start = time.Now()
@@ -151,7 +179,7 @@ func ReleaseContext(c *Context) {
 	c.Params.Reset()
 	c.phase, c.depth, c.answered, c.pathSet, c.prefixSegs = PhaseNone, 0, false, false, -1
 	c.target = ""
-	c.tls, c.remote, c.clientIP = false, netip.Addr{}, netip.Addr{}
+	c.tls, c.localPort, c.remote, c.clientIP = false, 0, netip.Addr{}, netip.Addr{}
 	c.trusted, c.upstreams, c.logger = nil, nil, nil
 	c.start, c.bodySize = time.Time{}, 0
 	c.requestID = c.requestID[:0]
@@ -162,6 +190,11 @@ func ReleaseContext(c *Context) {
 	clear(c.extra)
 	c.extra = c.extra[:0]
 	c.scratch = c.scratch[:0]
+	c.respHeaders = c.respHeaders[:0]
+	if c.origSet {
+		c.orig.Reset()
+		c.origSet = false
+	}
 	c.logReq.Reset()
 	c.logResp.Reset()
 	c.done = nil
@@ -230,6 +263,65 @@ func (c *Context) Scheme() string {
 
 // IsTLS reports whether the request came over TLS.
 func (c *Context) IsTLS() bool { return c.tls }
+
+// LocalPort returns the port of the gateway's listener the request came
+// in on; 0 when unknown (a context built outside a server).
+func (c *Context) LocalPort() int { return c.localPort }
+
+// keepOriginalHeaders copies the request headers, as they reached the
+// chain, for OriginalHeaders.
+func (c *Context) keepOriginalHeaders() {
+	c.Request.Header.CopyTo(&c.orig)
+	c.origSet = true
+}
+
+// OriginalHeaders returns the client's request headers as they reached
+// the chain (after the gateway removed hop-by-hop and forged identity
+// headers, before any step changed them), or nil when the route's chain
+// has no step that asked for them (see OriginalHeadersUser). The headers
+// belong to the context: read-only, valid until the request ends.
+func (c *Context) OriginalHeaders() *fasthttp.RequestHeader {
+	if !c.origSet {
+		return nil
+	}
+	return &c.orig
+}
+
+// DeferResponseHeader records a change of a response header asked for
+// before the response exists (in the request phase): it is applied to
+// the response the request gets, the upstream's, one a step produced
+// (Respond applies them before the step's own headers, so that those
+// win) or an error, before the response phase. name and value are
+// copied.
+func (c *Context) DeferResponseHeader(op HeaderOp, name, value string) {
+	n := len(c.respHeaders)
+	if n < cap(c.respHeaders) {
+		c.respHeaders = c.respHeaders[:n+1]
+	} else {
+		c.respHeaders = append(c.respHeaders, headerOp{})
+	}
+	h := &c.respHeaders[n]
+	h.op = op
+	h.name = append(h.name[:0], name...)
+	h.value = append(h.value[:0], value...)
+}
+
+// applyResponseHeaders applies, in order, the changes DeferResponseHeader
+// recorded, and forgets them.
+func (c *Context) applyResponseHeaders() {
+	for i := range c.respHeaders {
+		h := &c.respHeaders[i]
+		switch h.op {
+		case HeaderSet:
+			c.Response.Header.SetBytesKV(h.name, h.value)
+		case HeaderAdd:
+			c.Response.Header.AddBytesKV(h.name, h.value)
+		case HeaderDel:
+			c.Response.Header.DelBytes(h.name)
+		}
+	}
+	c.respHeaders = c.respHeaders[:0]
+}
 
 // RemoteAddr returns the address of the peer connected to the gateway.
 func (c *Context) RemoteAddr() netip.Addr { return c.remote }
@@ -367,6 +459,8 @@ func (c *Context) Target() string { return c.target }
 // Respond answers the request with status, content type and body (copied)
 // and stops the request phase: the remaining request steps and the
 // upstream are skipped. In the response phase it replaces the response.
+// Response headers deferred by earlier steps (DeferResponseHeader) are
+// applied to it; headers the caller sets afterwards win over them.
 func (c *Context) Respond(status int, contentType string, body []byte) {
 	c.Response.Reset()
 	c.Response.SetStatusCode(status)
@@ -374,6 +468,7 @@ func (c *Context) Respond(status int, contentType string, body []byte) {
 		c.Response.Header.SetContentType(contentType)
 	}
 	c.Response.SetBody(body)
+	c.applyResponseHeaders()
 	c.answered = true
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,12 @@ import (
 // replaced by a synthetic response. It backs `moongate script run` and
 // the gwtest module of `moongate script test`. A Harness is used by one
 // goroutine at a time.
+//
+// Like a server on a keep-alive connection, a Harness reuses one
+// fasthttp request context for all its runs: what a reused request or
+// response keeps from the one before (fasthttp keeps the buffers of
+// Content-Type, User-Agent and other headers it holds as fields) shows
+// in tests as it would in the gateway.
 type Harness struct {
 	path      string
 	route     *chain.Route
@@ -32,6 +39,8 @@ type Harness struct {
 	upstreams map[string]bool // nil: any name is accepted
 	logs      *logCapture
 	logger    *slog.Logger
+	req       fasthttp.Request
+	fc        fasthttp.RequestCtx
 }
 
 // HarnessOptions configure a Harness.
@@ -163,7 +172,8 @@ type Result struct {
 // Run serves one synthetic request: on_request, the synthetic upstream
 // unless the script answered, on_response, then on_log.
 func (h *Harness) Run(r Request) (*Result, error) {
-	req := &fasthttp.Request{}
+	req := &h.req
+	req.Reset()
 	if r.Method == "" {
 		r.Method = "GET"
 	}
@@ -193,7 +203,8 @@ func (h *Harness) Run(r Request) (*Result, error) {
 	if ip == nil {
 		ip = net.IPv4(127, 0, 0, 1)
 	}
-	fc := &fasthttp.RequestCtx{}
+	fc := &h.fc
+	fc.Response.Reset()
 	fc.Init(req, &net.TCPAddr{IP: ip, Port: 40000}, nil)
 
 	h.logs.reset()
@@ -215,6 +226,13 @@ func (h *Harness) Run(r Request) (*Result, error) {
 		res.snapshotRequest(c)
 	}
 	res.Status = fc.Response.StatusCode()
+	if len(fc.Response.Header.Peek("Content-Length")) == 0 {
+		// The server writes Content-Length from the body; show it as the
+		// client gets it.
+		if st := res.Status; st >= 200 && st != 204 && st != 304 {
+			res.Headers = append(res.Headers, Header{"Content-Length", strconv.Itoa(len(fc.Response.Body()))})
+		}
+	}
 	for k, v := range fc.Response.Header.All() {
 		res.Headers = append(res.Headers, Header{string(k), string(v)})
 	}
@@ -243,7 +261,10 @@ func (h *Harness) Run(r Request) (*Result, error) {
 func (res *Result) snapshotRequest(c *chain.Context) {
 	res.Method = string(c.Request.Header.Method())
 	res.Path = string(c.Request.URI().Path())
-	res.Query = string(c.Request.URI().QueryString())
+	// The query as sent: RequestURI has set_query_arg's changes, which
+	// QueryString (the client's) does not.
+	_, q, _ := strings.Cut(string(c.Request.URI().RequestURI()), "?")
+	res.Query = q
 	res.RequestHeaders = res.RequestHeaders[:0]
 	for k, v := range c.Request.Header.All() {
 		res.RequestHeaders = append(res.RequestHeaders, Header{string(k), string(v)})

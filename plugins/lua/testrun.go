@@ -104,6 +104,19 @@ func runTestFile(path string, shared *cache.Cache, w io.Writer) TestSummary {
 	tf.sdk = sdk.Open(L, sdk.Options{Script: path, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Cache: shared.Namespace("lua-test:" + path),
 		Budget: mem, Views: views})
 	L.SetGlobal("gwtest", tf.module(L))
+	// print in a test file writes to the run's output, between the lines
+	// of the cases (the scripts it tests log theirs: r.logs).
+	L.SetGlobal("print", L.NewFunction(func(L *glua.LState) int {
+		var b strings.Builder
+		for i := 1; i <= L.GetTop(); i++ {
+			if i > 1 {
+				b.WriteByte('\t')
+			}
+			b.WriteString(L.ToStringMeta(L.Get(i)).String())
+		}
+		fmt.Fprintln(w, b.String())
+		return 0
+	}))
 	main := newGuard(L, views, mem).chunk(proto)
 	wd.arm(testFileTimeout)
 	defer wd.disarm()
