@@ -339,7 +339,7 @@ function gw.request.get_body() end
 ---@return string ip e.g. "203.0.113.7"
 function gw.request.get_client_ip() end
 
----Returns the first value of a request header, or nil.
+---Returns the first value of a request header, or nil when the request does not carry it ("" for a header sent with an empty value; Content-Type, User-Agent, Cookie and Host sent empty read as nil).
 ---
 ---Phases: request, response, log.
 ---
@@ -578,13 +578,13 @@ function gw.response.exit(status, body, headers) end
 ---
 ---```lua
 ---local body, err = gw.response.get_body()
----if body then gw.response.set_body(body:gsub("secret", "******")) end
+---if body then gw.response.set_body((body:gsub("secret", "******"))) end
 ---```
 ---@return string? body the body, nil when it streams
 ---@return string? err "streamed" when the body streams
 function gw.response.get_body() end
 
----Returns the first value of a response header, or nil.
+---Returns the first value of a response header, or nil when the response does not carry it ("" for a header with an empty value; Content-Type, Content-Encoding and Server when empty read as nil).
 ---
 ---Phases: response, log.
 ---
@@ -646,7 +646,7 @@ function gw.response.set_body(body) end
 ---@param value string new value (no CR or LF)
 function gw.response.set_header(name, value) end
 
----Sets the response status.
+---Sets the response status. The status line sent carries the standard reason phrase of the new status ("418 I'm a teapot", never the upstream's "418 OK"); an unchanged status keeps the upstream's phrase.
 ---
 ---Phases: response.
 ---

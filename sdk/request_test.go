@@ -151,6 +151,10 @@ assert(o["x-tenant"] == "acme" and o["x-multi"][2] == "b" and o["x-added"] == ni
 `); err != "" {
 		t.Fatal(err)
 	}
+	// A chain without a step that asked for them did not keep them.
+	if got := newEnv(t).do(chain.PhaseRequest, `gw.request.get_original_headers()`); !strings.Contains(got, "gw.request.get_original_headers: the client's original headers were not kept") {
+		t.Errorf("without the copy: got %q", got)
+	}
 	// In the response and log phases too.
 	for _, phase := range []chain.Phase{chain.PhaseResponse, chain.PhaseLog} {
 		refill(fc, "/", "X-Tenant", "acme")

@@ -8,11 +8,13 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/moongate/moongate/core/cli"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/plugins/lua"
 	"github.com/valyala/fasthttp"
 )
 
@@ -198,13 +200,10 @@ func TestStreamedResponseInScripts(t *testing.T) {
   gw.response.set_header("X-Body", tostring(body) .. "," .. tostring(err) .. "," .. tostring(gw.response.is_streamed()))
 end }`})
 	release := make(chan struct{})
-	t.Cleanup(func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	})
+	var once sync.Once
+	// Deferred, not a cleanup: it must run before the gateway's shutdown
+	// (a cleanup) waits for the request.
+	defer once.Do(func() { close(release) })
 	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.SetContentType("text/event-stream")
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
@@ -259,7 +258,7 @@ upstream = "up"
 		}
 		first = append(first, b)
 	}
-	close(release)
+	once.Do(func() { close(release) })
 	rest, _ := io.ReadAll(br)
 	if !strings.Contains(string(rest), "data: last") {
 		t.Errorf("the rest of the stream: %q, want the last event", rest)
@@ -362,5 +361,46 @@ end)
 	}
 	if !strings.Contains(stdout.String(), "1 passed, 0 failed") {
 		t.Errorf("output:\n%s", stdout.String())
+	}
+}
+
+// TestOriginalHeadersFollowTheirName: a chain keeps the client's
+// original headers when its script names get_original_header, also in a
+// module it requires while loading; a script that builds the name at
+// run time gets an error saying why, not a wrong answer.
+func TestOriginalHeadersFollowTheirName(t *testing.T) {
+	dir := writeScripts(t, map[string]string{
+		"lib/orig.lua": `return { tenant = function() return gw.request.get_original_header("X-Tenant") end }`,
+		"module.lua": `local orig = require("lib.orig")
+return { on_request = function()
+  gw.request.set_header("X-Tenant", "changed")
+  gw.request.set_header("X-Was", orig.tenant())
+end }`,
+		"dynamic.lua": `return { on_request = function()
+  gw.request.set_header("X-Was", gw.request["get_original_" .. "header"]("X-Tenant"))
+end }`,
+	})
+	for _, tc := range []struct{ script, was, err string }{
+		{"module.lua", "acme", ""},
+		{"dynamic.lua", "", "gw.request.get_original_header: the client's original headers were not kept for this route"},
+	} {
+		h, err := lua.NewHarness(filepath.Join(dir, tc.script), lua.HarnessOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		res, err := h.Run(lua.Request{Headers: []lua.Header{{Name: "X-Tenant", Value: "acme"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		was := ""
+		for _, hd := range res.RequestHeaders {
+			if hd.Name == "X-Was" {
+				was = hd.Value
+			}
+		}
+		if was != tc.was || !strings.Contains(res.Error, tc.err) || (tc.err == "") != (res.Error == "") {
+			t.Errorf("%s: X-Was %q, error %q; want %q, %q", tc.script, was, res.Error, tc.was, tc.err)
+		}
 	}
 }
