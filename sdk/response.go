@@ -43,9 +43,10 @@ func init() {
 			Example: `local h = gw.response.get_headers()`,
 			Fn:      func(s *State, L *lua.LState) int { return s.pushHeaders(L, &s.C.Response.Header) }},
 		&Binding{Name: "set_header", Phases: Request | Response, Doc: "Sets a response header, replacing its values. " +
-			"In on_request it is kept and set on the response the request gets, whichever it is " +
-			"(the upstream's, one a step produced with exit, or an error), before on_response runs; " +
-			"headers given to gw.response.exit win over it.",
+			"In on_request it is kept and made on the response the request gets, whichever it is: " +
+			"the upstream's or an error, when the response phase reaches this step (before its on_response; " +
+			"the steps after it in the chain, such as a cache, do not see it, as they do not see what its on_response sets), " +
+			"or a response produced with gw.response.exit, at once (headers given to exit win).",
 			Params:  []Param{headerNameParam, {"value", "string", "new value (no CR or LF)"}},
 			Example: `gw.response.set_header("X-Tenant", "acme")`,
 			Fn: func(s *State, L *lua.LState) int {

@@ -112,9 +112,11 @@ func (r *Route) Serve(c *Context) {
 		r.forward(c)
 		upstreamStatus = c.Response.StatusCode()
 	}
-	c.applyResponseHeaders()
 	c.phase = PhaseResponse
 	for i := c.depth - 1; i >= 0; i-- {
+		if len(c.respHeaders) > 0 {
+			c.applyResponseHeaders(i + 1)
+		}
 		s := steps[i]
 		if s.resp == nil {
 			continue

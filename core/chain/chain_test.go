@@ -137,3 +137,44 @@ func TestFailedStepAnswer(t *testing.T) {
 		}
 	}
 }
+
+// deferStep defers a response header in the request phase and records,
+// in the response phase, the header as it found it.
+type deferStep struct {
+	name string
+	seen *[]string
+}
+
+func (d deferStep) OnRequest(c *Context) error {
+	c.DeferResponseHeader(HeaderSet, "X-From-"+d.name, "1")
+	return nil
+}
+
+func (d deferStep) OnResponse(c *Context) error {
+	*d.seen = append(*d.seen, d.name+":"+string(c.Response.Header.Peek("X-From-A"))+","+string(c.Response.Header.Peek("X-From-B")))
+	return nil
+}
+
+// TestDeferredResponseHeadersOnionOrder: a header a step sets on the
+// response from its request phase is made when the response phase
+// reaches that step: the steps it runs around (a cache after it) never
+// see it, as they would not see what its response phase sets.
+func TestDeferredResponseHeadersOnionOrder(t *testing.T) {
+	var seen []string
+	r := &Route{Name: "r", Upstream: statusUpstream{}, Chain: &Chain{steps: []*step{
+		{label: "a", req: deferStep{"A", &seen}, resp: deferStep{"A", &seen}},
+		{label: "b", req: deferStep{"B", &seen}, resp: deferStep{"B", &seen}},
+	}}}
+	fc := &fasthttp.RequestCtx{}
+	fc.Init(&fasthttp.Request{}, nil, nil)
+	c := AcquireContext(fc)
+	c.Setup(r, -1, nil, nil, nil)
+	r.Serve(c)
+	ReleaseContext(c)
+	if got := strings.Join(seen, " "); got != "B:,1 A:1,1" {
+		t.Errorf("seen in the response phase: %q, want B:,1 A:1,1 (B, inner, never sees A's)", got)
+	}
+	if string(fc.Response.Header.Peek("X-From-A")) != "1" || string(fc.Response.Header.Peek("X-From-B")) != "1" {
+		t.Errorf("response: %s", fc.Response.Header.Header())
+	}
+}

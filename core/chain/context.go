@@ -146,6 +146,7 @@ const (
 
 type headerOp struct {
 	op          HeaderOp
+	depth       int // the step that asked, 1-based
 	name, value []byte
 }
 
@@ -287,12 +288,15 @@ func (c *Context) OriginalHeaders() *fasthttp.RequestHeader {
 	return &c.orig
 }
 
-// DeferResponseHeader records a change of a response header asked for
-// before the response exists (in the request phase): it is applied to
-// the response the request gets, the upstream's, one a step produced
-// (Respond applies them before the step's own headers, so that those
-// win) or an error, before the response phase. name and value are
-// copied.
+// DeferResponseHeader records a change of a response header that the
+// running step asks for before the response exists (in the request
+// phase). It is made on the response the request gets, whichever it is:
+// the upstream's or an error, when the response phase reaches the step
+// (before its OnResponse), so that the steps the step runs around (a
+// cache after it) see the response without it, as they would not see
+// what its OnResponse sets; or a response a step produced with Respond,
+// at once, before that step's own headers (which win). name and value
+// are copied.
 func (c *Context) DeferResponseHeader(op HeaderOp, name, value string) {
 	n := len(c.respHeaders)
 	if n < cap(c.respHeaders) {
@@ -301,16 +305,20 @@ func (c *Context) DeferResponseHeader(op HeaderOp, name, value string) {
 		c.respHeaders = append(c.respHeaders, headerOp{})
 	}
 	h := &c.respHeaders[n]
-	h.op = op
+	h.op, h.depth = op, c.depth
 	h.name = append(h.name[:0], name...)
 	h.value = append(h.value[:0], value...)
 }
 
-// applyResponseHeaders applies, in order, the changes DeferResponseHeader
-// recorded, and forgets them.
-func (c *Context) applyResponseHeaders() {
-	for i := range c.respHeaders {
-		h := &c.respHeaders[i]
+// applyResponseHeaders makes, in order, the changes DeferResponseHeader
+// recorded for the steps from depth on (1-based), and forgets them.
+// Steps record in chain order, so theirs are the end of the list.
+func (c *Context) applyResponseHeaders(depth int) {
+	i := len(c.respHeaders)
+	for i > 0 && c.respHeaders[i-1].depth >= depth {
+		i--
+	}
+	for _, h := range c.respHeaders[i:] {
 		switch h.op {
 		case HeaderSet:
 			c.Response.Header.SetBytesKV(h.name, h.value)
@@ -320,7 +328,7 @@ func (c *Context) applyResponseHeaders() {
 			c.Response.Header.DelBytes(h.name)
 		}
 	}
-	c.respHeaders = c.respHeaders[:0]
+	c.respHeaders = c.respHeaders[:i]
 }
 
 // RemoteAddr returns the address of the peer connected to the gateway.
@@ -468,7 +476,7 @@ func (c *Context) Respond(status int, contentType string, body []byte) {
 		c.Response.Header.SetContentType(contentType)
 	}
 	c.Response.SetBody(body)
-	c.applyResponseHeaders()
+	c.applyResponseHeaders(0)
 	c.answered = true
 }
 

@@ -131,6 +131,9 @@ type Response struct {
 	Status  int // default 200
 	Headers []Header
 	Body    string
+	// Stream makes the body stream, as the gateway streams server-sent
+	// events and bodies over stream_threshold (gw.response.is_streamed).
+	Stream bool
 }
 
 // LogLine is one log record the script (or the chain) wrote.
@@ -226,7 +229,7 @@ func (h *Harness) Run(r Request) (*Result, error) {
 		res.snapshotRequest(c)
 	}
 	res.Status = fc.Response.StatusCode()
-	if len(fc.Response.Header.Peek("Content-Length")) == 0 {
+	if len(fc.Response.Header.Peek("Content-Length")) == 0 && !fc.Response.IsBodyStream() {
 		// The server writes Content-Length from the body; show it as the
 		// client gets it.
 		if st := res.Status; st >= 200 && st != 204 && st != 304 {
@@ -304,6 +307,10 @@ func (f *fakeUpstream) Forward(c *chain.Context) error {
 	c.Response.Header.SetNoDefaultContentType(true)
 	for _, hd := range f.resp.Headers {
 		c.Response.Header.Add(hd.Name, hd.Value)
+	}
+	if f.resp.Stream {
+		c.Response.SetBodyStream(strings.NewReader(f.resp.Body), -1)
+		return nil
 	}
 	c.Response.SetBodyString(f.resp.Body)
 	return nil

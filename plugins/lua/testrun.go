@@ -284,7 +284,8 @@ func (tf *testFile) request(L *glua.LState, t *glua.LTable) Request {
 	}
 	if rt, ok := t.RawGetString("response").(*glua.LTable); ok {
 		st, _ := strconv.Atoi(str(rt, "status"))
-		r.Response = Response{Status: st, Body: str(rt, "body"), Headers: headersOf(rt.RawGetString("headers"))}
+		r.Response = Response{Status: st, Body: str(rt, "body"), Headers: headersOf(rt.RawGetString("headers")),
+			Stream: glua.LVAsBool(rt.RawGetString("stream"))}
 	}
 	return r
 }
