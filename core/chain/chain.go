@@ -44,10 +44,6 @@ func (ch *Chain) Labels() []string {
 // HasLog reports whether a step of the chain has a log phase.
 func (ch *Chain) HasLog() bool { return ch.hasLog }
 
-// KeepsOriginalHeaders reports whether the chain copies the client's
-// request headers before its first step (see OriginalHeadersUser).
-func (ch *Chain) KeepsOriginalHeaders() bool { return ch.original }
-
 // Route is a compiled route: its chain and where its requests go.
 type Route struct {
 	// Name is the route's name.
