@@ -6,7 +6,10 @@
 --   fields = ["password", "number", "ssn"]   # field names, at any depth
 --   mask = "[redacted]"                      # default "[redacted]"
 --
--- Responses that are not JSON, or not valid JSON, pass unchanged.
+-- Responses that are not JSON, or not valid JSON, pass unchanged. A JSON
+-- response that streams (larger than the upstream's stream_threshold, or
+-- a stream type such as application/x-ndjson) cannot be read whole: it is
+-- refused with 502 rather than sent unredacted.
 
 local M = {}
 
@@ -34,7 +37,12 @@ function M.on_response(conf)
   if not ct:find("json", 1, true) or gw.response.get_header("Content-Encoding") then
     return
   end
-  local data = gw.json.decode(gw.response.get_body())
+  local body = gw.response.get_body()
+  if body == nil then
+    gw.log.warn("the response streams: refused rather than sent unredacted")
+    return gw.response.exit(502, { error = "response too large to redact" })
+  end
+  local data = gw.json.decode(body)
   if data == nil then
     return
   end

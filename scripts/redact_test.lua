@@ -22,3 +22,9 @@ gwtest.test("uses the configured mask", function()
   local r = masked:run(upstream('{"ssn":"078-05-1120"}'))
   gwtest.eq(gw.json.decode(r.body).ssn, "***")
 end)
+
+gwtest.test("refuses a streamed JSON response rather than pass it unredacted", function()
+  local r = s:run{ response = { headers = { ["Content-Type"] = "application/json" }, body = '{"password":"hunter2"}', stream = true } }
+  gwtest.eq(r.status, 502)
+  gwtest.ok(not r.body:find("hunter2"), r.body)
+end)

@@ -34,6 +34,9 @@ func (s *State) toLua(L *lua.LState, v any, fromJSON bool) lua.LValue {
 	case json.Number:
 		if fromJSON {
 			f, _ := strconv.ParseFloat(string(x), 64)
+			if math.IsInf(f, 0) && s.badNumber == "" {
+				s.badNumber = string(x)
+			}
 			return lua.LNumber(f)
 		}
 		return lua.LString(x)
@@ -96,8 +99,7 @@ func (s *State) toGo(v lua.LValue, depth int) (any, error) {
 		}
 	case *lua.LTable:
 		x = s.real(x)
-		if s.isArray(x) {
-			n := x.Len()
+		if n, ok := s.arrayLen(x); ok {
 			out := make([]any, 0, n)
 			for i := 1; i <= n; i++ {
 				e, err := s.toGo(x.RawGetInt(i), depth+1)
@@ -134,19 +136,45 @@ func (s *State) toGo(v lua.LValue, depth int) (any, error) {
 	return nil, errors.New("cannot convert a " + v.Type().String())
 }
 
-// isArray reports whether t is written as a JSON array: it carries the
-// array marker, or it is a non-empty sequence 1..n with no other keys.
-func (s *State) isArray(t *lua.LTable) bool {
-	if t.Metatable == s.arrayMeta {
-		return true
+// maxArrayKey is the largest key a table written as an array may have.
+const maxArrayKey = 1<<31 - 1
+
+// arrayLen reports whether t is written as a JSON array, and its length.
+// No key is ever dropped: a table with a key that is not an integer from
+// 1 to maxArrayKey is an object (its number keys written as strings),
+// whether it carries the array marker or not. A marked table (a decoded
+// JSON array, gw.json.array) with only such keys is an array as long as
+// its largest key, holes written as null; an unmarked one is an array
+// when its keys are exactly 1..n, n ≥ 1.
+//
+// lua-cjson, and so OpenResty and Kong, writes a table carrying its
+// array metatable by its length (lua_objlen) and drops its other keys;
+// moongate writes it as an object instead.
+func (s *State) arrayLen(t *lua.LTable) (int, bool) {
+	count, max, ok := 0, 0, true
+	t.ForEach(func(k, _ lua.LValue) {
+		n, num := k.(lua.LNumber)
+		if !ok || !num || n < 1 || n > maxArrayKey || float64(n) != math.Trunc(float64(n)) {
+			ok = false
+			return
+		}
+		count++
+		max = int(max64(float64(max), float64(n)))
+	})
+	switch {
+	case !ok:
+		return 0, false
+	case t.Metatable == s.arrayMeta:
+		return max, true
 	}
-	n := t.Len()
-	if n == 0 {
-		return false
+	return count, count > 0 && max == count
+}
+
+func max64(a, b float64) float64 {
+	if a > b {
+		return a
 	}
-	count := 0
-	t.ForEach(func(_, _ lua.LValue) { count++ })
-	return count == n
+	return b
 }
 
 // encodeJSON appends v as JSON to dst.
@@ -174,14 +202,7 @@ func (s *State) appendJSON(dst []byte, v lua.LValue, depth int) ([]byte, error) 
 	case lua.LBool:
 		return strconv.AppendBool(dst, bool(x)), nil
 	case lua.LNumber:
-		f := float64(x)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return dst, errors.New("cannot encode NaN or infinity")
-		}
-		if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-			return strconv.AppendInt(dst, int64(f), 10), nil
-		}
-		return strconv.AppendFloat(dst, f, 'g', -1, 64), nil
+		return appendJSONNumber(dst, float64(x))
 	case lua.LString:
 		return appendJSONString(dst, string(x)), nil
 	case *lua.LUserData:
@@ -190,9 +211,8 @@ func (s *State) appendJSON(dst []byte, v lua.LValue, depth int) ([]byte, error) 
 		}
 	case *lua.LTable:
 		x = s.real(x)
-		if s.isArray(x) {
+		if n, ok := s.arrayLen(x); ok {
 			dst = append(dst, '[')
-			n := x.Len()
 			var err error
 			for i := 1; i <= n; i++ {
 				if i > 1 {
@@ -238,6 +258,34 @@ func (s *State) appendJSON(dst []byte, v lua.LValue, depth int) ([]byte, error) 
 		return append(dst, '}'), nil
 	}
 	return dst, errors.New("cannot encode a " + v.Type().String())
+}
+
+// appendJSONNumber appends f the way JavaScript's JSON.stringify (and
+// Go's encoding/json) writes numbers: the shortest decimal that reads
+// back as the same double, in plain digits from 1e-6 to 1e21 (so
+// integers below 1e21 have no exponent), with an exponent otherwise.
+// NaN and infinities have no JSON form.
+func appendJSONNumber(dst []byte, f float64) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return dst, errors.New("cannot encode NaN or infinity")
+	}
+	if f == 0 {
+		return append(dst, '0'), nil // also -0
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs < 1e-6 || abs >= 1e21 {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// 2.5e-08 → 2.5e-8
+		n := len(dst)
+		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, nil
 }
 
 func appendJSONString(b []byte, str string) []byte {

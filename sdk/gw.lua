@@ -247,7 +247,7 @@ gw.http = {}
 ---@return string? err why there is no response
 function gw.http.request(opts) end
 
----JSON with explicit null and empty arrays. Decoding turns null into gw.json.null (so keys holding null are kept) and marks arrays so that they encode back as arrays, even empty. Encoding writes a table as an array when it is marked (gw.json.array) or is a non-empty sequence, else as an object with sorted keys; an empty unmarked table is {}.
+---JSON with explicit null and empty arrays. Decoding turns null into gw.json.null (so keys holding null are kept) and marks arrays so that they encode back as arrays, even empty.  Encoding never drops a key. A table is written as an array when it is a non-empty sequence (keys exactly 1..n), or when it is marked (decoded from an array, or gw.json.array) and all its keys are positive integers: then as long as its largest key, holes written as null. Any other table is an object with sorted keys, number keys written as strings: `a = gw.json.decode('[1,2,3]'); a.via = "x"` encodes as `{"1":1,"2":2,"3":3,"via":"x"}` (lua-cjson, as used by OpenResty and Kong, writes a marked table by its length and drops `via`). An empty unmarked table is {}.  Numbers: Lua numbers are doubles. Integers are exact up to 2^53 (9007199254740992); a larger JSON integer decodes to the nearest double (9007199254740993 becomes 9007199254740992), so keep large IDs in strings. Encoding writes the shortest decimal that reads back as the same double, as JavaScript's JSON.stringify does: integers below 1e21 in plain digits, 0.1 as 0.1, very large or small values with an exponent (1e+21, 2.5e-8). NaN and infinities (0/0, 1/0) cannot be encoded (an error; note that gopher-lua's math.huge is the largest double, not infinity); a JSON number beyond the double range (1e400) fails decoding.
 ---@class gw.json
 ---@field null lightuserdata the JSON null value: encodes as null, and stands for null in decoded data
 gw.json = {}
@@ -263,7 +263,7 @@ gw.json = {}
 ---@return table t the same table
 function gw.json.array(t) end
 
----Decodes JSON text.
+---Decodes JSON text. Arrays come back marked, null as gw.json.null, numbers as doubles (see above).
 ---
 ---Phases: any.
 ---
@@ -276,7 +276,7 @@ function gw.json.array(t) end
 ---@return string? err why decoding failed
 function gw.json.decode(json) end
 
----Encodes a value as JSON. Raises an error for functions, cycles, NaN, or a result over max_string_size.
+---Encodes a value as JSON (tables as arrays or objects by the rule above; no key is dropped). Raises an error for functions, cycles, NaN or infinities, table keys that are neither strings nor numbers, or a result over max_string_size.
 ---
 ---Phases: any.
 ---
@@ -331,7 +331,7 @@ function gw.log.info(...) end
 ---@param ... any the message's parts
 function gw.log.warn(...) end
 
----The request as the client sent it and as it will be sent upstream. Changes made in on_request reach the upstream. In on_log only headers, method, path and query remain (bodies are gone).
+---The request as it will be sent upstream: it starts as the client sent it (after the gateway removed hop-by-hop headers and forged identity headers), and the getters see the changes steps made since (set_header, set_path, set_method, set_query_arg, ...), which reach the upstream. What the client itself sent, whatever the steps changed, is read with get_original_header, get_original_headers and get_raw_query (Kong's kong.request; the other getters are Kong's kong.service.request view). In on_log only headers, method, path and query remain (bodies are gone).
 ---@class gw.request
 gw.request = {}
 
@@ -377,7 +377,7 @@ function gw.request.get_body() end
 ---@return string ip e.g. "203.0.113.7"
 function gw.request.get_client_ip() end
 
----Returns the first value of a request header, or nil.
+---Returns the first value of a request header, or nil when the request does not carry it ("" for a header sent with an empty value; Content-Type, User-Agent, Cookie and Host sent empty read as nil).
 ---
 ---Phases: request, response, log.
 ---
@@ -398,7 +398,7 @@ function gw.request.get_header(name) end
 ---@return table<string, string|string[]> headers the headers
 function gw.request.get_headers() end
 
----Returns the Host header the client sent.
+---Returns the Host header the client sent, as sent (with its port, if any).
 ---
 ---Phases: request, response, log.
 ---
@@ -428,6 +428,27 @@ function gw.request.get_id() end
 ---@return string method "GET", "POST", ...
 function gw.request.get_method() end
 
+---Returns the first value of a header of the client's request as it reached the chain, whatever steps changed since (set_header, clear_header, Go plugins), or nil. The gateway has already removed hop-by-hop headers and forged identity headers (X-Consumer-*) then. A chain copies the client's headers only when one of its scripts names this function or get_original_headers (in its own code or in a module it requires when it loads); elsewhere the call raises an error.
+---
+---Phases: request, response, log.
+---
+---```lua
+---if gw.request.get_original_header("X-Debug") then gw.log.info("debug requested") end
+---```
+---@param name string header name, case-insensitive
+---@return string? value the value, nil when the client did not send it
+function gw.request.get_original_header(name) end
+
+---Returns every header of the client's request as it reached the chain (see get_original_header) in a table keyed by lower-case name; a repeated header maps to a list of its values.
+---
+---Phases: request, response, log.
+---
+---```lua
+---local sent = gw.request.get_original_headers()
+---```
+---@return table<string, string|string[]> headers the client's headers
+function gw.request.get_original_headers() end
+
 ---Returns the normalized path: dot segments resolved, duplicate slashes merged, percent-encoding decoded. It is the path routing matched and the one sent upstream, unless set_path, strip_prefix or rewrite change it.
 ---
 ---Phases: request, response, log.
@@ -449,6 +470,26 @@ function gw.request.get_path() end
 ---@return string? value the value, nil when the pattern has no such parameter
 function gw.request.get_path_param(name) end
 
+---Returns the port of the gateway's listener the request came in on (0 in `moongate script run` and gwtest, which have no listener).
+---
+---Phases: request, response, log.
+---
+---```lua
+---if gw.request.get_port() == 8443 then gw.request.set_header("X-Internal", "1") end
+---```
+---@return integer port e.g. 8080
+function gw.request.get_port() end
+
+---Returns every query argument sent upstream (set_query_arg changes included) in a table keyed by name (case-sensitive); a repeated argument maps to a list of its values, an argument without a value ("?debug") to "".
+---
+---Phases: request, response, log.
+---
+---```lua
+---local q = gw.request.get_query()  -- ?tag=a&tag=b&page=2: { tag = { "a", "b" }, page = "2" }
+---```
+---@return table<string, string|string[]> args the decoded arguments
+function gw.request.get_query() end
+
 ---Returns the first value of a query argument, or nil.
 ---
 ---Phases: request, response, log.
@@ -459,6 +500,16 @@ function gw.request.get_path_param(name) end
 ---@param name string argument name
 ---@return string? value the decoded value, nil when absent
 function gw.request.get_query_arg(name) end
+
+---Returns the query string as the client sent it, without the "?" and still percent-encoded, whatever set_query_arg changed since ("" when there is none).
+---
+---Phases: request, response, log.
+---
+---```lua
+---gw.log.info("query", gw.request.get_raw_query())
+---```
+---@return string query e.g. "page=2&tag=a%20b"
+function gw.request.get_raw_query() end
 
 ---Returns "https" for requests that came over TLS, else "http".
 ---
@@ -491,6 +542,16 @@ function gw.request.set_body(body) end
 ---@param value string new value (no CR or LF)
 function gw.request.set_header(name, value) end
 
+---Sets the method sent upstream. Methods are case-sensitive (RFC 9110 §9.1): give the standard ones in upper case. Retries follow the new method: a request turned into a POST is not sent twice unless the route allows it.
+---
+---Phases: request.
+---
+---```lua
+---if gw.request.get_header("X-HTTP-Method-Override") == "PATCH" then gw.request.set_method("PATCH") end
+---```
+---@param method string e.g. "POST"; any token but CONNECT
+function gw.request.set_method(method) end
+
 ---Sets the path sent upstream (decoded form; it is percent-encoded when sent). The route's strip_prefix and rewrite no longer apply.
 ---
 ---Phases: request.
@@ -516,9 +577,9 @@ function gw.request.set_query_arg(name, value) end
 ---@class gw.response
 gw.response = {}
 
----Adds a value to a response header, keeping its other values.
+---Adds a value to a response header, keeping its other values. In on_request it applies to the response the request gets, as set_header.
 ---
----Phases: response.
+---Phases: request, response.
 ---
 ---```lua
 ---gw.response.add_header("Vary", "X-Tenant")
@@ -527,9 +588,9 @@ gw.response = {}
 ---@param value string value to add (no CR or LF)
 function gw.response.add_header(name, value) end
 
----Removes a response header.
+---Removes a response header. In on_request it applies to the response the request gets, as set_header.
 ---
----Phases: response.
+---Phases: request, response.
 ---
 ---```lua
 ---gw.response.clear_header("Server")
@@ -549,17 +610,19 @@ function gw.response.clear_header(name) end
 ---@param headers table<string,string>? response headers to set
 function gw.response.exit(status, body, headers) end
 
----Returns the response body as received (still compressed if the upstream compressed it: check Content-Encoding).
+---Returns the response body as received (still compressed if the upstream compressed it: check Content-Encoding). A streamed response (server-sent events, or a body larger than the upstream's stream_threshold) is not read: get_body returns nil and "streamed" at once, and the body flows to the client untouched (see is_streamed).
 ---
 ---Phases: response.
 ---
 ---```lua
----local data = gw.json.decode(gw.response.get_body())
+---local body, err = gw.response.get_body()
+---if body then gw.response.set_body((body:gsub("secret", "******"))) end
 ---```
----@return string body the body
+---@return string? body the body, nil when it streams
+---@return string? err "streamed" when the body streams
 function gw.response.get_body() end
 
----Returns the first value of a response header, or nil.
+---Returns the first value of a response header, or nil when the response does not carry it ("" for a header with an empty value; Content-Type, Content-Encoding and Server when empty read as nil).
 ---
 ---Phases: response, log.
 ---
@@ -590,6 +653,16 @@ function gw.response.get_headers() end
 ---@return integer status e.g. 200
 function gw.response.get_status() end
 
+---Reports whether the response body streams from the upstream to the client as it arrives (server-sent events, newline-delimited JSON, bodies larger than the upstream's stream_threshold) instead of being held whole: get_body cannot read such a body, set_body replaces the whole stream.
+---
+---Phases: response.
+---
+---```lua
+---if not gw.response.is_streamed() then gw.response.set_body(gw.response.get_body() .. "\n") end
+---```
+---@return boolean streamed true when the body streams
+function gw.response.is_streamed() end
+
 ---Replaces the response body; Content-Length follows.
 ---
 ---Phases: response.
@@ -600,9 +673,9 @@ function gw.response.get_status() end
 ---@param body string new body
 function gw.response.set_body(body) end
 
----Sets a response header, replacing its values.
+---Sets a response header, replacing its values. In on_request it is kept and made on the response the request gets, whichever it is: the upstream's or an error, when the response phase reaches this step (before its on_response; the steps after it in the chain, such as a cache, do not see it, as they do not see what its on_response sets), or a response produced with gw.response.exit, at once (headers given to exit win).
 ---
----Phases: response.
+---Phases: request, response.
 ---
 ---```lua
 ---gw.response.set_header("X-Tenant", "acme")
@@ -611,7 +684,7 @@ function gw.response.set_body(body) end
 ---@param value string new value (no CR or LF)
 function gw.response.set_header(name, value) end
 
----Sets the response status.
+---Sets the response status. The status line sent carries the standard reason phrase of the new status ("418 I'm a teapot", never the upstream's "418 OK"); an unchanged status keeps the upstream's phrase.
 ---
 ---Phases: response.
 ---

@@ -9,22 +9,31 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// headerSource is what request and response headers have in common.
-type headerSource interface {
+// pairSource is what request and response headers, and query
+// arguments, have in common.
+type pairSource interface {
 	VisitAll(f func(key, value []byte))
 }
 
 // pushHeaders pushes a table of every header: lower-case name to value,
 // or to a list of values when the header is repeated. The table is
 // charged to the call's memory budget.
-func (s *State) pushHeaders(L *lua.LState, h headerSource) int {
+func (s *State) pushHeaders(L *lua.LState, h pairSource) int { return s.pushPairs(L, h, true) }
+
+// pushPairs pushes a table of every pair of src: name (lower-cased when
+// lower is set) to value, or to a list of values when the name repeats.
+// The table is charged to the call's memory budget.
+func (s *State) pushPairs(L *lua.LState, src pairSource, lower bool) int {
 	t := L.NewTable()
-	var lower []byte
+	var name []byte
 	s.opts.Budget.Charge(L, TableCost)
-	h.VisitAll(func(k, v []byte) {
+	src.VisitAll(func(k, v []byte) {
 		s.opts.Budget.Charge(L, EntryCost+2*len(k)+len(v))
-		lower = asciiLower(append(lower[:0], k...))
-		key := string(lower)
+		name = append(name[:0], k...)
+		if lower {
+			name = asciiLower(name)
+		}
+		key := string(name)
 		val := lua.LString(v)
 		switch old := t.RawGetString(key).(type) {
 		case *lua.LNilType:
@@ -39,6 +48,29 @@ func (s *State) pushHeaders(L *lua.LState, h headerSource) int {
 		}
 	})
 	L.Push(t)
+	return 1
+}
+
+// headerValues is what request and response headers have in common for
+// reading one header.
+type headerValues interface {
+	PeekAll(key string) [][]byte
+}
+
+// pushHeader pushes the first value of header name, or nil when h does
+// not carry it. fasthttp's Peek cannot tell: it keeps Content-Type,
+// User-Agent, Content-Encoding, Server and a few others as fields that,
+// once a reused request or response carried them, read as "" instead of
+// nil when absent. PeekAll lists only the values present (an empty
+// value of an ordinary header is "", present; fasthttp does not keep
+// the special ones when empty).
+func pushHeader(L *lua.LState, h headerValues, name string) int {
+	vs := h.PeekAll(name)
+	if len(vs) == 0 {
+		L.Push(lua.LNil)
+		return 1
+	}
+	pushBytes(L, vs[0])
 	return 1
 }
 

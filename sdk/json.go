@@ -11,14 +11,26 @@ import (
 
 func init() {
 	addNamespace(&Namespace{Name: "json", Doc: "JSON with explicit null and empty arrays. Decoding turns null into gw.json.null " +
-		"(so keys holding null are kept) and marks arrays so that they encode back as arrays, even empty. " +
-		"Encoding writes a table as an array when it is marked (gw.json.array) or is a non-empty sequence, " +
-		"else as an object with sorted keys; an empty unmarked table is {}.",
+		"(so keys holding null are kept) and marks arrays so that they encode back as arrays, even empty.\n\n" +
+		"Encoding never drops a key. A table is written as an array when it is a non-empty sequence (keys exactly 1..n), " +
+		"or when it is marked (decoded from an array, or gw.json.array) and all its keys are positive integers: " +
+		"then as long as its largest key, holes written as null. Any other table is an object with sorted keys, " +
+		"number keys written as strings: `a = gw.json.decode('[1,2,3]'); a.via = \"x\"` encodes as " +
+		"`{\"1\":1,\"2\":2,\"3\":3,\"via\":\"x\"}` (lua-cjson, as used by OpenResty and Kong, writes a marked table " +
+		"by its length and drops `via`). An empty unmarked table is {}.\n\n" +
+		"Numbers: Lua numbers are doubles. Integers are exact up to 2^53 (9007199254740992); a larger JSON integer " +
+		"decodes to the nearest double (9007199254740993 becomes 9007199254740992), so keep large IDs in strings. " +
+		"Encoding writes the shortest decimal that reads back as the same double, as JavaScript's JSON.stringify does: " +
+		"integers below 1e21 in plain digits, 0.1 as 0.1, very large or small values with an exponent (1e+21, 2.5e-8). " +
+		"NaN and infinities (0/0, 1/0) cannot be encoded (an error; note that gopher-lua's math.huge is the largest double, " +
+		"not infinity); a JSON number beyond the double range (1e400) fails decoding.",
 		Fields: []Param{{"null", "lightuserdata", "the JSON null value: encodes as null, and stands for null in decoded data"}},
 		Init: func(s *State, L *lua.LState, t *lua.LTable) {
 			t.RawSetString("null", s.null)
 		}},
-		&Binding{Name: "encode", Doc: "Encodes a value as JSON. Raises an error for functions, cycles, NaN, or a result over max_string_size.",
+		&Binding{Name: "encode", Doc: "Encodes a value as JSON (tables as arrays or objects by the rule above; no key is dropped). " +
+			"Raises an error for functions, cycles, NaN or infinities, table keys that are neither strings nor numbers, " +
+			"or a result over max_string_size.",
 			Params:  []Param{{"value", "any", "table, string, number, boolean, nil or gw.json.null"}},
 			Returns: []Param{{"json", "string", "the JSON text"}},
 			Example: `local body = gw.json.encode({ ok = true, items = gw.json.array() })  -- {"items":[],"ok":true}`,
@@ -32,7 +44,7 @@ func init() {
 				L.Push(lua.LString(b))
 				return 1
 			}},
-		&Binding{Name: "decode", Doc: "Decodes JSON text.",
+		&Binding{Name: "decode", Doc: "Decodes JSON text. Arrays come back marked, null as gw.json.null, numbers as doubles (see above).",
 			Params:  []Param{{"json", "string", "JSON text"}},
 			Returns: []Param{{"value", "any", "the value, nil on error"}, {"err", "string?", "why decoding failed"}},
 			Example: `local data, err = gw.json.decode(gw.request.get_body())
@@ -55,7 +67,15 @@ if not data then return gw.response.exit(400, { error = err }) end`,
 					L.Push(lua.LString("invalid JSON: " + err.Error()))
 					return 2
 				}
-				L.Push(s.fromJSON(L, v))
+				s.badNumber = ""
+				lv := s.fromJSON(L, v)
+				if s.badNumber != "" {
+					L.Push(lua.LNil)
+					L.Push(lua.LString("invalid JSON: number " + s.badNumber + " out of range: Lua numbers reach about ±1.8e308"))
+					s.badNumber = ""
+					return 2
+				}
+				L.Push(lv)
 				return 1
 			}},
 		&Binding{Name: "array", Doc: "Marks a table (a new empty one when omitted) as a JSON array and returns it.",

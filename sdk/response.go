@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"github.com/moongate/moongate/core/chain"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -20,51 +21,78 @@ func init() {
 			Returns: []Param{{"status", "integer", "e.g. 200"}},
 			Example: `if gw.response.get_status() >= 500 then gw.log.warn("upstream failed") end`,
 			Fn:      func(s *State, L *lua.LState) int { L.Push(lua.LNumber(s.C.Response.StatusCode())); return 1 }},
-		&Binding{Name: "set_status", Phases: Response, Doc: "Sets the response status.",
+		&Binding{Name: "set_status", Phases: Response, Doc: "Sets the response status. The status line sent carries the standard reason phrase " +
+			"of the new status (\"418 I'm a teapot\", never the upstream's \"418 OK\"); an unchanged status keeps the upstream's phrase.",
 			Params:  []Param{{"status", "integer", "HTTP status, 100 to 599"}},
 			Example: `gw.response.set_status(200)`,
 			Fn: func(s *State, L *lua.LState) int {
 				s.C.Response.SetStatusCode(checkStatus(L, 1))
 				return 0
 			}},
-		&Binding{Name: "get_header", Phases: Response | Log, Doc: "Returns the first value of a response header, or nil.",
+		&Binding{Name: "get_header", Phases: Response | Log, Doc: "Returns the first value of a response header, or nil when the response does not carry it " +
+			"(\"\" for a header with an empty value; Content-Type, Content-Encoding and Server when empty read as nil).",
 			Params:  []Param{headerNameParam},
 			Returns: []Param{{"value", "string?", "the value, nil when absent"}},
 			Example: `local ct = gw.response.get_header("Content-Type")`,
 			Fn: func(s *State, L *lua.LState) int {
-				v := s.C.Response.Header.Peek(checkHeaderName(L, 1))
-				return pushOpt(L, v, v != nil)
+				return pushHeader(L, &s.C.Response.Header, checkHeaderName(L, 1))
 			}},
 		&Binding{Name: "get_headers", Phases: Response | Log, Doc: "Returns every response header in a table keyed by lower-case name; " +
 			"a repeated header maps to a list of its values.",
 			Returns: []Param{{"headers", "table<string, string|string[]>", "the headers"}},
 			Example: `local h = gw.response.get_headers()`,
 			Fn:      func(s *State, L *lua.LState) int { return s.pushHeaders(L, &s.C.Response.Header) }},
-		&Binding{Name: "set_header", Phases: Response, Doc: "Sets a response header, replacing its values.",
+		&Binding{Name: "set_header", Phases: Request | Response, Doc: "Sets a response header, replacing its values. " +
+			"In on_request it is kept and made on the response the request gets, whichever it is: " +
+			"the upstream's or an error, when the response phase reaches this step (before its on_response; " +
+			"the steps after it in the chain, such as a cache, do not see it, as they do not see what its on_response sets), " +
+			"or a response produced with gw.response.exit, at once (headers given to exit win).",
 			Params:  []Param{headerNameParam, {"value", "string", "new value (no CR or LF)"}},
 			Example: `gw.response.set_header("X-Tenant", "acme")`,
 			Fn: func(s *State, L *lua.LState) int {
-				s.C.Response.Header.Set(checkHeaderName(L, 1), checkHeaderValue(L, 2))
+				s.changeResponseHeader(chain.HeaderSet, checkHeaderName(L, 1), checkHeaderValue(L, 2))
 				return 0
 			}},
-		&Binding{Name: "add_header", Phases: Response, Doc: "Adds a value to a response header, keeping its other values.",
+		&Binding{Name: "add_header", Phases: Request | Response, Doc: "Adds a value to a response header, keeping its other values. " +
+			"In on_request it applies to the response the request gets, as set_header.",
 			Params:  []Param{headerNameParam, {"value", "string", "value to add (no CR or LF)"}},
 			Example: `gw.response.add_header("Vary", "X-Tenant")`,
 			Fn: func(s *State, L *lua.LState) int {
-				s.C.Response.Header.Add(checkHeaderName(L, 1), checkHeaderValue(L, 2))
+				s.changeResponseHeader(chain.HeaderAdd, checkHeaderName(L, 1), checkHeaderValue(L, 2))
 				return 0
 			}},
-		&Binding{Name: "clear_header", Phases: Response, Doc: "Removes a response header.",
+		&Binding{Name: "clear_header", Phases: Request | Response, Doc: "Removes a response header. " +
+			"In on_request it applies to the response the request gets, as set_header.",
 			Params:  []Param{headerNameParam},
 			Example: `gw.response.clear_header("Server")`,
 			Fn: func(s *State, L *lua.LState) int {
-				s.C.Response.Header.Del(checkHeaderName(L, 1))
+				s.changeResponseHeader(chain.HeaderDel, checkHeaderName(L, 1), "")
 				return 0
 			}},
-		&Binding{Name: "get_body", Phases: Response, Doc: "Returns the response body as received (still compressed if the upstream compressed it: check Content-Encoding).",
-			Returns: []Param{{"body", "string", "the body"}},
-			Example: `local data = gw.json.decode(gw.response.get_body())`,
-			Fn:      func(s *State, L *lua.LState) int { pushBytes(L, s.C.Response.Body()); return 1 }},
+		&Binding{Name: "get_body", Phases: Response, Doc: "Returns the response body as received (still compressed if the upstream compressed it: check Content-Encoding). " +
+			"A streamed response (server-sent events, or a body larger than the upstream's stream_threshold) is not read: " +
+			"get_body returns nil and \"streamed\" at once, and the body flows to the client untouched (see is_streamed).",
+			Returns: []Param{{"body", "string?", "the body, nil when it streams"}, {"err", "string?", `"streamed" when the body streams`}},
+			Example: `local body, err = gw.response.get_body()
+if body then gw.response.set_body((body:gsub("secret", "******"))) end`,
+			Fn: func(s *State, L *lua.LState) int {
+				if s.C.Response.IsBodyStream() {
+					L.Push(lua.LNil)
+					L.Push(lua.LString("streamed"))
+					return 2
+				}
+				pushBytes(L, s.C.Response.Body())
+				return 1
+			}},
+		&Binding{Name: "is_streamed", Phases: Response, Doc: "Reports whether the response body streams from the upstream to the client as it arrives " +
+			"(server-sent events, newline-delimited JSON, bodies larger than the upstream's stream_threshold) instead of being held whole: " +
+			"get_body cannot read such a body, set_body replaces the whole stream.",
+			Returns: []Param{{"streamed", "boolean", "true when the body streams"}},
+			Example: `if not gw.response.is_streamed() then gw.response.set_body(gw.response.get_body() .. "\n") end`,
+			Fn: func(s *State, L *lua.LState) int {
+				L.Push(lua.LBool(s.C.Response.IsBodyStream()))
+				return 1
+			}},
 		&Binding{Name: "set_body", Phases: Response, Doc: "Replaces the response body; Content-Length follows.",
 			Params:  []Param{{"body", "string", "new body"}},
 			Example: `gw.response.set_body(gw.json.encode(data))`,
@@ -122,4 +150,23 @@ func (s *State) exitResponse(L *lua.LState) int {
 	}
 	L.Error(s.exit, 0)
 	return 0
+}
+
+// changeResponseHeader changes a response header now (response phase),
+// or, in the request phase, records the change for the response the
+// request will get.
+func (s *State) changeResponseHeader(op chain.HeaderOp, name, value string) {
+	if s.C.Phase() == chain.PhaseRequest {
+		s.C.DeferResponseHeader(op, name, value)
+		return
+	}
+	h := &s.C.Response.Header
+	switch op {
+	case chain.HeaderSet:
+		h.Set(name, value)
+	case chain.HeaderAdd:
+		h.Add(name, value)
+	case chain.HeaderDel:
+		h.Del(name)
+	}
 }

@@ -171,6 +171,7 @@ type State struct {
 	exit      *lua.LUserData   // raised by gw.response.exit to end the call
 	null      *lua.LUserData   // gw.json.null
 	arrayMeta *lua.LTable      // metatable marking a table as a JSON array
+	badNumber string           // a number gw.json.decode met out of the double range
 	buf       []byte
 }
 

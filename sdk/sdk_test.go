@@ -76,6 +76,15 @@ func (okUpstream) Forward(c *chain.Context) error {
 	return nil
 }
 
+// upstreamFunc is an upstream answering with a function.
+type upstreamFunc func(c *chain.Context)
+
+func (upstreamFunc) Name() string { return "up" }
+func (f upstreamFunc) Forward(c *chain.Context) error {
+	f(c)
+	return nil
+}
+
 func init() { chain.Register("sdk-probe", func(chain.Spec) (any, error) { return probe{}, nil }) }
 
 // env is a Lua state with gw bound, and a route whose chain is the probe.
@@ -109,6 +118,12 @@ func (e *env) do(phase chain.Phase, src string, check ...func(c *chain.Context))
 	req.Header.Add("X-Multi", "b")
 	fc := &fasthttp.RequestCtx{}
 	fc.Init(req, &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1234}, nil)
+	return e.serve(fc, phase, src, check...)
+}
+
+// serve is do on a request the caller built in fc (which the caller may
+// reuse, as a server reuses it for the requests of a connection).
+func (e *env) serve(fc *fasthttp.RequestCtx, phase chain.Phase, src string, check ...func(c *chain.Context)) string {
 	c := chain.AcquireContext(fc)
 	c.Setup(e.route, -1, nil, nil, nil)
 	var errText string
@@ -120,7 +135,10 @@ func (e *env) do(phase chain.Phase, src string, check ...func(c *chain.Context))
 			c.Consumer = e.consumer
 		}
 		if err := e.L.DoString(src); err != nil {
-			errText = err.Error()
+			// gw.response.exit ends the chunk like a return.
+			if ae, ok := err.(*lua.ApiError); !ok || !e.s.IsExit(ae.Object) {
+				errText = err.Error()
+			}
 		}
 		for _, f := range check {
 			f(c)

@@ -24,8 +24,9 @@ type step struct {
 // Chain is the ordered, immutable list of steps of one route, built once
 // per configuration load and shared by all its requests.
 type Chain struct {
-	steps  []*step
-	hasLog bool
+	steps    []*step
+	hasLog   bool
+	original bool // a step reads the client's original headers
 }
 
 // Len returns the number of steps.
@@ -101,6 +102,9 @@ type ProxyOptions struct {
 // error responses; Serve itself does not fail.
 func (r *Route) Serve(c *Context) {
 	steps := r.Chain.steps
+	if r.Chain.original {
+		c.keepOriginalHeaders()
+	}
 	c.phase = PhaseRequest
 	for i, s := range steps {
 		c.depth = i + 1
@@ -117,12 +121,18 @@ func (r *Route) Serve(c *Context) {
 			break
 		}
 	}
+	// The upstream's reason phrase belongs to the upstream's status.
+	upstreamStatus := 0
 	if !c.answered {
 		c.phase = PhaseNone
 		r.forward(c)
+		upstreamStatus = c.Response.StatusCode()
 	}
 	c.phase = PhaseResponse
 	for i := c.depth - 1; i >= 0; i-- {
+		if len(c.respHeaders) > 0 {
+			c.applyResponseHeaders(i + 1)
+		}
 		s := steps[i]
 		if s.resp == nil {
 			continue
@@ -132,6 +142,12 @@ func (r *Route) Serve(c *Context) {
 		}
 	}
 	c.phase = PhaseNone
+	if c.Response.StatusCode() != upstreamStatus {
+		// A step changed the status, or produced the response: the status
+		// line gets the standard phrase of the status sent, never the
+		// upstream's phrase of another status ("418 OK").
+		c.Response.Header.SetStatusMessage(nil)
+	}
 }
 
 var errNoUpstream = NewError(502, "route has no upstream")
@@ -202,7 +218,9 @@ func afterSegments(path []byte, n int) []byte {
 // stepFailed handles an error returned by step s and reports whether the
 // current phase must stop. A 4xx *Error is the step's deliberate answer;
 // anything else is a failure, logged, then skipped (on_error = "continue")
-// or answered with 500 (or the error's own 5xx status).
+// or answered with 500 (or the error's own 5xx status). The log line
+// names the route, the step and the error (a script's error starts with
+// its file and line); the client's answer names none of them.
 func (c *Context) stepFailed(s *step, err error) bool {
 	var e *Error
 	if errors.As(err, &e) && e.Status < 500 {
@@ -217,7 +235,7 @@ func (c *Context) stepFailed(s *step, err error) bool {
 	if e != nil {
 		c.Error(e.Status, e.Message)
 	} else {
-		c.Error(500, "internal error in step "+s.label)
+		c.Error(500, "internal error")
 	}
 	return true
 }
@@ -320,6 +338,9 @@ func (b *Builder) Chain(i int) *Chain {
 		}
 		ch.steps = append(ch.steps, s)
 		ch.hasLog = ch.hasLog || s.log != nil
+		if u, ok := s.instance.(OriginalHeadersUser); ok && u.UsesOriginalHeaders() {
+			ch.original = true
+		}
 	}
 	return ch
 }

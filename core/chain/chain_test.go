@@ -1,6 +1,10 @@
 package chain
 
 import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -75,5 +79,102 @@ func TestWriteErrorEscapes(t *testing.T) {
 	want := `{"error":"bad \"thing\"\n\u003cscript\u003e","status":400,"request_id":"id-1"}` + "\n"
 	if string(resp.Body()) != want || resp.StatusCode() != 400 || string(resp.Header.ContentType()) != "application/json" {
 		t.Errorf("got %d %q %s", resp.StatusCode(), resp.Header.ContentType(), resp.Body())
+	}
+}
+
+type failingStep struct{ phase Phase }
+
+func (f failingStep) OnRequest(c *Context) error {
+	if f.phase == PhaseRequest {
+		return errors.New("scripts/canary.lua:3: boom")
+	}
+	return nil
+}
+
+func (f failingStep) OnResponse(c *Context) error {
+	if f.phase == PhaseResponse {
+		return errors.New("scripts/canary.lua:7: boom")
+	}
+	return nil
+}
+
+type statusUpstream struct{}
+
+func (statusUpstream) Name() string { return "up" }
+func (statusUpstream) Forward(c *Context) error {
+	c.Response.SetStatusCode(200)
+	c.Response.Header.SetStatusMessage([]byte("OK"))
+	c.Response.SetBodyString("from upstream")
+	return nil
+}
+
+// TestFailedStepAnswer: a step failing in either phase answers 500 with
+// the status line of 500 (not the upstream's "OK") and a body that names
+// no step; the log names the route, the step and the error.
+func TestFailedStepAnswer(t *testing.T) {
+	for _, phase := range []Phase{PhaseRequest, PhaseResponse} {
+		var logs bytes.Buffer
+		r := &Route{Name: "canary", Upstream: statusUpstream{},
+			Chain: &Chain{steps: []*step{{label: "scripts/canary.lua", req: failingStep{phase}, resp: failingStep{phase}}}}}
+		fc := &fasthttp.RequestCtx{}
+		fc.Init(&fasthttp.Request{}, nil, nil)
+		c := AcquireContext(fc)
+		c.Setup(r, -1, nil, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+		c.SetRequestID([]byte("id-1"))
+		r.Serve(c)
+		ReleaseContext(c)
+		line, _, _ := strings.Cut(string(fc.Response.Header.Header()), "\r\n")
+		if line != "HTTP/1.1 500 Internal Server Error" {
+			t.Errorf("%s phase: status line %q", phase, line)
+		}
+		if body := string(fc.Response.Body()); body != `{"error":"internal error","status":500,"request_id":"id-1"}`+"\n" {
+			t.Errorf("%s phase: body %s", phase, body)
+		}
+		for _, want := range []string{"route=canary", "step=scripts/canary.lua", "phase=" + phase.String(), "scripts/canary.lua:"} {
+			if !strings.Contains(logs.String(), want) {
+				t.Errorf("%s phase: log lacks %q: %s", phase, want, logs.String())
+			}
+		}
+	}
+}
+
+// deferStep defers a response header in the request phase and records,
+// in the response phase, the header as it found it.
+type deferStep struct {
+	name string
+	seen *[]string
+}
+
+func (d deferStep) OnRequest(c *Context) error {
+	c.DeferResponseHeader(HeaderSet, "X-From-"+d.name, "1")
+	return nil
+}
+
+func (d deferStep) OnResponse(c *Context) error {
+	*d.seen = append(*d.seen, d.name+":"+string(c.Response.Header.Peek("X-From-A"))+","+string(c.Response.Header.Peek("X-From-B")))
+	return nil
+}
+
+// TestDeferredResponseHeadersOnionOrder: a header a step sets on the
+// response from its request phase is made when the response phase
+// reaches that step: the steps it runs around (a cache after it) never
+// see it, as they would not see what its response phase sets.
+func TestDeferredResponseHeadersOnionOrder(t *testing.T) {
+	var seen []string
+	r := &Route{Name: "r", Upstream: statusUpstream{}, Chain: &Chain{steps: []*step{
+		{label: "a", req: deferStep{"A", &seen}, resp: deferStep{"A", &seen}},
+		{label: "b", req: deferStep{"B", &seen}, resp: deferStep{"B", &seen}},
+	}}}
+	fc := &fasthttp.RequestCtx{}
+	fc.Init(&fasthttp.Request{}, nil, nil)
+	c := AcquireContext(fc)
+	c.Setup(r, -1, nil, nil, nil)
+	r.Serve(c)
+	ReleaseContext(c)
+	if got := strings.Join(seen, " "); got != "B:,1 A:1,1" {
+		t.Errorf("seen in the response phase: %q, want B:,1 A:1,1 (B, inner, never sees A's)", got)
+	}
+	if string(fc.Response.Header.Peek("X-From-A")) != "1" || string(fc.Response.Header.Peek("X-From-B")) != "1" {
+		t.Errorf("response: %s", fc.Response.Header.Header())
 	}
 }

@@ -106,6 +106,7 @@ type Context struct {
 	target     string
 	prefixSegs int // segments of the matched prefix pattern, -1 for non-prefix
 	tls        bool
+	localPort  int
 	remote     netip.Addr
 	clientIP   netip.Addr
 	trusted    *realip.Trusted
@@ -120,10 +121,35 @@ type Context struct {
 	scratch    []byte
 	cacheKey   []byte // parts added by AddCacheKey: uvarint length, bytes
 
+	// Response header changes asked for before the response existed.
+	respHeaders []headerOp
+
+	// The client's headers as they reached the chain, when a step asked
+	// for them (OriginalHeadersUser).
+	orig    fasthttp.RequestHeader
+	origSet bool
+
 	// Copies of the headers, for the log phase.
 	logReq  fasthttp.Request
 	logResp fasthttp.Response
 	done    func(*Context)
+}
+
+// HeaderOp is a change of a header: set (replacing its values), add (a
+// value) or delete.
+type HeaderOp uint8
+
+// The header changes.
+const (
+	HeaderSet HeaderOp = iota
+	HeaderAdd
+	HeaderDel
+)
+
+type headerOp struct {
+	op          HeaderOp
+	depth       int // the step that asked, 1-based
+	name, value []byte
 }
 
 var contextPool = sync.Pool{New: func() any { return &Context{prefixSegs: -1} }}
@@ -136,6 +162,9 @@ func AcquireContext(fc *fasthttp.RequestCtx) *Context {
 	c.Request = &fc.Request
 	c.Response = &fc.Response
 	c.tls = fc.IsTLS()
+	if a, ok := fc.LocalAddr().(*net.TCPAddr); ok {
+		c.localPort = a.Port
+	}
 	c.start = fc.Time()
 	if c.start.IsZero() {
 		c.start = time.Now()
@@ -153,7 +182,7 @@ func ReleaseContext(c *Context) {
 	c.Params.Reset()
 	c.phase, c.depth, c.answered, c.pathSet, c.prefixSegs = PhaseNone, 0, false, false, -1
 	c.target = ""
-	c.tls, c.remote, c.clientIP = false, netip.Addr{}, netip.Addr{}
+	c.tls, c.localPort, c.remote, c.clientIP = false, 0, netip.Addr{}, netip.Addr{}
 	c.trusted, c.upstreams, c.logger = nil, nil, nil
 	c.start, c.bodySize = time.Time{}, 0
 	c.requestID = c.requestID[:0]
@@ -165,6 +194,11 @@ func ReleaseContext(c *Context) {
 	c.extra = c.extra[:0]
 	c.scratch = c.scratch[:0]
 	c.cacheKey = c.cacheKey[:0]
+	c.respHeaders = c.respHeaders[:0]
+	if c.origSet {
+		c.orig.Reset()
+		c.origSet = false
+	}
 	c.logReq.Reset()
 	c.logResp.Reset()
 	c.done = nil
@@ -233,6 +267,72 @@ func (c *Context) Scheme() string {
 
 // IsTLS reports whether the request came over TLS.
 func (c *Context) IsTLS() bool { return c.tls }
+
+// LocalPort returns the port of the gateway's listener the request came
+// in on; 0 when unknown (a context built outside a server).
+func (c *Context) LocalPort() int { return c.localPort }
+
+// keepOriginalHeaders copies the request headers, as they reached the
+// chain, for OriginalHeaders.
+func (c *Context) keepOriginalHeaders() {
+	c.Request.Header.CopyTo(&c.orig)
+	c.origSet = true
+}
+
+// OriginalHeaders returns the client's request headers as they reached
+// the chain (after the gateway removed hop-by-hop and forged identity
+// headers, before any step changed them), or nil when the route's chain
+// has no step that asked for them (see OriginalHeadersUser). The headers
+// belong to the context: read-only, valid until the request ends.
+func (c *Context) OriginalHeaders() *fasthttp.RequestHeader {
+	if !c.origSet {
+		return nil
+	}
+	return &c.orig
+}
+
+// DeferResponseHeader records a change of a response header that the
+// running step asks for before the response exists (in the request
+// phase). It is made on the response the request gets, whichever it is:
+// the upstream's or an error, when the response phase reaches the step
+// (before its OnResponse), so that the steps the step runs around (a
+// cache after it) see the response without it, as they would not see
+// what its OnResponse sets; or a response a step produced with Respond,
+// at once, before that step's own headers (which win). name and value
+// are copied.
+func (c *Context) DeferResponseHeader(op HeaderOp, name, value string) {
+	n := len(c.respHeaders)
+	if n < cap(c.respHeaders) {
+		c.respHeaders = c.respHeaders[:n+1]
+	} else {
+		c.respHeaders = append(c.respHeaders, headerOp{})
+	}
+	h := &c.respHeaders[n]
+	h.op, h.depth = op, c.depth
+	h.name = append(h.name[:0], name...)
+	h.value = append(h.value[:0], value...)
+}
+
+// applyResponseHeaders makes, in order, the changes DeferResponseHeader
+// recorded for the steps from depth on (1-based), and forgets them.
+// Steps record in chain order, so theirs are the end of the list.
+func (c *Context) applyResponseHeaders(depth int) {
+	i := len(c.respHeaders)
+	for i > 0 && c.respHeaders[i-1].depth >= depth {
+		i--
+	}
+	for _, h := range c.respHeaders[i:] {
+		switch h.op {
+		case HeaderSet:
+			c.Response.Header.SetBytesKV(h.name, h.value)
+		case HeaderAdd:
+			c.Response.Header.AddBytesKV(h.name, h.value)
+		case HeaderDel:
+			c.Response.Header.DelBytes(h.name)
+		}
+	}
+	c.respHeaders = c.respHeaders[:i]
+}
 
 // RemoteAddr returns the address of the peer connected to the gateway.
 func (c *Context) RemoteAddr() netip.Addr { return c.remote }
@@ -400,6 +500,8 @@ func (c *Context) Target() string { return c.target }
 // Respond answers the request with status, content type and body (copied)
 // and stops the request phase: the remaining request steps and the
 // upstream are skipped. In the response phase it replaces the response.
+// Response headers deferred by earlier steps (DeferResponseHeader) are
+// applied to it; headers the caller sets afterwards win over them.
 func (c *Context) Respond(status int, contentType string, body []byte) {
 	c.Response.Reset()
 	c.Response.SetStatusCode(status)
@@ -407,6 +509,7 @@ func (c *Context) Respond(status int, contentType string, body []byte) {
 		c.Response.Header.SetContentType(contentType)
 	}
 	c.Response.SetBody(body)
+	c.applyResponseHeaders(0)
 	c.answered = true
 }
 

@@ -40,6 +40,9 @@ func NewError(status int, message string) *Error {
 func WriteError(resp *fasthttp.Response, status int, message string, requestID []byte) {
 	resp.ResetBody()
 	resp.Header.SetStatusCode(status)
+	// The status line gets the standard phrase of status, never one read
+	// from an upstream with another status ("500 OK").
+	resp.Header.SetStatusMessage(nil)
 	resp.Header.SetContentType("application/json")
 	resp.Header.Del("Content-Encoding")
 	resp.Header.Del("ETag")

@@ -72,6 +72,15 @@ type Responder interface {
 	Answers() Answer
 }
 
+// OriginalHeadersUser is implemented by plugins that read the client's
+// request headers as they reached the chain, whatever earlier steps
+// changed since (Context.OriginalHeaders). A chain with a step whose
+// UsesOriginalHeaders reports true copies the headers before its first
+// step; other chains pay nothing.
+type OriginalHeadersUser interface {
+	UsesOriginalHeaders() bool
+}
+
 // Cleaner is implemented by plugins holding resources (connections,
 // goroutines) to release when their configuration is replaced or the
 // gateway stops. Cleanup runs once, after the last request using the

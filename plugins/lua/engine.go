@@ -64,6 +64,7 @@ type Script struct {
 	logger    *slog.Logger
 	stats     *Stats
 	has       [3]bool
+	original  bool // names a function that reads the client's original headers
 	modules   *modules
 	pool      sync.Pool
 }
@@ -75,11 +76,18 @@ type Script struct {
 type Step struct{ *Script }
 
 var (
-	_ chain.RequestHandler  = Step{}
-	_ chain.ResponseHandler = Step{}
-	_ chain.LogHandler      = Step{}
-	_ chain.PhaseFilter     = Step{}
+	_ chain.RequestHandler      = Step{}
+	_ chain.ResponseHandler     = Step{}
+	_ chain.LogHandler          = Step{}
+	_ chain.PhaseFilter         = Step{}
+	_ chain.OriginalHeadersUser = Step{}
 )
+
+// UsesOriginalHeaders implements chain.OriginalHeadersUser: the script,
+// or a module it required while loading, names one of the functions
+// that read the client's original headers (sdk.OriginalHeaderFunctions),
+// so its chain keeps them; other chains do not pay for the copy.
+func (s Step) UsesOriginalHeaders() bool { return s.original }
 
 // Handles implements chain.PhaseFilter.
 func (s Step) Handles(p chain.Phase) bool {
@@ -187,6 +195,7 @@ func New(spec chain.Spec) (any, error) {
 		return nil, ps
 	}
 	sc.bindConf(st)
+	sc.original = sc.modules.anyNames(sdk.OriginalHeaderFunctions) || namesAny(proto, sdk.OriginalHeaderFunctions, 0)
 	sc.pool.Put(st)
 	return Step{sc}, nil
 }
@@ -476,6 +485,43 @@ type modules struct {
 	dir    string
 	mu     sync.Mutex
 	protos map[string]*glua.FunctionProto
+}
+
+// anyNames reports whether a module loaded so far has one of names
+// among its string constants (see namesAny).
+func (m *modules) anyNames(names []string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range m.protos {
+		if namesAny(p, names, 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// namesAny reports whether one of names is a string constant of p or of
+// a function nested in it: `gw.request.get_original_header(...)` and
+// `local f = req.get_original_header` both have it.
+func namesAny(p *glua.FunctionProto, names []string, depth int) bool {
+	if depth > 200 {
+		return false
+	}
+	for _, c := range p.Constants {
+		if str, ok := c.(glua.LString); ok {
+			for _, n := range names {
+				if string(str) == n {
+					return true
+				}
+			}
+		}
+	}
+	for _, f := range p.FunctionPrototypes {
+		if namesAny(f, names, depth+1) {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *modules) load(name string) (*glua.FunctionProto, error) {

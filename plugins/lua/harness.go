@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,12 @@ import (
 // replaced by a synthetic response. It backs `moongate script run` and
 // the gwtest module of `moongate script test`. A Harness is used by one
 // goroutine at a time.
+//
+// Like a server on a keep-alive connection, a Harness reuses one
+// fasthttp request context for all its runs: what a reused request or
+// response keeps from the one before (fasthttp keeps the buffers of
+// Content-Type, User-Agent and other headers it holds as fields) shows
+// in tests as it would in the gateway.
 type Harness struct {
 	path      string
 	route     *chain.Route
@@ -32,6 +39,8 @@ type Harness struct {
 	upstreams map[string]bool // nil: any name is accepted
 	logs      *logCapture
 	logger    *slog.Logger
+	req       fasthttp.Request
+	fc        fasthttp.RequestCtx
 }
 
 // HarnessOptions configure a Harness.
@@ -128,6 +137,9 @@ type Response struct {
 	Status  int // default 200
 	Headers []Header
 	Body    string
+	// Stream makes the body stream, as the gateway streams server-sent
+	// events and bodies over stream_threshold (gw.response.is_streamed).
+	Stream bool
 }
 
 // LogLine is one log record the script (or the chain) wrote.
@@ -172,7 +184,8 @@ type Result struct {
 // Run serves one synthetic request: on_request, the synthetic upstream
 // unless the script answered, on_response, then on_log.
 func (h *Harness) Run(r Request) (*Result, error) {
-	req := &fasthttp.Request{}
+	req := &h.req
+	req.Reset()
 	if r.Method == "" {
 		r.Method = "GET"
 	}
@@ -202,7 +215,8 @@ func (h *Harness) Run(r Request) (*Result, error) {
 	if ip == nil {
 		ip = net.IPv4(127, 0, 0, 1)
 	}
-	fc := &fasthttp.RequestCtx{}
+	fc := &h.fc
+	fc.Response.Reset()
 	fc.Init(req, &net.TCPAddr{IP: ip, Port: 40000}, nil)
 
 	h.logs.reset()
@@ -224,6 +238,13 @@ func (h *Harness) Run(r Request) (*Result, error) {
 		res.snapshotRequest(c)
 	}
 	res.Status = fc.Response.StatusCode()
+	if len(fc.Response.Header.Peek("Content-Length")) == 0 && !fc.Response.IsBodyStream() {
+		// The server writes Content-Length from the body; show it as the
+		// client gets it.
+		if st := res.Status; st >= 200 && st != 204 && st != 304 {
+			res.Headers = append(res.Headers, Header{"Content-Length", strconv.Itoa(len(fc.Response.Body()))})
+		}
+	}
 	for k, v := range fc.Response.Header.All() {
 		res.Headers = append(res.Headers, Header{string(k), string(v)})
 	}
@@ -253,7 +274,10 @@ func (h *Harness) Run(r Request) (*Result, error) {
 func (res *Result) snapshotRequest(c *chain.Context) {
 	res.Method = string(c.Request.Header.Method())
 	res.Path = string(c.Request.URI().Path())
-	res.Query = string(c.Request.URI().QueryString())
+	// The query as sent: RequestURI has set_query_arg's changes, which
+	// QueryString (the client's) does not.
+	_, q, _ := strings.Cut(string(c.Request.URI().RequestURI()), "?")
+	res.Query = q
 	res.RequestHeaders = res.RequestHeaders[:0]
 	for k, v := range c.Request.Header.All() {
 		res.RequestHeaders = append(res.RequestHeaders, Header{string(k), string(v)})
@@ -293,6 +317,10 @@ func (f *fakeUpstream) Forward(c *chain.Context) error {
 	c.Response.Header.SetNoDefaultContentType(true)
 	for _, hd := range f.resp.Headers {
 		c.Response.Header.Add(hd.Name, hd.Value)
+	}
+	if f.resp.Stream {
+		c.Response.SetBodyStream(strings.NewReader(f.resp.Body), -1)
+		return nil
 	}
 	c.Response.SetBodyString(f.resp.Body)
 	return nil

@@ -170,17 +170,23 @@ upstream = "up"
 				if st == 500 && !strings.Contains(string(body), `"request_id":"`+id+`"`) {
 					t.Errorf("try %d: 500 body lacks the request id: %s", try, body)
 				}
+				// The client learns nothing of the gateway's files.
+				if st == 500 && (!strings.HasPrefix(string(body), `{"error":"internal error","status":500,`) ||
+					strings.Contains(string(body), ".lua") || strings.Contains(string(body), dir)) {
+					t.Errorf("try %d: 500 body %s, want {\"error\":\"internal error\",...} naming no file", try, body)
+				}
 				okStill(t)
-				// The log line names script:line and the request id.
+				// The log line names the route, script:line and the request id.
 				want := script + ":"
+				route := fmt.Sprintf("route=bad%d ", i)
 				deadline := time.Now().Add(5 * time.Second)
 				for {
 					line := logLine(logs.String(), "request_id="+id)
-					if strings.Contains(line, want) && strings.Contains(line, tc.logHas) {
+					if strings.Contains(line, want) && strings.Contains(line, tc.logHas) && strings.Contains(line, route) {
 						break
 					}
 					if time.Now().After(deadline) {
-						t.Fatalf("try %d: no log line with request_id=%s, %s and %q in:\n%s", try, id, want, tc.logHas, logs.String())
+						t.Fatalf("try %d: no log line with request_id=%s, %s, %s and %q in:\n%s", try, id, route, want, tc.logHas, logs.String())
 					}
 					time.Sleep(10 * time.Millisecond)
 				}

@@ -104,6 +104,19 @@ func runTestFile(path string, shared *cache.Cache, w io.Writer) TestSummary {
 	tf.sdk = sdk.Open(L, sdk.Options{Script: path, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Cache: shared.Namespace("lua-test:" + path),
 		Budget: mem, Views: views})
 	L.SetGlobal("gwtest", tf.module(L))
+	// print in a test file writes to the run's output, between the lines
+	// of the cases (the scripts it tests log theirs: r.logs).
+	L.SetGlobal("print", L.NewFunction(func(L *glua.LState) int {
+		var b strings.Builder
+		for i := 1; i <= L.GetTop(); i++ {
+			if i > 1 {
+				b.WriteByte('\t')
+			}
+			b.WriteString(L.ToStringMeta(L.Get(i)).String())
+		}
+		fmt.Fprintln(w, b.String())
+		return 0
+	}))
 	main := newGuard(L, views, mem).chunk(proto)
 	wd.arm(testFileTimeout, unlimited)
 	defer wd.disarm()
@@ -274,7 +287,8 @@ func (tf *testFile) request(L *glua.LState, t *glua.LTable) Request {
 	}
 	if rt, ok := t.RawGetString("response").(*glua.LTable); ok {
 		st, _ := strconv.Atoi(str(rt, "status"))
-		r.Response = Response{Status: st, Body: str(rt, "body"), Headers: headersOf(rt.RawGetString("headers"))}
+		r.Response = Response{Status: st, Body: str(rt, "body"), Headers: headersOf(rt.RawGetString("headers")),
+			Stream: glua.LVAsBool(rt.RawGetString("stream"))}
 	}
 	return r
 }
