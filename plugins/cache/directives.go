@@ -180,7 +180,19 @@ func heuristicStatus(s int) bool {
 	return false
 }
 
-// parseDate parses an HTTP date; ok is false for an invalid one.
+// minDate and maxDate bound what parseDate returns (whole seconds near
+// ±2^62 ns, the years 1823 and 2116): an HTTP date can name years 1 to
+// 9999, which nanoseconds in an int64 cannot hold, and the cache
+// subtracts dates from each other.
+const (
+	minDate = -4611686018 * int64(time.Second)
+	maxDate = 4611686018 * int64(time.Second)
+)
+
+// parseDate parses an HTTP date into Unix nanoseconds, clamped to
+// minDate..maxDate so that dates keep their order (an Expires in the year
+// 1600 is in the past, not wrapped into the future); ok is false for an
+// invalid one.
 func parseDate(v []byte) (int64, bool) {
 	if len(v) == 0 {
 		return 0, false
@@ -188,6 +200,19 @@ func parseDate(v []byte) (int64, bool) {
 	t, err := fasthttp.ParseHTTPDate(v)
 	if err != nil {
 		return 0, false
+	}
+	// HTTP dates are in GMT (RFC 9110 §5.6.7). The obsolete RFC 850 form
+	// is parsed with a zone abbreviation, which Go reads as an offset of
+	// the process's time zone if it knows it, else as 0: "PST" would move
+	// the date by the server's TZ setting.
+	if name, off := t.Zone(); off != 0 || name != "GMT" && name != "UTC" {
+		return 0, false
+	}
+	switch {
+	case t.Before(time.Unix(0, minDate)):
+		return minDate, true
+	case t.After(time.Unix(0, maxDate)):
+		return maxDate, true
 	}
 	return t.UnixNano(), true
 }
