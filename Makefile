@@ -6,7 +6,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/moongate/moongate/core/gateway.Version=$(VERSION)
 CONFIG ?= conf/moongate.toml
 
-.PHONY: help build run test test-short race vet fmt bench bench-compare clean
+.PHONY: help build run test test-short race vet fmt fuzz bench bench-compare clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -30,6 +30,26 @@ vet: ## go vet
 
 fmt: ## gofmt every file
 	gofmt -w $$(git ls-files '*.go')
+
+# go test -fuzz takes one target per run: each runs for FUZZTIME, one after
+# the other. New failing inputs are written to the package's
+# testdata/fuzz/FuzzX/, where `make test` runs them from then on.
+FUZZTIME ?= 30s
+FUZZFLAGS ?= -fuzzminimizetime 10s
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s; FUZZFLAGS='-parallel 1' on a shared machine)
+	$(GO) test -run '^$$' -fuzz '^FuzzPathNormalization$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./core/gateway
+	$(GO) test -run '^$$' -fuzz '^FuzzRouter$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./core/router
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./core/config
+	$(GO) test -run '^$$' -fuzz '^FuzzCacheControl$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/cache
+	$(GO) test -run '^$$' -fuzz '^FuzzDeltaSeconds$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/cache
+	$(GO) test -run '^$$' -fuzz '^FuzzHTTPDate$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/cache
+	$(GO) test -run '^$$' -fuzz '^FuzzJWT$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/jwt
+	$(GO) test -run '^$$' -fuzz '^FuzzJWTFlip$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/jwt
+	$(GO) test -run '^$$' -fuzz '^FuzzSessionCookie$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/session
+	$(GO) test -run '^$$' -fuzz '^FuzzSessionFlip$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/session
+	$(GO) test -run '^$$' -fuzz '^FuzzSessionContents$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/session
+	$(GO) test -run '^$$' -fuzz '^FuzzJSONDecode$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./sdk
+	$(GO) test -run '^$$' -fuzz '^FuzzJSONEncode$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./sdk
 
 BENCH ?= .
 COUNT ?= 1

@@ -238,7 +238,7 @@ function gw.json.array(t) end
 ---@return string? err why decoding failed
 function gw.json.decode(json) end
 
----Encodes a value as JSON. Raises an error for functions, cycles, NaN, or a result over max_string_size.
+---Encodes a value as JSON. Raises an error for functions, cycles, NaN, a result over max_string_size, or a table with two keys written as the same name (1 and "1").
 ---
 ---Phases: any.
 ---

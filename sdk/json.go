@@ -18,7 +18,7 @@ func init() {
 		Init: func(s *State, L *lua.LState, t *lua.LTable) {
 			t.RawSetString("null", s.null)
 		}},
-		&Binding{Name: "encode", Doc: "Encodes a value as JSON. Raises an error for functions, cycles, NaN, or a result over max_string_size.",
+		&Binding{Name: "encode", Doc: "Encodes a value as JSON. Raises an error for functions, cycles, NaN, a result over max_string_size, or a table with two keys written as the same name (1 and \"1\").",
 			Params:  []Param{{"value", "any", "table, string, number, boolean, nil or gw.json.null"}},
 			Returns: []Param{{"json", "string", "the JSON text"}},
 			Example: `local body = gw.json.encode({ ok = true, items = gw.json.array() })  -- {"items":[],"ok":true}`,

@@ -2,7 +2,10 @@ package tests
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,5 +87,36 @@ upstream = "${MG_FUZZFOUND_PASSWORD}"
 	}
 	if strings.Contains(string(body), secret) {
 		t.Errorf("/status shows the value of $MG_FUZZFOUND_PASSWORD: %s", body)
+	}
+}
+
+// TestMakefileFuzzRunsEveryTarget: every fuzz target of the module has its
+// line in `make fuzz` (go test -fuzz runs one target at a time).
+func TestMakefileFuzzRunsEveryTarget(t *testing.T) {
+	mk, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fuzzFunc := regexp.MustCompile(`(?m)^func (Fuzz\w+)\(f \*testing\.F\)`)
+	found := 0
+	err = filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range fuzzFunc.FindAllStringSubmatch(string(src), -1) {
+			found++
+			line := "-fuzz '^" + m[1] + "$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./" + filepath.ToSlash(filepath.Dir(path[3:]))
+			if !strings.Contains(string(mk), line) {
+				t.Errorf("%s (%s) is not run by make fuzz: add\n\t$(GO) test -run '^$$' %s", m[1], path, line)
+			}
+		}
+		return nil
+	})
+	if err != nil || found == 0 {
+		t.Fatalf("no fuzz target found (%v)", err)
 	}
 }
