@@ -377,10 +377,22 @@ func syntaxProblem(file, src string, err error) Problem {
 		p.Line, p.Column = 0, 0
 		return p
 	}
-	snippet := pe.ErrorWithPosition()
-	// The first line repeats the message; keep the source excerpt.
-	if _, rest, ok := strings.Cut(snippet, "\n"); ok {
-		p.Snippet = strings.Trim(rest, "\n")
-	}
+	p.Snippet = snippet(pe)
 	return p
+}
+
+// snippet returns the source excerpt of a syntax error, or "" if the
+// parser cannot make one: it has panicked on positions it got wrong, and
+// a reload must never take the gateway down.
+func snippet(pe toml.ParseError) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = ""
+		}
+	}()
+	// The first line repeats the message; keep the source excerpt.
+	if _, rest, ok := strings.Cut(pe.ErrorWithPosition(), "\n"); ok {
+		return strings.Trim(rest, "\n")
+	}
+	return ""
 }
