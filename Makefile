@@ -37,19 +37,34 @@ fmt: ## gofmt every file
 FUZZTIME ?= 30s
 FUZZFLAGS ?= -fuzzminimizetime 10s
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s; FUZZFLAGS='-parallel 1' on a shared machine)
-	$(GO) test -run '^$$' -fuzz '^FuzzPathNormalization$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./core/gateway
-	$(GO) test -run '^$$' -fuzz '^FuzzRouter$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./core/router
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./core/config
-	$(GO) test -run '^$$' -fuzz '^FuzzCacheControl$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/cache
-	$(GO) test -run '^$$' -fuzz '^FuzzDeltaSeconds$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/cache
-	$(GO) test -run '^$$' -fuzz '^FuzzHTTPDate$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/cache
-	$(GO) test -run '^$$' -fuzz '^FuzzJWT$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/jwt
-	$(GO) test -run '^$$' -fuzz '^FuzzJWTFlip$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/jwt
-	$(GO) test -run '^$$' -fuzz '^FuzzSessionCookie$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/session
-	$(GO) test -run '^$$' -fuzz '^FuzzSessionFlip$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/session
-	$(GO) test -run '^$$' -fuzz '^FuzzSessionContents$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./plugins/session
-	$(GO) test -run '^$$' -fuzz '^FuzzJSONDecode$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./sdk
-	$(GO) test -run '^$$' -fuzz '^FuzzJSONEncode$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./sdk
+	$(call fuzz,FuzzPathNormalization,./core/gateway)
+	$(call fuzz,FuzzRouter,./core/router)
+	$(call fuzz,FuzzParse,./core/config)
+	$(call fuzz,FuzzCacheControl,./plugins/cache)
+	$(call fuzz,FuzzDeltaSeconds,./plugins/cache)
+	$(call fuzz,FuzzHTTPDate,./plugins/cache)
+	$(call fuzz,FuzzJWT,./plugins/jwt)
+	$(call fuzz,FuzzJWTFlip,./plugins/jwt)
+	$(call fuzz,FuzzSessionCookie,./plugins/session)
+	$(call fuzz,FuzzSessionFlip,./plugins/session)
+	$(call fuzz,FuzzSessionContents,./plugins/session)
+	$(call fuzz,FuzzJSONDecode,./sdk)
+	$(call fuzz,FuzzJSONEncode,./sdk)
+
+# fuzz runs target $(1) of package $(2):
+#   go test -run '^$' -fuzz '^$(1)$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) $(2)
+# Go 1.26's fuzz coordinator can end a clean run at FUZZTIME with a bare
+# "context deadline exceeded" and no failing input (go.dev/issue/75804,
+# fixed in Go 1.27; a count such as FUZZTIME=500000x avoids it): such a
+# run is reported and passes. Any other failure fails.
+define fuzz
+	@echo "== $(1) ($(2))"; log=$$(mktemp); \
+	$(GO) test -run '^$$' -fuzz '^$(1)$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) $(2) >$$log 2>&1; st=$$?; \
+	if [ $$st -eq 0 ]; then tail -n 3 $$log; rm -f $$log; \
+	elif ! grep -q 'Failing input written' $$log && grep -q '^    context deadline exceeded$$' $$log; then \
+		tail -n 6 $$log; echo "   (go.dev/issue/75804: no failing input, counted as passed)"; rm -f $$log; \
+	else cat $$log; rm -f $$log; exit 1; fi
+endef
 
 BENCH ?= .
 COUNT ?= 1

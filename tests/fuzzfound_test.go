@@ -109,9 +109,9 @@ func TestMakefileFuzzRunsEveryTarget(t *testing.T) {
 		}
 		for _, m := range fuzzFunc.FindAllStringSubmatch(string(src), -1) {
 			found++
-			line := "-fuzz '^" + m[1] + "$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./" + filepath.ToSlash(filepath.Dir(path[3:]))
+			line := "\t$(call fuzz," + m[1] + ",./" + filepath.ToSlash(filepath.Dir(path[3:])) + ")\n"
 			if !strings.Contains(string(mk), line) {
-				t.Errorf("%s (%s) is not run by make fuzz: add\n\t$(GO) test -run '^$$' %s", m[1], path, line)
+				t.Errorf("%s (%s) is not run by make fuzz: add the line\n%s", m[1], path, line)
 			}
 		}
 		return nil
