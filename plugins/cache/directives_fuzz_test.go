@@ -61,6 +61,9 @@ func FuzzCacheControl(f *testing.F) {
 				t.Fatalf("%q read whole and part by part differs:\n%+v\n%+v", v, d, parts)
 			}
 		}
+		if tok == "" {
+			return // callers look for a token, never for ""
+		}
 		tok = string(asciiLower([]byte(tok)))
 		want := false
 		for _, e := range bytes.Split(v, []byte(",")) {
