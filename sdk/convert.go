@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	lua "github.com/yuin/gopher-lua"
@@ -225,17 +226,18 @@ func (s *State) appendJSON(dst []byte, v lua.LValue, depth int) ([]byte, error) 
 			return append(dst, ']'), nil
 		}
 		type kv struct {
-			k string
-			v lua.LValue
+			k    string
+			name string // k as JSON reads it: invalid UTF-8 bytes are U+FFFD
+			v    lua.LValue
 		}
 		var items []kv
 		var err error
 		x.ForEach(func(k, e lua.LValue) {
 			switch kk := k.(type) {
 			case lua.LString:
-				items = append(items, kv{string(kk), e})
+				items = append(items, kv{string(kk), jsonName(string(kk)), e})
 			case lua.LNumber:
-				items = append(items, kv{kk.String(), e})
+				items = append(items, kv{kk.String(), kk.String(), e})
 			default:
 				err = errors.New("cannot encode a table key of type " + k.Type().String())
 			}
@@ -243,7 +245,15 @@ func (s *State) appendJSON(dst []byte, v lua.LValue, depth int) ([]byte, error) 
 		if err != nil {
 			return dst, err
 		}
-		sort.Slice(items, func(i, j int) bool { return items[i].k < items[j].k })
+		sort.Slice(items, func(i, j int) bool { return items[i].name < items[j].name })
+		for i := 1; i < len(items); i++ {
+			// 1 and "1", or "\xff" and "\xfe", would be written as the
+			// same name: a duplicate, which receivers read differently
+			// (RFC 8259 §4).
+			if items[i].name == items[i-1].name {
+				return dst, errors.New("two table keys are the same JSON name " + strconv.Quote(items[i].name))
+			}
+		}
 		dst = append(dst, '{')
 		for i, it := range items {
 			if i > 0 {
@@ -320,6 +330,25 @@ func appendJSONString(b []byte, str string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// jsonName returns s as it reads once written by appendJSONString, which
+// writes each byte that is not valid UTF-8 as U+FFFD.
+func jsonName(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // ToGo converts a Lua value into string, float64, bool, nil, []any or

@@ -276,7 +276,7 @@ function gw.json.array(t) end
 ---@return string? err why decoding failed
 function gw.json.decode(json) end
 
----Encodes a value as JSON (tables as arrays or objects by the rule above; no key is dropped). Raises an error for functions, cycles, NaN or infinities, table keys that are neither strings nor numbers, or a result over max_string_size.
+---Encodes a value as JSON (tables as arrays or objects by the rule above; no key is dropped). Raises an error for functions, cycles, NaN or infinities, table keys that are neither strings nor numbers, a table with two keys written as the same name (1 and "1"), or a result over max_string_size.
 ---
 ---Phases: any.
 ---

@@ -30,7 +30,7 @@ func init() {
 		}},
 		&Binding{Name: "encode", Doc: "Encodes a value as JSON (tables as arrays or objects by the rule above; no key is dropped). " +
 			"Raises an error for functions, cycles, NaN or infinities, table keys that are neither strings nor numbers, " +
-			"or a result over max_string_size.",
+			"a table with two keys written as the same name (1 and \"1\"), or a result over max_string_size.",
 			Params:  []Param{{"value", "any", "table, string, number, boolean, nil or gw.json.null"}},
 			Returns: []Param{{"json", "string", "the JSON text"}},
 			Example: `local body = gw.json.encode({ ok = true, items = gw.json.array() })  -- {"items":[],"ok":true}`,

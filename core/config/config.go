@@ -40,6 +40,7 @@ type Config struct {
 	LoadedAt time.Time `toml:"-"`
 
 	lines *lineIndex
+	env   *envValues // hidden from problems
 }
 
 // Server configures the public listeners. Changing it needs a restart.
@@ -354,12 +355,12 @@ func Parse(file string, data []byte) (*Config, error) {
 	src := string(data)
 	var raw map[string]any
 	if _, err := toml.Decode(src, &raw); err != nil {
-		return nil, Problems{syntaxProblem(file, err)}
+		return nil, Problems{syntaxProblem(file, src, err)}
 	}
 	cfg := Default()
-	rep := &reporter{file: file, lines: indexLines(src)}
+	rep := &reporter{file: file, lines: indexLines(src), env: &envValues{}}
 	newDecoder(rep).decode("", raw, reflect.ValueOf(cfg).Elem())
-	cfg.lines = rep.lines
+	cfg.lines, cfg.env = rep.lines, rep.env
 	cfg.File = file
 	sum := sha256.Sum256(data)
 	cfg.Hash = hex.EncodeToString(sum[:])
@@ -374,19 +375,45 @@ func Parse(file string, data []byte) (*Config, error) {
 // Problem returns a problem located at key path in cfg's file, for checks
 // made outside this package (plugin names, script files, balancers).
 func (c *Config) Problem(path, reason string) Problem {
-	return Problem{File: c.File, Line: c.lines.line(path), Key: path, Reason: reason}
+	return Problem{File: c.File, Line: c.lines.line(path), Key: path, Reason: c.env.redact(reason)}
 }
 
-func syntaxProblem(file string, err error) Problem {
+func syntaxProblem(file, src string, err error) Problem {
 	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		snippet := pe.ErrorWithPosition()
-		// The first line repeats the message; keep the source excerpt.
-		if _, rest, ok := strings.Cut(snippet, "\n"); ok {
-			snippet = strings.Trim(rest, "\n")
-		}
-		return Problem{File: file, Line: pe.Position.Line, Column: pe.Position.Col,
-			Reason: "syntax error: " + pe.Message, Snippet: snippet}
+	if !errors.As(err, &pe) {
+		return Problem{File: file, Reason: "syntax error: " + err.Error()}
 	}
-	return Problem{File: file, Reason: "syntax error: " + err.Error()}
+	p := Problem{File: file, Line: pe.Position.Line, Column: pe.Position.Col, Reason: "syntax error: " + pe.Message}
+	// The parser misplaces some errors at the end of the file (line 0, or
+	// the line before), and its snippet then panics: place the error by
+	// its byte offset, and show the snippet only where the parser agrees.
+	src = stripBOM(src)
+	if start := pe.Position.Start; start >= 0 && start <= len(src) {
+		if line := 1 + strings.Count(src[:start], "\n"); line != p.Line {
+			p.Line, p.Column = line, start-strings.LastIndexByte(src[:start], '\n')
+			return p
+		}
+	}
+	if p.Line < 1 || p.Line > strings.Count(src, "\n")+1 {
+		p.Line, p.Column = 0, 0
+		return p
+	}
+	p.Snippet = snippet(pe)
+	return p
+}
+
+// snippet returns the source excerpt of a syntax error, or "" if the
+// parser cannot make one: it has panicked on positions it got wrong, and
+// a reload must never take the gateway down.
+func snippet(pe toml.ParseError) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = ""
+		}
+	}()
+	// The first line repeats the message; keep the source excerpt.
+	if _, rest, ok := strings.Cut(pe.ErrorWithPosition(), "\n"); ok {
+		return strings.Trim(rest, "\n")
+	}
+	return ""
 }

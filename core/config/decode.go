@@ -361,6 +361,7 @@ func (d *decoder) expand(path, s string) string {
 			d.rep.add(path, `invalid environment variable name in "${`+ref+`}"`)
 		} else if val, ok := d.lookup(name); ok && (val != "" || !hasFallback) {
 			b.WriteString(val)
+			d.rep.env.add(val)
 		} else if hasFallback {
 			b.WriteString(fallback)
 		} else {

@@ -2,9 +2,11 @@ package config
 
 import (
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Problem is one thing wrong with a configuration: where it is and why.
@@ -102,11 +104,49 @@ type reporter struct {
 	file  string
 	lines *lineIndex
 	list  Problems
+	env   *envValues
 }
 
 // add records a problem at key path, located through the line index.
 func (r *reporter) add(path, reason string) {
-	r.list = append(r.list, Problem{File: r.file, Line: r.lines.line(path), Key: path, Reason: reason})
+	r.list = append(r.list, Problem{File: r.file, Line: r.lines.line(path), Key: path, Reason: r.env.redact(reason)})
+}
+
+// envValues are the values that "${VAR}" references of one file expanded
+// to. No problem's reason shows them, whichever check quotes the value it
+// refuses: a secret may sit in a URL's credentials, or in the wrong key.
+// Plugin tables are expanded when their factories decode them, later
+// than the file: the set grows then, under mu.
+type envValues struct {
+	mu   sync.Mutex
+	list []string
+}
+
+// add notes a value read from the environment. Values shorter than 4
+// bytes are not hidden: they are no secrets, and hiding them would garble
+// reasons ("at least 1KB").
+func (e *envValues) add(v string) {
+	if e == nil || len(v) < 4 {
+		return
+	}
+	e.mu.Lock()
+	if !slices.Contains(e.list, v) {
+		e.list = append(e.list, v)
+	}
+	e.mu.Unlock()
+}
+
+// redact replaces the values from the environment in reason.
+func (e *envValues) redact(reason string) string {
+	if e == nil {
+		return reason
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, v := range e.list {
+		reason = strings.ReplaceAll(reason, v, "[value from the environment]")
+	}
+	return reason
 }
 
 // childPath joins a key path and one key.

@@ -33,7 +33,26 @@ func (li *lineIndex) line(path string) int {
 	return 0
 }
 
+// stripBOM reads over a byte order mark (UTF-8, or UTF-16 as some tools
+// write it), as the TOML parser does: positions are counted after it.
+func stripBOM(src string) string {
+	for _, bom := range []string{"\xff\xfe", "\xfe\xff", "\xef\xbb\xbf"} {
+		if rest, ok := strings.CutPrefix(src, bom); ok {
+			return rest
+		}
+	}
+	return src
+}
+
+// mark records that path is written at line, unless an earlier line is known.
+func (li *lineIndex) mark(path string, line int) {
+	if _, ok := li.at[path]; !ok {
+		li.at[path] = line
+	}
+}
+
 func indexLines(src string) *lineIndex {
+	src = stripBOM(src)
 	li := &lineIndex{at: map[string]int{}}
 	counts := map[string]int{} // array-of-tables path -> number of elements seen
 	table := ""                // resolved path of the current table
@@ -57,17 +76,23 @@ func indexLines(src string) *lineIndex {
 			if len(keys) == 0 {
 				continue
 			}
-			resolved := childPath(resolve(keys[:len(keys)-1], counts), keys[len(keys)-1])
+			base := childPath(resolve(keys[:len(keys)-1], counts), keys[len(keys)-1])
+			resolved := base
 			if array {
-				n := counts[resolved]
-				counts[resolved] = n + 1
-				resolved = indexPath(resolved, n)
-			} else if n := counts[resolved]; n > 0 {
-				resolved = indexPath(resolved, n-1)
+				n := counts[base]
+				counts[base] = n + 1
+				resolved = indexPath(base, n)
+			} else if n := counts[base]; n > 0 {
+				resolved = indexPath(base, n-1)
 			}
 			table = resolved
-			if _, ok := li.at[table]; !ok {
-				li.at[table] = line
+			li.mark(table, line)
+			// The header also defines, when no earlier line did, the array
+			// of [[a]] and the parents of [a.b].
+			li.mark(base, line)
+			for i := 1; i < len(keys); i++ {
+				li.mark(childPath(resolve(keys[:i-1], counts), keys[i-1]), line)
+				li.mark(resolve(keys[:i], counts), line)
 			}
 		default:
 			line := s.line

@@ -33,10 +33,10 @@ func (t Table) Decode(v any) error {
 	if len(t.raw) == 0 {
 		return nil
 	}
-	rep := &reporter{}
+	rep := &reporter{env: &envValues{}}
 	d := &decoder{rep: rep, lookup: nil}
 	if t.dec != nil {
-		rep.file, rep.lines = t.dec.rep.file, t.dec.rep.lines
+		rep.file, rep.lines, rep.env = t.dec.rep.file, t.dec.rep.lines, t.dec.rep.env
 		d.lookup = t.dec.lookup
 	} else {
 		d = newDecoder(rep)
@@ -76,7 +76,7 @@ func (t Table) Problem(key, reason string) error {
 	}
 	pr := Problem{Key: p, Reason: reason}
 	if t.dec != nil {
-		pr.File, pr.Line = t.dec.rep.file, t.dec.rep.lines.line(p)
+		pr.File, pr.Line, pr.Reason = t.dec.rep.file, t.dec.rep.lines.line(p), t.dec.rep.env.redact(reason)
 	}
 	return pr
 }

@@ -147,6 +147,7 @@ var (
 	errUnknownKey = chain.NewError(401, "unknown token signing key")
 	errInvalid    = chain.NewError(401, "invalid token")
 	errNoConsumer = chain.NewError(401, "token names no known consumer")
+	errCritical   = chain.NewError(401, "token needs an extension that is not supported (crit)")
 )
 
 // New builds the plugin from its step.
@@ -245,7 +246,11 @@ func New(spec chain.Spec) (any, error) {
 		p.claimHdrs = append(p.claimHdrs, claimHeader{claim: c, header: h})
 		strip = append(strip, h)
 	}
-	opts := []gojwt.ParserOption{gojwt.WithValidMethods(cfg.Algorithms), gojwt.WithLeeway(cfg.Leeway.Std()), gojwt.WithIssuedAt()}
+	// Strict decoding refuses base64 whose unused low bits are set: else
+	// one token could be written several ways, all valid (RFC 7515 §2
+	// uses base64url without padding, and one encoding per value).
+	opts := []gojwt.ParserOption{gojwt.WithValidMethods(cfg.Algorithms), gojwt.WithLeeway(cfg.Leeway.Std()), gojwt.WithIssuedAt(),
+		gojwt.WithStrictDecoding()}
 	if cfg.RequireExp {
 		opts = append(opts, gojwt.WithExpirationRequired())
 	}
@@ -373,6 +378,11 @@ func (p *Plugin) verify(tok string, now time.Time) (*verified, error) {
 	var kid string
 	claims := gojwt.MapClaims{}
 	_, err := p.parser.ParseWithClaims(tok, claims, func(t *gojwt.Token) (any, error) {
+		// No "crit" extension is understood here, and a token naming one
+		// must then be refused (RFC 7515 §4.1.11).
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errCritical
+		}
 		alg, _ := t.Header["alg"].(string)
 		if !p.algs[alg] {
 			return nil, errAlgorithm

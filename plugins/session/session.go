@@ -396,6 +396,11 @@ func (p *Plugin) attributes(ck *fasthttp.Cookie) {
 	ck.SetSameSite(p.sameSite)
 }
 
+// cookieEncoding is base64url without padding, strict: the unused low
+// bits of the last digit must be zero, or one cookie could be written
+// several ways, all valid.
+var cookieEncoding = base64.RawURLEncoding.Strict()
+
 // sealValue encrypts pt: base64url(key id || nonce || ciphertext).
 func (p *Plugin) sealValue(pt []byte) []byte {
 	a := p.seal.aead
@@ -405,8 +410,8 @@ func (p *Plugin) sealValue(pt []byte) []byte {
 		panic("session: no randomness: " + err.Error())
 	}
 	raw = a.Seal(raw, raw[1:], pt, p.aad)
-	out := make([]byte, base64.RawURLEncoding.EncodedLen(len(raw)))
-	base64.RawURLEncoding.Encode(out, raw)
+	out := make([]byte, cookieEncoding.EncodedLen(len(raw)))
+	cookieEncoding.Encode(out, raw)
 	return out
 }
 
@@ -418,12 +423,12 @@ func (p *Plugin) unseal(buf, v []byte) (pt, grown []byte, ok bool) {
 	if len(v) > maxCookie*4/3 {
 		return nil, buf, false
 	}
-	n := base64.RawURLEncoding.DecodedLen(len(v))
+	n := cookieEncoding.DecodedLen(len(v))
 	if cap(buf) < 2*n {
 		buf = make([]byte, 0, 2*n+64)
 	}
 	raw := buf[:n]
-	n, err := base64.RawURLEncoding.Decode(raw, v)
+	n, err := cookieEncoding.Decode(raw, v)
 	if err != nil || n < 1 {
 		return nil, buf, false
 	}
