@@ -27,9 +27,10 @@ import (
 // the key's TTL to the moment its state is equivalent to a fresh key's, so
 // Redis forgets idle keys by itself and never early.
 
-// slidingScript: KEYS[1] is a hash with, per window i (1-based), "l<i>" the
-// newest bucket index and "c<i>.<j>" the counter of ring slot j (absent
-// means 0). ARGV: now, cost, k, then per window: limit, bucket width (µs).
+// slidingScript: KEYS[1] is a string holding, per window, the newest
+// bucket index (a double) and the ring of k+1 counters (uint32), packed
+// little-endian with Redis's struct library: one GET and one SET per
+// decision. ARGV: now, cost, k, then per window: limit, bucket width (µs).
 const slidingScript = `
 local now = tonumber(ARGV[1])
 if now == 0 then
@@ -40,103 +41,87 @@ local cost = tonumber(ARGV[2])
 local k = tonumber(ARGV[3])
 local ring = k + 1
 local nw = (#ARGV - 3) / 2
-local names = {}
-for i = 1, nw do
-  names[#names + 1] = 'l' .. i
-  for j = 0, k do names[#names + 1] = 'c' .. i .. '.' .. j end
+local fmt = '<' .. string.rep('d' .. string.rep('I4', ring), nw)
+local raw = redis.call('GET', KEYS[1])
+local v
+if raw and #raw == nw * (8 + 4 * ring) then
+  v = {struct.unpack(fmt, raw)}
+else
+  v = {}
+  for x = 1, nw * (ring + 1) do v[x] = 0 end
+  for i = 1, nw do v[(i - 1) * (ring + 1) + 1] = -1 end
 end
-local vals = redis.call('HMGET', KEYS[1], unpack(names))
-local win = {}
+-- window i: v[o+1] is the newest bucket, v[o+2+s] the counter of slot s
 local allowed = true
-local p = 1
+local bs, sums = {}, {}
 for i = 1, nw do
-  local w = {limit = tonumber(ARGV[2 + 2 * i]), width = tonumber(ARGV[3 + 2 * i]), c = {}, old = {}}
-  local last = tonumber(vals[p])
-  p = p + 1
-  for j = 0, k do
-    w.c[j] = tonumber(vals[p]) or 0
-    w.old[j] = w.c[j]
-    p = p + 1
-  end
-  local b = math.floor(now / w.width)
-  if last == nil then last = b end
+  local o = (i - 1) * (ring + 1)
+  local limit, width = tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i])
+  local b = math.floor(now / width)
+  local last = v[o + 1]
+  if last < 0 then last = b end
   if b > last then
     if b - last >= ring then
-      for j = 0, k do w.c[j] = 0 end
+      for s = 0, k do v[o + 2 + s] = 0 end
     else
-      for j = last + 1, b do w.c[j % ring] = 0 end
+      for j = last + 1, b do v[o + 2 + j % ring] = 0 end
     end
   else
     b = last
   end
-  w.b = b
+  v[o + 1] = b
   local sum = 0
-  for j = 0, k do sum = sum + w.c[j] end
-  w.sum = sum
-  if sum + cost > w.limit then allowed = false end
-  win[i] = w
+  for s = 0, k do sum = sum + v[o + 2 + s] end
+  bs[i], sums[i] = b, sum
+  if sum + cost > limit then allowed = false end
 end
 local out = {allowed and 1 or 0, 0}
 local retry = 0
 local fresh = now
-local set, del = {}, {}
 for i = 1, nw do
-  local w = win[i]
-  local b, sum = w.b, w.sum
+  local o = (i - 1) * (ring + 1)
+  local limit, width = tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i])
+  local b, sum = bs[i], sums[i]
   if allowed then
-    w.c[b % ring] = w.c[b % ring] + cost
+    v[o + 2 + b % ring] = v[o + 2 + b % ring] + cost
     sum = sum + cost
-    set[#set + 1] = 'l' .. i
-    set[#set + 1] = b
-    for j = 0, k do
-      if w.c[j] ~= w.old[j] then
-        if w.c[j] == 0 then
-          del[#del + 1] = 'c' .. i .. '.' .. j
-        else
-          set[#set + 1] = 'c' .. i .. '.' .. j
-          set[#set + 1] = w.c[j]
-        end
-      end
-    end
   end
   local reset = 0
   for d = 0, k do
-    if w.c[(b - d) % ring] ~= 0 then
-      local e = (b - d + ring) * w.width
+    if v[o + 2 + (b - d) % ring] ~= 0 then
+      local e = (b - d + ring) * width
       reset = e - now
       if e > fresh then fresh = e end
       break
     end
   end
-  if not allowed and sum + cost > w.limit then
-    local wait = ring * w.width
+  if not allowed and sum + cost > limit then
+    local wait = ring * width
     local acc = 0
     for j = b - k, b do
-      acc = acc + w.c[j % ring]
-      if sum - acc + cost <= w.limit then
-        wait = (j + ring) * w.width - now
+      acc = acc + v[o + 2 + j % ring]
+      if sum - acc + cost <= limit then
+        wait = (j + ring) * width - now
         break
       end
     end
     if wait > retry then retry = wait end
   end
-  local rem = w.limit - sum
+  local rem = limit - sum
   if rem < 0 then rem = 0 end
   out[#out + 1] = rem
   out[#out + 1] = reset
 end
 out[2] = retry
 if allowed then
-  if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
-  redis.call('HSET', KEYS[1], unpack(set))
-  redis.call('PEXPIRE', KEYS[1], math.ceil((fresh - now) / 1000))
+  redis.call('SET', KEYS[1], struct.pack(fmt, unpack(v, 1, nw * (ring + 1))), 'PX', math.ceil((fresh - now) / 1000))
 end
 return out
 `
 
-// gcraScript: KEYS[1] is a hash with, per window i, "t<i>" the theoretical
-// arrival time (µs). ARGV: now, cost, then per window: emission interval,
-// tau (burst * emission interval), both µs.
+// gcraScript: KEYS[1] is a string holding, per window, the theoretical
+// arrival time (µs, a double), packed with struct. ARGV: now, cost, then
+// per window: emission interval, tau (burst * emission interval), both µs.
 const gcraScript = `
 local now = tonumber(ARGV[1])
 if now == 0 then
@@ -145,27 +130,29 @@ if now == 0 then
 end
 local cost = tonumber(ARGV[2])
 local nw = (#ARGV - 2) / 2
-local names = {}
-for i = 1, nw do names[i] = 't' .. i end
-local vals = redis.call('HMGET', KEYS[1], unpack(names))
+local fmt = '<' .. string.rep('d', nw)
+local raw = redis.call('GET', KEYS[1])
+local tat
+if raw and #raw == 8 * nw then
+  tat = {struct.unpack(fmt, raw)}
+else
+  tat = {}
+end
 local allowed = true
-local tat = {}
 for i = 1, nw do
   local emit, tau = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
-  tat[i] = math.max(tonumber(vals[i]) or 0, now)
+  tat[i] = math.max(tat[i] or 0, now)
   if tat[i] + cost * emit - now > tau then allowed = false end
 end
 local out = {allowed and 1 or 0, 0}
 local retry = 0
 local fresh = now
-local set = {}
 for i = 1, nw do
   local emit, tau = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
   local t = tat[i]
   if allowed then
     t = t + cost * emit
-    set[#set + 1] = 't' .. i
-    set[#set + 1] = t
+    tat[i] = t
   else
     local over = t + cost * emit - now - tau
     if over > 0 then
@@ -181,8 +168,7 @@ for i = 1, nw do
 end
 out[2] = retry
 if allowed then
-  redis.call('HSET', KEYS[1], unpack(set))
-  redis.call('PEXPIRE', KEYS[1], math.ceil((fresh - now) / 1000))
+  redis.call('SET', KEYS[1], struct.pack(fmt, unpack(tat, 1, nw)), 'PX', math.ceil((fresh - now) / 1000))
 end
 return out
 `
