@@ -6,7 +6,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/moongate/moongate/core/gateway.Version=$(VERSION)
 CONFIG ?= conf/moongate.toml
 
-.PHONY: help build run test test-short race vet fmt fuzz bench bench-compare clean
+.PHONY: help build run test test-short race vet fmt fuzz bench bench-compare clean redis-server
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -17,13 +17,29 @@ build: ## build bin/moongate
 run: build ## build and run the gateway on conf/moongate.toml (CONFIG=... to change)
 	./$(BIN) run -c $(CONFIG)
 
-test: vet ## run every test: vet, gofmt check, unit + end-to-end tests, then the race detector
+test: vet redis-server ## run every test: vet, gofmt check, unit + end-to-end tests, then the race detector
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 -timeout 8m ./...
 	$(GO) test -race -count=1 -timeout 8m ./...
 
-test-short: ## run the tests once, without the race detector
+test-short: redis-server ## run the tests once, without the race detector
 	$(GO) test -count=1 ./...
+
+# The Redis tests (core/redistest) start their own redis-server processes on
+# free loopback ports; they never use a system Redis. When the binary is
+# missing, Debian's package is installed without starting its service (a
+# policy-rc.d that refuses, for the time of the install, where none exists)
+# and, on a systemd machine, the service is disabled again.
+redis-server: ## install redis-server (Debian package) when missing, for the tests
+	@command -v redis-server >/dev/null || { \
+		echo "installing redis-server (apt-get)"; \
+		SUDO=; if [ "$$(id -u)" != 0 ]; then SUDO=$$(command -v sudo) || { echo "redis-server missing and not root: apt-get install redis-server"; exit 1; }; fi; \
+		$$SUDO sh -ec 'p=/usr/sbin/policy-rc.d; \
+			if [ ! -e $$p ]; then printf "#!/bin/sh\nexit 101\n" >$$p; chmod +x $$p; trap "rm -f $$p" EXIT; fi; \
+			apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+			if [ -d /run/systemd/system ]; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi'; \
+		command -v redis-server >/dev/null || { echo "redis-server still missing after apt-get"; exit 1; }; \
+	}
 
 vet: ## go vet
 	$(GO) vet ./...
