@@ -96,8 +96,15 @@ func (l Limit) Validate() error {
 	if l.SubWindows < 0 || l.SubWindows > MaxSubWindows {
 		errs = append(errs, fmt.Errorf("sub_windows: must be between 1 and %d, got %d", MaxSubWindows, l.SubWindows))
 	}
+	names := make(map[string]int, len(l.Windows))
 	for i, w := range l.Windows {
 		p := "limits[" + strconv.Itoa(i) + "]"
+		if w.Per > 0 {
+			if j, dup := names[w.name()]; dup {
+				errs = append(errs, fmt.Errorf("%s: same policy name %q as limits[%d] (give each a distinct name)", p, w.name(), j))
+			}
+			names[w.name()] = i
+		}
 		if w.Requests < 1 || w.Requests > MaxRequests {
 			errs = append(errs, fmt.Errorf("%s.requests: must be between 1 and %d, got %d", p, int64(MaxRequests), w.Requests))
 		}
@@ -116,6 +123,18 @@ func (l Limit) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// name is the policy name of w: Name, or Per in seconds ("60s"), or in
+// milliseconds when it is not a whole number of seconds ("1500ms").
+func (w Window) name() string {
+	if w.Name != "" {
+		return w.Name
+	}
+	if w.Per%time.Second != 0 {
+		return strconv.FormatInt(int64(w.Per/time.Millisecond), 10) + "ms"
+	}
+	return strconv.FormatInt(int64(w.Per/time.Second), 10) + "s"
 }
 
 // window is a Window compiled for one time unit (nanoseconds locally,
@@ -161,19 +180,13 @@ func compile(l Limit, unit time.Duration, divide int64) (*compiled, error) {
 	h := fnv.New32a()
 	fmt.Fprintf(h, "%d/%d", c.alg, c.k)
 	for _, w := range l.Windows {
-		cw := window{name: w.Name, limit: w.Requests, per: w.Per, burst: w.Burst}
+		cw := window{name: w.name(), limit: w.Requests, per: w.Per, burst: w.Burst}
 		if cw.burst == 0 {
 			cw.burst = cw.limit
 		}
 		fmt.Fprintf(h, "/%d:%d:%d", cw.limit, w.Per, cw.burst)
 		cw.limit = max(1, cw.limit/divide)
 		cw.burst = max(1, cw.burst/divide)
-		if cw.name == "" {
-			cw.name = strconv.FormatInt(int64(w.Per/time.Second), 10) + "s"
-			if w.Per%time.Second != 0 {
-				cw.name = strconv.FormatInt(int64(w.Per/time.Millisecond), 10) + "ms"
-			}
-		}
 		per := int64(w.Per / unit)
 		cw.width = ceilDiv(per, c.k)
 		cw.span = (c.k + 1) * cw.width

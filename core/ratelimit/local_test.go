@@ -417,6 +417,7 @@ func TestLimitValidation(t *testing.T) {
 		{"bad name", Limit{Windows: []Window{{Requests: 1, Per: time.Second, Name: `a"b`}}}, `limits[0].name: "a\"b" is not`},
 		{"negative burst", Limit{Windows: []Window{{Requests: 1, Per: time.Second, Burst: -1}}}, "limits[0].burst"},
 		{"sub-windows", Limit{SubWindows: 101, Windows: []Window{{Requests: 1, Per: time.Second}}}, "sub_windows: must be between 1 and 100"},
+		{"same name", Limit{Windows: []Window{{Requests: 1, Per: time.Second}, {Requests: 2, Per: time.Second}}}, `limits[1]: same policy name "1s" as limits[0]`},
 		{"too fast for gcra", Limit{Algorithm: GCRA, Windows: []Window{{Requests: 2000, Per: time.Millisecond}}}, "more than one request per microsecond"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
