@@ -348,6 +348,9 @@ func secretAt(s string, i int) int {
 	for prefix+n < len(rest) && isKeyChar(rest[prefix+n]) {
 		n++
 	}
+	for n > 0 && rest[prefix+n-1] == '.' {
+		n-- // the end of a sentence, not of the key
+	}
 	if n < 8 {
 		return 0
 	}

@@ -149,7 +149,8 @@ func (s *Stream) Reset() { *s = Stream{} }
 // client's behalf drops. Providers that put usage into every chunk (some
 // OpenAI-compatible servers) are handled too: the last numbers win.
 func (s *Stream) OpenAI(data []byte) (usageChunk bool) {
-	if !bytes.Contains(data, usageKey) {
+	i := bytes.Index(data, usageKey)
+	if i < 0 || nullOnly(data, i) {
 		return false
 	}
 	var u []byte
@@ -171,6 +172,25 @@ func (s *Stream) OpenAI(data []byte) (usageChunk bool) {
 		s.tokens, s.seen = t, true
 	}
 	return !choices
+}
+
+// nullOnly reports whether the occurrence of "usage" at data[i] is
+// followed by :null and is the only one: the "usage":null of every chunk
+// but the last, which needs no parsing. (A quote cannot appear unescaped
+// inside a JSON string, so the key cannot be hiding in the text.)
+func nullOnly(data []byte, i int) bool {
+	j := i + len(usageKey)
+	for j < len(data) && (data[j] == ' ' || data[j] == '\t' || data[j] == '\n' || data[j] == '\r') {
+		j++
+	}
+	if j >= len(data) || data[j] != ':' {
+		return false
+	}
+	j++
+	for j < len(data) && (data[j] == ' ' || data[j] == '\t' || data[j] == '\n' || data[j] == '\r') {
+		j++
+	}
+	return bytes.HasPrefix(data[j:], []byte("null")) && !bytes.Contains(data[j:], usageKey)
 }
 
 // Anthropic reads one event's data: message_start carries the input
