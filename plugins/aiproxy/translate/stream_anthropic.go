@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"bytes"
+
 	"github.com/moongate/moongate/plugins/aiproxy/internal/rawjson"
 	"github.com/moongate/moongate/plugins/aiproxy/sse"
 	"github.com/moongate/moongate/plugins/aiproxy/usage"
@@ -62,11 +64,12 @@ func (s *StreamToAnthropic) Done() bool { return s.done }
 func (s *StreamToAnthropic) Usage() (usage.Tokens, bool) { return s.tokens, s.sawUsage }
 
 // Event translates one provider chunk (its SSE data; the event type is
-// not used by OpenAI) and appends the resulting SSE events to dst. On a
+// not used by OpenAI) and appends the resulting SSE events to dst. Blocks
+// without data (comments, keep-alives) and empty data are ignored. On a
 // malformed chunk it appends an error event for the client, ends the
 // stream and returns ErrMalformedEvent with dst.
 func (s *StreamToAnthropic) Event(dst, _, data []byte) ([]byte, error) {
-	if s.done {
+	if s.done || len(bytes.TrimSpace(data)) == 0 {
 		return dst, nil
 	}
 	if sse.IsDone(data) {
@@ -99,6 +102,12 @@ func (s *StreamToAnthropic) Event(dst, _, data []byte) ([]byte, error) {
 		return s.errorEvent(dst, ParseOpenAIError(0, data)), nil
 	}
 	if !s.started {
+		if rawjson.IsNull(u) && !hasElements(choices) {
+			// A chunk with nothing in it, such as Azure's first one
+			// (prompt_filter_results, empty id and model): start with
+			// the next.
+			return dst, nil
+		}
 		dst = s.start(dst, id, model)
 	}
 	if !rawjson.IsNull(choices) {
@@ -233,6 +242,14 @@ func (s *StreamToAnthropic) choice(dst, choice []byte) ([]byte, error) {
 		dst = s.closeOpen(dst)
 	}
 	return dst, nil
+}
+
+func hasElements(array []byte) bool {
+	if rawjson.IsNull(array) || array[0] != '[' {
+		return false
+	}
+	it := rawjson.Array(array)
+	return it.Next()
 }
 
 // stopReasonOf is StopReason for a JSON string literal.

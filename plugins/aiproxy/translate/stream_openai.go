@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/moongate/moongate/plugins/aiproxy/internal/rawjson"
@@ -85,11 +86,12 @@ func (s *StreamToOpenAI) Done() bool { return s.done }
 func (s *StreamToOpenAI) Usage() (usage.Tokens, bool) { return s.a.Tokens(), s.sawUsage }
 
 // Event translates one provider event (its SSE event type and data) and
-// appends the resulting SSE events, if any, to dst. On a malformed event
+// appends the resulting SSE events, if any, to dst. Empty data (a
+// keep-alive) is ignored. On a malformed event
 // it appends an error event for the client, ends the stream and returns
 // ErrMalformedEvent with dst.
 func (s *StreamToOpenAI) Event(dst, typ, data []byte) ([]byte, error) {
-	if s.done {
+	if s.done || len(bytes.TrimSpace(data)) == 0 {
 		return dst, nil
 	}
 	var etype, message, index, block, delta, usageObj, errObj []byte

@@ -620,3 +620,26 @@ func checkSSEJSON(t *testing.T, out []byte) {
 		}
 	}
 }
+
+// TestStreamQuirks: keep-alives with empty data are ignored; Azure's
+// first chunk (empty choices, prompt_filter_results, no id or model)
+// does not start the message with an empty id and model.
+func TestStreamQuirks(t *testing.T) {
+	in := "data: {\"choices\":[],\"created\":0,\"id\":\"\",\"model\":\"\",\"object\":\"\",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{}}]}\n\n" +
+		"data:\n\n" +
+		"data: {\"choices\":[{\"delta\":{\"content\":\"Hi\",\"role\":\"assistant\"},\"finish_reason\":null,\"index\":0}],\"created\":1,\"id\":\"chatcmpl-az\",\"model\":\"gpt-4o-2024-11-20\",\"object\":\"chat.completion.chunk\"}\n\n" +
+		"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\",\"index\":0}],\"created\":1,\"id\":\"chatcmpl-az\",\"model\":\"gpt-4o-2024-11-20\",\"object\":\"chat.completion.chunk\"}\n\n" +
+		"data: [DONE]\n\n"
+	out, _, _, err := runStream(t, NewStreamToAnthropic(ResponseOptions{}), strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := readAnthropicClient(t, out)
+	if c.ID != "chatcmpl-az" || c.Model != "gpt-4o-2024-11-20" || c.text() != "Hi" || !c.Stopped {
+		t.Fatalf("got %+v", c)
+	}
+	tr := NewStreamToOpenAI(ResponseOptions{Created: 1}, false)
+	if out, err := tr.Event(nil, nil, []byte(" ")); err != nil || len(out) != 0 || tr.Done() {
+		t.Fatalf("empty data: %q %v", out, err)
+	}
+}
