@@ -67,6 +67,12 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s; FUZZFLAGS='-paral
 	$(call fuzz,FuzzJSONDecode,./sdk)
 	$(call fuzz,FuzzJSONEncode,./sdk)
 	$(call fuzz,FuzzPatternMatchesGopherLua,./plugins/lua)
+	$(call fuzz,FuzzReader,./plugins/aiproxy/sse)
+	$(call fuzz,FuzzValid,./plugins/aiproxy/internal/rawjson)
+	$(call fuzz,FuzzRequestToAnthropic,./plugins/aiproxy/translate)
+	$(call fuzz,FuzzRequestToOpenAI,./plugins/aiproxy/translate)
+	$(call fuzz,FuzzStreamToOpenAI,./plugins/aiproxy/translate)
+	$(call fuzz,FuzzStreamToAnthropic,./plugins/aiproxy/translate)
 
 # fuzz runs target $(1) of package $(2):
 #   go test -run '^$' -fuzz '^$(1)$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) $(2)
