@@ -9,8 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/moongate/moongate/core/registry"
 	"github.com/valyala/fasthttp"
 )
 
@@ -22,20 +22,16 @@ type endpoint struct {
 	h            Handler
 }
 
-var (
-	registryMu sync.Mutex
-	registry   []endpoint
-)
+var endpoints = registry.New[endpoint]("admin endpoint")
 
 // Register adds an endpoint to every admin API created afterwards, for
 // packages outside core (a plugin's counters, say). It is meant to be
-// called from init; the endpoint gets the same checks as the others
+// called from init; the same method and path registered twice panics,
+// naming both places. The endpoint gets the same checks as the others
 // (Host, Origin, token, Content-Type), and the gateway's own endpoints win
 // a clash.
 func Register(method, path string, h Handler) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	registry = append(registry, endpoint{method, path, h})
+	endpoints.Register(method+" "+path, endpoint{method, path, h})
 }
 
 // Options configures an admin API.
@@ -74,11 +70,7 @@ type Server struct {
 // New returns an admin API configured by opts.
 func New(opts Options) *Server {
 	s := &Server{routes: map[string]map[string]Handler{}, allowed: map[string]bool{}}
-	registryMu.Lock()
-	for _, e := range registry {
-		s.Handle(e.method, e.path, e.h)
-	}
-	registryMu.Unlock()
+	endpoints.Each(func(_ string, e endpoint) { s.Handle(e.method, e.path, e.h) })
 	if opts.Token != "" {
 		s.hasToken = true
 		s.tokenSum = sha256.Sum256([]byte(opts.Token))

@@ -2,12 +2,11 @@ package chain
 
 import (
 	"log/slog"
-	"sort"
 	"strings"
-	"sync"
 
 	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/registry"
 )
 
 // RequestHandler is implemented by steps that act before the upstream is
@@ -139,24 +138,18 @@ type Consumers interface {
 type Factory func(spec Spec) (any, error)
 
 var (
-	registryMu sync.RWMutex
-	registry   = map[string]Factory{}
-	engines    = map[string]Factory{}
+	plugins = registry.New[Factory]("plugin")
+	engines = registry.New[Factory]("script engine")
 )
 
 // Register makes a plugin available under name, the name users write in
 // TOML. It is meant to be called from init; an empty or duplicate name
-// panics.
+// panics, naming both places of registration.
 func Register(name string, f Factory) {
-	if name == "" || f == nil {
-		panic("chain: Register needs a name and a factory")
+	if f == nil {
+		panic("chain: Register needs a factory")
 	}
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[name]; dup {
-		panic("chain: plugin " + name + " registered twice")
-	}
-	registry[name] = f
+	plugins.Register(name, f)
 }
 
 // RegisterScriptEngine makes script steps whose file ends in ext (".lua")
@@ -166,21 +159,11 @@ func RegisterScriptEngine(ext string, f Factory) {
 	if !strings.HasPrefix(ext, ".") || f == nil {
 		panic("chain: RegisterScriptEngine needs an extension such as .lua and a factory")
 	}
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := engines[ext]; dup {
-		panic("chain: script engine for " + ext + " registered twice")
-	}
-	engines[ext] = f
+	engines.Register(ext, f)
 }
 
 // Lookup returns the factory registered under name.
-func Lookup(name string) (Factory, bool) {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	f, ok := registry[name]
-	return f, ok
-}
+func Lookup(name string) (Factory, bool) { return plugins.Lookup(name) }
 
 // ScriptEngine returns the factory for a script path, by its extension.
 func ScriptEngine(path string) (Factory, bool) {
@@ -188,20 +171,8 @@ func ScriptEngine(path string) (Factory, bool) {
 	if i < 0 {
 		return nil, false
 	}
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	f, ok := engines[path[i:]]
-	return f, ok
+	return engines.Lookup(path[i:])
 }
 
 // Names returns the registered plugin names, sorted.
-func Names() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	out := make([]string, 0, len(registry))
-	for n := range registry {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func Names() []string { return plugins.Names() }

@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
 	"time"
 
 	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/gateway"
+	"github.com/moongate/moongate/core/registry"
 )
 
 // DefaultConfig is the configuration file used when -c is not given.
@@ -27,19 +27,17 @@ type Command struct {
 	Run     func(args []string, stdout, stderr io.Writer) int
 }
 
-var commands = map[string]Command{
-	"run":      {Summary: "run the gateway: run [-c FILE]", Run: runCmd},
-	"validate": {Summary: "check a configuration and exit (problems and warnings on stderr): validate [-c FILE]", Run: validateCmd},
-	"version":  {Summary: "print the version", Run: versionCmd},
+var commands = registry.New[Command]("command")
+
+func init() {
+	Register("run", Command{Summary: "run the gateway: run [-c FILE]", Run: runCmd})
+	Register("validate", Command{Summary: "check a configuration and exit (problems and warnings on stderr): validate [-c FILE]", Run: validateCmd})
+	Register("version", Command{Summary: "print the version", Run: versionCmd})
 }
 
-// Register adds a subcommand; a duplicate name panics.
-func Register(name string, c Command) {
-	if _, dup := commands[name]; dup {
-		panic("cli: command " + name + " registered twice")
-	}
-	commands[name] = c
-}
+// Register adds a subcommand. It is meant to be called from init; an
+// empty or duplicate name panics, naming both places of registration.
+func Register(name string, c Command) { commands.Register(name, c) }
 
 // Main runs the command line in args (without the program name) and
 // returns the exit code.
@@ -53,7 +51,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
-	c, ok := commands[name]
+	c, ok := commands.Lookup(name)
 	if !ok {
 		fmt.Fprintf(stderr, "moongate: unknown command %q\n", name)
 		usage(stderr)
@@ -65,13 +63,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: moongate <command> [flags]")
 	fmt.Fprintln(w)
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].Summary)
+	for _, n := range commands.Names() {
+		c, _ := commands.Lookup(n)
+		fmt.Fprintf(w, "  %-10s %s\n", n, c.Summary)
 	}
 }
 
