@@ -5,9 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/registry"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -141,7 +141,7 @@ type Options struct {
 	Script string
 	// Cache is the script's namespace of the shared cache (gw.cache); nil
 	// turns gw.cache into an error.
-	Cache *cache.Namespace
+	Cache *store.Namespace
 	// Logger logs gw.log calls made outside a request; nil uses slog.Default.
 	Logger *slog.Logger
 	// MaxString bounds strings the SDK builds (gw.json, gw.base64,

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/store"
 	"github.com/moongate/moongate/sdk"
 	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"
@@ -99,7 +99,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	L := lua.NewState()
 	t.Cleanup(L.Close)
-	s := sdk.Open(L, sdk.Options{Script: "t.lua", Cache: cache.New(cache.MinSize).Namespace("lua:t.lua"), MaxString: 1 << 20})
+	s := sdk.Open(L, sdk.Options{Script: "t.lua", Cache: store.New(store.MinSize).Namespace("lua:t.lua"), MaxString: 1 << 20})
 	cfg := config.Default()
 	cfg.Routes = []config.Route{{Name: "r1", Paths: []string{"/"}, Plugins: []config.Step{{Name: "sdk-probe", Enabled: true, OnError: "fail"}}}}
 	b := chain.NewBuilder(&chain.Env{Config: cfg})

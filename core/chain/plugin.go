@@ -4,9 +4,9 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/registry"
+	"github.com/moongate/moongate/core/store"
 )
 
 // RequestHandler is implemented by steps that act before the upstream is
@@ -114,7 +114,7 @@ type Env struct {
 	Config *config.Config
 	// Cache is the process-wide shared cache; take a namespace of your own
 	// with Cache.Namespace. It outlives reloads.
-	Cache *cache.Cache
+	Cache *store.Store
 	// Consumers are the configuration's [[consumers]], built once per
 	// load (so a reload adds and removes consumers); core/consumer.Of
 	// gives the full registry to authentication plugins. nil in

@@ -11,10 +11,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/gateway"
 	"github.com/moongate/moongate/core/registry"
+	"github.com/moongate/moongate/core/store"
 )
 
 // DefaultConfig is the configuration file used when -c is not given.
@@ -94,7 +94,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rt, err := gateway.Load(file, cache.New(cache.MinSize), logger)
+	rt, err := gateway.Load(file, store.New(store.MinSize), logger)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -117,7 +117,7 @@ func runCmd(args []string, _, stderr io.Writer) int {
 	cfg, err := config.Load(file)
 	if err != nil {
 		// Report the problems of every layer, as validate does.
-		if _, all := gateway.Load(file, cache.New(cache.MinSize), slog.New(slog.NewTextHandler(io.Discard, nil))); all != nil {
+		if _, all := gateway.Load(file, store.New(store.MinSize), slog.New(slog.NewTextHandler(io.Discard, nil))); all != nil {
 			err = all
 		}
 		fmt.Fprintln(stderr, err)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
-	"github.com/moongate/moongate/core/memo"
+	"github.com/moongate/moongate/core/ttlmap"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -41,7 +41,7 @@ type Registry struct {
 	// under a key of this registry: a correct password is checked by
 	// bcrypt once, not on every request.
 	basicKey  [32]byte
-	basicSeen *memo.Map[*chain.Consumer]
+	basicSeen *ttlmap.Map[*chain.Consumer]
 	dummyHash []byte // bcrypt hash checked for unknown users, so timing does not tell users apart
 }
 
@@ -90,7 +90,7 @@ func New(cfg *config.Config) (*Registry, error) {
 		basic:     map[string]*basicCred{},
 		jwt:       map[string]*JWTKey{},
 		hmac:      map[string]*HMACKey{},
-		basicSeen: memo.New[*chain.Consumer](basicCacheSize),
+		basicSeen: ttlmap.New[*chain.Consumer](basicCacheSize),
 	}
 	if _, err := rand.Read(r.basicKey[:]); err != nil {
 		return nil, err

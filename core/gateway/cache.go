@@ -9,16 +9,16 @@ import (
 	"time"
 
 	"github.com/moongate/moongate/core/admin"
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
 
 // openCache creates the process-wide cache, loading it from [cache] file
 // when one was saved there.
-func openCache(cfg *config.Config, logger *slog.Logger) *cache.Cache {
+func openCache(cfg *config.Config, logger *slog.Logger) *store.Store {
 	start := time.Now()
-	c, err := cache.Open(cfg.Cache.File, cfg.Cache.Size.Int())
+	c, err := store.Open(cfg.Cache.File, cfg.Cache.Size.Int())
 	if err != nil {
 		logger.Warn("cache not loaded", "file", cfg.Cache.File, "error", err)
 	} else if st := c.Stats(); st.Loaded {
@@ -58,7 +58,7 @@ func (g *Gateway) registerCacheAdmin(a *admin.Server) {
 		admin.WriteJSON(ctx, 200, g.cache.Stats())
 	})
 	a.Handle("POST", "/cache/purge", func(ctx *fasthttp.RequestCtx) {
-		var p cache.Purge
+		var p store.Purge
 		// The admin API lets a body through only as application/json.
 		if body := bytes.TrimSpace(ctx.PostBody()); len(body) > 0 {
 			dec := json.NewDecoder(bytes.NewReader(body))
@@ -84,7 +84,7 @@ func (g *Gateway) registerCacheAdmin(a *admin.Server) {
 			admin.WriteError(ctx, 404, "no route named "+strconv.Quote(p.Route))
 			return
 		}
-		done, err := g.cache.Namespace(cache.HTTPNamespace).Apply(p)
+		done, err := g.cache.Namespace(store.HTTPNamespace).Apply(p)
 		if err != nil {
 			admin.WriteError(ctx, 400, err.Error())
 			return

@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/moongate/moongate/core/admin"
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
-	"github.com/moongate/moongate/core/echo"
+	"github.com/moongate/moongate/core/internal/echo"
 	"github.com/moongate/moongate/core/router"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
 
@@ -31,7 +31,7 @@ type Gateway struct {
 	file   string
 	logger *slog.Logger
 	rt     atomic.Pointer[Runtime]
-	cache  *cache.Cache
+	cache  *store.Store
 
 	servers   []*fasthttp.Server
 	listeners []net.Listener
@@ -75,7 +75,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 }
 
 // Cache returns the process-wide shared cache.
-func (g *Gateway) Cache() *cache.Cache { return g.cache }
+func (g *Gateway) Cache() *store.Store { return g.cache }
 
 // Runtime returns the runtime serving new requests.
 func (g *Gateway) Runtime() *Runtime { return g.rt.Load() }
@@ -441,7 +441,7 @@ type Status struct {
 	InFlight      int64       `json:"in_flight"`
 	Reloads       reloadStats `json:"reloads"`
 	LogDropped    uint64      `json:"log_dropped"`
-	Cache         cache.Stats `json:"cache"`
+	Cache         store.Stats `json:"cache"`
 }
 
 // ConfigInfo identifies the configuration being served.

@@ -8,12 +8,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/realip"
 	"github.com/moongate/moongate/core/router"
+	"github.com/moongate/moongate/core/store"
 	"github.com/moongate/moongate/core/upstream"
 )
 
@@ -52,7 +52,7 @@ type match struct {
 // Build compiles cfg. On failure the error is config.Problems naming every
 // step, upstream and route that could not be built, and nothing is left
 // running.
-func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runtime, error) {
+func Build(cfg *config.Config, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -222,7 +222,7 @@ func (rt *Runtime) cleanup() {
 // reload does. Problems of every layer are reported together: the file's
 // (syntax, keys, values, references) and the build's (plugins, scripts,
 // balancers, certificates). On failure nothing is left running.
-func Load(file string, shared *cache.Cache, logger *slog.Logger) (*Runtime, error) {
+func Load(file string, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
 	cfg, err := config.Load(file)
 	if cfg == nil {
 		return nil, err

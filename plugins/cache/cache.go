@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
 
@@ -20,7 +20,7 @@ func init() { chain.Register("cache", New) }
 // Plugin is an instance of the cache step. It keeps no per-request state:
 // that lives in a pooled *state attached to the request's context.
 type Plugin struct {
-	ns *cache.Namespace
+	ns *store.Namespace
 
 	ttl, heuristicMax, swr, sie, keepStale, collapseTimeout int64
 	force, heuristic, collapse, invalidate                  bool
@@ -73,7 +73,7 @@ func New(spec chain.Spec) (any, error) {
 	if spec.Env == nil || spec.Env.Cache == nil {
 		return nil, spec.Config.Problem("", "the shared cache is not available")
 	}
-	p := &Plugin{ns: spec.Env.Cache.Namespace(cache.HTTPNamespace), refreshes: make(chan struct{}, maxRefreshes)}
+	p := &Plugin{ns: spec.Env.Cache.Namespace(store.HTTPNamespace), refreshes: make(chan struct{}, maxRefreshes)}
 	if err := p.compile(spec, &cfg); err != nil {
 		return nil, err
 	}
@@ -272,9 +272,9 @@ func (p *Plugin) lookup(c *chain.Context, st *state) bool {
 }
 
 // purged checks the purge marks by route, path prefix and tag.
-func (p *Plugin) purged(m *cache.Marks, c *chain.Context, st *state, e *entry) bool {
+func (p *Plugin) purged(m *store.Marks, c *chain.Context, st *state, e *entry) bool {
 	var buf [128]byte
-	if c.Route != nil && m.Purged(cache.ScopeRoute, append(buf[:0], c.Route.Name...), e.stamp) {
+	if c.Route != nil && m.Purged(store.ScopeRoute, append(buf[:0], c.Route.Name...), e.stamp) {
 		return true
 	}
 	if m.PurgedPath(st.path, e.stamp) {
@@ -286,7 +286,7 @@ func (p *Plugin) purged(m *cache.Marks, c *chain.Context, st *state, e *entry) b
 		if !ok {
 			break
 		}
-		if m.Purged(cache.ScopeTag, t, e.stamp) {
+		if m.Purged(store.ScopeTag, t, e.stamp) {
 			return true
 		}
 	}
@@ -703,7 +703,7 @@ func (p *Plugin) invalidateAfter(c *chain.Context, st *state) {
 // relative or names host.
 func sameHostPath(loc, host []byte) ([]byte, bool) {
 	if len(loc) > 0 && loc[0] == '/' && !(len(loc) > 1 && loc[1] == '/') {
-		return cache.NormalizePath(string(loc)), true
+		return store.NormalizePath(string(loc)), true
 	}
 	var u fasthttp.URI
 	if err := u.Parse(nil, loc); err != nil {

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
 
@@ -59,7 +59,7 @@ type Plugin struct {
 	groupsHdr   string
 	reg         *consumer.Registry
 	identity    *consumer.Identity
-	cache       *cache.Namespace
+	cache       *store.Namespace
 	ttl         time.Duration
 	maxBody     int
 	errTimeout  *chain.Error

@@ -14,10 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/store"
 )
 
 func init() { chain.Register("hmac-auth", New) }
@@ -48,7 +48,7 @@ type Plugin struct {
 	skew      time.Duration
 	body      bool
 	hide      bool
-	replays   *cache.Namespace
+	replays   *store.Namespace
 	challenge string
 }
 

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
 
@@ -32,7 +32,7 @@ paths = ["/"]
 		b.Fatal(err)
 	}
 	reg, _ := consumer.New(cfg)
-	inst, err := New(chain.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &chain.Env{Config: cfg, Consumers: reg, Cache: cache.New(cache.MinSize)}})
+	inst, err := New(chain.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &chain.Env{Config: cfg, Consumers: reg, Cache: store.New(store.MinSize)}})
 	if err != nil {
 		b.Fatal(err)
 	}

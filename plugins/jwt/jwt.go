@@ -15,7 +15,7 @@ import (
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
-	"github.com/moongate/moongate/core/memo"
+	"github.com/moongate/moongate/core/ttlmap"
 )
 
 func init() { chain.Register("jwt", New) }
@@ -118,7 +118,7 @@ type Plugin struct {
 	claimHdrs  []claimHeader
 	cacheSize  int
 	cacheTTL   time.Duration
-	cache      atomic.Pointer[memo.Map[*verified]]
+	cache      atomic.Pointer[ttlmap.Map[*verified]]
 	challenge  string
 }
 
@@ -286,7 +286,7 @@ func New(spec chain.Spec) (any, error) {
 // resetCache forgets every verified token (a new JWKS may have dropped a key).
 func (p *Plugin) resetCache() {
 	if p.cacheSize > 0 {
-		p.cache.Store(memo.New[*verified](p.cacheSize))
+		p.cache.Store(ttlmap.New[*verified](p.cacheSize))
 	}
 }
 

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/store"
 	"github.com/moongate/moongate/sdk"
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -59,7 +59,7 @@ type Script struct {
 	maxString int
 	maxState  int
 	maxMemory int
-	cache     *cache.Namespace
+	cache     *store.Namespace
 	http      *sdk.HTTPPolicy
 	logger    *slog.Logger
 	stats     *Stats

@@ -12,10 +12,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/realip"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
 
@@ -35,7 +35,7 @@ type Harness struct {
 	path      string
 	route     *chain.Route
 	instances []any
-	ns        *cache.Namespace
+	ns        *store.Namespace
 	upstreams map[string]bool // nil: any name is accepted
 	logs      *logCapture
 	logger    *slog.Logger
@@ -62,7 +62,7 @@ type HarnessOptions struct {
 	// nil accepts any name.
 	Upstreams []string
 	// Cache is the shared cache; nil makes a small one.
-	Cache *cache.Cache
+	Cache *store.Store
 }
 
 // NewHarness compiles the script at path for testing. Compile and load
@@ -78,7 +78,7 @@ func NewHarness(path string, o HarnessOptions) (*Harness, error) {
 		o.Dir = filepath.Dir(path)
 	}
 	if o.Cache == nil {
-		o.Cache = cache.New(cache.MinSize)
+		o.Cache = store.New(store.MinSize)
 	}
 	h := &Harness{path: path, ns: o.Cache.Namespace("lua:" + path), logs: &logCapture{}}
 	h.logger = slog.New(h.logs)
@@ -113,7 +113,7 @@ func NewHarness(path string, o HarnessOptions) (*Harness, error) {
 func (h *Harness) Close() error { return chain.Cleanup(h.instances) }
 
 // Cache returns the script's gw.cache namespace, to seed or inspect.
-func (h *Harness) Cache() *cache.Namespace { return h.ns }
+func (h *Harness) Cache() *store.Namespace { return h.ns }
 
 // Header is one header line.
 type Header struct{ Name, Value string }

@@ -10,7 +10,7 @@ import (
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
 	_ "github.com/moongate/moongate/plugins/basicauth"
-	_ "github.com/moongate/moongate/plugins/termination"
+	_ "github.com/moongate/moongate/plugins/requesttermination"
 	"github.com/valyala/fasthttp"
 )
 

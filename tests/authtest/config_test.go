@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/gateway"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/core/store"
 )
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
@@ -18,7 +18,7 @@ func configError(t *testing.T, toml string) string {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "moongate.toml")
 	os.WriteFile(file, []byte(gatewaytest.WithTestListeners(toml)), 0o600)
-	rt, err := gateway.Load(file, cache.New(cache.MinSize), gatewaytest.Logger(t))
+	rt, err := gateway.Load(file, store.New(store.MinSize), gatewaytest.Logger(t))
 	if err == nil {
 		rt.Close(0)
 		t.Fatal("configuration accepted")

@@ -1,4 +1,4 @@
-package sizelimit
+package requestsizelimit
 
 import (
 	"github.com/moongate/moongate/core/chain"

@@ -1,4 +1,4 @@
-package memo
+package ttlmap
 
 import (
 	"hash/maphash"

@@ -1,4 +1,4 @@
-package cache
+package store
 
 import (
 	"encoding/binary"
@@ -22,8 +22,8 @@ const (
 	flagBig   = 1
 )
 
-// Cache is the shared cache. It is safe for concurrent use.
-type Cache struct {
+// Store is the shared cache store. It is safe for concurrent use.
+type Store struct {
 	fc         *fastcache.Cache
 	maxBytes   int
 	mu         sync.Mutex
@@ -37,16 +37,16 @@ type Cache struct {
 }
 
 // New returns a cache that never holds more than maxBytes (at least MinSize).
-func New(maxBytes int) *Cache {
+func New(maxBytes int) *Store {
 	maxBytes = max(maxBytes, MinSize)
-	return &Cache{fc: fastcache.New(maxBytes), maxBytes: maxBytes, namespaces: map[string]*Namespace{}}
+	return &Store{fc: fastcache.New(maxBytes), maxBytes: maxBytes, namespaces: map[string]*Namespace{}}
 }
 
 // Namespace returns the namespace called name, creating it on first use.
 // The same name always returns the same namespace, across reloads, so
 // scripts and plugins rebuilt by a reload find their entries again.
 // Namespace names are chosen by code: "proxy", "lua:scripts/x.lua", ...
-func (c *Cache) Namespace(name string) *Namespace {
+func (c *Store) Namespace(name string) *Namespace {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ns, ok := c.namespaces[name]; ok {
@@ -95,7 +95,7 @@ type NamespaceStats struct {
 }
 
 // Stats returns the current counters.
-func (c *Cache) Stats() Stats {
+func (c *Store) Stats() Stats {
 	var s fastcache.Stats
 	c.fc.UpdateStats(&s)
 	st := Stats{
@@ -131,7 +131,7 @@ func (c *Cache) Stats() Stats {
 // Namespace is a part of the cache with its own keys. It is safe for
 // concurrent use.
 type Namespace struct {
-	c      *Cache
+	c      *Store
 	name   string
 	prefix []byte
 	gen    atomic.Uint64

@@ -1,4 +1,4 @@
-// Package termination is the "request-termination" plugin: it answers every
+// Package requesttermination is the "request-termination" plugin: it answers every
 // request of its route itself, typically with a maintenance response, and
 // never calls the upstream.
 //
@@ -10,4 +10,4 @@
 //	retry_after = "10m"               # adds Retry-After (seconds); default none
 //	# body = "<h1>back soon</h1>"     # a body of your own instead of message
 //	# content_type = "text/html"      # with body; default "text/plain; charset=utf-8"
-package termination
+package requesttermination

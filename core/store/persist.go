@@ -1,4 +1,4 @@
-package cache
+package store
 
 import (
 	"encoding/json"
@@ -49,7 +49,7 @@ type savedMark struct {
 // A load consumes the saved state: if the process then ends without Save
 // (a crash), the next start is empty rather than serving entries purged
 // in between.
-func Open(file string, maxBytes int) (*Cache, error) {
+func Open(file string, maxBytes int) (*Store, error) {
 	maxBytes = max(maxBytes, MinSize)
 	c := New(maxBytes)
 	c.file = file
@@ -96,14 +96,14 @@ func Open(file string, maxBytes int) (*Cache, error) {
 }
 
 // File returns the persistence file given to Open, "" for none.
-func (c *Cache) File() string { return c.file }
+func (c *Store) File() string { return c.file }
 
 // Save writes the cache's entries, its namespaces' generations and their
 // purge marks to the file given to Open (nothing to do without one). It
 // may run while the cache is in use; entries set meanwhile may or may not
 // be saved. The generations are read after the entries, so that a purge
 // made during the save is never undone by the next load.
-func (c *Cache) Save() error {
+func (c *Store) Save() error {
 	if c.file == "" {
 		return nil
 	}
