@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/registry"
 	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
@@ -24,13 +24,13 @@ const (
 	All = Request | Response | Log
 )
 
-func phaseBit(p chain.Phase) Phases {
+func phaseBit(p plugin.Phase) Phases {
 	switch p {
-	case chain.PhaseRequest:
+	case plugin.PhaseRequest:
 		return Request
-	case chain.PhaseResponse:
+	case plugin.PhaseResponse:
 		return Response
-	case chain.PhaseLog:
+	case plugin.PhaseLog:
 		return Log
 	}
 	return 0
@@ -164,7 +164,7 @@ type Options struct {
 type State struct {
 	// C is the request being served, set by the caller for the duration
 	// of one call and nil otherwise.
-	C *chain.Context
+	C *plugin.Context
 	// Deadline is when the current call must end; gw.http uses it to
 	// bound its timeout. Zero means no deadline.
 	Deadline time.Time

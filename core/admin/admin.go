@@ -10,29 +10,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/moongate/moongate/core/registry"
 	"github.com/valyala/fasthttp"
 )
 
 // Handler serves one admin endpoint.
 type Handler func(ctx *fasthttp.RequestCtx)
-
-type endpoint struct {
-	method, path string
-	h            Handler
-}
-
-var endpoints = registry.New[endpoint]("admin endpoint")
-
-// Register adds an endpoint to every admin API created afterwards, for
-// packages outside core (a plugin's counters, say). It is meant to be
-// called from init; the same method and path registered twice panics,
-// naming both places. The endpoint gets the same checks as the others
-// (Host, Origin, token, Content-Type), and the gateway's own endpoints win
-// a clash.
-func Register(method, path string, h Handler) {
-	endpoints.Register(method+" "+path, endpoint{method, path, h})
-}
 
 // Options configures an admin API.
 type Options struct {
@@ -70,7 +52,6 @@ type Server struct {
 // New returns an admin API configured by opts.
 func New(opts Options) *Server {
 	s := &Server{routes: map[string]map[string]Handler{}, allowed: map[string]bool{}}
-	endpoints.Each(func(_ string, e endpoint) { s.Handle(e.method, e.path, e.h) })
 	if opts.Token != "" {
 		s.hasToken = true
 		s.tokenSum = sha256.Sum256([]byte(opts.Token))

@@ -13,31 +13,20 @@ import (
 
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/gateway"
-	"github.com/moongate/moongate/core/registry"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/store"
 )
 
 // DefaultConfig is the configuration file used when -c is not given.
 const DefaultConfig = "conf/moongate.toml"
 
-// Command is a subcommand: it gets the arguments after its name and
-// returns the process exit code.
-type Command struct {
-	Summary string
-	Run     func(args []string, stdout, stderr io.Writer) int
-}
-
-var commands = registry.New[Command]("command")
-
+// moongate's own subcommands; plugins add theirs with
+// plugin.RegisterCommand, in the same registry.
 func init() {
-	Register("run", Command{Summary: "run the gateway: run [-c FILE]", Run: runCmd})
-	Register("validate", Command{Summary: "check a configuration and exit (problems and warnings on stderr): validate [-c FILE]", Run: validateCmd})
-	Register("version", Command{Summary: "print the version", Run: versionCmd})
+	plugin.RegisterCommand("run", plugin.Command{Summary: "run the gateway: run [-c FILE]", Run: runCmd})
+	plugin.RegisterCommand("validate", plugin.Command{Summary: "check a configuration and exit (problems and warnings on stderr): validate [-c FILE]", Run: validateCmd})
+	plugin.RegisterCommand("version", plugin.Command{Summary: "print the version", Run: versionCmd})
 }
-
-// Register adds a subcommand. It is meant to be called from init; an
-// empty or duplicate name panics, naming both places of registration.
-func Register(name string, c Command) { commands.Register(name, c) }
 
 // Main runs the command line in args (without the program name) and
 // returns the exit code.
@@ -51,7 +40,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
-	c, ok := commands.Lookup(name)
+	c, ok := plugin.LookupCommand(name)
 	if !ok {
 		fmt.Fprintf(stderr, "moongate: unknown command %q\n", name)
 		usage(stderr)
@@ -63,8 +52,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: moongate <command> [flags]")
 	fmt.Fprintln(w)
-	for _, n := range commands.Names() {
-		c, _ := commands.Lookup(n)
+	for _, n := range plugin.CommandNames() {
+		c, _ := plugin.LookupCommand(n)
 		fmt.Fprintf(w, "  %-10s %s\n", n, c.Summary)
 	}
 }

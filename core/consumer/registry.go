@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/ttlmap"
 	"golang.org/x/crypto/bcrypt"
@@ -25,14 +24,14 @@ import (
 // Registry holds the consumers of one configuration and their
 // credentials. It is immutable once built and safe for concurrent use.
 //
-// Every credential has its own *chain.Consumer (same name and groups,
+// Every credential has its own *Consumer (same name and groups,
 // its own CredentialID), built once, so authenticating a request
 // allocates nothing.
 type Registry struct {
-	byName    map[string]*chain.Consumer
-	anonymous map[string]*chain.Consumer
-	session   map[string]*chain.Consumer
-	keys      map[[32]byte]*chain.Consumer
+	byName    map[string]*Consumer
+	anonymous map[string]*Consumer
+	session   map[string]*Consumer
+	keys      map[[32]byte]*Consumer
 	basic     map[string]*basicCred
 	jwt       map[string]*JWTKey
 	hmac      map[string]*HMACKey
@@ -41,12 +40,12 @@ type Registry struct {
 	// under a key of this registry: a correct password is checked by
 	// bcrypt once, not on every request.
 	basicKey  [32]byte
-	basicSeen *ttlmap.Map[*chain.Consumer]
+	basicSeen *ttlmap.Map[*Consumer]
 	dummyHash []byte // bcrypt hash checked for unknown users, so timing does not tell users apart
 }
 
 type basicCred struct {
-	consumer *chain.Consumer
+	consumer *Consumer
 	bcrypt   []byte   // bcrypt hash, or nil
 	sum      [32]byte // SHA-256 of a plain password
 }
@@ -54,7 +53,7 @@ type basicCred struct {
 // JWTKey is a key verifying a consumer's JWTs.
 type JWTKey struct {
 	// Consumer is the consumer the key belongs to.
-	Consumer *chain.Consumer
+	Consumer *Consumer
 	// Algorithm is the only algorithm accepted with the key.
 	Algorithm string
 	// Key is []byte for HS*, *rsa.PublicKey, *ecdsa.PublicKey or
@@ -65,12 +64,10 @@ type JWTKey struct {
 // HMACKey is a shared secret of hmac-auth.
 type HMACKey struct {
 	// Consumer is the consumer the key belongs to.
-	Consumer *chain.Consumer
+	Consumer *Consumer
 	// Secret is the shared secret; never log it.
 	Secret []byte
 }
-
-var _ chain.Consumers = (*Registry)(nil)
 
 // basicCacheSize bounds the remembered correct bcrypt passwords.
 const basicCacheSize = 4096
@@ -83,14 +80,14 @@ const basicCacheTTL = 5 * time.Minute
 // parse, are reported as config.Problems, without the secret.
 func New(cfg *config.Config) (*Registry, error) {
 	r := &Registry{
-		byName:    map[string]*chain.Consumer{},
-		anonymous: map[string]*chain.Consumer{},
-		session:   map[string]*chain.Consumer{},
-		keys:      map[[32]byte]*chain.Consumer{},
+		byName:    map[string]*Consumer{},
+		anonymous: map[string]*Consumer{},
+		session:   map[string]*Consumer{},
+		keys:      map[[32]byte]*Consumer{},
 		basic:     map[string]*basicCred{},
 		jwt:       map[string]*JWTKey{},
 		hmac:      map[string]*HMACKey{},
-		basicSeen: ttlmap.New[*chain.Consumer](basicCacheSize),
+		basicSeen: ttlmap.New[*Consumer](basicCacheSize),
 	}
 	if _, err := rand.Read(r.basicKey[:]); err != nil {
 		return nil, err
@@ -101,11 +98,11 @@ func New(cfg *config.Config) (*Registry, error) {
 		cs := &cfg.Consumers[i]
 		p := "consumers[" + strconv.Itoa(i) + "]"
 		groups := append([]string(nil), cs.Groups...)
-		with := func(cred string) *chain.Consumer {
-			return &chain.Consumer{Name: cs.Name, Groups: groups, CredentialID: cred}
+		with := func(cred string) *Consumer {
+			return &Consumer{Name: cs.Name, Groups: groups, CredentialID: cred}
 		}
 		r.byName[cs.Name] = with("")
-		r.anonymous[cs.Name] = &chain.Consumer{Name: cs.Name, Groups: groups, Anonymous: true}
+		r.anonymous[cs.Name] = &Consumer{Name: cs.Name, Groups: groups, Anonymous: true}
 		r.session[cs.Name] = with(cs.Name + ":session")
 		for j, k := range cs.Keys {
 			sum, ok := config.KeyHash(k.Value())
@@ -162,36 +159,29 @@ func New(cfg *config.Config) (*Registry, error) {
 	return r, nil
 }
 
-// Of returns the registry of the configuration env belongs to, or an
-// empty one.
-func Of(env *chain.Env) *Registry {
-	if env != nil {
-		if r, ok := env.Consumers.(*Registry); ok && r != nil {
-			return r
-		}
-	}
-	return empty
-}
+// Empty returns a registry without consumers, for plugins built without
+// a configuration (in tests).
+func Empty() *Registry { return empty }
 
 var empty, _ = New(&config.Config{})
 
 // Consumer returns the consumer called name (CredentialID ""), nil if
-// there is none. It implements chain.Consumers.
-func (r *Registry) Consumer(name string) *chain.Consumer { return r.byName[name] }
+// there is none.
+func (r *Registry) Consumer(name string) *Consumer { return r.byName[name] }
 
 // ConsumerBytes is Consumer for a name in a []byte, without allocating.
-func (r *Registry) ConsumerBytes(name []byte) *chain.Consumer { return r.byName[string(name)] }
+func (r *Registry) ConsumerBytes(name []byte) *Consumer { return r.byName[string(name)] }
 
 // Anonymous returns the consumer called name marked Anonymous, for the
 // anonymous option of authentication steps; nil if there is none.
-func (r *Registry) Anonymous(name string) *chain.Consumer { return r.anonymous[name] }
+func (r *Registry) Anonymous(name string) *Consumer { return r.anonymous[name] }
 
 // Session returns the consumer called name as authenticated by a session
 // cookie (CredentialID "<name>:session"), nil if there is none.
-func (r *Registry) Session(name []byte) *chain.Consumer { return r.session[string(name)] }
+func (r *Registry) Session(name []byte) *Consumer { return r.session[string(name)] }
 
 // ByKeyHash returns the consumer whose API key has SHA-256 sum, or nil.
-func (r *Registry) ByKeyHash(sum [32]byte) *chain.Consumer {
+func (r *Registry) ByKeyHash(sum [32]byte) *Consumer {
 	return r.keys[sum]
 }
 
@@ -200,7 +190,7 @@ func (r *Registry) ByKeyHash(sum [32]byte) *chain.Consumer {
 // time; bcrypt hashes are checked once and the success remembered for a
 // few minutes (keyed by an HMAC of both under a random key), so that a
 // client sending the same header on every request pays for bcrypt once.
-func (r *Registry) Basic(user, pass []byte) *chain.Consumer {
+func (r *Registry) Basic(user, pass []byte) *Consumer {
 	bc := r.basic[string(user)]
 	if bc == nil {
 		if r.dummyHash != nil {

@@ -1,8 +1,8 @@
 package upstream
 
 import (
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/moongate/moongate/core/registry"
 )
 
@@ -27,13 +27,13 @@ func (f Filter) Allows(t *Target) bool {
 // was built over. Pick must be safe for concurrent use, must not allocate,
 // and must only return a target f allows; nil means none is allowed.
 type Balancer interface {
-	Pick(c *chain.Context, f Filter) *Target
+	Pick(c *reqctx.Context, f Filter) *Target
 }
 
 // Responder is implemented by balancers that act on the response of the
 // target they picked (sticky sets its cookie).
 type Responder interface {
-	Picked(c *chain.Context, t *Target)
+	Picked(c *reqctx.Context, t *Target)
 }
 
 // BalancerFactory builds a balancer over an upstream's targets.

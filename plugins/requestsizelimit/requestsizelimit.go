@@ -1,12 +1,11 @@
 package requestsizelimit
 
 import (
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
-	"github.com/moongate/moongate/core/upstream"
+	"github.com/moongate/moongate/core/plugin"
 )
 
-func init() { chain.Register("request-size-limit", New) }
+func init() { plugin.Register("request-size-limit", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
@@ -18,13 +17,13 @@ type Config struct {
 type Plugin struct{ max int }
 
 var (
-	_ chain.RequestHandler = (*Plugin)(nil)
+	_ plugin.RequestHandler = (*Plugin)(nil)
 
-	errTooLarge = chain.NewError(413, "request body too large")
+	errTooLarge = plugin.NewError(413, "request body too large")
 )
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
+func New(spec plugin.Spec) (any, error) {
 	cfg := Config{Max: -1}
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
@@ -35,8 +34,8 @@ func New(spec chain.Spec) (any, error) {
 	return &Plugin{max: cfg.Max.Int()}, nil
 }
 
-// OnRequest implements chain.RequestHandler.
-func (p *Plugin) OnRequest(c *chain.Context) error {
+// OnRequest implements plugin.RequestHandler.
+func (p *Plugin) OnRequest(c *plugin.Context) error {
 	body, streamed := c.RequestBody()
 	if n := c.Request.Header.ContentLength(); n > p.max || len(body) > p.max {
 		c.Response.SetConnectionClose()
@@ -45,9 +44,7 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 	if streamed {
 		// A chunked body of unknown length: it is counted as it streams
 		// upstream, and the request fails with 413 past the limit.
-		if rb, ok := c.Request.BodyStream().(*upstream.RequestBody); ok {
-			rb.Limit(int64(p.max))
-		}
+		c.LimitRequestBody(int64(p.max))
 	}
 	return nil
 }

@@ -7,38 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moongate/moongate/core/internal/reqctx"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
-
-func TestValues(t *testing.T) {
-	var c Context
-	for i := 0; i < 12; i++ { // past the inline slots
-		c.SetValue(string(rune('a'+i)), i)
-	}
-	c.SetValue("c", "changed")
-	c.SetValue("k", nil)
-	if c.Value("a") != 0 || c.Value("c") != "changed" || c.Value("l") != 11 || c.Value("k") != nil || c.Value("zz") != nil {
-		t.Errorf("values: a=%v c=%v l=%v k=%v", c.Value("a"), c.Value("c"), c.Value("l"), c.Value("k"))
-	}
-	n := 0
-	c.VisitValues(func(string, any) { n++ })
-	if n != 11 {
-		t.Errorf("visited %d values, want 11", n)
-	}
-}
-
-func TestSetPathKeepsDecodedPercent(t *testing.T) {
-	var req fasthttp.Request
-	req.SetRequestURI("/x")
-	c := Context{Request: &req}
-	c.SetPath([]byte("/files/%2e%2e/a b?"))
-	if got := string(c.Path()); got != "/files/%2e%2e/a b?" {
-		t.Errorf("Path() = %q", got)
-	}
-	if got := string(req.URI().RequestURI()); got != "/files/%252e%252e/a%20b%3F" {
-		t.Errorf("sent as %q", got)
-	}
-}
 
 func TestRewriteAndStrip(t *testing.T) {
 	for _, tc := range []struct {
@@ -58,41 +30,37 @@ func TestRewriteAndStrip(t *testing.T) {
 	} {
 		var req fasthttp.Request
 		req.SetRequestURI(tc.path)
-		c := Context{Request: &req, prefixSegs: tc.prefixSegs}
+		fc := &fasthttp.RequestCtx{}
+		fc.Init(&req, nil, nil)
+		c := reqctx.Acquire(fc)
 		for _, p := range tc.params {
 			c.Params.Set(p[0], []byte(p[1]))
 		}
-		r := &Route{StripPrefix: tc.strip}
+		r := NewRoute("r", nil, nil)
+		r.StripPrefix = tc.strip
+		c.Setup(&r.Route, tc.prefixSegs, nil, nil, nil)
 		if tc.rewrite != "" {
 			r.Rewrite = NewRewrite(tc.rewrite)
 		}
-		r.upstreamPath(&c)
+		r.upstreamPath(c)
 		if got := string(c.Path()); got != tc.want {
 			t.Errorf("%s (strip=%v rewrite=%q): got %q, want %q", tc.path, tc.strip, tc.rewrite, got, tc.want)
 		}
+		reqctx.Release(c)
 	}
 }
 
-func TestWriteErrorEscapes(t *testing.T) {
-	var resp fasthttp.Response
-	WriteError(&resp, 400, "bad \"thing\"\n<script>", []byte("id-1"))
-	want := `{"error":"bad \"thing\"\n\u003cscript\u003e","status":400,"request_id":"id-1"}` + "\n"
-	if string(resp.Body()) != want || resp.StatusCode() != 400 || string(resp.Header.ContentType()) != "application/json" {
-		t.Errorf("got %d %q %s", resp.StatusCode(), resp.Header.ContentType(), resp.Body())
-	}
-}
+type failingStep struct{ phase plugin.Phase }
 
-type failingStep struct{ phase Phase }
-
-func (f failingStep) OnRequest(c *Context) error {
-	if f.phase == PhaseRequest {
+func (f failingStep) OnRequest(c *plugin.Context) error {
+	if f.phase == plugin.PhaseRequest {
 		return errors.New("scripts/canary.lua:3: boom")
 	}
 	return nil
 }
 
-func (f failingStep) OnResponse(c *Context) error {
-	if f.phase == PhaseResponse {
+func (f failingStep) OnResponse(c *plugin.Context) error {
+	if f.phase == plugin.PhaseResponse {
 		return errors.New("scripts/canary.lua:7: boom")
 	}
 	return nil
@@ -112,17 +80,17 @@ func (statusUpstream) Forward(c *Context) error {
 // the status line of 500 (not the upstream's "OK") and a body that names
 // no step; the log names the route, the step and the error.
 func TestFailedStepAnswer(t *testing.T) {
-	for _, phase := range []Phase{PhaseRequest, PhaseResponse} {
+	for _, phase := range []plugin.Phase{plugin.PhaseRequest, plugin.PhaseResponse} {
 		var logs bytes.Buffer
-		r := &Route{Name: "canary", Upstream: statusUpstream{},
-			Chain: &Chain{steps: []*step{{label: "scripts/canary.lua", req: failingStep{phase}, resp: failingStep{phase}}}}}
+		r := NewRoute("canary", &Chain{steps: []*step{{label: "scripts/canary.lua", req: failingStep{phase}, resp: failingStep{phase}}}},
+			statusUpstream{})
 		fc := &fasthttp.RequestCtx{}
 		fc.Init(&fasthttp.Request{}, nil, nil)
-		c := AcquireContext(fc)
-		c.Setup(r, -1, nil, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+		c := reqctx.Acquire(fc)
+		c.Setup(&r.Route, -1, nil, nil, slog.New(slog.NewTextHandler(&logs, nil)))
 		c.SetRequestID([]byte("id-1"))
 		r.Serve(c)
-		ReleaseContext(c)
+		reqctx.Release(c)
 		line, _, _ := strings.Cut(string(fc.Response.Header.Header()), "\r\n")
 		if line != "HTTP/1.1 500 Internal Server Error" {
 			t.Errorf("%s phase: status line %q", phase, line)
@@ -145,12 +113,12 @@ type deferStep struct {
 	seen *[]string
 }
 
-func (d deferStep) OnRequest(c *Context) error {
-	c.DeferResponseHeader(HeaderSet, "X-From-"+d.name, "1")
+func (d deferStep) OnRequest(c *plugin.Context) error {
+	c.DeferResponseHeader(plugin.HeaderSet, "X-From-"+d.name, "1")
 	return nil
 }
 
-func (d deferStep) OnResponse(c *Context) error {
+func (d deferStep) OnResponse(c *plugin.Context) error {
 	*d.seen = append(*d.seen, d.name+":"+string(c.Response.Header.Peek("X-From-A"))+","+string(c.Response.Header.Peek("X-From-B")))
 	return nil
 }
@@ -161,16 +129,16 @@ func (d deferStep) OnResponse(c *Context) error {
 // see it, as they would not see what its response phase sets.
 func TestDeferredResponseHeadersOnionOrder(t *testing.T) {
 	var seen []string
-	r := &Route{Name: "r", Upstream: statusUpstream{}, Chain: &Chain{steps: []*step{
+	r := NewRoute("r", &Chain{steps: []*step{
 		{label: "a", req: deferStep{"A", &seen}, resp: deferStep{"A", &seen}},
 		{label: "b", req: deferStep{"B", &seen}, resp: deferStep{"B", &seen}},
-	}}}
+	}}, statusUpstream{})
 	fc := &fasthttp.RequestCtx{}
 	fc.Init(&fasthttp.Request{}, nil, nil)
-	c := AcquireContext(fc)
-	c.Setup(r, -1, nil, nil, nil)
+	c := reqctx.Acquire(fc)
+	c.Setup(&r.Route, -1, nil, nil, nil)
 	r.Serve(c)
-	ReleaseContext(c)
+	reqctx.Release(c)
 	if got := strings.Join(seen, " "); got != "B:,1 A:1,1" {
 		t.Errorf("seen in the response phase: %q, want B:,1 A:1,1 (B, inner, never sees A's)", got)
 	}

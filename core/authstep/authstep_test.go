@@ -1,11 +1,12 @@
-package consumer
+package authstep
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin/plugintest"
 	"github.com/valyala/fasthttp"
 )
 
@@ -54,9 +55,9 @@ func TestIdentitySet(t *testing.T) {
 	a.ConsumerHeader = "x-who"
 	a.CredentialHeader = ""
 	id := NewIdentity(a)
-	c := chain.AcquireContext(&fasthttp.RequestCtx{})
-	defer chain.ReleaseContext(c)
-	id.Set(c, &chain.Consumer{Name: "alice", Groups: []string{"a", "b"}, CredentialID: "alice:key-auth:0", Anonymous: true})
+	c := plugintest.NewContext(&fasthttp.RequestCtx{})
+	defer plugintest.Release(c)
+	id.Set(c, &consumer.Consumer{Name: "alice", Groups: []string{"a", "b"}, CredentialID: "alice:key-auth:0", Anonymous: true})
 	h := &c.Request.Header
 	if string(h.Peek("X-Who")) != "alice" || string(h.Peek("X-Consumer-Groups")) != "a,b" ||
 		h.Peek("X-Credential-Identifier") != nil || string(h.Peek("X-Anonymous-Consumer")) != "true" {

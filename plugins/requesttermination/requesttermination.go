@@ -3,11 +3,11 @@ package requesttermination
 import (
 	"strconv"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
 )
 
-func init() { chain.Register("request-termination", New) }
+func init() { plugin.Register("request-termination", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
@@ -34,12 +34,12 @@ type Plugin struct {
 }
 
 var (
-	_ chain.RequestHandler = (*Plugin)(nil)
-	_ chain.Responder      = (*Plugin)(nil)
+	_ plugin.RequestHandler = (*Plugin)(nil)
+	_ plugin.Responder      = (*Plugin)(nil)
 )
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
+func New(spec plugin.Spec) (any, error) {
 	cfg := Config{Status: 503, Message: "service unavailable", ContentType: "text/plain; charset=utf-8"}
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
@@ -57,8 +57,8 @@ func New(spec chain.Spec) (any, error) {
 	return p, nil
 }
 
-// OnRequest implements chain.RequestHandler: it answers and stops the chain.
-func (p *Plugin) OnRequest(c *chain.Context) error {
+// OnRequest implements plugin.RequestHandler: it answers and stops the plugin.
+func (p *Plugin) OnRequest(c *plugin.Context) error {
 	if p.body != nil {
 		c.Respond(p.status, p.contentType, p.body)
 	} else {
@@ -70,6 +70,6 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 	return nil
 }
 
-// Answers implements chain.Responder: request-termination answers every
+// Answers implements plugin.Responder: request-termination answers every
 // request.
-func (p *Plugin) Answers() chain.Answer { return chain.AnswerAlways }
+func (p *Plugin) Answers() plugin.Answer { return plugin.AnswerAlways }

@@ -1,12 +1,9 @@
-package chain
+package plugin
 
 import (
-	"log/slog"
 	"strings"
 
-	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/registry"
-	"github.com/moongate/moongate/core/store"
 )
 
 // RequestHandler is implemented by steps that act before the upstream is
@@ -88,47 +85,6 @@ type Cleaner interface {
 	Cleanup() error
 }
 
-// Spec is what a factory builds a plugin instance from.
-type Spec struct {
-	// Name is the registered plugin name, or the script path.
-	Name string
-	// Config is the step's [config] table, to be decoded with Config.Decode.
-	Config config.Table
-	// Step is the step's whole definition (enabled, on_error, timeout, ...).
-	Step config.Step
-	// Path is the step's key path in the file, e.g. routes[0].plugins[1].
-	Path string
-	// Route is the route name for a step of [[routes.plugins]], "" for a
-	// global step (one instance then serves every route).
-	Route string
-	// Env gives access to process-wide services.
-	Env *Env
-}
-
-// Env holds the services a factory may use. It lives as long as the
-// configuration being built.
-type Env struct {
-	// Logger is the process logger.
-	Logger *slog.Logger
-	// Config is the whole configuration being built.
-	Config *config.Config
-	// Cache is the process-wide shared cache; take a namespace of your own
-	// with Cache.Namespace. It outlives reloads.
-	Cache *store.Store
-	// Consumers are the configuration's [[consumers]], built once per
-	// load (so a reload adds and removes consumers); core/consumer.Of
-	// gives the full registry to authentication plugins. nil in
-	// environments built without consumers.
-	Consumers Consumers
-}
-
-// Consumers finds the consumers of a configuration by name. It is
-// implemented by core/consumer.Registry and safe for concurrent use.
-type Consumers interface {
-	// Consumer returns the consumer called name, nil if there is none.
-	Consumer(name string) *Consumer
-}
-
 // Factory builds a plugin instance from its step. The instance must
 // implement at least one of RequestHandler, ResponseHandler, LogHandler.
 // Errors should name the offending key: return spec.Config.Problem("ttl",
@@ -147,7 +103,7 @@ var (
 // panics, naming both places of registration.
 func Register(name string, f Factory) {
 	if f == nil {
-		panic("chain: Register needs a factory")
+		panic("plugin: Register needs a factory")
 	}
 	plugins.Register(name, f)
 }
@@ -157,7 +113,7 @@ func Register(name string, f Factory) {
 // duplicate extension panics.
 func RegisterScriptEngine(ext string, f Factory) {
 	if !strings.HasPrefix(ext, ".") || f == nil {
-		panic("chain: RegisterScriptEngine needs an extension such as .lua and a factory")
+		panic("plugin: RegisterScriptEngine needs an extension such as .lua and a factory")
 	}
 	engines.Register(ext, f)
 }

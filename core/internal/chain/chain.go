@@ -5,19 +5,24 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/internal/reqctx"
+	"github.com/moongate/moongate/core/plugin"
 )
+
+// Context is the request context the engine works on; plugins get the
+// same value as a *plugin.Context (see core/internal/reqctx).
+type Context = reqctx.Context
 
 // step is one built step of a chain, with its phase handlers looked up once.
 type step struct {
 	id       string // identity in the merge of global and route steps
 	label    string // plugin name or script path, for logs
 	instance any
-	req      RequestHandler
-	resp     ResponseHandler
-	log      LogHandler
+	req      plugin.RequestHandler
+	resp     plugin.ResponseHandler
+	log      plugin.LogHandler
 	cont     bool // on_error = "continue"
 }
 
@@ -42,19 +47,19 @@ func (ch *Chain) Labels() []string {
 }
 
 // Answers returns the most any request step of the chain can answer by
-// itself (see Responder), and the labels of the steps that can.
-func (ch *Chain) Answers() (Answer, []string) {
-	best := AnswerNever
+// itself (see plugin.Responder), and the labels of the steps that can.
+func (ch *Chain) Answers() (plugin.Answer, []string) {
+	best := plugin.AnswerNever
 	var labels []string
 	for _, s := range ch.steps {
-		r, ok := s.instance.(Responder)
+		r, ok := s.instance.(plugin.Responder)
 		if !ok || s.req == nil {
 			continue
 		}
 		switch a := r.Answers(); {
 		case a > best:
 			best, labels = a, []string{s.label}
-		case a == best && a != AnswerNever:
+		case a == best && a != plugin.AnswerNever:
 			labels = append(labels, s.label)
 		}
 	}
@@ -64,37 +69,29 @@ func (ch *Chain) Answers() (Answer, []string) {
 // HasLog reports whether a step of the chain has a log phase.
 func (ch *Chain) HasLog() bool { return ch.hasLog }
 
-// Route is a compiled route: its chain and where its requests go.
+// Route is a compiled route: its chain and where its requests go. The
+// embedded reqctx.Route (Name, Upstream, Proxy) is what its requests know
+// of it; make one with NewRoute.
 type Route struct {
-	// Name is the route's name.
-	Name string
+	reqctx.Route
 	// Chain is the route's chain: the global steps merged with its own.
 	Chain *Chain
-	// Upstream is the route's upstream, nil if it has none.
-	Upstream Forwarder
-	// PreserveHost sends the client's Host header upstream.
-	PreserveHost bool
 	// StripPrefix removes the matched prefix from the upstream path.
 	StripPrefix bool
 	// Rewrite, if set, builds the upstream path from a template.
 	Rewrite *Rewrite
-	// Proxy holds the route's settings for its upstream call.
-	Proxy ProxyOptions
 }
 
-// ProxyOptions are a route's overrides of its upstream's timeouts and
-// retries, and what it lets through; zero durations mean the upstream's.
-type ProxyOptions struct {
-	Timeout        time.Duration // one try
-	ConnectTimeout time.Duration
-	Deadline       time.Duration // all tries
-	// Retries is the most retries: 0 for the upstream's setting, negative
-	// for none.
-	Retries int
-	// RetryNonIdempotent lets non-idempotent methods be retried.
-	RetryNonIdempotent bool
-	// WebSocket lets "Upgrade: websocket" requests through.
-	WebSocket bool
+// NewRoute returns a route called name running ch (nil: no steps) and
+// sending its requests to up (nil: none). Set the other fields before
+// it serves.
+func NewRoute(name string, ch *Chain, up reqctx.Upstream) *Route {
+	if ch == nil {
+		ch = &Chain{}
+	}
+	r := &Route{Chain: ch}
+	r.Name, r.Upstream, r.Engine = name, up, r
+	return r
 }
 
 // Serve runs c through the route: the request phase, the upstream unless a
@@ -103,45 +100,46 @@ type ProxyOptions struct {
 func (r *Route) Serve(c *Context) {
 	steps := r.Chain.steps
 	if r.Chain.original {
-		c.keepOriginalHeaders()
+		c.KeepOriginalHeaders()
 	}
-	c.phase = PhaseRequest
+	pc := (*plugin.Context)(c)
+	c.SetPhase(reqctx.PhaseRequest)
 	for i, s := range steps {
-		c.depth = i + 1
+		c.SetDepth(i + 1)
 		if s.req == nil {
 			continue
 		}
-		if err := s.req.OnRequest(c); err != nil {
-			if c.stepFailed(s, err) {
+		if err := s.req.OnRequest(pc); err != nil {
+			if stepFailed(c, s, err) {
 				break
 			}
 			continue
 		}
-		if c.answered {
+		if c.Answered() {
 			break
 		}
 	}
 	// The upstream's reason phrase belongs to the upstream's status.
 	upstreamStatus := 0
-	if !c.answered {
-		c.phase = PhaseNone
+	if !c.Answered() {
+		c.SetPhase(reqctx.PhaseNone)
 		r.forward(c)
 		upstreamStatus = c.Response.StatusCode()
 	}
-	c.phase = PhaseResponse
-	for i := c.depth - 1; i >= 0; i-- {
-		if len(c.respHeaders) > 0 {
-			c.applyResponseHeaders(i + 1)
+	c.SetPhase(reqctx.PhaseResponse)
+	for i := c.Depth() - 1; i >= 0; i-- {
+		if c.HasDeferredHeaders() {
+			c.ApplyResponseHeaders(i + 1)
 		}
 		s := steps[i]
 		if s.resp == nil {
 			continue
 		}
-		if err := s.resp.OnResponse(c); err != nil {
-			c.stepFailed(s, err)
+		if err := s.resp.OnResponse(pc); err != nil {
+			stepFailed(c, s, err)
 		}
 	}
-	c.phase = PhaseNone
+	c.SetPhase(reqctx.PhaseNone)
 	if c.Response.StatusCode() != upstreamStatus {
 		// A step changed the status, or produced the response: the status
 		// line gets the standard phrase of the status sent, never the
@@ -150,40 +148,49 @@ func (r *Route) Serve(c *Context) {
 	}
 }
 
-var errNoUpstream = NewError(502, "route has no upstream")
+var errNoUpstream = plugin.NewError(502, "route has no upstream")
+
+// Forward sends c.Request to c's upstream the way the route does once
+// its request phase is over (strip_prefix and rewrite applied, unless a
+// step set the path) and fills c.Response; a failure becomes the
+// gateway's error response (502, 503, 504). It implements reqctx.Engine,
+// for detached contexts (plugin.Context.Forward).
+func (r *Route) Forward(c *Context) { r.forward(c) }
 
 func (r *Route) forward(c *Context) {
-	if c.Upstream == nil {
+	up := c.Upstream()
+	if up == nil {
 		c.Error(errNoUpstream.Status, errNoUpstream.Message)
 		return
 	}
-	if !c.pathSet {
+	if !c.PathSet() {
 		r.upstreamPath(c)
 	}
-	if err := c.Upstream.Forward(c); err != nil {
-		var e *Error
+	if err := up.Forward(c); err != nil {
+		var e *plugin.Error
 		if errors.As(err, &e) {
 			if e.Err != nil {
-				c.LogAttrs(slog.LevelWarn, "upstream failed", slog.String("upstream", c.Upstream.Name()),
+				c.LogAttrs(slog.LevelWarn, "upstream failed", slog.String("upstream", up.Name()),
 					slog.Int("status", e.Status), slog.String("error", e.Err.Error()))
 			}
 			c.Error(e.Status, e.Message)
 			return
 		}
-		c.LogAttrs(slog.LevelError, "upstream failed", slog.String("upstream", c.Upstream.Name()), slog.String("error", err.Error()))
+		c.LogAttrs(slog.LevelError, "upstream failed", slog.String("upstream", up.Name()), slog.String("error", err.Error()))
 		c.Error(502, "bad gateway")
 	}
 }
 
 // upstreamPath applies strip_prefix and rewrite.
 func (r *Route) upstreamPath(c *Context) {
-	if r.Rewrite == nil && (!r.StripPrefix || c.prefixSegs < 0) {
+	segs := c.PrefixSegs()
+	if r.Rewrite == nil && (!r.StripPrefix || segs < 0) {
 		return
 	}
 	path := c.Path()
 	rest := path
-	if c.prefixSegs >= 0 {
-		rest = afterSegments(path, c.prefixSegs)
+	if segs >= 0 {
+		rest = afterSegments(path, segs)
 	}
 	var buf [256]byte
 	var p []byte
@@ -192,7 +199,7 @@ func (r *Route) upstreamPath(c *Context) {
 	} else {
 		p = append(append(buf[:0], '/'), rest...)
 	}
-	c.setPath(p)
+	c.SetUpstreamPath(p)
 }
 
 // afterSegments returns what follows the first n segments of path, without
@@ -221,14 +228,14 @@ func afterSegments(path []byte, n int) []byte {
 // or answered with 500 (or the error's own 5xx status). The log line
 // names the route, the step and the error (a script's error starts with
 // its file and line); the client's answer names none of them.
-func (c *Context) stepFailed(s *step, err error) bool {
-	var e *Error
+func stepFailed(c *Context, s *step, err error) bool {
+	var e *plugin.Error
 	if errors.As(err, &e) && e.Status < 500 {
 		c.Error(e.Status, e.Message)
 		return true
 	}
 	c.LogAttrs(slog.LevelError, "step failed", slog.String("step", s.label),
-		slog.String("phase", c.phase.String()), slog.String("error", err.Error()))
+		slog.String("phase", c.Phase().String()), slog.String("error", err.Error()))
 	if s.cont {
 		return false
 	}
@@ -287,14 +294,14 @@ func (rw *Rewrite) append(dst []byte, c *Context, rest []byte) []byte {
 // Builder builds the chains of one configuration. Global steps are built
 // once and shared by every route that keeps them.
 type Builder struct {
-	env      *Env
+	env      *plugin.Env
 	global   []*step
 	built    []any // every instance, for Cleanup
 	problems config.Problems
 }
 
 // NewBuilder builds the global chain of env.Config.
-func NewBuilder(env *Env) *Builder {
+func NewBuilder(env *plugin.Env) *Builder {
 	b := &Builder{env: env}
 	for i := range env.Config.Plugins {
 		// One entry per global step, nil when disabled, so that indexes
@@ -338,7 +345,7 @@ func (b *Builder) Chain(i int) *Chain {
 		}
 		ch.steps = append(ch.steps, s)
 		ch.hasLog = ch.hasLog || s.log != nil
-		if u, ok := s.instance.(OriginalHeadersUser); ok && u.UsesOriginalHeaders() {
+		if u, ok := s.instance.(plugin.OriginalHeadersUser); ok && u.UsesOriginalHeaders() {
 			ch.original = true
 		}
 	}
@@ -348,20 +355,20 @@ func (b *Builder) Chain(i int) *Chain {
 // build builds one step; nil for a disabled step or one that failed (the
 // failure is recorded).
 func (b *Builder) build(st *config.Step, path, route string) *step {
-	var f Factory
+	var f plugin.Factory
 	var ok bool
 	label := st.Name
 	if st.Script != "" {
 		label = st.Script
-		f, ok = ScriptEngine(st.Script)
+		f, ok = plugin.ScriptEngine(st.Script)
 		if !ok {
 			b.problem(path+".script", "no script engine for "+strconv.Quote(st.Script)+" (scripts end in .lua)")
 			return nil
 		}
 	} else {
-		f, ok = Lookup(st.Name)
+		f, ok = plugin.Lookup(st.Name)
 		if !ok {
-			names := Names()
+			names := plugin.Names()
 			hint := "known: " + strings.Join(names, ", ")
 			if s := config.Suggest(st.Name, names); s != "" {
 				hint = "did you mean " + strconv.Quote(s) + "?"
@@ -373,7 +380,7 @@ func (b *Builder) build(st *config.Step, path, route string) *step {
 	if !st.Enabled {
 		return nil
 	}
-	inst, err := f(Spec{Name: label, Config: st.Config, Step: *st, Path: path, Route: route, Env: b.env})
+	inst, err := f(plugin.Spec{Name: label, Config: st.Config, Step: *st, Path: path, Route: route, Env: b.env})
 	if err != nil {
 		var ps config.Problems
 		var p config.Problem
@@ -388,17 +395,17 @@ func (b *Builder) build(st *config.Step, path, route string) *step {
 		return nil
 	}
 	s := &step{id: st.ID(), label: label, instance: inst, cont: st.OnError == "continue"}
-	s.req, _ = inst.(RequestHandler)
-	s.resp, _ = inst.(ResponseHandler)
-	s.log, _ = inst.(LogHandler)
-	if f, ok := inst.(PhaseFilter); ok {
-		if !f.Handles(PhaseRequest) {
+	s.req, _ = inst.(plugin.RequestHandler)
+	s.resp, _ = inst.(plugin.ResponseHandler)
+	s.log, _ = inst.(plugin.LogHandler)
+	if f, ok := inst.(plugin.PhaseFilter); ok {
+		if !f.Handles(plugin.PhaseRequest) {
 			s.req = nil
 		}
-		if !f.Handles(PhaseResponse) {
+		if !f.Handles(plugin.PhaseResponse) {
 			s.resp = nil
 		}
-		if !f.Handles(PhaseLog) {
+		if !f.Handles(plugin.PhaseLog) {
 			s.log = nil
 		}
 	}
@@ -425,7 +432,7 @@ func (b *Builder) Instances() []any { return b.built }
 func Cleanup(instances []any) error {
 	var errs []error
 	for _, inst := range instances {
-		if cl, ok := inst.(Cleaner); ok {
+		if cl, ok := inst.(plugin.Cleaner); ok {
 			if err := cl.Cleanup(); err != nil {
 				errs = append(errs, err)
 			}

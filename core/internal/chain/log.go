@@ -5,6 +5,9 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/moongate/moongate/core/internal/reqctx"
+	"github.com/moongate/moongate/core/plugin"
 )
 
 // The log phase runs on a few worker goroutines fed by a bounded queue, so
@@ -29,46 +32,12 @@ func LogDropped() uint64 { return logDropped.Load() }
 // the log phase, or at once if it is dropped; it must release c.
 func FinishLog(c *Context, done func(*Context)) {
 	logStart.Do(startLogWorkers)
-	c.bodySize = responseBodySize(c.Response)
-	c.Request.Header.CopyTo(&c.logReq.Header)
-	c.Response.Header.CopyTo(&c.logResp.Header)
-	c.detachParams()
-	c.Fast, c.Request, c.Response = nil, &c.logReq, &c.logResp
-	c.done = done
+	c.PrepareLog(done)
 	select {
 	case logQueue <- c:
 	default:
 		logDropped.Add(1)
-		done(c)
-	}
-}
-
-// detachParams copies the path parameter values, which point into the
-// fasthttp request, into the context's own memory.
-func (c *Context) detachParams() {
-	n := c.Params.Len()
-	if n == 0 {
-		return
-	}
-	size := 0
-	for i := 0; i < n; i++ {
-		_, v := c.Params.At(i)
-		size += len(v)
-	}
-	buf := make([]byte, 0, size)
-	var ps [16]struct {
-		name string
-		v    []byte
-	}
-	for i := 0; i < n && i < len(ps); i++ {
-		name, v := c.Params.At(i)
-		start := len(buf)
-		buf = append(buf, v...)
-		ps[i].name, ps[i].v = name, buf[start:len(buf):len(buf)]
-	}
-	c.Params.Reset()
-	for i := 0; i < n && i < len(ps); i++ {
-		c.Params.Set(ps[i].name, ps[i].v)
+		c.Done()
 	}
 }
 
@@ -90,13 +59,14 @@ func runLog(c *Context) {
 		if p := recover(); p != nil {
 			c.LogAttrs(slog.LevelError, "log phase panicked", slog.Any("panic", p))
 		}
-		c.phase = PhaseNone
-		c.done(c)
+		c.SetPhase(reqctx.PhaseNone)
+		c.Done()
 	}()
-	c.phase = PhaseLog
-	for _, s := range c.Route.Chain.steps[:c.depth] {
+	c.SetPhase(reqctx.PhaseLog)
+	pc := (*plugin.Context)(c)
+	for _, s := range c.Route().Engine.(*Route).Chain.steps[:c.Depth()] {
 		if s.log != nil {
-			s.log.OnLog(c)
+			s.log.OnLog(pc)
 		}
 	}
 }

@@ -1,28 +1,31 @@
-package chain
+package reqctx
 
 import (
 	"context"
 	"encoding/binary"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
 	"time"
 
+	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/realip"
 	"github.com/moongate/moongate/core/router"
 	"github.com/valyala/fasthttp"
 )
 
-// Phase is the part of a request's life a step is called in.
+// Phase is the part of a request's life a step is called in; plugin.Phase
+// has the same values.
 type Phase uint8
 
 // The phases, in the order a request goes through them.
 const (
-	PhaseNone     Phase = iota // not inside a step
-	PhaseRequest               // RequestHandler.OnRequest
-	PhaseResponse              // ResponseHandler.OnResponse
-	PhaseLog                   // LogHandler.OnLog
+	PhaseNone Phase = iota
+	PhaseRequest
+	PhaseResponse
+	PhaseLog
 )
 
 // String returns the phase's name as scripts know it: "request", "response", "log".
@@ -38,30 +41,65 @@ func (p Phase) String() string {
 	return "none"
 }
 
-// Forwarder sends a request to an upstream and fills c.Response. An
-// *Error return carries the status to answer (502, 503, 504).
-type Forwarder interface {
+// HeaderOp is a change of a header; plugin.HeaderOp has the same values.
+type HeaderOp uint8
+
+// The header changes.
+const (
+	HeaderSet HeaderOp = iota
+	HeaderAdd
+	HeaderDel
+)
+
+// Upstream is where a request is sent: implemented by core/upstream's
+// Upstream. An *plugin.Error return carries the status to answer (502,
+// 503, 504).
+type Upstream interface {
 	Name() string
 	Forward(c *Context) error
 }
 
-// UpstreamLookup finds an upstream of the current configuration by name.
-type UpstreamLookup func(name string) Forwarder
+// UpstreamLookup finds an upstream of the current configuration by name;
+// nil when there is none.
+type UpstreamLookup func(name string) Upstream
 
-// Consumer is the authenticated client of a request, set by an auth step.
-// It is shared by every request of that consumer and must not be modified.
-type Consumer struct {
-	// Name is the consumer's name from [[consumers]].
+// ProxyOptions are a route's overrides of its upstream's timeouts and
+// retries, and what it lets through; zero durations mean the upstream's.
+type ProxyOptions struct {
+	Timeout        time.Duration // one try
+	ConnectTimeout time.Duration
+	Deadline       time.Duration // all tries
+	// Retries is the most retries: 0 for the upstream's setting, negative
+	// for none.
+	Retries int
+	// RetryNonIdempotent lets non-idempotent methods be retried.
+	RetryNonIdempotent bool
+	// WebSocket lets "Upgrade: websocket" requests through.
+	WebSocket bool
+	// PreserveHost sends the client's Host header upstream.
+	PreserveHost bool
+}
+
+// Route is what a request knows of its route. The engine
+// (core/internal/chain) compiles one per [[routes]], inside its own
+// route, and never changes it.
+type Route struct {
+	// Name is the route's name.
 	Name string
-	// Groups are the consumer's groups, for ACLs.
-	Groups []string
-	// CredentialID names the credential that authenticated the request
-	// (never the secret itself); "" for the anonymous consumer and for
-	// consumers looked up by name.
-	CredentialID string
-	// Anonymous is true for the consumer a step gives a request that
-	// presented no credentials (the steps' anonymous option).
-	Anonymous bool
+	// Upstream is the route's upstream, nil if it has none.
+	Upstream Upstream
+	// Proxy holds the route's settings of its upstream call.
+	Proxy ProxyOptions
+	// Engine is the engine's side of the route.
+	Engine Engine
+}
+
+// Engine is the engine's side of a route: implemented by chain.Route.
+type Engine interface {
+	// Forward sends c's request to c's upstream the way the route does
+	// once its request phase is over, and fills c.Response; a failure
+	// becomes the gateway's error response.
+	Forward(c *Context)
 }
 
 const maxValues = 8
@@ -71,38 +109,35 @@ type value struct {
 	val any
 }
 
-// Context is one request on its way through a chain. It wraps fasthttp's
-// RequestCtx (headers are read as []byte, without copies) and carries the
-// route, the upstream, the consumer, path parameters and per-request values
-// shared between steps.
-//
-// Lifetime: a Context comes from a pool and goes back to it when the
-// request ends. Nothing may keep a Context, or a []byte taken from it or
-// from its Request and Response, after the step that got it returns;
-// copy what must outlive the call. A Context is used by one goroutine at a
-// time.
+type headerOp struct {
+	op          HeaderOp
+	depth       int // the step that asked, 1-based
+	name, value []byte
+}
+
+// Context is one request on its way through a chain; see plugin.Context
+// for what steps may do with it. It comes from a pool (Acquire) and goes
+// back to it (Release), reset field by field.
 type Context struct {
-	// Fast is fasthttp's context of the request; nil in the log phase.
+	// Fast is fasthttp's context of the request; nil in the log phase and
+	// in a detached context.
 	Fast *fasthttp.RequestCtx
-	// Request is the request as it will be sent upstream: steps may change
-	// its headers and body. Change the path with SetPath.
+	// Request is the request as it will be sent upstream.
 	Request *fasthttp.Request
 	// Response is the response: the upstream's, or one a step produced.
 	Response *fasthttp.Response
-	// Route is the matched route.
-	Route *Route
-	// Upstream is where the request goes; a step may change it with
-	// SetUpstream. nil when the route has no upstream.
-	Upstream Forwarder
 	// Consumer is the authenticated consumer, nil until an auth step sets it.
-	Consumer *Consumer
+	Consumer *consumer.Consumer
 	// Params are the route's path parameters ("/users/{id}").
 	Params router.Params
 
+	route      *Route
+	upstream   Upstream
 	phase      Phase
 	depth      int  // how many steps' request phase ran
 	answered   bool // the response is final: skip the rest of the request phase and the upstream
 	pathSet    bool // a step set the upstream path: no strip_prefix or rewrite
+	detached   bool // made by Detach
 	target     string
 	prefixSegs int // segments of the matched prefix pattern, -1 for non-prefix
 	tls        bool
@@ -125,7 +160,7 @@ type Context struct {
 	respHeaders []headerOp
 
 	// The client's headers as they reached the chain, when a step asked
-	// for them (OriginalHeadersUser).
+	// for them (plugin.OriginalHeadersUser).
 	orig    fasthttp.RequestHeader
 	origSet bool
 
@@ -135,29 +170,12 @@ type Context struct {
 	done    func(*Context)
 }
 
-// HeaderOp is a change of a header: set (replacing its values), add (a
-// value) or delete.
-type HeaderOp uint8
+var pool = sync.Pool{New: func() any { return &Context{prefixSegs: -1} }}
 
-// The header changes.
-const (
-	HeaderSet HeaderOp = iota
-	HeaderAdd
-	HeaderDel
-)
-
-type headerOp struct {
-	op          HeaderOp
-	depth       int // the step that asked, 1-based
-	name, value []byte
-}
-
-var contextPool = sync.Pool{New: func() any { return &Context{prefixSegs: -1} }}
-
-// AcquireContext returns a Context for fc from the pool. The gateway calls
-// it once per request; plugins never need to.
-func AcquireContext(fc *fasthttp.RequestCtx) *Context {
-	c := contextPool.Get().(*Context)
+// Acquire returns a Context for fc from the pool. The gateway calls it
+// once per request.
+func Acquire(fc *fasthttp.RequestCtx) *Context {
+	c := pool.Get().(*Context)
 	c.Fast = fc
 	c.Request = &fc.Request
 	c.Response = &fc.Response
@@ -175,12 +193,12 @@ func AcquireContext(fc *fasthttp.RequestCtx) *Context {
 	return c
 }
 
-// ReleaseContext resets c field by field and returns it to the pool.
-func ReleaseContext(c *Context) {
+// Release resets c field by field and returns it to the pool.
+func Release(c *Context) {
 	c.Fast, c.Request, c.Response = nil, nil, nil
-	c.Route, c.Upstream, c.Consumer = nil, nil, nil
+	c.route, c.upstream, c.Consumer = nil, nil, nil
 	c.Params.Reset()
-	c.phase, c.depth, c.answered, c.pathSet, c.prefixSegs = PhaseNone, 0, false, false, -1
+	c.phase, c.depth, c.answered, c.pathSet, c.detached, c.prefixSegs = PhaseNone, 0, false, false, false, -1
 	c.target = ""
 	c.tls, c.localPort, c.remote, c.clientIP = false, 0, netip.Addr{}, netip.Addr{}
 	c.trusted, c.upstreams, c.logger = nil, nil, nil
@@ -202,7 +220,7 @@ func ReleaseContext(c *Context) {
 	c.logReq.Reset()
 	c.logResp.Reset()
 	c.done = nil
-	contextPool.Put(c)
+	pool.Put(c)
 }
 
 func addrOf(a net.Addr) (netip.Addr, bool) {
@@ -217,21 +235,60 @@ func addrOf(a net.Addr) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-// Setup attaches the per-configuration parts to c: the route and its
-// matched prefix (segments of a prefix pattern, -1 for other patterns),
-// trusted proxies, the upstream lookup and the logger. Called by the
-// gateway after routing.
+// Setup attaches the per-configuration parts to c: the route (nil for
+// none) and its matched prefix (segments of a prefix pattern, -1 for
+// other patterns), trusted proxies, the upstream lookup and the logger.
+// Called by the gateway after routing.
 func (c *Context) Setup(r *Route, prefixSegs int, trusted *realip.Trusted, upstreams UpstreamLookup, logger *slog.Logger) {
-	c.Route = r
-	c.Upstream = r.Upstream
+	c.route = r
+	if r != nil {
+		c.upstream = r.Upstream
+	}
 	c.prefixSegs = prefixSegs
 	c.trusted = trusted
 	c.upstreams = upstreams
 	c.logger = logger
 }
 
+// Route returns the request's route, nil for none.
+func (c *Context) Route() *Route { return c.route }
+
+// RouteName returns the route's name, "" for none.
+func (c *Context) RouteName() string {
+	if c.route == nil {
+		return ""
+	}
+	return c.route.Name
+}
+
+// Upstream returns where the request goes, nil for nowhere.
+func (c *Context) Upstream() Upstream { return c.upstream }
+
+// UpstreamName returns the name of Upstream, "" for none.
+func (c *Context) UpstreamName() string {
+	if c.upstream == nil {
+		return ""
+	}
+	return c.upstream.Name()
+}
+
+// Rerouted reports whether the request goes elsewhere than its route's
+// upstream: to another upstream, or to one target.
+func (c *Context) Rerouted() bool {
+	return c.route == nil || c.upstream != c.route.Upstream || c.target != ""
+}
+
 // Phase returns the phase the context is in.
 func (c *Context) Phase() Phase { return c.phase }
+
+// SetPhase sets the phase the context is in.
+func (c *Context) SetPhase(p Phase) { c.phase = p }
+
+// Depth returns how many steps' request phase ran.
+func (c *Context) Depth() int { return c.depth }
+
+// SetDepth records that the request phase reached step d (1-based).
+func (c *Context) SetDepth(d int) { c.depth = d }
 
 // Method returns the request method.
 func (c *Context) Method() []byte { return c.Request.Header.Method() }
@@ -239,23 +296,29 @@ func (c *Context) Method() []byte { return c.Request.Header.Method() }
 // Host returns the Host header as the client sent it.
 func (c *Context) Host() []byte { return c.Request.Header.Host() }
 
-// Path returns the normalized path (dot segments resolved, duplicate
-// slashes merged, percent-encoding decoded): the path routing matched, and
-// the one sent upstream unless strip_prefix, rewrite or SetPath change it.
+// Path returns the normalized path.
 func (c *Context) Path() []byte { return c.Request.URI().Path() }
 
-// SetPath sets the path sent upstream. The route's strip_prefix and
-// rewrite no longer apply. p is a decoded path; it is percent-encoded
-// where needed when sent.
+// SetPath sets the path sent upstream; strip_prefix and rewrite no longer
+// apply.
 func (c *Context) SetPath(p []byte) {
-	c.setPath(p)
+	c.SetUpstreamPath(p)
 	c.pathSet = true
 }
 
-func (c *Context) setPath(p []byte) {
+// SetUpstreamPath sets the path sent upstream, percent-encoded where
+// needed, as strip_prefix and rewrite do.
+func (c *Context) SetUpstreamPath(p []byte) {
 	c.scratch = appendQuotedPath(c.scratch[:0], p)
 	c.Request.URI().SetPathBytes(c.scratch)
 }
+
+// PathSet reports whether a step set the upstream path (SetPath).
+func (c *Context) PathSet() bool { return c.pathSet }
+
+// PrefixSegs returns the segments of the matched prefix pattern, -1 when
+// the route's path that matched is not a prefix.
+func (c *Context) PrefixSegs() int { return c.prefixSegs }
 
 // Scheme returns "https" for requests that came over TLS, else "http".
 func (c *Context) Scheme() string {
@@ -268,22 +331,17 @@ func (c *Context) Scheme() string {
 // IsTLS reports whether the request came over TLS.
 func (c *Context) IsTLS() bool { return c.tls }
 
-// LocalPort returns the port of the gateway's listener the request came
-// in on; 0 when unknown (a context built outside a server).
+// LocalPort returns the port of the listener the request came in on.
 func (c *Context) LocalPort() int { return c.localPort }
 
-// keepOriginalHeaders copies the request headers, as they reached the
+// KeepOriginalHeaders copies the request headers, as they reached the
 // chain, for OriginalHeaders.
-func (c *Context) keepOriginalHeaders() {
+func (c *Context) KeepOriginalHeaders() {
 	c.Request.Header.CopyTo(&c.orig)
 	c.origSet = true
 }
 
-// OriginalHeaders returns the client's request headers as they reached
-// the chain (after the gateway removed hop-by-hop and forged identity
-// headers, before any step changed them), or nil when the route's chain
-// has no step that asked for them (see OriginalHeadersUser). The headers
-// belong to the context: read-only, valid until the request ends.
+// OriginalHeaders returns the headers KeepOriginalHeaders copied, or nil.
 func (c *Context) OriginalHeaders() *fasthttp.RequestHeader {
 	if !c.origSet {
 		return nil
@@ -292,14 +350,7 @@ func (c *Context) OriginalHeaders() *fasthttp.RequestHeader {
 }
 
 // DeferResponseHeader records a change of a response header that the
-// running step asks for before the response exists (in the request
-// phase). It is made on the response the request gets, whichever it is:
-// the upstream's or an error, when the response phase reaches the step
-// (before its OnResponse), so that the steps the step runs around (a
-// cache after it) see the response without it, as they would not see
-// what its OnResponse sets; or a response a step produced with Respond,
-// at once, before that step's own headers (which win). name and value
-// are copied.
+// running step (Depth) asks for before the response exists.
 func (c *Context) DeferResponseHeader(op HeaderOp, name, value string) {
 	n := len(c.respHeaders)
 	if n < cap(c.respHeaders) {
@@ -313,10 +364,14 @@ func (c *Context) DeferResponseHeader(op HeaderOp, name, value string) {
 	h.value = append(h.value[:0], value...)
 }
 
-// applyResponseHeaders makes, in order, the changes DeferResponseHeader
+// HasDeferredHeaders reports whether changes DeferResponseHeader recorded
+// are yet to be made.
+func (c *Context) HasDeferredHeaders() bool { return len(c.respHeaders) > 0 }
+
+// ApplyResponseHeaders makes, in order, the changes DeferResponseHeader
 // recorded for the steps from depth on (1-based), and forgets them.
 // Steps record in chain order, so theirs are the end of the list.
-func (c *Context) applyResponseHeaders(depth int) {
+func (c *Context) ApplyResponseHeaders(depth int) {
 	i := len(c.respHeaders)
 	for i > 0 && c.respHeaders[i-1].depth >= depth {
 		i--
@@ -337,9 +392,7 @@ func (c *Context) applyResponseHeaders(depth int) {
 // RemoteAddr returns the address of the peer connected to the gateway.
 func (c *Context) RemoteAddr() netip.Addr { return c.remote }
 
-// ClientIP returns the real client address: the peer, or, when the peer
-// is a trusted proxy, the rightmost untrusted X-Forwarded-For address,
-// all lines of the header read as one list.
+// ClientIP returns the real client address (see plugin.Context.ClientIP).
 func (c *Context) ClientIP() netip.Addr {
 	if !c.clientIP.IsValid() {
 		c.clientIP = c.remote
@@ -356,8 +409,7 @@ func (c *Context) Trusted() *realip.Trusted { return c.trusted }
 // Start returns when the request started.
 func (c *Context) Start() time.Time { return c.start }
 
-// Logger returns the process logger; add the request's ID when logging
-// about a request (see LogAttrs).
+// Logger returns the process logger.
 func (c *Context) Logger() *slog.Logger {
 	if c.logger == nil {
 		return slog.Default()
@@ -372,8 +424,8 @@ func (c *Context) LogAttrs(level slog.Level, msg string, attrs ...slog.Attr) {
 		return
 	}
 	extra := make([]slog.Attr, 0, len(attrs)+2)
-	if c.Route != nil {
-		extra = append(extra, slog.String("route", c.Route.Name))
+	if c.route != nil {
+		extra = append(extra, slog.String("route", c.route.Name))
 	}
 	if len(c.requestID) > 0 {
 		extra = append(extra, slog.String("request_id", string(c.requestID)))
@@ -381,11 +433,10 @@ func (c *Context) LogAttrs(level slog.Level, msg string, attrs ...slog.Attr) {
 	l.LogAttrs(context.Background(), level, msg, append(extra, attrs...)...)
 }
 
-// RequestID returns the request's ID, set by the request-id step; nil if
-// none.
+// RequestID returns the request's ID; nil if none.
 func (c *Context) RequestID() []byte { return c.requestID }
 
-// SetRequestID sets the request's ID (copied), used in error bodies and logs.
+// SetRequestID sets the request's ID (copied).
 func (c *Context) SetRequestID(id []byte) { c.requestID = append(c.requestID[:0], id...) }
 
 // Value returns the per-request value stored under key, or nil.
@@ -403,8 +454,7 @@ func (c *Context) Value(key string) any {
 	return nil
 }
 
-// SetValue stores a per-request value under key for later steps (and
-// scripts, through gw.ctx). A nil val deletes the key.
+// SetValue stores a per-request value under key; a nil val deletes it.
 func (c *Context) SetValue(key string, val any) {
 	for i := 0; i < c.nvalues; i++ {
 		if c.values[i].key == key {
@@ -443,21 +493,14 @@ func (c *Context) VisitValues(f func(key string, val any)) {
 	}
 }
 
-// AddCacheKey adds part (copied) to the request's cache key: a cache step
-// that runs after this step keys the response on it too, so that requests
-// a step treats differently (a canary, a tenant, a rewrite) never share a
-// cached response. Parts count in the order they were added. Only the
-// steps before the cache step can add parts: past it, the cache has
-// answered or looked up already, and a response whose key parts changed
-// after the lookup is not stored.
+// AddCacheKey adds part (copied) to the request's cache key.
 func (c *Context) AddCacheKey(part []byte) {
 	c.cacheKey = binary.AppendUvarint(c.cacheKey, uint64(len(part)))
 	c.cacheKey = append(c.cacheKey, part...)
 }
 
 // CacheKey returns the parts added by AddCacheKey, each as a uvarint
-// length followed by its bytes, in order; empty when none were added. It
-// is valid until the next AddCacheKey.
+// length followed by its bytes, in order.
 func (c *Context) CacheKey() []byte { return c.cacheKey }
 
 // VisitCacheKey calls f with each part added by AddCacheKey, in order.
@@ -473,9 +516,8 @@ func (c *Context) VisitCacheKey(f func(part []byte)) {
 	}
 }
 
-// SetUpstream sends the request to the upstream called name instead of the
-// route's. It reports false, changing nothing, if there is no such
-// upstream.
+// SetUpstream sends the request to the upstream called name; false,
+// changing nothing, if there is no such upstream.
 func (c *Context) SetUpstream(name string) bool {
 	if c.upstreams == nil {
 		return false
@@ -484,24 +526,19 @@ func (c *Context) SetUpstream(name string) bool {
 	if u == nil {
 		return false
 	}
-	c.Upstream = u
+	c.upstream = u
 	return true
 }
 
-// SetTarget sends this request to one server, given as "http://host:port"
-// or "https://host:port", instead of a target picked by the upstream's
-// balancer. The upstream's timeouts and limits still apply. The URL must
-// have been checked by the caller (config.CheckTargetURL).
+// SetTarget sends this request to one server instead of a target picked
+// by the upstream's balancer.
 func (c *Context) SetTarget(url string) { c.target = url }
 
 // Target returns the target set by SetTarget, or "".
 func (c *Context) Target() string { return c.target }
 
-// Respond answers the request with status, content type and body (copied)
-// and stops the request phase: the remaining request steps and the
-// upstream are skipped. In the response phase it replaces the response.
-// Response headers deferred by earlier steps (DeferResponseHeader) are
-// applied to it; headers the caller sets afterwards win over them.
+// Respond answers the request with status, content type and body
+// (copied) and stops the request phase.
 func (c *Context) Respond(status int, contentType string, body []byte) {
 	c.Response.Reset()
 	c.Response.SetStatusCode(status)
@@ -509,30 +546,25 @@ func (c *Context) Respond(status int, contentType string, body []byte) {
 		c.Response.Header.SetContentType(contentType)
 	}
 	c.Response.SetBody(body)
-	c.applyResponseHeaders(0)
+	c.ApplyResponseHeaders(0)
 	c.answered = true
 }
 
-// Stop ends the request phase with the response the step wrote into
-// c.Response.
+// Stop ends the request phase with the response in c.Response.
 func (c *Context) Stop() { c.answered = true }
 
-// Answered reports whether the response is final: a step answered, or the
-// request was refused.
+// Answered reports whether the response is final.
 func (c *Context) Answered() bool { return c.answered }
 
-// Error answers the request with the gateway's JSON error format and stops
-// the request phase.
+// Error answers the request with the gateway's JSON error format and
+// stops the request phase.
 func (c *Context) Error(status int, message string) {
 	WriteError(c.Response, status, message, c.requestID)
 	c.answered = true
 }
 
-// RequestBody returns the request body when it was read whole (bodies up
-// to [server] buffer_body_size are), and streamed = true, with no body,
-// when it streams to the upstream as it arrives. Steps must use it rather
-// than c.Request.Body(), which would read a stream into memory (and, past
-// max_body_size, put an error text in place of the body).
+// RequestBody returns the request body when it was read whole, and
+// streamed = true, with no body, when it streams to the upstream.
 func (c *Context) RequestBody() (body []byte, streamed bool) {
 	if c.Request.IsBodyStream() {
 		return nil, true
@@ -540,10 +572,25 @@ func (c *Context) RequestBody() (body []byte, streamed bool) {
 	return c.Request.Body(), false
 }
 
-// BodySize returns the size of the response body written to the client;
-// meant for the log phase, where the body itself is gone. For a streamed
-// response (c.Response.IsBodyStream()) it is the announced Content-Length,
-// negative when the upstream did not announce one.
+// bodyLimiter is implemented by the streamed request bodies of
+// core/upstream.
+type bodyLimiter interface {
+	io.Reader
+	Limit(n int64)
+}
+
+// LimitRequestBody lowers the most bytes a streamed request body may
+// have; see plugin.Context.LimitRequestBody.
+func (c *Context) LimitRequestBody(n int64) {
+	if !c.Request.IsBodyStream() {
+		return
+	}
+	if l, ok := c.Request.BodyStream().(bodyLimiter); ok {
+		l.Limit(n)
+	}
+}
+
+// BodySize returns the size of the response body written to the client.
 func (c *Context) BodySize() int {
 	if c.phase == PhaseLog {
 		return c.bodySize
@@ -561,9 +608,7 @@ func responseBodySize(r *fasthttp.Response) int {
 	return len(r.Body())
 }
 
-// Scratch returns a reusable buffer owned by the context, emptied, for
-// building short-lived values without allocating. It is shared: what was
-// built in it is overwritten by the next call, and by SetPath.
+// Scratch returns a reusable buffer owned by the context, emptied.
 func (c *Context) Scratch() []byte { return c.scratch[:0] }
 
 // KeepScratch stores b (from Scratch, grown by append) so its capacity is

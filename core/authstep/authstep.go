@@ -1,4 +1,4 @@
-package consumer
+package authstep
 
 import (
 	"errors"
@@ -6,8 +6,9 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
 
@@ -17,7 +18,7 @@ import (
 var ErrNoCredentials = errors.New("no credentials")
 
 // errMissing answers a request that presented no credentials.
-var errMissing = chain.NewError(401, "authentication required")
+var errMissing = plugin.NewError(401, "authentication required")
 
 // Authenticator is one way of authenticating a request (an API key, a
 // password, a token, ...). It is implemented by the authentication
@@ -25,10 +26,10 @@ var errMissing = chain.NewError(401, "authentication required")
 type Authenticator interface {
 	// Authenticate returns the request's consumer; ErrNoCredentials when
 	// the request carries none of this method's credentials; an
-	// *chain.Error with a 4xx status (401, with a message that reveals no
+	// *plugin.Error with a 4xx status (401, with a message that reveals no
 	// secret) when they are wrong; any other error when the check itself
 	// failed (answered 500, or the error's 5xx status).
-	Authenticate(c *chain.Context) (*chain.Consumer, error)
+	Authenticate(c *plugin.Context) (*consumer.Consumer, error)
 	// Challenge is the WWW-Authenticate value sent with a 401, such as
 	// `Basic realm="moongate"`; "" for none.
 	Challenge() string
@@ -50,30 +51,30 @@ func DefaultOptions() Options { return Options{Realm: "moongate"} }
 
 // Auth is an authentication step built around an Authenticator: it removes
 // client-sent identity headers, authenticates, sets the consumer and the
-// identity headers, and answers failures. It implements chain.RequestHandler
+// identity headers, and answers failures. It implements plugin.RequestHandler
 // and passes Authenticate, Challenge and Cleanup through, so that
 // multi-auth can combine steps.
 type Auth struct {
 	auth      Authenticator
-	anonymous *chain.Consumer
+	anonymous *consumer.Consumer
 	identity  *Identity
 	challenge string
 }
 
 var (
-	_ chain.RequestHandler = (*Auth)(nil)
-	_ Authenticator        = (*Auth)(nil)
-	_ chain.Cleaner        = (*Auth)(nil)
+	_ plugin.RequestHandler = (*Auth)(nil)
+	_ Authenticator         = (*Auth)(nil)
+	_ plugin.Cleaner        = (*Auth)(nil)
 )
 
 // NewAuth builds the step of a plugin: a checks credentials, opts are the
 // step's common keys, strip are more client headers to remove (those the
 // plugin itself sets upstream). An unknown anonymous consumer is reported
 // at the step's "anonymous" key.
-func NewAuth(spec chain.Spec, a Authenticator, opts Options, strip ...string) (*Auth, error) {
+func NewAuth(spec plugin.Spec, a Authenticator, opts Options, strip ...string) (*Auth, error) {
 	s := &Auth{auth: a, identity: NewIdentity(authConfig(spec), strip...), challenge: a.Challenge()}
 	if opts.Anonymous != "" {
-		s.anonymous = Of(spec.Env).Anonymous(opts.Anonymous)
+		s.anonymous = spec.Consumers().Anonymous(opts.Anonymous)
 		if s.anonymous == nil {
 			return nil, spec.Config.Problem("anonymous", "unknown consumer "+strconv.Quote(opts.Anonymous)+" (define it in [[consumers]])")
 		}
@@ -81,28 +82,30 @@ func NewAuth(spec chain.Spec, a Authenticator, opts Options, strip ...string) (*
 	return s, nil
 }
 
-func authConfig(spec chain.Spec) config.Auth {
-	if spec.Env != nil && spec.Env.Config != nil {
-		return spec.Env.Config.Auth
+func authConfig(spec plugin.Spec) config.Auth {
+	if cfg := spec.Settings(); cfg != nil {
+		return cfg.Auth
 	}
 	return config.DefaultAuth()
 }
 
 // Anonymous returns the step's anonymous consumer, nil if it has none.
-func (s *Auth) Anonymous() *chain.Consumer { return s.anonymous }
+func (s *Auth) Anonymous() *consumer.Consumer { return s.anonymous }
 
 // Identity returns the step's identity headers.
 func (s *Auth) Identity() *Identity { return s.identity }
 
 // Authenticate implements Authenticator by calling the plugin's.
-func (s *Auth) Authenticate(c *chain.Context) (*chain.Consumer, error) { return s.auth.Authenticate(c) }
+func (s *Auth) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
+	return s.auth.Authenticate(c)
+}
 
 // Challenge implements Authenticator.
 func (s *Auth) Challenge() string { return s.challenge }
 
 // Cleanup releases the plugin's resources, if it has any.
 func (s *Auth) Cleanup() error {
-	if cl, ok := s.auth.(chain.Cleaner); ok {
+	if cl, ok := s.auth.(plugin.Cleaner); ok {
 		return cl.Cleanup()
 	}
 	return nil
@@ -112,8 +115,8 @@ func (s *Auth) Cleanup() error {
 // own keep it, so that multi-auth finds the step inside them.
 func (s *Auth) AuthStep() *Auth { return s }
 
-// OnRequest implements chain.RequestHandler.
-func (s *Auth) OnRequest(c *chain.Context) error {
+// OnRequest implements plugin.RequestHandler.
+func (s *Auth) OnRequest(c *plugin.Context) error {
 	s.identity.StripFor(c)
 	cons, err := s.auth.Authenticate(c)
 	if err != nil {
@@ -129,14 +132,14 @@ func (s *Auth) OnRequest(c *chain.Context) error {
 }
 
 // Fail answers a failed authentication: ErrNoCredentials and 4xx
-// *chain.Error are answered with their status (401 with the challenges
+// *plugin.Error are answered with their status (401 with the challenges
 // as WWW-Authenticate), and nil is returned; any other error is returned
 // for the chain to handle as a failure of the step.
-func Fail(c *chain.Context, err error, challenges ...string) error {
+func Fail(c *plugin.Context, err error, challenges ...string) error {
 	if err == ErrNoCredentials {
 		err = errMissing
 	}
-	var e *chain.Error
+	var e *plugin.Error
 	if !errors.As(err, &e) || e.Status >= 500 {
 		return err
 	}
@@ -287,7 +290,7 @@ func (id *Identity) Strip(h *fasthttp.RequestHeader) {
 // every request before the chain runs, so a step scans the headers again
 // only when it has names of its own (jwt claim headers, forward-auth
 // upstream headers) or an earlier step of the chain set an identity.
-func (id *Identity) StripFor(c *chain.Context) {
+func (id *Identity) StripFor(c *plugin.Context) {
 	if id.extra || c.Consumer != nil {
 		id.Strip(&c.Request.Header)
 	}
@@ -295,7 +298,7 @@ func (id *Identity) StripFor(c *chain.Context) {
 
 // Set sends cons upstream: its name, groups (comma-separated), credential
 // ID and whether it is anonymous, under the configured header names.
-func (id *Identity) Set(c *chain.Context, cons *chain.Consumer) {
+func (id *Identity) Set(c *plugin.Context, cons *consumer.Consumer) {
 	h := &c.Request.Header
 	if id.consumer != nil {
 		h.SetCanonical(id.consumer, bytesOf(cons.Name))

@@ -1,13 +1,15 @@
-// Package chain is what plugins program against: the request context, the
-// three phase interfaces, the plugin registry, and the runtime that runs a
-// route's chain of steps around the upstream call.
+// Package plugin is the contract of moongate's Go plugins: all a plugin
+// author needs, and nothing of the engine that runs the chains. It holds
+// the request context, the three phase interfaces, the registries
+// (plugins, script engines, CLI subcommands, admin endpoints), the
+// services a plugin is built with (Spec), and errors.
 //
 // A request travels like this:
 //
 //	request phase   steps in order; a step may answer the request itself
 //	                (Context.Respond, or an *Error with a 4xx status), which
 //	                skips the remaining request steps and the upstream
-//	upstream        the route's upstream (Context.Upstream) is called
+//	upstream        the route's upstream (Context.UpstreamName) is called
 //	response phase  the steps whose request phase ran, in reverse order (the
 //	                onion: the first step sees the response last), also for
 //	                responses a step produced itself
@@ -17,7 +19,7 @@
 // Writing a plugin: implement any of RequestHandler, ResponseHandler and
 // LogHandler, and register a Factory under the name users write in TOML:
 //
-//	func init() { chain.Register("hello", New) }
+//	func init() { plugin.Register("hello", New) }
 //
 //	type Config struct {
 //		Greeting string `toml:"greeting"`
@@ -25,9 +27,9 @@
 //
 //	type Plugin struct{ greeting []byte }
 //
-//	var _ chain.ResponseHandler = (*Plugin)(nil)
+//	var _ plugin.ResponseHandler = (*Plugin)(nil)
 //
-//	func New(spec chain.Spec) (any, error) {
+//	func New(spec plugin.Spec) (any, error) {
 //		cfg := Config{Greeting: "hello"}
 //		if err := spec.Config.Decode(&cfg); err != nil {
 //			return nil, err
@@ -35,7 +37,7 @@
 //		return &Plugin{greeting: []byte(cfg.Greeting)}, nil
 //	}
 //
-//	func (p *Plugin) OnResponse(c *chain.Context) error {
+//	func (p *Plugin) OnResponse(c *plugin.Context) error {
 //		c.Response.Header.SetBytesV("X-Greeting", p.greeting)
 //		return nil
 //	}
@@ -43,4 +45,13 @@
 // A factory runs once per configuration load, never per request. The
 // instance it returns serves many requests at once: per-request state
 // belongs in the Context (SetValue), never in the instance.
-package chain
+//
+// A plugin imports this package and, at most, small libraries of core
+// that know nothing of the engine: core/config (its table and value
+// types), core/consumer (the consumers and their credentials),
+// core/authstep (what authentication steps share), core/store (the
+// shared store's namespaces), core/realip and core/ttlmap; and
+// core/plugin/plugintest in its tests. The engine itself lives in
+// core/internal, where the compiler keeps plugins out; a test in tests/
+// checks the rest (make check).
+package plugin
