@@ -12,12 +12,15 @@ import (
 )
 
 // stateFile holds, inside the saved cache directory, what fastcache does
-// not save: the namespaces' generations and purge marks. Saved data
-// without it is never loaded, since entries purged before the save could
-// otherwise come back.
+// not save: the namespaces' generations and extensions (the proxy cache's
+// purge marks). Saved data without it is never loaded, since entries
+// purged before the save could otherwise come back.
 const stateFile = "moongate-state.json"
 
-const stateVersion = 1
+// stateVersion 2 keeps each namespace's extension as its owner wrote it;
+// version 1 (the purge marks as fields of the store's own) is refused,
+// and such a cache starts empty.
+const stateVersion = 2
 
 type savedState struct {
 	Version    int              `json:"version"`
@@ -27,21 +30,14 @@ type savedState struct {
 }
 
 type savedNamespace struct {
-	Name       string      `json:"name"`
-	Generation uint64      `json:"generation"`
-	Newest     int64       `json:"newest,omitempty"`
-	Floor      int64       `json:"floor,omitempty"`
-	Marks      []savedMark `json:"marks,omitempty"`
-}
-
-type savedMark struct {
-	Key   []byte `json:"key"` // scope byte + key
-	Stamp int64  `json:"stamp"`
+	Name       string          `json:"name"`
+	Generation uint64          `json:"generation"`
+	Extension  json.RawMessage `json:"extension,omitempty"`
 }
 
 // Open returns a cache of maxBytes (at least MinSize) persisted in file, a
 // directory that Save writes. When file holds a cache of the same size
-// saved by Save, its entries, generations and purge marks are loaded;
+// saved by Save, its entries, generations and extensions are loaded;
 // otherwise the cache starts empty, and the error says why when there was
 // something to load (the caller logs it and goes on: a cache is never
 // worth refusing to start).
@@ -82,11 +78,7 @@ func Open(file string, maxBytes int) (*Store, error) {
 	for _, sn := range st.Namespaces {
 		ns := c.Namespace(sn.Name)
 		ns.gen.Store(sn.Generation)
-		m := &Marks{base: make(map[string]int64, len(sn.Marks)), newest: sn.Newest, floor: sn.Floor}
-		for _, mk := range sn.Marks {
-			m.base[string(mk.Key)] = mk.Stamp
-		}
-		ns.marks.cur.Store(m)
+		ns.saved = sn.Extension
 	}
 	c.loaded = true
 	if err := os.Remove(filepath.Join(file, stateFile)); err != nil {
@@ -99,10 +91,10 @@ func Open(file string, maxBytes int) (*Store, error) {
 func (c *Store) File() string { return c.file }
 
 // Save writes the cache's entries, its namespaces' generations and their
-// purge marks to the file given to Open (nothing to do without one). It
+// extensions to the file given to Open (nothing to do without one). It
 // may run while the cache is in use; entries set meanwhile may or may not
-// be saved. The generations are read after the entries, so that a purge
-// made during the save is never undone by the next load.
+// be saved. The generations and extensions are read after the entries,
+// so that a purge made during the save is never undone by the next load.
 func (c *Store) Save() error {
 	if c.file == "" {
 		return nil
@@ -113,14 +105,12 @@ func (c *Store) Save() error {
 	st := savedState{Version: stateVersion, SavedAt: time.Now(), MaxBytes: c.maxBytes}
 	c.mu.Lock()
 	for name, ns := range c.namespaces {
-		m := ns.marks.load()
-		sn := savedNamespace{Name: name, Generation: ns.gen.Load(), Newest: m.newest, Floor: m.floor}
-		for _, mm := range []map[string]int64{m.base, m.delta} {
-			for k, v := range mm {
-				sn.Marks = append(sn.Marks, savedMark{Key: []byte(k), Stamp: v})
-			}
+		ext, err := ns.extensionState()
+		if err != nil {
+			c.mu.Unlock()
+			return errors.New("namespace " + name + ": " + err.Error())
 		}
-		st.Namespaces = append(st.Namespaces, sn)
+		st.Namespaces = append(st.Namespaces, savedNamespace{Name: name, Generation: ns.gen.Load(), Extension: ext})
 	}
 	c.mu.Unlock()
 	data, err := json.Marshal(st)

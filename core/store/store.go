@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -88,7 +89,8 @@ type NamespaceStats struct {
 	Name string `json:"name"`
 	// Generation is bumped by each purge of the whole namespace.
 	Generation uint64 `json:"generation"`
-	// Marks is the number of purge marks (prefixes, routes, tags) held.
+	// Marks is the number of records the namespace's extension holds:
+	// for the proxy cache, its purge marks (prefixes, routes, tags).
 	Marks int `json:"marks"`
 	// Counters are the namespace owner's own counters (hits, misses, ...).
 	Counters map[string]uint64 `json:"counters,omitempty"`
@@ -113,7 +115,7 @@ func (c *Store) Stats() Stats {
 	sort.Strings(names)
 	for _, n := range names {
 		ns := c.namespaces[n]
-		nst := NamespaceStats{Name: n, Generation: ns.gen.Load(), Marks: ns.MarkCount()}
+		nst := NamespaceStats{Name: n, Generation: ns.gen.Load(), Marks: ns.extensionLen()}
 		ns.countersMu.Lock()
 		if len(ns.counters) > 0 {
 			nst.Counters = make(map[string]uint64, len(ns.counters))
@@ -135,7 +137,10 @@ type Namespace struct {
 	name   string
 	prefix []byte
 	gen    atomic.Uint64
-	marks  markSet
+
+	extMu sync.Mutex
+	ext   Extension       // see Extension
+	saved json.RawMessage // the extension's state loaded by Open, until an owner takes it
 
 	countersMu sync.Mutex
 	counters   map[string]*atomic.Uint64

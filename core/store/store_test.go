@@ -2,16 +2,16 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
 
 func TestKeyGenerations(t *testing.T) {
 	c := New(MinSize)
-	ns := c.Namespace(HTTPNamespace)
+	ns := c.Namespace("proxy")
 	path := []byte("/users/42")
 	if g := ns.KeyGeneration(path); g != 0 {
 		t.Fatalf("generation of a new key = %d, want 0", g)
@@ -36,103 +36,20 @@ func TestKeyGenerations(t *testing.T) {
 	}
 }
 
-func TestMarks(t *testing.T) {
-	c := New(MinSize)
-	ns := c.Namespace(HTTPNamespace)
-	before := time.Now().UnixNano()
-	if ns.MarksAfter(before) != nil {
-		t.Fatal("marks reported with none recorded")
-	}
-	time.Sleep(time.Millisecond)
-	ns.PurgePrefix("/api/v1")
-	ns.Mark(ScopeTag, "user-42")
-	after := time.Now().UnixNano() + 1
-	m := ns.MarksAfter(before)
-	if m == nil {
-		t.Fatal("no marks after a purge")
-	}
-	for _, tc := range []struct {
-		path string
-		want bool
-	}{
-		{"/api/v1", true}, {"/api/v1/users", true}, {"/api/v1/", true}, {"/api/v10", false}, {"/api", false}, {"/other", false},
-	} {
-		if got := m.PurgedPath([]byte(tc.path), before); got != tc.want {
-			t.Errorf("PurgedPath(%q) = %v, want %v", tc.path, got, tc.want)
-		}
-	}
-	if !m.Purged(ScopeTag, []byte("user-42"), before) || m.Purged(ScopeTag, []byte("user-43"), before) {
-		t.Error("tag marks wrong")
-	}
-	if ns.MarksAfter(after) != nil {
-		t.Error("an entry stored after the purge is checked against it")
-	}
-	if m.PurgedPath([]byte("/api/v1/x"), after) {
-		t.Error("an entry stored after the purge is purged")
-	}
-}
-
-func TestMarksFold(t *testing.T) {
-	defer func(n int) { maxMarks = n }(maxMarks)
-	maxMarks = 1024
-	c := New(MinSize)
-	ns := c.Namespace(HTTPNamespace)
-	old := time.Now().UnixNano()
-	for i := 0; i <= maxMarks+2*deltaMax; i++ {
-		ns.MarkAt(ScopeTag, "t"+strings.Repeat("x", i%7)+string(rune('a'+i%26))+itoa(i), old+int64(i)+1)
-	}
-	if n := ns.MarkCount(); n > maxMarks+deltaMax {
-		t.Fatalf("%d marks kept, bound %d", n, maxMarks)
-	}
-	// What the dropped marks purged is still purged (by the floor).
-	m := ns.MarksAfter(old)
-	if m == nil || !m.Purged(ScopeTag, []byte("never-marked"), old) {
-		t.Fatal("folding marks un-purged old entries")
-	}
-}
-
-func itoa(i int) string {
-	var b []byte
-	for i > 0 || len(b) == 0 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-		i /= 10
-	}
-	return string(b)
-}
-
-func TestApply(t *testing.T) {
-	ns := New(MinSize).Namespace(HTTPNamespace)
-	if _, err := ns.Apply(Purge{}); err == nil {
-		t.Fatal("an empty purge was accepted")
-	}
-	g := ns.RenewKeyGeneration([]byte("/a b"))
-	done, err := ns.Apply(Purge{URL: "https://h.example/x/../a%20b?q=1", Prefix: "/p", Route: "r", Tags: []string{"t1", " "}, All: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "all, url /a b, prefix /p/, route r, tag t1"
-	if strings.Join(done, ", ") != want {
-		t.Fatalf("done = %q, want %q", strings.Join(done, ", "), want)
-	}
-	if ns.Generation() != 1 || ns.MarkCount() != 3 || ns.KeyGeneration([]byte("/a b")) == g {
-		t.Fatalf("generation %d, marks %d", ns.Generation(), ns.MarkCount())
-	}
-}
-
 func TestPersistence(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "cache")
 	c, err := Open(file, MinSize)
 	if err != nil || c.Stats().Loaded {
 		t.Fatalf("opening a new file: %v", err)
 	}
-	ns := c.Namespace(HTTPNamespace)
+	ns := c.Namespace("proxy")
 	ns.Set([]byte("k"), []byte("v"), time.Hour)
 	big := bytes.Repeat([]byte("b"), 200<<10)
 	ns.Set([]byte("big"), big, 0)
 	ns.Purge() // generation 1
 	ns.Set([]byte("k2"), []byte("v2"), time.Hour)
 	ns.Set([]byte("big2"), big, 0)
-	ns.Mark(ScopeTag, "t")
+	ns.Extension(loadCount).(*count).n = 7
 	lua := c.Namespace("lua:x")
 	lua.Set([]byte("k"), []byte("lua"), 0)
 	if err := c.Save(); err != nil {
@@ -143,7 +60,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || !c2.Stats().Loaded {
 		t.Fatalf("reopening: %v, %+v", err, c2.Stats())
 	}
-	ns2 := c2.Namespace(HTTPNamespace)
+	ns2 := c2.Namespace("proxy")
 	if _, ok := ns2.Get(nil, []byte("k")); ok {
 		t.Error("an entry purged before the save came back")
 	}
@@ -156,8 +73,11 @@ func TestPersistence(t *testing.T) {
 	if v, ok := c2.Namespace("lua:x").Get(nil, []byte("k")); !ok || string(v) != "lua" {
 		t.Errorf("other namespace lost: %q %v", v, ok)
 	}
-	if ns2.MarkCount() != 1 {
-		t.Errorf("marks = %d, want 1", ns2.MarkCount())
+	if n := ns2.Extension(loadCount).(*count).n; n != 7 {
+		t.Errorf("extension state = %d, want 7", n)
+	}
+	if st := c2.Stats(); st.Namespaces[1].Name != "proxy" || st.Namespaces[1].Marks != 7 {
+		t.Errorf("stats: %+v", st.Namespaces)
 	}
 
 	// The load consumed the saved state: without a new Save (a crash),
@@ -178,6 +98,20 @@ func TestPersistence(t *testing.T) {
 	if c5, err := Open(file, MinSize); err == nil || c5.Stats().Loaded {
 		t.Fatalf("a corrupt state was loaded: %v", err)
 	}
+}
+
+// count is an Extension holding a number.
+type count struct{ n int }
+
+func (c *count) Len() int                       { return c.n }
+func (c *count) Save() (json.RawMessage, error) { return json.Marshal(c.n) }
+
+func loadCount(saved json.RawMessage) Extension {
+	c := &count{}
+	if saved != nil {
+		json.Unmarshal(saved, &c.n)
+	}
+	return c
 }
 
 func TestStats(t *testing.T) {

@@ -20,7 +20,8 @@ func init() { plugin.Register("cache", New) }
 // Plugin is an instance of the cache step. It keeps no per-request state:
 // that lives in a pooled *state attached to the request's context.
 type Plugin struct {
-	ns *store.Namespace
+	ns    *store.Namespace
+	marks *markSet // the purge marks kept with ns
 
 	ttl, heuristicMax, swr, sie, keepStale, collapseTimeout int64
 	force, heuristic, collapse, invalidate                  bool
@@ -70,11 +71,11 @@ func New(spec plugin.Spec) (any, error) {
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
 	}
-	ns := spec.Namespace(store.HTTPNamespace)
+	ns := spec.Namespace(namespace)
 	if ns == nil {
 		return nil, spec.Config.Problem("", "the shared cache is not available")
 	}
-	p := &Plugin{ns: ns, refreshes: make(chan struct{}, maxRefreshes)}
+	p := &Plugin{ns: ns, marks: marksOf(ns), refreshes: make(chan struct{}, maxRefreshes)}
 	if err := p.compile(spec, &cfg); err != nil {
 		return nil, err
 	}
@@ -264,7 +265,7 @@ func (p *Plugin) lookup(c *plugin.Context, st *state) bool {
 	if !ok {
 		return false
 	}
-	if m := p.ns.MarksAfter(e.stamp); m != nil && p.purged(m, c, st, &e) {
+	if m := p.marks.after(e.stamp); m != nil && p.purged(m, c, st, &e) {
 		return false
 	}
 	st.entry = e
@@ -273,9 +274,9 @@ func (p *Plugin) lookup(c *plugin.Context, st *state) bool {
 }
 
 // purged checks the purge marks by route, path prefix and tag.
-func (p *Plugin) purged(m *store.Marks, c *plugin.Context, st *state, e *entry) bool {
+func (p *Plugin) purged(m *Marks, c *plugin.Context, st *state, e *entry) bool {
 	var buf [128]byte
-	if r := c.RouteName(); r != "" && m.Purged(store.ScopeRoute, append(buf[:0], r...), e.stamp) {
+	if r := c.RouteName(); r != "" && m.Purged(scopeRoute, append(buf[:0], r...), e.stamp) {
 		return true
 	}
 	if m.PurgedPath(st.path, e.stamp) {
@@ -287,7 +288,7 @@ func (p *Plugin) purged(m *store.Marks, c *plugin.Context, st *state, e *entry) 
 		if !ok {
 			break
 		}
-		if m.Purged(store.ScopeTag, t, e.stamp) {
+		if m.Purged(scopeTag, t, e.stamp) {
 			return true
 		}
 	}
@@ -686,7 +687,7 @@ func (p *Plugin) invalidateAfter(c *plugin.Context, st *state) {
 	if s < 200 || s >= 400 {
 		return
 	}
-	p.ns.PurgePath(st.path)
+	purgePath(p.ns, st.path)
 	p.n.invalidated.Add(1)
 	for _, name := range [...]string{"Location", "Content-Location"} {
 		loc := c.Response.Header.Peek(name)
@@ -695,7 +696,7 @@ func (p *Plugin) invalidateAfter(c *plugin.Context, st *state) {
 		}
 		path, ok := sameHostPath(loc, st.host)
 		if ok {
-			p.ns.PurgePath(path)
+			purgePath(p.ns, path)
 		}
 	}
 }
@@ -704,7 +705,7 @@ func (p *Plugin) invalidateAfter(c *plugin.Context, st *state) {
 // relative or names host.
 func sameHostPath(loc, host []byte) ([]byte, bool) {
 	if len(loc) > 0 && loc[0] == '/' && !(len(loc) > 1 && loc[1] == '/') {
-		return store.NormalizePath(string(loc)), true
+		return normalizePath(string(loc)), true
 	}
 	var u fasthttp.URI
 	if err := u.Parse(nil, loc); err != nil {
@@ -721,7 +722,7 @@ func (p *Plugin) purgeRequest(c *plugin.Context) error {
 	if !p.purgeAllowed(c) {
 		return plugin.NewError(403, "purge not allowed")
 	}
-	p.ns.PurgePath(c.Path())
+	purgePath(p.ns, c.Path())
 	body := append([]byte(`{"purged":`), strconv.Quote("url "+string(c.Path()))...)
 	c.Respond(200, "application/json", append(body, "}\n"...))
 	return nil

@@ -1,24 +1,29 @@
-package store
+package cache
 
 import (
+	"encoding/json"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/moongate/moongate/core/store"
 )
 
-// Marks are the purge records of a namespace, for purges that a generation
-// in the key cannot express because they cut across keys: everything under
-// a path prefix, everything of a route, everything carrying a tag. A mark
-// says "entries of this scope and key, requested upstream before this time,
-// are gone". A lookup checks the marks that concern the entry it found,
-// and only when some mark is newer than the entry (after the last purge,
-// new entries skip the check altogether).
+// Marks are the purge records of the proxy cache, for purges that a
+// generation in the key cannot express because they cut across keys:
+// everything under a path prefix, everything of a route, everything
+// carrying a tag. A mark says "entries of this scope and key, requested
+// upstream before this time, are gone". A lookup checks the marks that
+// concern the entry it found, and only when some mark is newer than the
+// entry (after the last purge, new entries skip the check altogether).
 //
 // Marks are kept in memory, copy-on-write behind an atomic pointer, so a
 // lookup takes no lock. Their number is bounded: past maxMarks, the oldest
 // half is folded into a floor (everything stored before it is gone), which
-// purges more than was asked, never less.
+// purges more than was asked, never less. The set lives in the shared
+// store as its namespace's extension (marksOf), so that it lasts as long
+// as the entries: across reloads, and across restarts with a [cache] file.
 type Marks struct {
 	// Marks live in a large map rebuilt every deltaMax marks and a small
 	// one copied on each mark, so that recording n marks costs O(n) in
@@ -45,17 +50,77 @@ var maxMarks = 1 << 16
 
 // The scopes of marks.
 const (
-	ScopeRoute  byte = 'r' // a route's name
-	ScopePrefix byte = 'p' // a path prefix ending in "/"
-	ScopeTag    byte = 't' // a tag (Surrogate-Key, Cache-Tag)
+	scopeRoute  byte = 'r' // a route's name
+	scopePrefix byte = 'p' // a path prefix ending in "/"
+	scopeTag    byte = 't' // a tag (Surrogate-Key, Cache-Tag)
 )
 
 var emptyMarks = &Marks{}
 
+// markSet is the current Marks of the proxy cache's namespace, and its
+// store.Extension.
 type markSet struct {
 	mu  sync.Mutex // serializes writers
 	cur atomic.Pointer[Marks]
 }
+
+var _ store.Extension = (*markSet)(nil)
+
+// marksOf returns the purge marks kept with ns, loaded from a saved cache
+// the first time.
+func marksOf(ns *store.Namespace) *markSet { return ns.Extension(loadMarks).(*markSet) }
+
+// savedMarks is the form of a markSet in a saved cache.
+type savedMarks struct {
+	Newest int64       `json:"newest,omitempty"`
+	Floor  int64       `json:"floor,omitempty"`
+	Marks  []savedMark `json:"marks,omitempty"`
+}
+
+type savedMark struct {
+	Key   []byte `json:"key"` // scope byte + key
+	Stamp int64  `json:"stamp"`
+}
+
+// loadMarks makes the markSet of a namespace from its saved state. A state
+// it cannot read is dropped with everything it purged: the floor is then
+// now, so that nothing stored before may come back.
+func loadMarks(saved json.RawMessage) store.Extension {
+	s := &markSet{}
+	if len(saved) == 0 {
+		return s
+	}
+	var sm savedMarks
+	if err := json.Unmarshal(saved, &sm); err != nil {
+		now := time.Now().UnixNano()
+		s.cur.Store(&Marks{newest: now, floor: now})
+		return s
+	}
+	m := &Marks{base: make(map[string]int64, len(sm.Marks)), newest: sm.Newest, floor: sm.Floor}
+	for _, mk := range sm.Marks {
+		m.base[string(mk.Key)] = mk.Stamp
+	}
+	s.cur.Store(m)
+	return s
+}
+
+// Save implements store.Extension.
+func (s *markSet) Save() (json.RawMessage, error) {
+	m := s.load()
+	if m.Len() == 0 && m.newest == 0 && m.floor == 0 {
+		return nil, nil
+	}
+	sm := savedMarks{Newest: m.newest, Floor: m.floor}
+	for _, mm := range []map[string]int64{m.base, m.delta} {
+		for k, v := range mm {
+			sm.Marks = append(sm.Marks, savedMark{Key: []byte(k), Stamp: v})
+		}
+	}
+	return json.Marshal(sm)
+}
+
+// Len implements store.Extension: the number of marks.
+func (s *markSet) Len() int { return s.load().Len() }
 
 func (s *markSet) load() *Marks {
 	if m := s.cur.Load(); m != nil {
@@ -64,15 +129,14 @@ func (s *markSet) load() *Marks {
 	return emptyMarks
 }
 
-// Mark records that every entry of scope and key stored from a response
+// mark records that every entry of scope and key stored from a response
 // requested before now is purged.
-func (ns *Namespace) Mark(scope byte, key string) {
-	ns.MarkAt(scope, key, time.Now().UnixNano())
+func (s *markSet) mark(scope byte, key string) {
+	s.markAt(scope, key, time.Now().UnixNano())
 }
 
-// MarkAt is Mark with an explicit stamp (unix nanoseconds).
-func (ns *Namespace) MarkAt(scope byte, key string, stamp int64) {
-	s := &ns.marks
+// markAt is mark with an explicit stamp (unix nanoseconds).
+func (s *markSet) markAt(scope byte, key string, stamp int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.load()
@@ -118,11 +182,10 @@ func (m *Marks) fold() {
 	m.floor = max(m.floor, cut)
 }
 
-// MarksAfter returns the namespace's marks when one of them may concern an
-// entry stored at stamp, and nil otherwise (the common case, which costs an
-// atomic load).
-func (ns *Namespace) MarksAfter(stamp int64) *Marks {
-	m := ns.marks.load()
+// after returns the marks when one of them may concern an entry stored at
+// stamp, and nil otherwise (the common case, which costs an atomic load).
+func (s *markSet) after(stamp int64) *Marks {
+	m := s.load()
 	if stamp > m.newest && stamp >= m.floor {
 		return nil
 	}
@@ -162,9 +225,9 @@ func (m *Marks) PurgedPath(path []byte, stamp int64) bool {
 	var buf [512]byte
 	var k []byte
 	if len(path)+2 <= len(buf) {
-		k = append(append(buf[:0], ScopePrefix), path...)
+		k = append(append(buf[:0], scopePrefix), path...)
 	} else {
-		k = append([]byte{ScopePrefix}, path...)
+		k = append([]byte{scopePrefix}, path...)
 	}
 	k = append(k, '/')
 	for i := 1; i < len(k); i++ {
@@ -180,6 +243,3 @@ func (m *Marks) PurgedPath(path []byte, stamp int64) bool {
 
 // Len returns the number of marks.
 func (m *Marks) Len() int { return len(m.base) + len(m.delta) }
-
-// MarkCount returns the number of purge marks the namespace holds.
-func (ns *Namespace) MarkCount() int { return ns.marks.load().Len() }
