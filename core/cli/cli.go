@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -116,6 +117,12 @@ func runCmd(args []string, _, stderr io.Writer) int {
 	slog.SetDefault(logger)
 	g, err := gateway.New(cfg, logger)
 	if err != nil {
+		// In file order, as validate prints them: the checks of the
+		// build (plugins, credentials of [[consumers]], ...) find them.
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			err = ps.Dedupe()
+		}
 		fmt.Fprintln(stderr, err)
 		return 1
 	}

@@ -22,7 +22,7 @@ type Config struct {
 
 // Plugin checks Basic credentials. It implements authstep.Authenticator.
 type Plugin struct {
-	reg       *consumer.Registry
+	passwords *passwordIndex
 	hide      bool
 	challenge string
 }
@@ -41,7 +41,7 @@ func New(spec plugin.Spec) (any, error) {
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
 	}
-	p := &Plugin{reg: spec.Consumers(), hide: cfg.HideCredentials,
+	p := &Plugin{passwords: passwords.In(spec.Consumers()), hide: cfg.HideCredentials,
 		challenge: "Basic realm=" + strconv.Quote(cfg.Realm) + `, charset="UTF-8"`}
 	return authstep.NewAuth(spec, p, cfg.Options)
 }
@@ -76,7 +76,7 @@ func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
 	if i <= 0 {
 		return nil, errMalformed
 	}
-	cons := p.reg.Basic(cred[:i], cred[i+1:])
+	cons := p.passwords.check(cred[:i], cred[i+1:])
 	clear(buf[:n])
 	if cons == nil {
 		return nil, errInvalid

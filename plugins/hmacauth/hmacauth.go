@@ -43,7 +43,7 @@ type Config struct {
 
 // Plugin checks signed requests. It implements authstep.Authenticator.
 type Plugin struct {
-	reg       *consumer.Registry
+	secrets   *secretIndex
 	algs      map[string]func() hash.Hash
 	enforce   []string
 	skew      time.Duration
@@ -76,7 +76,7 @@ func New(spec plugin.Spec) (any, error) {
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
 	}
-	p := &Plugin{reg: spec.Consumers(), algs: map[string]func() hash.Hash{}, skew: cfg.ClockSkew.Std(),
+	p := &Plugin{secrets: secrets.In(spec.Consumers()), algs: map[string]func() hash.Hash{}, skew: cfg.ClockSkew.Std(),
 		body: cfg.ValidateBody, hide: cfg.HideCredentials,
 		challenge: `Signature realm=` + strconv.Quote(cfg.Realm) + `,headers="` + strings.Join(cfg.EnforceHeaders, " ") + `"`}
 	for i, a := range cfg.Algorithms {
@@ -150,7 +150,7 @@ func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
 	if !parseParams(v, &ps) {
 		return nil, errMalformed
 	}
-	key := p.reg.HMACKey(ps.keyID)
+	key := p.secrets.find(ps.keyID)
 	if key == nil {
 		return nil, errKey
 	}
@@ -206,7 +206,7 @@ func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
 			return nil, errDigest
 		}
 	}
-	mac := hmac.New(newHash, key.Secret)
+	mac := hmac.New(newHash, key.secret)
 	for i, h := range headers {
 		if i > 0 {
 			mac.Write([]byte{'\n'})
@@ -237,7 +237,7 @@ func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
 	if p.hide {
 		c.Request.Header.Del("Authorization")
 	}
-	return key.Consumer, nil
+	return key.consumer, nil
 }
 
 func digestMatches(header, body []byte) bool {

@@ -100,6 +100,7 @@ type Key struct {
 // Plugin verifies JWTs. It implements authstep.Authenticator.
 type Plugin struct {
 	reg        *consumer.Registry
+	secrets    *secretIndex
 	header     string
 	bearer     bool
 	cookie     string
@@ -163,7 +164,7 @@ func New(spec plugin.Spec) (any, error) {
 	if len(cfg.Algorithms) == 0 {
 		return nil, prob("algorithms", `is required: list the accepted algorithms, such as ["RS256"]`)
 	}
-	p := &Plugin{reg: spec.Consumers(), header: cfg.Header, cookie: cfg.Cookie, query: cfg.Query,
+	p := &Plugin{reg: spec.Consumers(), secrets: secrets.In(spec.Consumers()), header: cfg.Header, cookie: cfg.Cookie, query: cfg.Query,
 		hide: cfg.HideCredentials, algs: map[string]bool{}, consumerKe: cfg.ConsumerKeys, keyClaim: cfg.KeyClaim,
 		issuers: cfg.Issuers, consClaim: cfg.ConsumerClaim, requireCon: cfg.RequireConsumer, groups: cfg.GroupsClaim,
 		cacheSize: cfg.CacheSize, cacheTTL: cfg.CacheTTL.Std(),
@@ -173,8 +174,8 @@ func New(spec plugin.Spec) (any, error) {
 		return nil, prob("header", "needs a header, cookie or query argument to read the token from")
 	}
 	for i, a := range cfg.Algorithms {
-		if !config.IsJWTAlgorithm(a) {
-			return nil, prob("algorithms["+strconv.Itoa(i)+"]", "must be one of "+strings.Join(config.JWTAlgorithms, ", ")+
+		if !IsAlgorithm(a) {
+			return nil, prob("algorithms["+strconv.Itoa(i)+"]", "must be one of "+strings.Join(Algorithms, ", ")+
 				" (never none), got "+strconv.Quote(a))
 		}
 		p.algs[a] = true
@@ -183,8 +184,8 @@ func New(spec plugin.Spec) (any, error) {
 	for i := range cfg.Keys {
 		k := &cfg.Keys[i]
 		kp := "keys[" + strconv.Itoa(i) + "]"
-		if !config.IsJWTAlgorithm(k.Algorithm) {
-			return nil, prob(kp+".algorithm", "must be one of "+strings.Join(config.JWTAlgorithms, ", ")+", got "+strconv.Quote(k.Algorithm))
+		if !IsAlgorithm(k.Algorithm) {
+			return nil, prob(kp+".algorithm", "must be one of "+strings.Join(Algorithms, ", ")+", got "+strconv.Quote(k.Algorithm))
 		}
 		if !p.algs[k.Algorithm] {
 			return nil, prob(kp+".algorithm", strconv.Quote(k.Algorithm)+" is not in algorithms")
@@ -204,7 +205,7 @@ func New(spec plugin.Spec) (any, error) {
 		if s.Empty() {
 			return nil, prob(kp+"."+field, "is required")
 		}
-		v, err := consumer.ParseJWTKey(k.Algorithm, s.Value())
+		v, err := ParseKey(k.Algorithm, s.Value())
 		if err != nil {
 			return nil, prob(kp+"."+field, err.Error())
 		}
@@ -223,7 +224,7 @@ func New(spec plugin.Spec) (any, error) {
 	if cfg.JWKSTimeout == 0 {
 		return nil, prob("jwks_timeout", "must be more than 0s")
 	}
-	if len(keys) == 0 && cfg.JWKSFile == "" && cfg.JWKSURL == "" && !(cfg.ConsumerKeys && p.reg.HasJWTKeys()) {
+	if len(keys) == 0 && cfg.JWKSFile == "" && cfg.JWKSURL == "" && !(cfg.ConsumerKeys && len(p.secrets.byKey) > 0) {
 		return nil, prob("keys", "no verification key: give keys, jwks_file, jwks_url, or jwt_secrets in [[consumers]]")
 	}
 	if cfg.CacheSize < 0 {
@@ -370,7 +371,7 @@ func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
 
 // verify checks a token's signature and claims.
 func (p *Plugin) verify(tok string, now time.Time) (*verified, error) {
-	var ck *consumer.JWTKey
+	var ck *consumerKey
 	var kid string
 	claims := gojwt.MapClaims{}
 	_, err := p.parser.ParseWithClaims(tok, claims, func(t *gojwt.Token) (any, error) {
@@ -385,12 +386,12 @@ func (p *Plugin) verify(tok string, now time.Time) (*verified, error) {
 		}
 		if p.consumerKe && p.keyClaim != "" {
 			if name, ok := claims[p.keyClaim].(string); ok {
-				if k := p.reg.JWTKey([]byte(name)); k != nil {
-					if k.Algorithm != alg {
+				if k := p.secrets.find([]byte(name)); k != nil {
+					if k.algorithm != alg {
 						return nil, errAlgorithm
 					}
 					ck = k
-					return k.Key, nil
+					return k.key, nil
 				}
 			}
 		}
@@ -425,7 +426,7 @@ func (p *Plugin) verify(tok string, now time.Time) (*verified, error) {
 		v.exp = exp.Time
 	}
 	if ck != nil {
-		v.consumer = ck.Consumer
+		v.consumer = ck.consumer
 	} else {
 		name, _ := claims[p.consClaim].(string)
 		if name == "" || len(name) > 256 {
@@ -479,7 +480,7 @@ func pick(keys []*key, alg string) any {
 		if k.alg != "" && k.alg != alg {
 			continue
 		}
-		if consumer.KeyFits(alg, k.key) != nil {
+		if KeyFits(alg, k.key) != nil {
 			continue
 		}
 		return k.key

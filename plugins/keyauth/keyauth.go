@@ -26,7 +26,7 @@ type Config struct {
 
 // Plugin checks API keys. It implements authstep.Authenticator.
 type Plugin struct {
-	reg       *consumer.Registry
+	keys      *keyIndex
 	header    string
 	query     string
 	hide      bool
@@ -44,7 +44,7 @@ func New(spec plugin.Spec) (any, error) {
 	if cfg.Header == "" && cfg.Query == "" {
 		return nil, spec.Config.Problem("header", `needs a header or a query argument to read the key from`)
 	}
-	p := &Plugin{reg: spec.Consumers(), header: cfg.Header, query: cfg.Query, hide: cfg.HideCredentials,
+	p := &Plugin{keys: keys.In(spec.Consumers()), header: cfg.Header, query: cfg.Query, hide: cfg.HideCredentials,
 		challenge: "Key realm=" + strconv.Quote(cfg.Realm)}
 	return authstep.NewAuth(spec, p, cfg.Options)
 }
@@ -79,7 +79,7 @@ func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
 	if !found {
 		return nil, authstep.ErrNoCredentials
 	}
-	if cons := p.reg.ByKeyHash(sum); cons != nil {
+	if cons := p.keys.byHash(sum); cons != nil {
 		return cons, nil
 	}
 	return nil, errInvalid
