@@ -1,6 +1,6 @@
-// Package requesttermination is the "request-termination" plugin: it answers every
-// request of its route itself, typically with a maintenance response, and
-// never calls the upstream.
+// Package requesttermination is the "request-termination" plugin: it
+// answers every request of its route itself, typically with a maintenance
+// response, and never calls the upstream.
 //
 //	[[routes.plugins]]
 //	name = "request-termination"
