@@ -6,7 +6,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/moongate/moongate/core/gateway.Version=$(VERSION)
 CONFIG ?= conf/moongate.toml
 
-.PHONY: help build run test test-short race vet fmt fuzz bench bench-compare clean redis-server
+.PHONY: help build run test test-short race vet fmt check fuzz bench bench-compare clean redis-server
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -46,6 +46,10 @@ vet: ## go vet
 
 fmt: ## gofmt every file
 	gofmt -w $$(git ls-files '*.go')
+
+check: vet ## quick checks: vet, gofmt, and what plugins may import (tests/imports_test.go)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) test -count=1 -run '^(TestPluginImports|TestImportRulesCatchTheEngine)$$' ./tests/
 
 # go test -fuzz takes one target per run: each runs for FUZZTIME, one after
 # the other. New failing inputs are written to the package's

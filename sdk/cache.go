@@ -3,7 +3,7 @@ package sdk
 import (
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
+	"github.com/moongate/moongate/core/store"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -52,7 +52,7 @@ func init() {
 	)
 }
 
-func (s *State) cacheNS(L *lua.LState) *cache.Namespace {
+func (s *State) cacheNS(L *lua.LState) *store.Namespace {
 	if s.opts.Cache == nil {
 		L.RaiseError("gw.cache: no shared cache in this context")
 	}

@@ -64,10 +64,10 @@ if who then gw.request.set_header("X-Consumer", who.name) end`,
 			Returns: []Param{{"name", "string", `the route's name from [[routes]]`}},
 			Example: `if gw.route.get_name() == "admin" then gw.log.info("admin call") end`,
 			Fn: func(s *State, L *lua.LState) int {
-				if s.C.Route == nil {
+				if s.C.RouteName() == "" {
 					L.Push(lua.LString(""))
 				} else {
-					L.Push(lua.LString(s.C.Route.Name))
+					L.Push(lua.LString(s.C.RouteName()))
 				}
 				return 1
 			}},

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moongate/moongate/core/admin"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
 
@@ -72,7 +72,7 @@ func (e *RefusedError) Error() string {
 func (p *HTTPPolicy) Check(dst netip.AddrPort) error {
 	ip := dst.Addr().Unmap().WithZone("")
 	switch {
-	case admin.Reaches(netip.AddrPortFrom(ip, dst.Port())):
+	case plugin.ReachesAdmin(netip.AddrPortFrom(ip, dst.Port())):
 		return &RefusedError{dst, "it is the admin API"}
 	case ip.IsUnspecified():
 		return &RefusedError{dst, "an unspecified address connects to this host"}

@@ -3,7 +3,7 @@ package sdk_test
 import (
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin"
 )
 
 // TestJSONEncodeKeepsEveryKey: a table with a key that is not a
@@ -27,7 +27,7 @@ func TestJSONEncodeKeepsEveryKey(t *testing.T) {
 		{`return { a = { 3 } }`, `{"a":[3]}`},
 	} {
 		var got string
-		err := e.do(chain.PhaseRequest, `RESULT = gw.json.encode((function() `+tc.src+` end)())`, func(*chain.Context) {
+		err := e.do(plugin.PhaseRequest, `RESULT = gw.json.encode((function() `+tc.src+` end)())`, func(*plugin.Context) {
 			got = e.L.GetGlobal("RESULT").String()
 		})
 		if err != "" {
@@ -39,7 +39,7 @@ func TestJSONEncodeKeepsEveryKey(t *testing.T) {
 		}
 	}
 	// gw.ctx keeps every key too.
-	if err := e.do(chain.PhaseRequest, `
+	if err := e.do(plugin.PhaseRequest, `
 local a = gw.json.decode('[1,2]')
 a.via = "x"
 gw.ctx.set("k", a)
@@ -54,7 +54,7 @@ assert(b.via == "x" and b["1"] == 1, gw.json.encode(b))
 // doubles, exact for integers up to 2^53.
 func TestJSONNumbers(t *testing.T) {
 	e := newEnv(t)
-	if err := e.do(chain.PhaseRequest, `
+	if err := e.do(plugin.PhaseRequest, `
 local j = gw.json
 assert(j.encode(9007199254740992) == "9007199254740992", j.encode(9007199254740992))
 assert(j.decode("9007199254740993") == 9007199254740992)  -- 2^53 + 1 is not a double

@@ -213,7 +213,7 @@ func init() {
 
 // OriginalHeaderFunctions are the functions that read the client's
 // original headers: a script that names one makes its chain keep them
-// (chain.OriginalHeadersUser).
+// (plugin.OriginalHeadersUser).
 var OriginalHeaderFunctions = []string{"get_original_header", "get_original_headers"}
 
 // originalHeaders returns the client's headers as they reached the

@@ -5,8 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
-	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -38,7 +37,7 @@ func refill(fc *fasthttp.RequestCtx, uri string, headers ...string) {
 func TestHeaderAbsentOnReusedMessages(t *testing.T) {
 	e := newEnv(t)
 	with := false
-	e.route.Upstream = upstreamFunc(func(c *chain.Context) {
+	e.upstream = upstreamFunc(func(c *plugin.Context) {
 		c.Response.SetStatusCode(200)
 		c.Response.Header.SetNoDefaultContentType(true)
 		if with {
@@ -76,7 +75,7 @@ assert(gw.request.get_header("X-Empty") == "", "X-Empty: got " .. tostring(gw.re
 		if with {
 			hs = append(hs, "Content-Type", "application/json", "User-Agent", "curl/8", "Cookie", "a=b", "X-Custom", "x")
 		}
-		for _, phase := range []chain.Phase{chain.PhaseRequest, chain.PhaseResponse, chain.PhaseLog} {
+		for _, phase := range []plugin.Phase{plugin.PhaseRequest, plugin.PhaseResponse, plugin.PhaseLog} {
 			refill(fc, "/", hs...)
 			e.L.SetGlobal("PHASE", lua.LString(phase.String()))
 			if err := e.serve(fc, phase, check); err != "" {
@@ -93,7 +92,7 @@ func TestQueryAndMethod(t *testing.T) {
 	fc := reusedCtx()
 	refill(fc, "/p?a=1&b=x%20y&a=2&flag&e=")
 	var method, uri string
-	err := e.serve(fc, chain.PhaseRequest, `
+	err := e.serve(fc, plugin.PhaseRequest, `
 local q = gw.request.get_query()
 assert(type(q.a) == "table" and #q.a == 2 and q.a[1] == "1" and q.a[2] == "2", "a")
 assert(q.b == "x y", "b")
@@ -107,7 +106,7 @@ assert(gw.request.get_port() == 0, "harness contexts have no local port")
 assert(gw.request.get_method() == "GET")
 gw.request.set_method("PATCH")
 assert(gw.request.get_method() == "PATCH")
-`, func(c *chain.Context) {
+`, func(c *plugin.Context) {
 		method = string(c.Request.Header.Method())
 		uri = string(c.Request.URI().RequestURI())
 	})
@@ -122,11 +121,11 @@ assert(gw.request.get_method() == "PATCH")
 		{`gw.request.set_method("")`, "method must be a token"},
 		{`gw.request.set_method("CONNECT")`, "CONNECT"},
 	} {
-		if got := e.do(chain.PhaseRequest, tc.src); !strings.Contains(got, tc.want) {
+		if got := e.do(plugin.PhaseRequest, tc.src); !strings.Contains(got, tc.want) {
 			t.Errorf("%s: got %q, want an error with %q", tc.src, got, tc.want)
 		}
 	}
-	if got := e.do(chain.PhaseResponse, `gw.request.set_method("POST")`); !strings.Contains(got, "gw.request.set_method: not allowed in the response phase (allowed: request)") {
+	if got := e.do(plugin.PhaseResponse, `gw.request.set_method("POST")`); !strings.Contains(got, "gw.request.set_method: not allowed in the response phase (allowed: request)") {
 		t.Errorf("set_method in on_response: got %q", got)
 	}
 }
@@ -136,10 +135,10 @@ assert(gw.request.get_method() == "PATCH")
 // keeps reading the request that goes upstream.
 func TestOriginalHeaders(t *testing.T) {
 	e := newEnv(t)
-	e.route.Chain = originalChain(t)
+	e.chain = e.chainOf(t, "sdk-probe-original")
 	fc := reusedCtx()
 	refill(fc, "/", "X-Tenant", "acme", "X-Multi", "a", "X-Multi", "b")
-	if err := e.serve(fc, chain.PhaseRequest, `
+	if err := e.serve(fc, plugin.PhaseRequest, `
 gw.request.set_header("X-Tenant", "globex")
 gw.request.clear_header("X-Multi")
 gw.request.set_header("X-Added", "1")
@@ -152,11 +151,11 @@ assert(o["x-tenant"] == "acme" and o["x-multi"][2] == "b" and o["x-added"] == ni
 		t.Fatal(err)
 	}
 	// A chain without a step that asked for them did not keep them.
-	if got := newEnv(t).do(chain.PhaseRequest, `gw.request.get_original_headers()`); !strings.Contains(got, "gw.request.get_original_headers: the client's original headers were not kept") {
+	if got := newEnv(t).do(plugin.PhaseRequest, `gw.request.get_original_headers()`); !strings.Contains(got, "gw.request.get_original_headers: the client's original headers were not kept") {
 		t.Errorf("without the copy: got %q", got)
 	}
 	// In the response and log phases too.
-	for _, phase := range []chain.Phase{chain.PhaseResponse, chain.PhaseLog} {
+	for _, phase := range []plugin.Phase{plugin.PhaseResponse, plugin.PhaseLog} {
 		refill(fc, "/", "X-Tenant", "acme")
 		if err := e.serve(fc, phase, `assert(gw.request.get_original_header("X-Tenant") == "acme")`); err != "" {
 			t.Errorf("%s phase: %s", phase, err)
@@ -171,17 +170,5 @@ type probeOriginal struct{ probe }
 func (probeOriginal) UsesOriginalHeaders() bool { return true }
 
 func init() {
-	chain.Register("sdk-probe-original", func(chain.Spec) (any, error) { return probeOriginal{}, nil })
-}
-
-func originalChain(t *testing.T) *chain.Chain {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Routes = []config.Route{{Name: "r1", Paths: []string{"/"}, Plugins: []config.Step{{Name: "sdk-probe-original", Enabled: true, OnError: "fail"}}}}
-	b := chain.NewBuilder(&chain.Env{Config: cfg})
-	ch := b.Chain(0)
-	if ps := b.Problems(); len(ps) > 0 {
-		t.Fatal(ps)
-	}
-	return ch
+	plugin.Register("sdk-probe-original", func(plugin.Spec) (any, error) { return probeOriginal{}, nil })
 }

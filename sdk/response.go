@@ -1,7 +1,7 @@
 package sdk
 
 import (
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -50,7 +50,7 @@ func init() {
 			Params:  []Param{headerNameParam, {"value", "string", "new value (no CR or LF)"}},
 			Example: `gw.response.set_header("X-Tenant", "acme")`,
 			Fn: func(s *State, L *lua.LState) int {
-				s.changeResponseHeader(chain.HeaderSet, checkHeaderName(L, 1), checkHeaderValue(L, 2))
+				s.changeResponseHeader(plugin.HeaderSet, checkHeaderName(L, 1), checkHeaderValue(L, 2))
 				return 0
 			}},
 		&Binding{Name: "add_header", Phases: Request | Response, Doc: "Adds a value to a response header, keeping its other values. " +
@@ -58,7 +58,7 @@ func init() {
 			Params:  []Param{headerNameParam, {"value", "string", "value to add (no CR or LF)"}},
 			Example: `gw.response.add_header("Vary", "X-Tenant")`,
 			Fn: func(s *State, L *lua.LState) int {
-				s.changeResponseHeader(chain.HeaderAdd, checkHeaderName(L, 1), checkHeaderValue(L, 2))
+				s.changeResponseHeader(plugin.HeaderAdd, checkHeaderName(L, 1), checkHeaderValue(L, 2))
 				return 0
 			}},
 		&Binding{Name: "clear_header", Phases: Request | Response, Doc: "Removes a response header. " +
@@ -66,7 +66,7 @@ func init() {
 			Params:  []Param{headerNameParam},
 			Example: `gw.response.clear_header("Server")`,
 			Fn: func(s *State, L *lua.LState) int {
-				s.changeResponseHeader(chain.HeaderDel, checkHeaderName(L, 1), "")
+				s.changeResponseHeader(plugin.HeaderDel, checkHeaderName(L, 1), "")
 				return 0
 			}},
 		&Binding{Name: "get_body", Phases: Response, Doc: "Returns the response body as received (still compressed if the upstream compressed it: check Content-Encoding). " +
@@ -155,18 +155,18 @@ func (s *State) exitResponse(L *lua.LState) int {
 // changeResponseHeader changes a response header now (response phase),
 // or, in the request phase, records the change for the response the
 // request will get.
-func (s *State) changeResponseHeader(op chain.HeaderOp, name, value string) {
-	if s.C.Phase() == chain.PhaseRequest {
+func (s *State) changeResponseHeader(op plugin.HeaderOp, name, value string) {
+	if s.C.Phase() == plugin.PhaseRequest {
 		s.C.DeferResponseHeader(op, name, value)
 		return
 	}
 	h := &s.C.Response.Header
 	switch op {
-	case chain.HeaderSet:
+	case plugin.HeaderSet:
 		h.Set(name, value)
-	case chain.HeaderAdd:
+	case plugin.HeaderAdd:
 		h.Add(name, value)
-	case chain.HeaderDel:
+	case plugin.HeaderDel:
 		h.Del(name)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin"
 )
 
 // statusLine returns the first line of the response head as it is
@@ -20,7 +20,7 @@ func statusLine(h interface{ Header() []byte }) string {
 // upstream's phrase.
 func TestStatusLineFollowsStatus(t *testing.T) {
 	e := newEnv(t)
-	e.route.Upstream = upstreamFunc(func(c *chain.Context) {
+	e.upstream = upstreamFunc(func(c *plugin.Context) {
 		c.Response.SetStatusCode(200)
 		c.Response.Header.SetStatusMessage([]byte("Fine Thanks"))
 	})
@@ -33,7 +33,7 @@ func TestStatusLineFollowsStatus(t *testing.T) {
 		{`gw.response.exit(404, "gone")`, "HTTP/1.1 404 Not Found"},
 	} {
 		refill(fc, "/")
-		if err := e.serve(fc, chain.PhaseResponse, tc.src); err != "" {
+		if err := e.serve(fc, plugin.PhaseResponse, tc.src); err != "" {
 			t.Fatalf("%s: %s", tc.src, err)
 		}
 		if got := statusLine(&fc.Response.Header); got != tc.want {
@@ -48,7 +48,7 @@ func TestStatusLineFollowsStatus(t *testing.T) {
 // exit win over them.
 func TestResponseHeadersSetInRequestPhase(t *testing.T) {
 	e := newEnv(t)
-	e.route.Upstream = upstreamFunc(func(c *chain.Context) {
+	e.upstream = upstreamFunc(func(c *plugin.Context) {
 		c.Response.SetStatusCode(200)
 		c.Response.Header.Set("X-Gone", "upstream")
 		c.Response.Header.Set("X-Early", "upstream")
@@ -64,7 +64,7 @@ gw.response.add_header("X-Multi", "b")
 gw.response.set_header("X-Both", "early")
 `
 	refill(fc, "/")
-	if err := e.serve(fc, chain.PhaseRequest, early); err != "" {
+	if err := e.serve(fc, plugin.PhaseRequest, early); err != "" {
 		t.Fatal(err)
 	}
 	h := &fc.Response.Header
@@ -79,7 +79,7 @@ gw.response.set_header("X-Both", "early")
 	}
 
 	refill(fc, "/")
-	if err := e.serve(fc, chain.PhaseRequest, early+`return gw.response.exit(403, "no", { ["X-Both"] = "exit" })`); err != "" {
+	if err := e.serve(fc, plugin.PhaseRequest, early+`return gw.response.exit(403, "no", { ["X-Both"] = "exit" })`); err != "" {
 		t.Fatal(err)
 	}
 	if fc.Response.StatusCode() != 403 || string(h.Peek("X-Early")) != "1" || string(h.Peek("X-Both")) != "exit" {
@@ -87,13 +87,13 @@ gw.response.set_header("X-Both", "early")
 	}
 	// Nothing is left over for the next request of the context pool.
 	refill(fc, "/")
-	if err := e.serve(fc, chain.PhaseRequest, ``); err != "" {
+	if err := e.serve(fc, plugin.PhaseRequest, ``); err != "" {
 		t.Fatal(err)
 	}
 	if h.Peek("X-Multi") != nil || string(h.Peek("X-Early")) != "upstream" {
 		t.Errorf("next request: X-Multi %q X-Early %q; want none, upstream", h.Peek("X-Multi"), h.Peek("X-Early"))
 	}
-	if got := e.do(chain.PhaseLog, `gw.response.set_header("X-A", "1")`); !strings.Contains(got, "not allowed in the log phase (allowed: request, response)") {
+	if got := e.do(plugin.PhaseLog, `gw.response.set_header("X-A", "1")`); !strings.Contains(got, "not allowed in the log phase (allowed: request, response)") {
 		t.Errorf("set_header in on_log: got %q", got)
 	}
 }
@@ -119,7 +119,7 @@ func (s *stream) Close() error { s.closed = true; return nil }
 func TestStreamedResponseBody(t *testing.T) {
 	e := newEnv(t)
 	var st *stream
-	e.route.Upstream = upstreamFunc(func(c *chain.Context) {
+	e.upstream = upstreamFunc(func(c *plugin.Context) {
 		st = &stream{}
 		c.Response.SetStatusCode(200)
 		c.Response.Header.SetContentType("text/event-stream")
@@ -127,7 +127,7 @@ func TestStreamedResponseBody(t *testing.T) {
 	})
 	fc := reusedCtx()
 	refill(fc, "/")
-	if err := e.serve(fc, chain.PhaseResponse, `
+	if err := e.serve(fc, plugin.PhaseResponse, `
 assert(gw.response.is_streamed() == true)
 local body, err = gw.response.get_body()
 assert(body == nil and err == "streamed", tostring(body) .. ", " .. tostring(err))
@@ -137,8 +137,8 @@ assert(body == nil and err == "streamed", tostring(body) .. ", " .. tostring(err
 	if st.reads != 0 {
 		t.Errorf("the stream was read %d times by the response phase, want 0", st.reads)
 	}
-	e.route.Upstream = okUpstream{}
-	if err := e.do(chain.PhaseResponse, `assert(gw.response.is_streamed() == false and gw.response.get_body() == "")`); err != "" {
+	e.upstream = okUpstream{}
+	if err := e.do(plugin.PhaseResponse, `assert(gw.response.is_streamed() == false and gw.response.get_body() == "")`); err != "" {
 		t.Error(err)
 	}
 }

@@ -2,12 +2,12 @@ package sdk
 
 import (
 	"log/slog"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/registry"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -24,13 +24,13 @@ const (
 	All = Request | Response | Log
 )
 
-func phaseBit(p chain.Phase) Phases {
+func phaseBit(p plugin.Phase) Phases {
 	switch p {
-	case chain.PhaseRequest:
+	case plugin.PhaseRequest:
 		return Request
-	case chain.PhaseResponse:
+	case plugin.PhaseResponse:
 		return Response
-	case chain.PhaseLog:
+	case plugin.PhaseLog:
 		return Log
 	}
 	return 0
@@ -101,34 +101,37 @@ type Namespace struct {
 }
 
 var (
-	namespaces []*Namespace
-	bindings   []*Binding
+	namespaces = registry.New[*Namespace]("gw namespace")
+	bindings   = registry.New[*Binding]("gw function") // by full name
 )
 
+// addNamespace registers a namespace of gw and its functions, from init.
+// A namespace or function registered twice panics, naming both places.
 func addNamespace(ns *Namespace, bs ...*Binding) {
-	namespaces = append(namespaces, ns)
+	namespaces.Register(ns.Name, ns)
 	for _, b := range bs {
 		b.Namespace = ns.Name
-		bindings = append(bindings, b)
+		bindings.Register(b.FullName(), b)
 	}
 }
 
 // Bindings returns every binding, sorted by namespace and name.
 func Bindings() []*Binding {
-	out := append([]*Binding(nil), bindings...)
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Namespace != out[j].Namespace {
-			return out[i].Namespace < out[j].Namespace
-		}
-		return out[i].Name < out[j].Name
-	})
+	out := make([]*Binding, 0, bindings.Len())
+	for _, n := range bindings.Names() {
+		b, _ := bindings.Lookup(n)
+		out = append(out, b)
+	}
 	return out
 }
 
 // Namespaces returns every namespace, sorted by name.
 func Namespaces() []*Namespace {
-	out := append([]*Namespace(nil), namespaces...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	out := make([]*Namespace, 0, namespaces.Len())
+	for _, n := range namespaces.Names() {
+		ns, _ := namespaces.Lookup(n)
+		out = append(out, ns)
+	}
 	return out
 }
 
@@ -138,7 +141,7 @@ type Options struct {
 	Script string
 	// Cache is the script's namespace of the shared cache (gw.cache); nil
 	// turns gw.cache into an error.
-	Cache *cache.Namespace
+	Cache *store.Namespace
 	// Logger logs gw.log calls made outside a request; nil uses slog.Default.
 	Logger *slog.Logger
 	// MaxString bounds strings the SDK builds (gw.json, gw.base64,
@@ -161,7 +164,7 @@ type Options struct {
 type State struct {
 	// C is the request being served, set by the caller for the duration
 	// of one call and nil otherwise.
-	C *chain.Context
+	C *plugin.Context
 	// Deadline is when the current call must end; gw.http uses it to
 	// bound its timeout. Zero means no deadline.
 	Deadline time.Time
@@ -190,19 +193,19 @@ func Open(L *lua.LState, opts Options) *State {
 	s.arrayMeta = L.NewTable()
 	gw := L.NewTable()
 	tables := map[string]*lua.LTable{}
-	for _, ns := range namespaces {
+	namespaces.Each(func(name string, _ *Namespace) {
 		t := L.NewTable()
-		tables[ns.Name] = t
-		gw.RawSetString(ns.Name, t)
-	}
-	for _, b := range bindings {
+		tables[name] = t
+		gw.RawSetString(name, t)
+	})
+	bindings.Each(func(_ string, b *Binding) {
 		tables[b.Namespace].RawSetString(b.Name, L.NewFunction(s.wrap(b)))
-	}
-	for _, ns := range namespaces {
+	})
+	namespaces.Each(func(name string, ns *Namespace) {
 		if ns.Init != nil {
-			ns.Init(s, L, tables[ns.Name])
+			ns.Init(s, L, tables[name])
 		}
-	}
+	})
 	if opts.Views != nil {
 		gw = opts.Views.View(L, gw, "gw")
 		opts.Views.Lock(L, s.arrayMeta, "gw.json array marker")

@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/plugin/plugintest"
+	"github.com/moongate/moongate/core/store"
 	"github.com/moongate/moongate/sdk"
 	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"
@@ -54,14 +56,14 @@ func TestEveryBindingDocumented(t *testing.T) {
 type probe struct{}
 
 var (
-	probePhase chain.Phase
-	probeRun   func(c *chain.Context)
+	probePhase plugin.Phase
+	probeRun   func(c *plugin.Context)
 )
 
-func (probe) OnRequest(c *chain.Context) error  { return probe{}.at(c) }
-func (probe) OnResponse(c *chain.Context) error { return probe{}.at(c) }
-func (probe) OnLog(c *chain.Context)            { probe{}.at(c) }
-func (probe) at(c *chain.Context) error {
+func (probe) OnRequest(c *plugin.Context) error  { return probe{}.at(c) }
+func (probe) OnResponse(c *plugin.Context) error { return probe{}.at(c) }
+func (probe) OnLog(c *plugin.Context)            { probe{}.at(c) }
+func (probe) at(c *plugin.Context) error {
 	if c.Phase() == probePhase {
 		probeRun(c)
 	}
@@ -71,45 +73,63 @@ func (probe) at(c *chain.Context) error {
 type okUpstream struct{}
 
 func (okUpstream) Name() string { return "up" }
-func (okUpstream) Forward(c *chain.Context) error {
+func (okUpstream) Forward(c *plugin.Context) error {
 	c.Response.SetStatusCode(200)
 	return nil
 }
 
 // upstreamFunc is an upstream answering with a function.
-type upstreamFunc func(c *chain.Context)
+type upstreamFunc func(c *plugin.Context)
 
 func (upstreamFunc) Name() string { return "up" }
-func (f upstreamFunc) Forward(c *chain.Context) error {
+func (f upstreamFunc) Forward(c *plugin.Context) error {
 	f(c)
 	return nil
 }
 
-func init() { chain.Register("sdk-probe", func(chain.Spec) (any, error) { return probe{}, nil }) }
+func init() { plugin.Register("sdk-probe", func(plugin.Spec) (any, error) { return probe{}, nil }) }
 
 // env is a Lua state with gw bound, and a route whose chain is the probe.
 type env struct {
-	consumer *chain.Consumer // set on the context before the code runs
+	consumer *consumer.Consumer // set on the context before the code runs
 	L        *lua.LState
 	s        *sdk.State
-	route    *chain.Route
+	chain    *plugintest.Chain
+	upstream plugintest.Upstream // the route's upstream, for the next requests
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	L := lua.NewState()
 	t.Cleanup(L.Close)
-	s := sdk.Open(L, sdk.Options{Script: "t.lua", Cache: cache.New(cache.MinSize).Namespace("lua:t.lua"), MaxString: 1 << 20})
-	cfg := config.Default()
-	cfg.Routes = []config.Route{{Name: "r1", Paths: []string{"/"}, Plugins: []config.Step{{Name: "sdk-probe", Enabled: true, OnError: "fail"}}}}
-	b := chain.NewBuilder(&chain.Env{Config: cfg})
-	return &env{L: L, s: s, route: &chain.Route{Name: "r1", Chain: b.Chain(0), Upstream: okUpstream{}}}
+	s := sdk.Open(L, sdk.Options{Script: "t.lua", Cache: store.New(store.MinSize).Namespace("lua:t.lua"), MaxString: 1 << 20})
+	e := &env{L: L, s: s, upstream: okUpstream{}}
+	e.chain = e.chainOf(t, "sdk-probe")
+	return e
 }
+
+// chainOf builds route r1 whose one step is the plugin called name, and
+// whose upstream is e.upstream at the time of each request.
+func (e *env) chainOf(t *testing.T, name string) *plugintest.Chain {
+	t.Helper()
+	ch, err := plugintest.NewChain(plugintest.Options{Route: "r1",
+		Steps: []config.Step{{Name: name, Enabled: true, OnError: "fail"}}, Upstream: envUpstream{e}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+// envUpstream is the env's upstream of the moment.
+type envUpstream struct{ e *env }
+
+func (u envUpstream) Name() string                    { return u.e.upstream.Name() }
+func (u envUpstream) Forward(c *plugin.Context) error { return u.e.upstream.Forward(c) }
 
 // do serves a request through the route, runs src in phase (PhaseNone:
 // outside the chain), then check (if any) in the same phase, and returns
 // the Lua error text, "" if none.
-func (e *env) do(phase chain.Phase, src string, check ...func(c *chain.Context)) string {
+func (e *env) do(phase plugin.Phase, src string, check ...func(c *plugin.Context)) string {
 	req := &fasthttp.Request{}
 	req.SetRequestURI("/a/b?x=1&y=2")
 	req.Header.SetHost("example.com")
@@ -123,12 +143,11 @@ func (e *env) do(phase chain.Phase, src string, check ...func(c *chain.Context))
 
 // serve is do on a request the caller built in fc (which the caller may
 // reuse, as a server reuses it for the requests of a connection).
-func (e *env) serve(fc *fasthttp.RequestCtx, phase chain.Phase, src string, check ...func(c *chain.Context)) string {
-	c := chain.AcquireContext(fc)
-	c.Setup(e.route, -1, nil, nil, nil)
+func (e *env) serve(fc *fasthttp.RequestCtx, phase plugin.Phase, src string, check ...func(c *plugin.Context)) string {
+	c := e.chain.Context(fc)
 	var errText string
 	probePhase = phase
-	probeRun = func(c *chain.Context) {
+	probeRun = func(c *plugin.Context) {
 		e.s.C = c
 		defer func() { e.s.C = nil }()
 		if e.consumer != nil {
@@ -144,23 +163,22 @@ func (e *env) serve(fc *fasthttp.RequestCtx, phase chain.Phase, src string, chec
 			f(c)
 		}
 	}
-	if phase == chain.PhaseNone {
+	if phase == plugin.PhaseNone {
 		probeRun(c)
-		chain.ReleaseContext(c)
+		plugintest.Release(c)
 		return errText
 	}
-	e.route.Serve(c)
-	done := make(chan struct{})
-	chain.FinishLog(c, func(*chain.Context) { close(done) })
-	<-done
-	chain.ReleaseContext(c)
+	e.chain.Serve(c)
+	if err := e.chain.Finish(c); err != nil {
+		panic(err)
+	}
 	return errText
 }
 
 func TestRequestFunctions(t *testing.T) {
 	e := newEnv(t)
 	var got struct{ out, in, x, path, body string }
-	err := e.do(chain.PhaseRequest, `
+	err := e.do(plugin.PhaseRequest, `
 assert(gw.request.get_method() == "GET")
 assert(gw.request.get_path() == "/a/b")
 assert(gw.request.get_header("x-in") == "v1")
@@ -181,7 +199,7 @@ assert(gw.request.get_body() == "hello")
 gw.request.set_path("/c d")
 assert(gw.route.get_name() == "r1")
 assert(gw.consumer.get() == nil)
-`, func(c *chain.Context) {
+`, func(c *plugin.Context) {
 		got.out = string(c.Request.Header.Peek("X-Out"))
 		got.in = string(c.Request.Header.Peek("X-In"))
 		got.x = string(c.Request.URI().QueryArgs().Peek("x"))
@@ -200,25 +218,25 @@ assert(gw.consumer.get() == nil)
 func TestMisuse(t *testing.T) {
 	e := newEnv(t)
 	cases := []struct {
-		phase chain.Phase
+		phase plugin.Phase
 		src   string
 		want  string
 	}{
-		{chain.PhaseResponse, `gw.request.set_header("A", "b")`, `<string>:1: gw.request.set_header: not allowed in the response phase (allowed: request)`},
-		{chain.PhaseLog, "\n\ngw.response.get_body()", `<string>:3: gw.response.get_body: not allowed in the log phase (allowed: response)`},
-		{chain.PhaseNone, `gw.request.get_path()`, `gw.request.get_path: not allowed in the none phase (allowed: request, response, log)`},
-		{chain.PhaseRequest, `gw.request.set_header("A", "b\r\nX-Evil: 1")`, `header value must not contain CR, LF or NUL`},
-		{chain.PhaseRequest, `gw.request.set_header("A B", "b")`, `invalid character in header name`},
-		{chain.PhaseRequest, `gw.request.get_header()`, `bad argument #1 to get_header (string expected, got nil)`},
-		{chain.PhaseRequest, `gw.request.set_path("relative")`, `path must start with "/"`},
-		{chain.PhaseRequest, `gw.response.exit(99)`, `status must be between 100 and 599`},
-		{chain.PhaseRequest, `gw.response.exit(200, nil, { ["X"] = "a\nb" })`, `header X: header value must not contain CR, LF or NUL`},
-		{chain.PhaseRequest, `gw.ctx.set("k", function() end)`, `cannot convert a function`},
-		{chain.PhaseRequest, `gw.json.encode(string.rep("x", 2 * 1024 * 1024))`, `result exceeds max_string_size`},
-		{chain.PhaseRequest, `local t = {} t.t = t gw.json.encode(t)`, `nesting deeper than 100 levels (or a cycle)`},
-		{chain.PhaseRequest, `gw.cache.set("k", "v", -1)`, `ttl must be a number of seconds, 0 or more`},
-		{chain.PhaseRequest, `gw.http.request{ url = "ftp://x" }`, `url must start with "http://" or "https://"`},
-		{chain.PhaseRequest, `gw.http.request{}`, `url is required`},
+		{plugin.PhaseResponse, `gw.request.set_header("A", "b")`, `<string>:1: gw.request.set_header: not allowed in the response phase (allowed: request)`},
+		{plugin.PhaseLog, "\n\ngw.response.get_body()", `<string>:3: gw.response.get_body: not allowed in the log phase (allowed: response)`},
+		{plugin.PhaseNone, `gw.request.get_path()`, `gw.request.get_path: not allowed in the none phase (allowed: request, response, log)`},
+		{plugin.PhaseRequest, `gw.request.set_header("A", "b\r\nX-Evil: 1")`, `header value must not contain CR, LF or NUL`},
+		{plugin.PhaseRequest, `gw.request.set_header("A B", "b")`, `invalid character in header name`},
+		{plugin.PhaseRequest, `gw.request.get_header()`, `bad argument #1 to get_header (string expected, got nil)`},
+		{plugin.PhaseRequest, `gw.request.set_path("relative")`, `path must start with "/"`},
+		{plugin.PhaseRequest, `gw.response.exit(99)`, `status must be between 100 and 599`},
+		{plugin.PhaseRequest, `gw.response.exit(200, nil, { ["X"] = "a\nb" })`, `header X: header value must not contain CR, LF or NUL`},
+		{plugin.PhaseRequest, `gw.ctx.set("k", function() end)`, `cannot convert a function`},
+		{plugin.PhaseRequest, `gw.json.encode(string.rep("x", 2 * 1024 * 1024))`, `result exceeds max_string_size`},
+		{plugin.PhaseRequest, `local t = {} t.t = t gw.json.encode(t)`, `nesting deeper than 100 levels (or a cycle)`},
+		{plugin.PhaseRequest, `gw.cache.set("k", "v", -1)`, `ttl must be a number of seconds, 0 or more`},
+		{plugin.PhaseRequest, `gw.http.request{ url = "ftp://x" }`, `url must start with "http://" or "https://"`},
+		{plugin.PhaseRequest, `gw.http.request{}`, `url is required`},
 	}
 	for _, tc := range cases {
 		got := e.do(tc.phase, tc.src)
@@ -230,7 +248,7 @@ func TestMisuse(t *testing.T) {
 
 func TestJSON(t *testing.T) {
 	e := newEnv(t)
-	err := e.do(chain.PhaseRequest, `
+	err := e.do(plugin.PhaseRequest, `
 local j = gw.json
 assert(j.encode({ b = 1, a = { 1, 2.5, "x" }, e = {}, ea = j.array(), n = j.null, s = "q\"<\n" }) ==
   '{"a":[1,2.5,"x"],"b":1,"e":{},"ea":[],"n":null,"s":"q\\"<\\n"}')
@@ -251,7 +269,7 @@ assert(two == nil and err2:find("unexpected data"), err2)
 
 func TestCodecsAndCache(t *testing.T) {
 	e := newEnv(t)
-	err := e.do(chain.PhaseRequest, `
+	err := e.do(plugin.PhaseRequest, `
 assert(gw.base64.encode("hi?") == "aGk/")
 assert(gw.base64.decode("aGk/") == "hi?")
 assert(gw.base64.encode_url("hi?") == "aGk_")
@@ -293,7 +311,7 @@ func TestHTTP(t *testing.T) {
 	url := "http://" + ln.Addr().String()
 
 	e := newEnv(t)
-	if err := e.do(chain.PhaseRequest, `
+	if err := e.do(plugin.PhaseRequest, `
 local res = assert(gw.http.request{ url = "`+url+`/x", body = "data", headers = { ["X-A"] = "1" } })
 assert(res.status == 202 and res.body == "got:data" and res.headers["x-method"] == "POST", res.body)
 `); err != "" {
@@ -301,28 +319,28 @@ assert(res.status == 202 and res.body == "got:data" and res.headers["x-method"] 
 	}
 	// The step's deadline bounds the call even without a timeout option.
 	e.s.Deadline = time.Now().Add(100 * time.Millisecond)
-	if err := e.do(chain.PhaseRequest, `
+	if err := e.do(plugin.PhaseRequest, `
 local res, err = gw.http.request{ url = "`+url+`/slow" }
 assert(res == nil and err:find("timed out"), tostring(err))
 `); err != "" {
 		t.Fatal(err)
 	}
 	e.s.Deadline = time.Time{}
-	if err := e.do(chain.PhaseRequest, `
+	if err := e.do(plugin.PhaseRequest, `
 local res, err = gw.http.request{ url = "`+url+`/slow", timeout = 0.05 }
 assert(res == nil and err:find("timed out"), tostring(err))
 `); err != "" {
 		t.Fatal(err)
 	}
-	if err := e.do(chain.PhaseLog, `gw.http.request{ url = "`+url+`" }`); !strings.Contains(err, "not allowed in the log phase") {
+	if err := e.do(plugin.PhaseLog, `gw.http.request{ url = "`+url+`" }`); !strings.Contains(err, "not allowed in the log phase") {
 		t.Errorf("gw.http in on_log: got %q", err)
 	}
 }
 
 func TestConsumer(t *testing.T) {
 	e := newEnv(t)
-	e.consumer = &chain.Consumer{Name: "alice", Groups: []string{"admins", "ops"}, CredentialID: "key-1"}
-	if err := e.do(chain.PhaseResponse, `
+	e.consumer = &consumer.Consumer{Name: "alice", Groups: []string{"admins", "ops"}, CredentialID: "key-1"}
+	if err := e.do(plugin.PhaseResponse, `
 local who = gw.consumer.get()
 assert(who.name == "alice" and who.credential_id == "key-1")
 assert(#who.groups == 2 and who.groups[1] == "admins")

@@ -11,10 +11,10 @@ func init() {
 			Returns: []Param{{"name", "string?", "the upstream's name"}},
 			Example: `local up = gw.upstream.get_name()`,
 			Fn: func(s *State, L *lua.LState) int {
-				if s.C.Upstream == nil {
+				if s.C.UpstreamName() == "" {
 					L.Push(lua.LNil)
 				} else {
-					L.Push(lua.LString(s.C.Upstream.Name()))
+					L.Push(lua.LString(s.C.UpstreamName()))
 				}
 				return 1
 			}},

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin"
 	_ "github.com/moongate/moongate/plugins/headers"
 	_ "github.com/moongate/moongate/plugins/mock"
 	_ "github.com/moongate/moongate/plugins/requestid"
@@ -13,10 +13,10 @@ import (
 // Test-only plugins that make the chain's behaviour visible from outside.
 func init() {
 	for _, name := range []string{"trace-a", "trace-b", "trace-c"} {
-		chain.Register(name, newTrace)
+		plugin.Register(name, newTrace)
 	}
-	chain.Register("test-fail", newFail)
-	chain.Register("test-log", newLogRecorder)
+	plugin.Register("test-fail", newFail)
+	plugin.Register("test-log", newLogRecorder)
 }
 
 // trace appends its label to X-Trace-Request on the request (the upstream
@@ -28,7 +28,7 @@ type trace struct {
 	answer bool
 }
 
-func newTrace(spec chain.Spec) (any, error) {
+func newTrace(spec plugin.Spec) (any, error) {
 	var cfg struct {
 		Label  string `toml:"label"`
 		Answer bool   `toml:"answer"`
@@ -49,7 +49,7 @@ func appendTrace(prev []byte, label string) string {
 	return string(prev) + "," + label
 }
 
-func (p *trace) OnRequest(c *chain.Context) error {
+func (p *trace) OnRequest(c *plugin.Context) error {
 	c.Request.Header.Set("X-Trace-Request", appendTrace(c.Request.Header.Peek("X-Trace-Request"), p.label))
 	if p.answer {
 		c.Respond(299, "text/plain", []byte("answered by "+p.label))
@@ -57,7 +57,7 @@ func (p *trace) OnRequest(c *chain.Context) error {
 	return nil
 }
 
-func (p *trace) OnResponse(c *chain.Context) error {
+func (p *trace) OnResponse(c *plugin.Context) error {
 	c.Response.Header.Set("X-Trace-Response", appendTrace(c.Response.Header.Peek("X-Trace-Response"), p.label))
 	return nil
 }
@@ -65,7 +65,7 @@ func (p *trace) OnResponse(c *chain.Context) error {
 // fail returns an error in the request phase: a 4xx refusal or a failure.
 type fail struct{ status int }
 
-func newFail(spec chain.Spec) (any, error) {
+func newFail(spec plugin.Spec) (any, error) {
 	var cfg struct {
 		Status int  `toml:"status"`
 		Panic  bool `toml:"panic"`
@@ -79,16 +79,16 @@ func newFail(spec chain.Spec) (any, error) {
 	return &fail{status: cfg.Status}, nil
 }
 
-func (p *fail) OnRequest(*chain.Context) error {
+func (p *fail) OnRequest(*plugin.Context) error {
 	if p.status == 0 {
 		return errors.New("plain failure with secret-internal-detail")
 	}
-	return chain.NewError(p.status, "refused by test-fail")
+	return plugin.NewError(p.status, "refused by test-fail")
 }
 
 type panicker struct{}
 
-func (panicker) OnRequest(*chain.Context) error { panic("test-fail panics") }
+func (panicker) OnRequest(*plugin.Context) error { panic("test-fail panics") }
 
 // logRecorder records, in its log phase, the status and path of every
 // request, and whether the response had been written (Fast is nil).
@@ -107,9 +107,9 @@ var (
 	logSignal  = make(chan struct{}, 1024)
 )
 
-func newLogRecorder(chain.Spec) (any, error) { return logRecorder{}, nil }
+func newLogRecorder(plugin.Spec) (any, error) { return logRecorder{}, nil }
 
-func (logRecorder) OnLog(c *chain.Context) {
+func (logRecorder) OnLog(c *plugin.Context) {
 	logMu.Lock()
 	logEntries = append(logEntries, logEntry{
 		status: c.Response.StatusCode(), path: string(c.Request.URI().Path()),

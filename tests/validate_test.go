@@ -4,18 +4,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
 	gt "github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/core/plugin"
 )
 
-func init() { chain.Register("test-maybe", func(chain.Spec) (any, error) { return maybe{}, nil }) }
+func init() { plugin.Register("test-maybe", func(plugin.Spec) (any, error) { return maybe{}, nil }) }
 
 // maybe is a step that says it may answer requests (as a script does) and
 // never does.
 type maybe struct{}
 
-func (maybe) OnRequest(*chain.Context) error { return nil }
-func (maybe) Answers() chain.Answer          { return chain.AnswerMaybe }
+func (maybe) OnRequest(*plugin.Context) error { return nil }
+func (maybe) Answers() plugin.Answer          { return plugin.AnswerMaybe }
 
 // validateLines runs "moongate validate" on config and returns its exit
 // code, its stdout and its stderr's lines.

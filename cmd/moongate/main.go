@@ -20,9 +20,9 @@ import (
 	_ "github.com/moongate/moongate/plugins/mock"
 	_ "github.com/moongate/moongate/plugins/multiauth"
 	_ "github.com/moongate/moongate/plugins/requestid"
+	_ "github.com/moongate/moongate/plugins/requestsizelimit"
+	_ "github.com/moongate/moongate/plugins/requesttermination"
 	_ "github.com/moongate/moongate/plugins/session"
-	_ "github.com/moongate/moongate/plugins/sizelimit"
-	_ "github.com/moongate/moongate/plugins/termination"
 )
 
 func main() {

@@ -9,34 +9,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/valyala/fasthttp"
 )
 
 // Handler serves one admin endpoint.
 type Handler func(ctx *fasthttp.RequestCtx)
-
-type endpoint struct {
-	method, path string
-	h            Handler
-}
-
-var (
-	registryMu sync.Mutex
-	registry   []endpoint
-)
-
-// Register adds an endpoint to every admin API created afterwards, for
-// packages outside core (a plugin's counters, say). It is meant to be
-// called from init; the endpoint gets the same checks as the others
-// (Host, Origin, token, Content-Type), and the gateway's own endpoints win
-// a clash.
-func Register(method, path string, h Handler) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	registry = append(registry, endpoint{method, path, h})
-}
 
 // Options configures an admin API.
 type Options struct {
@@ -74,11 +52,6 @@ type Server struct {
 // New returns an admin API configured by opts.
 func New(opts Options) *Server {
 	s := &Server{routes: map[string]map[string]Handler{}, allowed: map[string]bool{}}
-	registryMu.Lock()
-	for _, e := range registry {
-		s.Handle(e.method, e.path, e.h)
-	}
-	registryMu.Unlock()
 	if opts.Token != "" {
 		s.hasToken = true
 		s.tokenSum = sha256.Sum256([]byte(opts.Token))

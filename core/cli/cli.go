@@ -2,43 +2,31 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/gateway"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/store"
 )
 
 // DefaultConfig is the configuration file used when -c is not given.
 const DefaultConfig = "conf/moongate.toml"
 
-// Command is a subcommand: it gets the arguments after its name and
-// returns the process exit code.
-type Command struct {
-	Summary string
-	Run     func(args []string, stdout, stderr io.Writer) int
-}
-
-var commands = map[string]Command{
-	"run":      {Summary: "run the gateway: run [-c FILE]", Run: runCmd},
-	"validate": {Summary: "check a configuration and exit (problems and warnings on stderr): validate [-c FILE]", Run: validateCmd},
-	"version":  {Summary: "print the version", Run: versionCmd},
-}
-
-// Register adds a subcommand; a duplicate name panics.
-func Register(name string, c Command) {
-	if _, dup := commands[name]; dup {
-		panic("cli: command " + name + " registered twice")
-	}
-	commands[name] = c
+// moongate's own subcommands; plugins add theirs with
+// plugin.RegisterCommand, in the same registry.
+func init() {
+	plugin.RegisterCommand("run", plugin.Command{Summary: "run the gateway: run [-c FILE]", Run: runCmd})
+	plugin.RegisterCommand("validate", plugin.Command{Summary: "check a configuration and exit (problems and warnings on stderr): validate [-c FILE]", Run: validateCmd})
+	plugin.RegisterCommand("version", plugin.Command{Summary: "print the version", Run: versionCmd})
 }
 
 // Main runs the command line in args (without the program name) and
@@ -53,7 +41,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
-	c, ok := commands[name]
+	c, ok := plugin.LookupCommand(name)
 	if !ok {
 		fmt.Fprintf(stderr, "moongate: unknown command %q\n", name)
 		usage(stderr)
@@ -65,13 +53,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: moongate <command> [flags]")
 	fmt.Fprintln(w)
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].Summary)
+	for _, n := range plugin.CommandNames() {
+		c, _ := plugin.LookupCommand(n)
+		fmt.Fprintf(w, "  %-10s %s\n", n, c.Summary)
 	}
 }
 
@@ -100,7 +84,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rt, err := gateway.Load(file, cache.New(cache.MinSize), logger)
+	rt, err := gateway.Load(file, store.New(store.MinSize), logger)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -123,7 +107,7 @@ func runCmd(args []string, _, stderr io.Writer) int {
 	cfg, err := config.Load(file)
 	if err != nil {
 		// Report the problems of every layer, as validate does.
-		if _, all := gateway.Load(file, cache.New(cache.MinSize), slog.New(slog.NewTextHandler(io.Discard, nil))); all != nil {
+		if _, all := gateway.Load(file, store.New(store.MinSize), slog.New(slog.NewTextHandler(io.Discard, nil))); all != nil {
 			err = all
 		}
 		fmt.Fprintln(stderr, err)
@@ -133,6 +117,12 @@ func runCmd(args []string, _, stderr io.Writer) int {
 	slog.SetDefault(logger)
 	g, err := gateway.New(cfg, logger)
 	if err != nil {
+		// In file order, as validate prints them: the checks of the
+		// build (plugins, credentials of [[consumers]], ...) find them.
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			err = ps.Dedupe()
+		}
 		fmt.Fprintln(stderr, err)
 		return 1
 	}

@@ -17,7 +17,8 @@ const (
 )
 
 // FuzzParse feeds arbitrary bytes to the configuration decoder (Parse,
-// then Table.Decode of every step's table, as plugin factories do). It
+// then Table.Decode of every step's table, as plugin factories do, and
+// of every consumer's credentials, as the kinds of credentials do). It
 // must never panic; every error is Problems whose items name the file and,
 // when they name a key, the line it is on (file:line: key: reason), or are
 // whole-file problems without a key; and no error shows the value of a
@@ -90,6 +91,13 @@ func FuzzParse(f *testing.F) {
 			p := "routes[" + strconv.Itoa(i) + "].upstream"
 			checkProblems(t, "Config.Problem", cfg.Problem(p, "unknown upstream "+strconv.Quote(r.Upstream)), lines, leakable)
 		}
+		for _, cs := range cfg.Consumers {
+			for _, k := range cs.Credentials.Keys() {
+				var v fuzzCredentials
+				checkProblems(t, "Credentials", cs.Credentials.Only(k).Decode(&v), lines, leakable)
+				checkProblems(t, "Credentials.Problem", cs.Credentials.Problem(k+"[0].key", "bad key"), lines, leakable)
+			}
+		}
 		for _, s := range steps {
 			var v fuzzPluginConfig
 			checkProblems(t, "Decode", s.Config.Decode(&v), lines, leakable)
@@ -100,6 +108,25 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzCredentials has the keys of the kinds of credentials of
+// [[consumers]], as their plugins decode them.
+type fuzzCredentials struct {
+	Keys      []Secret `toml:"keys"`
+	BasicAuth []struct {
+		Username string `toml:"username"`
+		Password Secret `toml:"password"`
+	} `toml:"basic_auth"`
+	JWTSecrets []struct {
+		Key       string `toml:"key"`
+		Secret    Secret `toml:"secret"`
+		Algorithm string `toml:"algorithm"`
+	} `toml:"jwt_secrets"`
+	HMACSecrets []struct {
+		Key    string `toml:"key"`
+		Secret Secret `toml:"secret"`
+	} `toml:"hmac_secrets"`
 }
 
 // fuzzPluginConfig has a field of every kind plugin configs use.

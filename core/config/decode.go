@@ -199,11 +199,23 @@ func (d *decoder) applyDefaults(p reflect.Value) {
 }
 
 // decodeStruct decodes a table into a struct whose fields carry toml tags.
-// Keys without a field are reported, with the closest field name as a hint.
+// Keys without a field are reported, with the closest field name as a
+// hint, unless the struct has a Table field tagged `toml:",remain"`: that
+// field then holds them, undecoded, for their owners (see
+// Consumer.Credentials).
 func (d *decoder) decodeStruct(path string, m map[string]any, v reflect.Value) {
 	fields := structFields(v.Type())
+	remain := remainField(v.Type())
+	var rest map[string]any
 	for _, k := range sortedKeys(m) {
 		idx, ok := fields[k]
+		if !ok && remain != nil {
+			if rest == nil {
+				rest = map[string]any{}
+			}
+			rest[k] = m[k]
+			continue
+		}
 		if !ok {
 			reason := "unknown key"
 			if s := suggest(k, fields); s != "" {
@@ -214,6 +226,21 @@ func (d *decoder) decodeStruct(path string, m map[string]any, v reflect.Value) {
 		}
 		d.decode(childPath(path, k), m[k], v.FieldByIndex(idx))
 	}
+	if remain != nil {
+		v.FieldByIndex(remain).Set(reflect.ValueOf(Table{path: path, raw: rest, dec: d}))
+	}
+}
+
+// remainField returns the index of t's Table field tagged
+// `toml:",remain"`, nil if it has none.
+func remainField(t reflect.Type) []int {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if _, opts, _ := strings.Cut(f.Tag.Get("toml"), ","); opts == "remain" && f.Type == tableType && f.IsExported() {
+			return []int{i}
+		}
+	}
+	return nil
 }
 
 // structFields maps TOML key names to field indexes; embedded structs
@@ -225,8 +252,8 @@ func structFields(t reflect.Type) map[string][]int {
 		if !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
-		if name == "-" {
+		name, opts, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if name == "-" || opts == "remain" {
 			continue
 		}
 		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {

@@ -66,6 +66,17 @@ func (t Table) Raw() (map[string]any, error) {
 // Keys returns the table's top-level keys, sorted.
 func (t Table) Keys() []string { return sortedKeys(t.raw) }
 
+// Only returns the part of t that holds key alone (an empty table when t
+// has no such key), at t's path: for a table whose keys several owners
+// decode, each its own, such as a consumer's credentials.
+func (t Table) Only(key string) Table {
+	v, ok := t.raw[key]
+	if !ok {
+		return Table{path: t.path, dec: t.dec}
+	}
+	return Table{path: t.path, raw: map[string]any{key: v}, dec: t.dec}
+}
+
 // Problem returns a problem located at key inside the table, for plugins
 // that check their decoded values: return t.Problem("burst", "must be at
 // least 1, got 0").

@@ -1,15 +1,19 @@
-// Package consumer is the consumer registry of one configuration and what
-// authentication steps have in common.
+// Package consumer holds the clients of the gateway: the Consumer an
+// authentication step sets on a request, and the Registry of one
+// configuration's [[consumers]] with their credentials.
 //
 // A Registry is built from [[consumers]] on every configuration load and
 // is immutable: a reload builds a new one, so a deleted consumer or
-// credential stops working with the reload. Secrets are held in the form
-// their check needs and no more: API keys and plain passwords as SHA-256,
-// bcrypt hashes as they are, HMAC and JWT keys as given.
+// credential stops working with the reload.
 //
-// Authentication plugins implement Authenticator and run it through an
-// Auth (their step): the client's identity headers are removed, the
-// consumer is set on the context, the identity headers are sent upstream,
-// and a failure is answered 401 with a WWW-Authenticate challenge. The
-// multi-auth plugin combines several Authenticators ("any" or "all").
+// The registry knows consumers by name; it knows nothing of credentials.
+// Each kind of credential (the keys of [[consumers]] such as keys,
+// basic_auth, jwt_secrets, hmac_secrets) is registered by the plugin that
+// authenticates with it (RegisterCredential), which decodes, checks and
+// indexes them in the form its checks need, and no more: API keys and
+// plain passwords as SHA-256, bcrypt hashes as they are, HMAC and JWT
+// keys as given. A new kind of credential touches its plugin only.
+//
+// What authentication steps have in common (the step around an
+// Authenticator, the identity headers) is core/authstep.
 package consumer

@@ -14,11 +14,13 @@ import (
 	"time"
 
 	"github.com/moongate/moongate/core/admin"
-	"github.com/moongate/moongate/core/cache"
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
-	"github.com/moongate/moongate/core/echo"
+	"github.com/moongate/moongate/core/internal/chain"
+	"github.com/moongate/moongate/core/internal/echo"
+	"github.com/moongate/moongate/core/internal/reqctx"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/router"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
 
@@ -31,7 +33,7 @@ type Gateway struct {
 	file   string
 	logger *slog.Logger
 	rt     atomic.Pointer[Runtime]
-	cache  *cache.Cache
+	cache  *store.Store
 
 	servers   []*fasthttp.Server
 	listeners []net.Listener
@@ -75,7 +77,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 }
 
 // Cache returns the process-wide shared cache.
-func (g *Gateway) Cache() *cache.Cache { return g.cache }
+func (g *Gateway) Cache() *store.Store { return g.cache }
 
 // Runtime returns the runtime serving new requests.
 func (g *Gateway) Runtime() *Runtime { return g.rt.Load() }
@@ -226,12 +228,12 @@ func (g *Gateway) AdminAddr() string {
 func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	rt := g.rt.Load()
 	rt.inflight.Add(1)
-	c := chain.AcquireContext(fc)
+	c := reqctx.Acquire(fc)
 	defer g.recoverPanic(c, rt)
 
 	path := fc.Request.URI().Path()
 	if status, msg := rt.checkRequest(fc, path); status != 0 {
-		chain.WriteError(&fc.Response, status, msg, nil)
+		reqctx.WriteError(&fc.Response, status, msg, nil)
 		fc.SetConnectionClose()
 		rt.release(c)
 		return
@@ -247,7 +249,7 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 		return
 	}
 	m := &rt.matches[id]
-	c.Setup(m.route, m.prefixSegs, rt.trusted, rt.lookup, rt.logger)
+	c.Setup(&m.route.Route, m.prefixSegs, rt.trusted, rt.lookup, rt.logger)
 	rt.stripClientHeaders(&fc.Request.Header, m.route)
 	m.route.Serve(c)
 	if m.route.Chain.HasLog() {
@@ -258,19 +260,15 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 }
 
 // recoverPanic turns a panic in a step into a 500 for its request only.
-func (g *Gateway) recoverPanic(c *chain.Context, rt *Runtime) {
+func (g *Gateway) recoverPanic(c *reqctx.Context, rt *Runtime) {
 	p := recover()
 	if p == nil {
 		return
 	}
-	route := ""
-	if c.Route != nil {
-		route = c.Route.Name
-	}
-	g.logger.Error("panic while serving a request", "route", route, "panic", p,
+	g.logger.Error("panic while serving a request", "route", c.RouteName(), "panic", p,
 		"request_id", string(c.RequestID()))
 	if c.Fast != nil {
-		chain.WriteError(&c.Fast.Response, 500, "internal error", c.RequestID())
+		reqctx.WriteError(&c.Fast.Response, 500, "internal error", c.RequestID())
 	}
 	rt.release(c)
 }
@@ -278,11 +276,11 @@ func (g *Gateway) recoverPanic(c *chain.Context, rt *Runtime) {
 func (g *Gateway) noRoute(fc *fasthttp.RequestCtx, rt *Runtime, res router.Result, path []byte) {
 	if res == router.MethodNotAllowed {
 		allow := rt.router.Allowed(fc.Request.Header.Host(), path)
-		chain.WriteError(&fc.Response, 405, "method not allowed", nil)
+		reqctx.WriteError(&fc.Response, 405, "method not allowed", nil)
 		fc.Response.Header.Set("Allow", strings.Join(allow, ", "))
 		return
 	}
-	chain.WriteError(&fc.Response, 404, "no route matches the request", nil)
+	reqctx.WriteError(&fc.Response, 404, "no route matches the request", nil)
 }
 
 // parseError answers requests fasthttp could not read, in the gateway's
@@ -293,15 +291,15 @@ func (g *Gateway) parseError(fc *fasthttp.RequestCtx, err error) {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &small):
-		chain.WriteError(&fc.Response, 431, "request headers too large", nil)
+		reqctx.WriteError(&fc.Response, 431, "request headers too large", nil)
 	case errors.Is(err, errBareLF):
-		chain.WriteError(&fc.Response, 400, errBareLF.Error(), nil)
+		reqctx.WriteError(&fc.Response, 400, errBareLF.Error(), nil)
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		chain.WriteError(&fc.Response, 413, "request body too large", nil)
+		reqctx.WriteError(&fc.Response, 413, "request body too large", nil)
 	case errors.As(err, &netErr) && netErr.Timeout():
-		chain.WriteError(&fc.Response, 408, "request timeout", nil)
+		reqctx.WriteError(&fc.Response, 408, "request timeout", nil)
 	default:
-		chain.WriteError(&fc.Response, 400, "malformed request", nil)
+		reqctx.WriteError(&fc.Response, 400, "malformed request", nil)
 	}
 }
 
@@ -441,7 +439,7 @@ type Status struct {
 	InFlight      int64       `json:"in_flight"`
 	Reloads       reloadStats `json:"reloads"`
 	LogDropped    uint64      `json:"log_dropped"`
-	Cache         cache.Stats `json:"cache"`
+	Cache         store.Stats `json:"cache"`
 }
 
 // ConfigInfo identifies the configuration being served.
@@ -463,7 +461,7 @@ func (g *Gateway) Status() Status {
 		Config:        ConfigInfo{File: rt.Config.File, Hash: rt.Config.Hash, LoadedAt: rt.Config.LoadedAt},
 		Routes:        len(rt.routes),
 		Upstreams:     len(rt.upstreams),
-		Plugins:       chain.Names(),
+		Plugins:       plugin.Names(),
 		InFlight:      rt.InFlight(),
 		Reloads:       reloads,
 		LogDropped:    chain.LogDropped(),
@@ -472,6 +470,12 @@ func (g *Gateway) Status() Status {
 }
 
 func (g *Gateway) registerAdmin(a *admin.Server) {
+	// The plugins' endpoints first: the gateway's own win a clash.
+	plugin.AdminEndpoints(func(e plugin.AdminEndpoint) {
+		a.Handle(e.Method, e.Path, func(ctx *fasthttp.RequestCtx) {
+			e.Handler(&plugin.AdminRequest{Ctx: ctx, Config: g.Runtime().Config, Store: g.cache, Logger: g.logger})
+		})
+	})
 	g.registerCacheAdmin(a)
 	a.Handle("GET", "/status", func(ctx *fasthttp.RequestCtx) {
 		admin.WriteJSON(ctx, 200, g.Status())

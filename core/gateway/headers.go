@@ -1,7 +1,7 @@
 package gateway
 
 import (
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/internal/chain"
 	"github.com/moongate/moongate/core/upstream"
 	"github.com/valyala/fasthttp"
 )

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/gateway"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
 
@@ -23,9 +23,9 @@ var (
 	probeSeen struct{ route, path, upstreamURI string }
 )
 
-func (pathProbe) OnRequest(c *chain.Context) error {
+func (pathProbe) OnRequest(c *plugin.Context) error {
 	probeMu.Lock()
-	probeSeen.route, probeSeen.path = c.Route.Name, string(c.Path())
+	probeSeen.route, probeSeen.path = c.RouteName(), string(c.Path())
 	probeSeen.upstreamURI = string(c.Request.URI().RequestURI())
 	probeMu.Unlock()
 	c.Respond(200, "text/plain", nil)
@@ -34,10 +34,10 @@ func (pathProbe) OnRequest(c *chain.Context) error {
 
 // Answers tells the route check that the probe answers every request, so
 // its routes need no upstream.
-func (pathProbe) Answers() chain.Answer { return chain.AnswerAlways }
+func (pathProbe) Answers() plugin.Answer { return plugin.AnswerAlways }
 
 func init() {
-	chain.Register("fuzz-path-probe", func(chain.Spec) (any, error) { return pathProbe{}, nil })
+	plugin.Register("fuzz-path-probe", func(plugin.Spec) (any, error) { return pathProbe{}, nil })
 }
 
 // pathRoutes are the routes of the path fuzz gateways, and the README's

@@ -3,7 +3,7 @@ package gateway
 import (
 	"bytes"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/fasthttp"
 )
 
@@ -181,6 +181,6 @@ func (g *Gateway) expect(fc *fasthttp.RequestCtx) int {
 	if status == 0 {
 		return fasthttp.StatusContinue
 	}
-	chain.WriteError(&fc.Response, status, msg, nil)
+	reqctx.WriteError(&fc.Response, status, msg, nil)
 	return status
 }

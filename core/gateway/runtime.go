@@ -8,12 +8,15 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/authstep"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/internal/chain"
+	"github.com/moongate/moongate/core/internal/reqctx"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/realip"
 	"github.com/moongate/moongate/core/router"
+	"github.com/moongate/moongate/core/store"
 	"github.com/moongate/moongate/core/upstream"
 )
 
@@ -29,17 +32,17 @@ type Runtime struct {
 	upstreams map[string]*upstream.Upstream
 	trusted   *realip.Trusted
 	logger    *slog.Logger
-	lookup    chain.UpstreamLookup
+	lookup    reqctx.UpstreamLookup
 	instances []any
 
 	warnings       config.Problems    // see Warnings
-	identity       *consumer.Identity // [auth] headers, removed from every request
+	identity       *authstep.Identity // [auth] headers, removed from every request
 	strictPaths    bool               // [server] strict_paths
 	foldPaths      bool               // [server] case_insensitive_paths
 	maxHeaderCount int                // [server] max_header_count
 
 	inflight atomic.Int64
-	release  func(*chain.Context)
+	release  func(*reqctx.Context)
 	closed   atomic.Bool
 }
 
@@ -52,7 +55,7 @@ type match struct {
 // Build compiles cfg. On failure the error is config.Problems naming every
 // step, upstream and route that could not be built, and nothing is left
 // running.
-func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runtime, error) {
+func Build(cfg *config.Config, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -60,7 +63,7 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 		strictPaths: cfg.Server.StrictPaths, foldPaths: cfg.Server.CaseInsensitivePaths,
 		maxHeaderCount: cfg.Server.MaxHeaderCount}
 	rt.release = rt.releaseContext
-	rt.lookup = func(name string) chain.Forwarder {
+	rt.lookup = func(name string) reqctx.Upstream {
 		if u, ok := rt.upstreams[name]; ok {
 			return u
 		}
@@ -89,8 +92,8 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 	// Identity headers are stripped from every request, not only on routes
 	// with an auth step: otherwise a route without auth would let clients
 	// send X-Consumer-Name to an upstream it shares with protected routes.
-	rt.identity = consumer.NewIdentity(cfg.Auth)
-	env := &chain.Env{Logger: logger, Config: cfg, Cache: shared}
+	rt.identity = authstep.NewIdentity(cfg.Auth)
+	env := &plugin.Env{Logger: logger, Config: cfg, Store: shared}
 	if reg, err := consumer.New(cfg); err != nil {
 		addErr(err)
 	} else {
@@ -100,16 +103,13 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 	var specs []router.Route
 	for i := range cfg.Routes {
 		rc := &cfg.Routes[i]
-		r := &chain.Route{
-			Name:         rc.Name,
-			Chain:        b.Chain(i),
-			PreserveHost: rc.PreserveHost,
-			StripPrefix:  rc.StripPrefix,
-			Proxy:        proxyOptions(rc),
-		}
+		var up reqctx.Upstream
 		if u, ok := rt.upstreams[rc.Upstream]; ok {
-			r.Upstream = u
+			up = u
 		}
+		r := chain.NewRoute(rc.Name, b.Chain(i), up)
+		r.StripPrefix = rc.StripPrefix
+		r.Proxy = proxyOptions(rc)
 		if rc.Rewrite != "" {
 			r.Rewrite = chain.NewRewrite(rc.Rewrite)
 		}
@@ -152,7 +152,7 @@ func Build(cfg *config.Config, shared *cache.Cache, logger *slog.Logger) (*Runti
 }
 
 // checkAnswers finds the routes without an upstream that cannot answer:
-// with no step that always answers (chain.Responder), every request that
+// with no step that always answers (plugin.Responder), every request that
 // passes their chain would get 502 "route has no upstream". That is an
 // error; a chain whose only hope is a script (which may answer, or pick an
 // upstream) is a warning.
@@ -165,11 +165,11 @@ func (rt *Runtime) checkAnswers() config.Problems {
 		}
 		key := "routes[" + strconv.Itoa(i) + "]"
 		switch a, labels := rt.routes[i].Chain.Answers(); a {
-		case chain.AnswerNever:
+		case plugin.AnswerNever:
 			problems = append(problems, rt.Config.Problem(key, "route "+strconv.Quote(rc.Name)+
 				` has no upstream and no step that answers by itself (such as mock or request-termination): `+
 				`every request would get 502 "route has no upstream"; set upstream or add such a step`))
-		case chain.AnswerMaybe:
+		case plugin.AnswerMaybe:
 			rt.warnings = append(rt.warnings, rt.Config.Problem(key, "warning: route "+strconv.Quote(rc.Name)+
 				" has no upstream: only "+strings.Join(labels, ", ")+` may answer its requests (or pick an upstream `+
 				`for them); the others get 502 "route has no upstream"`))
@@ -190,8 +190,8 @@ func (rt *Runtime) Routes() []*chain.Route { return rt.routes }
 // InFlight returns the number of requests being served on this runtime.
 func (rt *Runtime) InFlight() int64 { return rt.inflight.Load() }
 
-func (rt *Runtime) releaseContext(c *chain.Context) {
-	chain.ReleaseContext(c)
+func (rt *Runtime) releaseContext(c *reqctx.Context) {
+	reqctx.Release(c)
 	rt.inflight.Add(-1)
 }
 
@@ -222,7 +222,7 @@ func (rt *Runtime) cleanup() {
 // reload does. Problems of every layer are reported together: the file's
 // (syntax, keys, values, references) and the build's (plugins, scripts,
 // balancers, certificates). On failure nothing is left running.
-func Load(file string, shared *cache.Cache, logger *slog.Logger) (*Runtime, error) {
+func Load(file string, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
 	cfg, err := config.Load(file)
 	if cfg == nil {
 		return nil, err

@@ -3,8 +3,8 @@ package gateway
 import (
 	"sort"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/moongate/moongate/core/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -35,22 +35,23 @@ func prepareBody(fc *fasthttp.RequestCtx, rt *Runtime) bool {
 	case 0:
 		return true
 	case 413:
-		chain.WriteError(&fc.Response, 413, "request body too large", nil)
+		reqctx.WriteError(&fc.Response, 413, "request body too large", nil)
 	default:
-		chain.WriteError(&fc.Response, 400, "malformed request body", nil)
+		reqctx.WriteError(&fc.Response, 400, "malformed request body", nil)
 	}
 	fc.SetConnectionClose()
 	return false
 }
 
 // proxyOptions are a route's overrides of its upstream call.
-func proxyOptions(rc *config.Route) chain.ProxyOptions {
-	p := chain.ProxyOptions{
+func proxyOptions(rc *config.Route) reqctx.ProxyOptions {
+	p := reqctx.ProxyOptions{
 		Timeout:            rc.Timeout.Std(),
 		ConnectTimeout:     rc.ConnectTimeout.Std(),
 		Deadline:           rc.Deadline.Std(),
 		RetryNonIdempotent: rc.RetryNonIdempotent,
 		WebSocket:          rc.WebSocket,
+		PreserveHost:       rc.PreserveHost,
 	}
 	if rc.Retries != nil {
 		p.Retries = *rc.Retries

@@ -1,11 +1,9 @@
 package upstream
 
 import (
-	"sort"
-	"sync"
-
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/internal/reqctx"
+	"github.com/moongate/moongate/core/registry"
 )
 
 // Filter says which targets a balancer may pick for one try: not those
@@ -29,60 +27,36 @@ func (f Filter) Allows(t *Target) bool {
 // was built over. Pick must be safe for concurrent use, must not allocate,
 // and must only return a target f allows; nil means none is allowed.
 type Balancer interface {
-	Pick(c *chain.Context, f Filter) *Target
+	Pick(c *reqctx.Context, f Filter) *Target
 }
 
 // Responder is implemented by balancers that act on the response of the
 // target they picked (sticky sets its cookie).
 type Responder interface {
-	Picked(c *chain.Context, t *Target)
+	Picked(c *reqctx.Context, t *Target)
 }
 
 // BalancerFactory builds a balancer over an upstream's targets.
 type BalancerFactory func(targets []*Target, cfg *config.Upstream) (Balancer, error)
 
-var (
-	balancersMu sync.RWMutex
-	balancers   = map[string]BalancerFactory{
-		"round-robin":     newRoundRobin,
-		"least-conn":      newLeastConn,
-		"consistent-hash": newConsistentHash,
-		"ewma":            newEWMA,
-	}
-)
+var balancers = registry.New[BalancerFactory]("balancer")
 
-// sticky builds on the others; registered apart to keep the table's
-// initialisation free of a cycle.
-func init() { RegisterBalancer("sticky", newSticky) }
+func init() {
+	RegisterBalancer("round-robin", newRoundRobin)
+	RegisterBalancer("least-conn", newLeastConn)
+	RegisterBalancer("consistent-hash", newConsistentHash)
+	RegisterBalancer("ewma", newEWMA)
+	RegisterBalancer("sticky", newSticky)
+}
 
 // RegisterBalancer makes a balancer available under name (the value of
-// balancer = "..."). A duplicate name panics.
-func RegisterBalancer(name string, f BalancerFactory) {
-	balancersMu.Lock()
-	defer balancersMu.Unlock()
-	if _, dup := balancers[name]; dup {
-		panic("upstream: balancer " + name + " registered twice")
-	}
-	balancers[name] = f
-}
+// balancer = "..."). It is meant to be called from init; an empty or
+// duplicate name panics, naming both places of registration.
+func RegisterBalancer(name string, f BalancerFactory) { balancers.Register(name, f) }
 
-func lookupBalancer(name string) (BalancerFactory, bool) {
-	balancersMu.RLock()
-	defer balancersMu.RUnlock()
-	f, ok := balancers[name]
-	return f, ok
-}
+func lookupBalancer(name string) (BalancerFactory, bool) { return balancers.Lookup(name) }
 
-func balancerNames() []string {
-	balancersMu.RLock()
-	defer balancersMu.RUnlock()
-	var out []string
-	for n := range balancers {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func balancerNames() []string { return balancers.Names() }
 
 // firstAllowed scans targets from start for one f allows: the fallback of
 // balancers whose own order found nothing quickly.

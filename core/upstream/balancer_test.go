@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/fasthttp"
 )
 
@@ -49,7 +49,7 @@ func testBalancer(t testing.TB, name string, targets []*Target, edit func(*confi
 }
 
 // testContext returns a chain context for a request from ip with headers.
-func testContext(t testing.TB, ip string, headers ...string) *chain.Context {
+func testContext(t testing.TB, ip string, headers ...string) *reqctx.Context {
 	t.Helper()
 	fc := &fasthttp.RequestCtx{}
 	req := &fasthttp.Request{}
@@ -58,14 +58,14 @@ func testContext(t testing.TB, ip string, headers ...string) *chain.Context {
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	fc.Init(req, &net.TCPAddr{IP: net.ParseIP(ip), Port: 1234}, nil)
-	c := chain.AcquireContext(fc)
-	t.Cleanup(func() { chain.ReleaseContext(c) })
+	c := reqctx.Acquire(fc)
+	t.Cleanup(func() { reqctx.Release(c) })
 	return c
 }
 
 func now() int64 { return time.Now().UnixNano() }
 
-func counts(b Balancer, c *chain.Context, n int, f func() Filter) map[int]int {
+func counts(b Balancer, c *reqctx.Context, n int, f func() Filter) map[int]int {
 	out := map[int]int{}
 	for range n {
 		t := b.Pick(c, f())

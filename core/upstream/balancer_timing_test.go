@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/fasthttp"
 )
 
@@ -36,7 +36,7 @@ func stickyCookie(tb testing.TB, b Balancer, t *Target) string {
 	return s.cookie + "=" + string(ck.Value())
 }
 
-func benchContext(tb testing.TB, b Balancer, ts []*Target) *chain.Context {
+func benchContext(tb testing.TB, b Balancer, ts []*Target) *reqctx.Context {
 	headers := []string{"X-User", "user-42"}
 	if ck := stickyCookie(tb, b, ts[2]); ck != "" {
 		headers = append(headers, "Cookie", ck)
@@ -111,7 +111,7 @@ func startBenchUpstream(tb testing.TB, body string) string {
 
 // forwardSetup builds an upstream over a real loopback target and a
 // context for a plain GET, as the gateway would hand it over.
-func forwardSetup(tb testing.TB, balancer string) (*Upstream, *fasthttp.RequestCtx, *chain.Route) {
+func forwardSetup(tb testing.TB, balancer string) (*Upstream, *fasthttp.RequestCtx, *reqctx.Route) {
 	url := startBenchUpstream(tb, "hello")
 	cfg := &config.Upstream{Name: "bench", Targets: []config.Target{{URL: url, Weight: 1}}}
 	cfg.SetDefaults()
@@ -121,20 +121,20 @@ func forwardSetup(tb testing.TB, balancer string) (*Upstream, *fasthttp.RequestC
 		tb.Fatal(err)
 	}
 	tb.Cleanup(u.Close)
-	r := &chain.Route{Name: "r", Upstream: u}
+	r := &reqctx.Route{Name: "r", Upstream: u}
 	return u, &fasthttp.RequestCtx{}, r
 }
 
-func forwardOnce(tb testing.TB, u *Upstream, fc *fasthttp.RequestCtx, r *chain.Route, req *fasthttp.Request) {
+func forwardOnce(tb testing.TB, u *Upstream, fc *fasthttp.RequestCtx, r *reqctx.Route, req *fasthttp.Request) {
 	fc.Request.Reset()
 	req.CopyTo(&fc.Request)
 	fc.Response.Reset()
-	c := chain.AcquireContext(fc)
+	c := reqctx.Acquire(fc)
 	c.Setup(r, -1, nil, nil, nil)
 	if err := u.Forward(c); err != nil {
 		tb.Fatal(err)
 	}
-	chain.ReleaseContext(c)
+	reqctx.Release(c)
 	if fc.Response.StatusCode() != 200 {
 		tb.Fatalf("got status %d", fc.Response.StatusCode())
 	}

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -538,10 +538,10 @@ upstream = "pool"
 }
 
 // setTargetStep sends each request to the URL in its X-Target header
-// (chain.Context.SetTarget, what gw.upstream.set_target uses).
+// (plugin.Context.SetTarget, what gw.upstream.set_target uses).
 type setTargetStep struct{}
 
-func (setTargetStep) OnRequest(c *chain.Context) error {
+func (setTargetStep) OnRequest(c *plugin.Context) error {
 	if t := c.Request.Header.Peek("X-Target"); len(t) > 0 {
 		c.SetTarget(string(t))
 	}
@@ -549,7 +549,7 @@ func (setTargetStep) OnRequest(c *chain.Context) error {
 }
 
 func init() {
-	chain.Register("test-set-target", func(chain.Spec) (any, error) { return setTargetStep{}, nil })
+	plugin.Register("test-set-target", func(plugin.Spec) (any, error) { return setTargetStep{}, nil })
 }
 
 func TestPerRequestTarget(t *testing.T) {

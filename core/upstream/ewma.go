@@ -4,8 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/internal/reqctx"
 )
 
 // ewma is peak-EWMA with the power of two choices: two targets drawn at
@@ -31,7 +31,7 @@ func ewmaCost(t *Target) float64 {
 }
 
 // Pick implements Balancer.
-func (e *ewma) Pick(_ *chain.Context, f Filter) *Target {
+func (e *ewma) Pick(_ *reqctx.Context, f Filter) *Target {
 	n := len(e.targets)
 	switch n {
 	case 0:

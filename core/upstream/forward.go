@@ -8,12 +8,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/internal/reqctx"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
 
 var (
-	errNoTarget    = &chain.Error{Status: 503, Message: "no upstream target available"}
+	errNoTarget    = &plugin.Error{Status: 503, Message: "no upstream target available"}
 	msgUnreachable = "upstream unreachable"
 	msgTimeout     = "upstream timed out"
 	msgBadResponse = "bad response from upstream"
@@ -31,7 +32,7 @@ type tryError struct {
 func (e *tryError) Error() string { return e.err.Error() }
 func (e *tryError) Unwrap() error { return e.err }
 
-func (e *tryError) chainError() *chain.Error {
+func (e *tryError) chainError() *plugin.Error {
 	msg := msgUnreachable
 	switch e.status {
 	case 504:
@@ -44,7 +45,7 @@ func (e *tryError) chainError() *chain.Error {
 	if errors.Is(e.err, fasthttp.ErrBodyTooLarge) || errors.Is(e.err, errBadResponse) {
 		msg = msgBadResponse
 	}
-	return &chain.Error{Status: e.status, Message: msg, Err: e.err}
+	return &plugin.Error{Status: e.status, Message: msg, Err: e.err}
 }
 
 var errBadResponse = errors.New("malformed response from upstream")
@@ -62,7 +63,7 @@ type options struct {
 	preserveHost   bool // send the client's Host (it sent one, and the route says so)
 }
 
-func (u *Upstream) options(r *chain.Route) options {
+func (u *Upstream) options(r *reqctx.Route) options {
 	o := options{timeout: u.timeout, connectTimeout: u.connectTimeout, deadline: u.deadline,
 		retries: u.cfg.Retries.Attempts, connectRetries: u.cfg.Retries.ConnectAttempts}
 	if r == nil {
@@ -86,7 +87,7 @@ func (u *Upstream) options(r *chain.Route) options {
 	}
 	o.anyMethod = p.RetryNonIdempotent
 	o.websocket = p.WebSocket
-	o.preserveHost = r.PreserveHost
+	o.preserveHost = p.PreserveHost
 	return o
 }
 
@@ -104,15 +105,15 @@ func idempotent(h *fasthttp.RequestHeader) bool {
 //
 // The request goes out as HTTP/1.1 whatever the client's version (RFC
 // 9110 §2.5: an intermediary sends its own version); see forward10.
-func (u *Upstream) Forward(c *chain.Context) error {
+func (u *Upstream) Forward(c *reqctx.Context) error {
 	if !c.Request.Header.IsHTTP11() {
 		return u.forward10(c)
 	}
 	return u.forward(c)
 }
 
-func (u *Upstream) forward(c *chain.Context) error {
-	o := u.options(c.Route)
+func (u *Upstream) forward(c *reqctx.Context) error {
+	o := u.options(c.Route())
 	req := c.Request
 	o.preserveHost = o.preserveHost && len(req.Header.Host()) > 0
 	closeAfter := req.Header.ConnectionClose()
@@ -125,7 +126,7 @@ func (u *Upstream) forward(c *chain.Context) error {
 	if url := c.Target(); url != "" {
 		t, err := u.adhocTarget(url)
 		if err != nil {
-			return &chain.Error{Status: 502, Message: "invalid target", Err: err}
+			return &plugin.Error{Status: 502, Message: "invalid target", Err: err}
 		}
 		end := start.Add(o.timeout)
 		if o.deadline > 0 && o.deadline < o.timeout {
@@ -221,7 +222,7 @@ func (u *Upstream) forward(c *chain.Context) error {
 }
 
 // finish turns the last try's outcome into the client's response.
-func (u *Upstream) finish(c *chain.Context, t *Target, closeAfter bool, err error) error {
+func (u *Upstream) finish(c *reqctx.Context, t *Target, closeAfter bool, err error) error {
 	if closeAfter {
 		c.Response.SetConnectionClose()
 	}
@@ -246,7 +247,7 @@ func (u *Upstream) finish(c *chain.Context, t *Target, closeAfter bool, err erro
 
 // forwardTo makes one try on t, started at start and bounded by end,
 // recording the outcome in t's state.
-func (u *Upstream) forwardTo(c *chain.Context, t *Target, o options, ws bool, start, end time.Time) error {
+func (u *Upstream) forwardTo(c *reqctx.Context, t *Target, o options, ws bool, start, end time.Time) error {
 	setTarget(c, t, o.preserveHost)
 	t.active.Add(1)
 	t.requests.Add(1)
@@ -288,7 +289,7 @@ func (u *Upstream) anyUp(now int64) bool {
 
 // unavailable answers 503 with Retry-After: the time until the first
 // ejected target returns, or one health check interval.
-func (u *Upstream) unavailable(c *chain.Context, now int64) error {
+func (u *Upstream) unavailable(c *reqctx.Context, now int64) error {
 	wait := int64(0)
 	for _, t := range u.targets {
 		if until := t.ejectedUntil.Load(); until > now && !t.activeDown.Load() {

@@ -5,8 +5,8 @@ import (
 	"strconv"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/internal/reqctx"
 )
 
 // pointsPerWeight is how many points of the ring a target of the lightest
@@ -84,7 +84,7 @@ func ringPoints(targets []*Target) []ringPoint {
 }
 
 // Pick implements Balancer.
-func (ch *consistentHash) Pick(c *chain.Context, f Filter) *Target {
+func (ch *consistentHash) Pick(c *reqctx.Context, f Filter) *Target {
 	if len(ch.points) == 0 {
 		return nil
 	}
@@ -113,7 +113,7 @@ func (ch *consistentHash) lookup(h uint64, f Filter) *Target {
 
 // keyHash hashes the request's key; a request without one hashes on the
 // client IP.
-func (ch *consistentHash) keyHash(c *chain.Context) uint64 {
+func (ch *consistentHash) keyHash(c *reqctx.Context) uint64 {
 	switch ch.on {
 	case "header":
 		if v := c.Request.Header.Peek(ch.key); len(v) > 0 {

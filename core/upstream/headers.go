@@ -4,7 +4,7 @@ import (
 	"iter"
 	"net/netip"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/fasthttp"
 )
 
@@ -342,7 +342,7 @@ func delHopByHop(h hopHeader, found uint16) {
 // element of their list (what the nearest proxy wrote). X-Real-IP is
 // always the client address (ClientIP). setTarget then sets the Host for
 // each try.
-func prepareRequest(c *chain.Context) {
+func prepareRequest(c *reqctx.Context) {
 	h := &c.Request.Header
 	h.ResetConnectionClose()
 
@@ -412,7 +412,7 @@ func lastElement(lines [][]byte) []byte {
 // setTarget addresses the request to t: the Host is the target's, unless
 // the route preserves the client's (and the client sent one: an HTTP/1.0
 // request may have none, and HTTP/1.1 requires one).
-func setTarget(c *chain.Context, t *Target, preserveHost bool) {
+func setTarget(c *reqctx.Context, t *Target, preserveHost bool) {
 	req := c.Request
 	// The scheme is the target's (a request from an HTTPS client to an
 	// HTTP target stays coherent for whoever reads the URI).

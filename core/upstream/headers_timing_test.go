@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/moongate/moongate/core/realip"
 	"github.com/valyala/fasthttp"
 )
@@ -37,17 +37,17 @@ func BenchmarkRequestHeaders(b *testing.B) {
 			}
 			var fc fasthttp.RequestCtx
 			fc.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
-			route := &chain.Route{}
+			route := &reqctx.Route{}
 			trusted := realip.NewTrusted(bc.trusted)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				req.Header.CopyTo(&fc.Request.Header)
-				c := chain.AcquireContext(&fc)
+				c := reqctx.Acquire(&fc)
 				c.Setup(route, -1, trusted, nil, nil)
 				PrepareClientHeaders(&fc.Request.Header, false)
 				prepareRequest(c)
-				chain.ReleaseContext(c)
+				reqctx.Release(c)
 			}
 		})
 	}

@@ -3,8 +3,8 @@ package upstream
 import (
 	"sync/atomic"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/internal/reqctx"
 )
 
 // leastConn picks the target with the fewest requests in flight for its
@@ -20,7 +20,7 @@ func newLeastConn(targets []*Target, _ *config.Upstream) (Balancer, error) {
 }
 
 // Pick implements Balancer.
-func (lc *leastConn) Pick(_ *chain.Context, f Filter) *Target {
+func (lc *leastConn) Pick(_ *reqctx.Context, f Filter) *Target {
 	n := len(lc.targets)
 	if n == 0 {
 		return nil

@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/internal/reqctx"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
 
@@ -83,7 +84,7 @@ func TestPostReplayedWhenNothingWasWritten(t *testing.T) {
 		dialled <- c.(*net.TCPConn)
 		return &trackedConn{Conn: c}, nil // no idle check
 	}
-	r := &chain.Route{Name: "r", Upstream: u}
+	r := &reqctx.Route{Name: "r", Upstream: u}
 	forward := func(method string, body []byte) (int, []byte) {
 		var fc fasthttp.RequestCtx
 		var req fasthttp.Request
@@ -91,11 +92,11 @@ func TestPostReplayedWhenNothingWasWritten(t *testing.T) {
 		req.SetRequestURI("http://gateway.local/pay")
 		req.SetBody(body)
 		fc.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5}, nil)
-		c := chain.AcquireContext(&fc)
-		defer chain.ReleaseContext(c)
+		c := reqctx.Acquire(&fc)
+		defer reqctx.Release(c)
 		c.Setup(r, -1, nil, nil, nil)
 		if err := u.Forward(c); err != nil {
-			if ce, ok := err.(*chain.Error); ok {
+			if ce, ok := err.(*plugin.Error); ok {
 				return ce.Status, []byte(ce.Message)
 			}
 			t.Fatal(err)

@@ -3,8 +3,8 @@ package upstream
 import (
 	"sync/atomic"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/internal/reqctx"
 )
 
 // maxCycle bounds the precomputed round-robin order; weights whose sum
@@ -74,7 +74,7 @@ func gcd(a, b int) int {
 // Pick implements Balancer. A slot of a target that may not be picked is
 // skipped by taking the next slot of the shared counter, so that the
 // targets left keep their relative shares.
-func (rr *roundRobin) Pick(_ *chain.Context, f Filter) *Target {
+func (rr *roundRobin) Pick(_ *reqctx.Context, f Filter) *Target {
 	n := len(rr.order)
 	if n == 0 {
 		return nil

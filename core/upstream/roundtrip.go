@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 )
@@ -53,7 +53,7 @@ import (
 // Anything else fails the try (502, or 504 past the deadline). The error
 // tells whether the request may have reached the target (tryError.sent):
 // it did not when no connection could be made.
-func (u *Upstream) roundTrip(c *chain.Context, t *Target, o options, end time.Time) (streaming bool, err error) {
+func (u *Upstream) roundTrip(c *reqctx.Context, t *Target, o options, end time.Time) (streaming bool, err error) {
 	hc := t.Client
 	req, resp := c.Request, c.Response
 	streamedBody := req.IsBodyStream()

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/fasthttp"
 )
 
@@ -80,7 +80,7 @@ func (s *sticky) sign(dst []byte, msg []byte) []byte {
 }
 
 // Pick implements Balancer.
-func (s *sticky) Pick(c *chain.Context, f Filter) *Target {
+func (s *sticky) Pick(c *reqctx.Context, f Filter) *Target {
 	if t := s.fromCookie(c.Request.Header.Cookie(s.cookie), f); t != nil {
 		return t
 	}
@@ -116,7 +116,7 @@ func (s *sticky) fromCookie(v []byte, f Filter) *Target {
 
 // Picked implements Responder: the client gets a cookie naming the target
 // that served it, unless its cookie already does.
-func (s *sticky) Picked(c *chain.Context, t *Target) {
+func (s *sticky) Picked(c *reqctx.Context, t *Target) {
 	now := time.Now()
 	if s.fromCookie(c.Request.Header.Cookie(s.cookie), Filter{Now: now.UnixNano(), AnyHealth: true}) == t && s.ttl == 0 {
 		return

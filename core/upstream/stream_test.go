@@ -27,8 +27,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
 
@@ -195,7 +195,7 @@ upstream = "files"
 // sees, and whether it is a stream.
 type bodyProbe struct{}
 
-func (bodyProbe) OnRequest(c *chain.Context) error {
+func (bodyProbe) OnRequest(c *plugin.Context) error {
 	if c.Request.IsBodyStream() {
 		c.Request.Header.Set("X-Probe", "stream")
 	} else {
@@ -206,7 +206,7 @@ func (bodyProbe) OnRequest(c *chain.Context) error {
 
 // OnResponse tells whether the response is streamed, and changes the
 // status of streamed ones: the response phase runs for them too.
-func (bodyProbe) OnResponse(c *chain.Context) error {
+func (bodyProbe) OnResponse(c *plugin.Context) error {
 	c.Response.Header.Set("X-Streamed", strconv.FormatBool(c.Response.IsBodyStream()))
 	if c.Response.IsBodyStream() && c.Response.StatusCode() == 200 {
 		c.Response.SetStatusCode(203)
@@ -215,7 +215,7 @@ func (bodyProbe) OnResponse(c *chain.Context) error {
 }
 
 func init() {
-	chain.Register("test-body-probe", func(chain.Spec) (any, error) { return bodyProbe{}, nil })
+	plugin.Register("test-body-probe", func(plugin.Spec) (any, error) { return bodyProbe{}, nil })
 }
 
 func TestRequestBodies(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"github.com/moongate/moongate/core/config"
 )
 
-// Upstream is a named group of targets; it implements chain.Forwarder.
+// Upstream is a named group of targets; it implements reqctx.Upstream.
 // Its configuration is fixed once built; its targets' state (health,
 // in-flight requests, latency) changes as requests and checks go. It is
 // safe for concurrent use. Close stops its background work.

@@ -5,7 +5,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/fasthttp"
 )
 
@@ -19,7 +19,7 @@ var http11 = []byte("HTTP/1.1")
 // it understands: "Connection: keep-alive" only when it asked for it,
 // Content-Length framing, and for a streamed body of unknown length, see
 // closeDelimited.
-func (u *Upstream) forward10(c *chain.Context) error {
+func (u *Upstream) forward10(c *reqctx.Context) error {
 	h := &c.Request.Header
 	var proto [8]byte // fasthttp accepts only "HTTP/d.d"
 	n := copy(proto[:], h.Protocol())
@@ -39,7 +39,7 @@ func (u *Upstream) forward10(c *chain.Context) error {
 // Transfer-Encoding, and the end of the connection ends it (RFC 9112
 // §6.3). fasthttp would frame it in chunks, so the gateway writes this
 // response itself on the connection, after the response phase.
-func (u *Upstream) closeDelimited(c *chain.Context) {
+func (u *Upstream) closeDelimited(c *reqctx.Context) {
 	fc := c.Fast
 	if fc == nil || fc.Hijacked() || !c.Response.IsBodyStream() || c.Response.Header.ContentLength() >= 0 {
 		return

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
 
@@ -352,7 +352,7 @@ func TestHTTP10ClientEventStreamIsLive(t *testing.T) {
 // a buffered one in the response phase.
 type replaceBody struct{}
 
-func (replaceBody) OnResponse(c *chain.Context) error {
+func (replaceBody) OnResponse(c *plugin.Context) error {
 	if c.Response.IsBodyStream() {
 		c.Response.SetBodyString("replaced")
 	}
@@ -360,7 +360,7 @@ func (replaceBody) OnResponse(c *chain.Context) error {
 }
 
 func init() {
-	chain.Register("test-replace-body", func(chain.Spec) (any, error) { return replaceBody{}, nil })
+	plugin.Register("test-replace-body", func(plugin.Spec) (any, error) { return replaceBody{}, nil })
 }
 
 // TestHTTP10ClientStreamedBodyAfterResponsePhase: what the response phase

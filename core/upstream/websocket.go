@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/fasthttp"
 )
 
@@ -53,7 +53,7 @@ var errNoHijack = errors.New("websocket: no client connection to hand over")
 // response phase, then the client connection is taken over from the
 // server and bytes are copied both ways until either side closes. Any
 // other answer is passed on as an ordinary response.
-func (u *Upstream) websocket(c *chain.Context, t *Target, o options, end time.Time) error {
+func (u *Upstream) websocket(c *reqctx.Context, t *Target, o options, end time.Time) error {
 	fc := c.Fast
 	if fc == nil {
 		return classify(errNoHijack, false)

@@ -1,10 +1,10 @@
 package acl
 
 import (
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin"
 )
 
-func init() { chain.Register("acl", New) }
+func init() { plugin.Register("acl", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
@@ -24,14 +24,14 @@ type Plugin struct {
 }
 
 var (
-	_ chain.RequestHandler = (*Plugin)(nil)
+	_ plugin.RequestHandler = (*Plugin)(nil)
 
-	errNoConsumer = chain.NewError(401, "authentication required")
-	errDenied     = chain.NewError(403, "access denied")
+	errNoConsumer = plugin.NewError(401, "authentication required")
+	errDenied     = plugin.NewError(403, "access denied")
 )
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
+func New(spec plugin.Spec) (any, error) {
 	var cfg Config
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
@@ -51,8 +51,8 @@ func New(spec chain.Spec) (any, error) {
 	return &Plugin{allow: cfg.Allow, deny: cfg.Deny, anonymous: cfg.AllowAnonymous}, nil
 }
 
-// OnRequest implements chain.RequestHandler.
-func (p *Plugin) OnRequest(c *chain.Context) error {
+// OnRequest implements plugin.RequestHandler.
+func (p *Plugin) OnRequest(c *plugin.Context) error {
 	cons := c.Consumer
 	if cons == nil {
 		return errNoConsumer

@@ -5,23 +5,24 @@ import (
 	"encoding/base64"
 	"strconv"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/authstep"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
 )
 
-func init() { chain.Register("basic-auth", New) }
+func init() { plugin.Register("basic-auth", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
-	consumer.Options
+	authstep.Options
 	// HideCredentials removes the Authorization header from the request
 	// sent upstream. Default false.
 	HideCredentials bool `toml:"hide_credentials"`
 }
 
-// Plugin checks Basic credentials. It implements consumer.Authenticator.
+// Plugin checks Basic credentials. It implements authstep.Authenticator.
 type Plugin struct {
-	reg       *consumer.Registry
+	passwords *passwordIndex
 	hide      bool
 	challenge string
 }
@@ -30,30 +31,30 @@ type Plugin struct {
 const maxCredentials = 512
 
 var (
-	errMalformed = chain.NewError(401, "malformed basic credentials")
-	errInvalid   = chain.NewError(401, "invalid username or password")
+	errMalformed = plugin.NewError(401, "malformed basic credentials")
+	errInvalid   = plugin.NewError(401, "invalid username or password")
 )
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
-	cfg := Config{Options: consumer.DefaultOptions()}
+func New(spec plugin.Spec) (any, error) {
+	cfg := Config{Options: authstep.DefaultOptions()}
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
 	}
-	p := &Plugin{reg: consumer.Of(spec.Env), hide: cfg.HideCredentials,
+	p := &Plugin{passwords: passwords.In(spec.Consumers()), hide: cfg.HideCredentials,
 		challenge: "Basic realm=" + strconv.Quote(cfg.Realm) + `, charset="UTF-8"`}
-	return consumer.NewAuth(spec, p, cfg.Options)
+	return authstep.NewAuth(spec, p, cfg.Options)
 }
 
-// Challenge implements consumer.Authenticator.
+// Challenge implements authstep.Authenticator.
 func (p *Plugin) Challenge() string { return p.challenge }
 
-// Authenticate implements consumer.Authenticator.
-func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
+// Authenticate implements authstep.Authenticator.
+func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
 	v := c.Request.Header.Peek("Authorization")
-	enc, ok := consumer.CutScheme(v, "basic")
+	enc, ok := authstep.CutScheme(v, "basic")
 	if !ok {
-		return nil, consumer.ErrNoCredentials
+		return nil, authstep.ErrNoCredentials
 	}
 	enc = bytes.TrimSpace(enc)
 	if base64.StdEncoding.DecodedLen(len(enc)) > maxCredentials {
@@ -75,7 +76,7 @@ func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
 	if i <= 0 {
 		return nil, errMalformed
 	}
-	cons := p.reg.Basic(cred[:i], cred[i+1:])
+	cons := p.passwords.check(cred[:i], cred[i+1:])
 	clear(buf[:n])
 	if cons == nil {
 		return nil, errInvalid

@@ -4,9 +4,10 @@ import (
 	"encoding/base64"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/plugin/plugintest"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -28,16 +29,16 @@ paths = ["/"]
 		b.Fatal(err)
 	}
 	reg, _ := consumer.New(cfg)
-	inst, err := New(chain.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &chain.Env{Config: cfg, Consumers: reg}})
+	inst, err := New(plugin.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &plugin.Env{Config: cfg, Consumers: reg}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	step := inst.(chain.RequestHandler)
+	step := inst.(plugin.RequestHandler)
 	for _, tc := range []struct{ name, cred string }{{"plain", "alice:plain-pw"}, {"bcrypt-remembered", "alice2:bcrypt-pw"}} {
 		b.Run(tc.name, func(b *testing.B) {
 			fc := &fasthttp.RequestCtx{}
 			fc.Request.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(tc.cred)))
-			c := chain.AcquireContext(fc)
+			c := plugintest.NewContext(fc)
 			var tmpl fasthttp.RequestHeader
 			c.Request.Header.CopyTo(&tmpl)
 			step.OnRequest(c)

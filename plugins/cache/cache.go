@@ -10,17 +10,18 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
 
-func init() { chain.Register("cache", New) }
+func init() { plugin.Register("cache", New) }
 
 // Plugin is an instance of the cache step. It keeps no per-request state:
 // that lives in a pooled *state attached to the request's context.
 type Plugin struct {
-	ns *cache.Namespace
+	ns    *store.Namespace
+	marks *markSet // the purge marks kept with ns
 
 	ttl, heuristicMax, swr, sie, keepStale, collapseTimeout int64
 	force, heuristic, collapse, invalidate                  bool
@@ -54,9 +55,9 @@ type counters struct {
 }
 
 var (
-	_ chain.RequestHandler  = (*Plugin)(nil)
-	_ chain.ResponseHandler = (*Plugin)(nil)
-	_ chain.Cleaner         = (*Plugin)(nil)
+	_ plugin.RequestHandler  = (*Plugin)(nil)
+	_ plugin.ResponseHandler = (*Plugin)(nil)
+	_ plugin.Cleaner         = (*Plugin)(nil)
 )
 
 // maxRefreshes bounds the background refreshes (stale-while-revalidate)
@@ -65,15 +66,16 @@ var (
 const maxRefreshes = 64
 
 // New builds the step from its configuration.
-func New(spec chain.Spec) (any, error) {
+func New(spec plugin.Spec) (any, error) {
 	cfg := defaults()
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
 	}
-	if spec.Env == nil || spec.Env.Cache == nil {
+	ns := spec.Namespace(namespace)
+	if ns == nil {
 		return nil, spec.Config.Problem("", "the shared cache is not available")
 	}
-	p := &Plugin{ns: spec.Env.Cache.Namespace(cache.HTTPNamespace), refreshes: make(chan struct{}, maxRefreshes)}
+	p := &Plugin{ns: ns, marks: marksOf(ns), refreshes: make(chan struct{}, maxRefreshes)}
 	if err := p.compile(spec, &cfg); err != nil {
 		return nil, err
 	}
@@ -122,7 +124,7 @@ const (
 var bypassState = &state{mode: modeBypass}
 
 // OnRequest looks the request up and answers it from the cache when it can.
-func (p *Plugin) OnRequest(c *chain.Context) error {
+func (p *Plugin) OnRequest(c *plugin.Context) error {
 	method := c.Method()
 	cacheable := p.cacheableMethod(method)
 	if !cacheable {
@@ -186,7 +188,7 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 }
 
 // OnResponse stores what can be stored and marks the response.
-func (p *Plugin) OnResponse(c *chain.Context) error {
+func (p *Plugin) OnResponse(c *plugin.Context) error {
 	v, _ := c.Value(stateKey).(*state)
 	if v == nil {
 		return nil
@@ -236,7 +238,7 @@ func unsafeMethod(m []byte) bool {
 
 // lookup finds the entry for the request; st.found and st.entry tell
 // what it found (fresh or not).
-func (p *Plugin) lookup(c *chain.Context, st *state) bool {
+func (p *Plugin) lookup(c *plugin.Context, st *state) bool {
 	st.found = false
 	st.gen = p.ns.KeyGeneration(st.path)
 	if st.gen == 0 {
@@ -263,7 +265,7 @@ func (p *Plugin) lookup(c *chain.Context, st *state) bool {
 	if !ok {
 		return false
 	}
-	if m := p.ns.MarksAfter(e.stamp); m != nil && p.purged(m, c, st, &e) {
+	if m := p.marks.after(e.stamp); m != nil && p.purged(m, c, st, &e) {
 		return false
 	}
 	st.entry = e
@@ -272,9 +274,9 @@ func (p *Plugin) lookup(c *chain.Context, st *state) bool {
 }
 
 // purged checks the purge marks by route, path prefix and tag.
-func (p *Plugin) purged(m *cache.Marks, c *chain.Context, st *state, e *entry) bool {
+func (p *Plugin) purged(m *Marks, c *plugin.Context, st *state, e *entry) bool {
 	var buf [128]byte
-	if c.Route != nil && m.Purged(cache.ScopeRoute, append(buf[:0], c.Route.Name...), e.stamp) {
+	if r := c.RouteName(); r != "" && m.Purged(scopeRoute, append(buf[:0], r...), e.stamp) {
 		return true
 	}
 	if m.PurgedPath(st.path, e.stamp) {
@@ -286,7 +288,7 @@ func (p *Plugin) purged(m *cache.Marks, c *chain.Context, st *state, e *entry) b
 		if !ok {
 			break
 		}
-		if m.Purged(cache.ScopeTag, t, e.stamp) {
+		if m.Purged(scopeTag, t, e.stamp) {
 			return true
 		}
 	}
@@ -295,7 +297,7 @@ func (p *Plugin) purged(m *cache.Marks, c *chain.Context, st *state, e *entry) b
 
 // tryServe answers from the entry found when it may be used as is: fresh,
 // or stale within what the client or stale-while-revalidate accepts.
-func (p *Plugin) tryServe(c *chain.Context, st *state, now int64) bool {
+func (p *Plugin) tryServe(c *plugin.Context, st *state, now int64) bool {
 	e := &st.entry
 	age := e.age(now)
 	rd := &st.req
@@ -333,7 +335,7 @@ func (p *Plugin) tryServe(c *chain.Context, st *state, now int64) bool {
 // scanRequest reads, in one pass over the request headers, what the cache
 // needs from them; it reports false when the request must bypass the
 // cache (Cache-Control: no-store).
-func (p *Plugin) scanRequest(c *chain.Context, st *state) bool {
+func (p *Plugin) scanRequest(c *plugin.Context, st *state) bool {
 	hasCC := false
 	var pragma []byte
 	for k, v := range c.Request.Header.All() {
@@ -383,7 +385,7 @@ func (p *Plugin) scanRequest(c *chain.Context, st *state) bool {
 // that the upstream returns a full, storable response), a HEAD becomes a
 // GET to fill the cache, and a stale entry's validators are sent to
 // revalidate it.
-func (p *Plugin) prepareFetch(c *chain.Context, st *state, now int64) {
+func (p *Plugin) prepareFetch(c *plugin.Context, st *state, now int64) {
 	st.mode = modeFetch
 	st.stamp = now
 	h := &c.Request.Header
@@ -433,7 +435,7 @@ func setFetchHeaders(h *fasthttp.RequestHeader, e *entry) (head, revalidating bo
 // finish handles the upstream's answer to a fetch: refresh the entry on
 // 304, serve it stale on an error, or store the new response. serve is
 // false for background refreshes, whose response nobody reads.
-func (p *Plugin) finish(c *chain.Context, st *state, serve bool) {
+func (p *Plugin) finish(c *plugin.Context, st *state, serve bool) {
 	defer p.flights.finish(st.digest, st.flight)
 	st.flight = nil
 	if serve && st.head {
@@ -551,7 +553,7 @@ func skipOn304(k []byte) bool {
 // serve writes entry e as the response, with Age and X-Cache-Status, and
 // answers the client's validators with 304 when they match, and its
 // range.
-func (p *Plugin) serve(c *chain.Context, st *state, e *entry, now int64, label []byte) {
+func (p *Plugin) serve(c *plugin.Context, st *state, e *entry, now int64, label []byte) {
 	resp := c.Response
 	p.writeEntry(st, resp, e)
 	var buf [20]byte
@@ -680,12 +682,12 @@ func opaque(t []byte) []byte {
 // invalidateAfter drops the cached responses of an unsafe request's URL,
 // and of its Location and Content-Location on the same host, when it
 // succeeded (RFC 9111 §4.4).
-func (p *Plugin) invalidateAfter(c *chain.Context, st *state) {
+func (p *Plugin) invalidateAfter(c *plugin.Context, st *state) {
 	s := c.Response.StatusCode()
 	if s < 200 || s >= 400 {
 		return
 	}
-	p.ns.PurgePath(st.path)
+	purgePath(p.ns, st.path)
 	p.n.invalidated.Add(1)
 	for _, name := range [...]string{"Location", "Content-Location"} {
 		loc := c.Response.Header.Peek(name)
@@ -694,7 +696,7 @@ func (p *Plugin) invalidateAfter(c *chain.Context, st *state) {
 		}
 		path, ok := sameHostPath(loc, st.host)
 		if ok {
-			p.ns.PurgePath(path)
+			purgePath(p.ns, path)
 		}
 	}
 }
@@ -703,7 +705,7 @@ func (p *Plugin) invalidateAfter(c *chain.Context, st *state) {
 // relative or names host.
 func sameHostPath(loc, host []byte) ([]byte, bool) {
 	if len(loc) > 0 && loc[0] == '/' && !(len(loc) > 1 && loc[1] == '/') {
-		return cache.NormalizePath(string(loc)), true
+		return normalizePath(string(loc)), true
 	}
 	var u fasthttp.URI
 	if err := u.Parse(nil, loc); err != nil {
@@ -716,11 +718,11 @@ func sameHostPath(loc, host []byte) ([]byte, bool) {
 }
 
 // purgeRequest answers a PURGE of the request's URL.
-func (p *Plugin) purgeRequest(c *chain.Context) error {
+func (p *Plugin) purgeRequest(c *plugin.Context) error {
 	if !p.purgeAllowed(c) {
-		return chain.NewError(403, "purge not allowed")
+		return plugin.NewError(403, "purge not allowed")
 	}
-	p.ns.PurgePath(c.Path())
+	purgePath(p.ns, c.Path())
 	body := append([]byte(`{"purged":`), strconv.Quote("url "+string(c.Path()))...)
 	c.Respond(200, "application/json", append(body, "}\n"...))
 	return nil
@@ -736,7 +738,7 @@ func baseKey(d [16]byte, gen uint64) (k [24]byte) {
 
 // variantKey is the key of the variant of a response that varies on the
 // headers named in a vary record: their values, normalized (see vary.go).
-func (p *Plugin) variantKey(c *chain.Context, st *state, names []byte) [24]byte {
+func (p *Plugin) variantKey(c *plugin.Context, st *state, names []byte) [24]byte {
 	b := append(st.keybuf[:0], st.digest[:]...)
 	b = binary.BigEndian.AppendUint64(b, st.gen)
 	r := reader{b: names}

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
 )
 
 // Config is the step's TOML table. Every field's comment gives its key
@@ -154,7 +154,7 @@ func defaults() Config {
 }
 
 // compile checks cfg and fills p.
-func (p *Plugin) compile(spec chain.Spec, cfg *Config) error {
+func (p *Plugin) compile(spec plugin.Spec, cfg *Config) error {
 	t := spec.Config
 	p.ttl = int64(cfg.TTL)
 	p.force = cfg.Force
@@ -191,8 +191,8 @@ func (p *Plugin) compile(spec chain.Spec, cfg *Config) error {
 	if cfg.MaxObjectSize < 1 {
 		return t.Problem("max_object_size", "must be at least 1B, got "+cfg.MaxObjectSize.String())
 	}
-	if spec.Env != nil && spec.Env.Config != nil && cfg.MaxObjectSize > spec.Env.Config.Cache.Size/4 {
-		return t.Problem("max_object_size", "must be at most a quarter of [cache] size ("+spec.Env.Config.Cache.Size.String()+"), got "+cfg.MaxObjectSize.String())
+	if gc := spec.Settings(); gc != nil && cfg.MaxObjectSize > gc.Cache.Size/4 {
+		return t.Problem("max_object_size", "must be at most a quarter of [cache] size ("+gc.Cache.Size.String()+"), got "+cfg.MaxObjectSize.String())
 	}
 	p.maxSize = cfg.MaxObjectSize.Int()
 	for _, a := range cfg.QueryArgs {
@@ -262,7 +262,7 @@ func (p *Plugin) compile(spec chain.Spec, cfg *Config) error {
 	return nil
 }
 
-func (p *Plugin) purgeAllowed(c *chain.Context) bool {
+func (p *Plugin) purgeAllowed(c *plugin.Context) bool {
 	ip := c.ClientIP()
 	for _, pf := range p.purgeIPs {
 		if ip.IsValid() && pf.Contains(ip) {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/gateway"
+	"github.com/moongate/moongate/core/store"
 
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
 	_ "github.com/moongate/moongate/plugins/cache"
@@ -105,7 +105,7 @@ func buildError(t *testing.T, toml string) string {
 	if err := os.WriteFile(file, []byte(gatewaytest.WithTestListeners(toml)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := gateway.Load(file, cache.New(cache.MinSize), gatewaytest.Logger(t))
+	_, err := gateway.Load(file, store.New(store.MinSize), gatewaytest.Logger(t))
 	if err == nil {
 		t.Fatal("the configuration was accepted")
 	}

@@ -8,7 +8,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin"
 )
 
 // maxQueryArgs bounds the query arguments sorted into a key; a request
@@ -28,13 +28,8 @@ const maxQueryArgs = 64
 // that the key shows no value in readable form and cannot be made to
 // collide. It also copies the path into st, and sets st.hadAuth and
 // st.perConsumer. It reports false when the request cannot be keyed.
-func (p *Plugin) digest(c *chain.Context, st *state) bool {
-	b := st.keybuf[:0]
-	if c.Route != nil {
-		b = appendStr(b, c.Route.Name)
-	} else {
-		b = appendStr(b, "")
-	}
+func (p *Plugin) digest(c *plugin.Context, st *state) bool {
+	b := appendStr(st.keybuf[:0], c.RouteName())
 	m := c.Method()
 	get := string(m) == "GET" || string(m) == "HEAD"
 	if get {
@@ -155,7 +150,7 @@ func appendLower(dst, s []byte) []byte {
 // consumer header); an authenticated consumer's name is with
 // key_consumer, and then the request's entries are its own
 // (st.perConsumer), which lets store keep responses to credentials.
-func (p *Plugin) appendIdentity(b []byte, c *chain.Context, st *state) []byte {
+func (p *Plugin) appendIdentity(b []byte, c *plugin.Context, st *state) []byte {
 	cons := c.Consumer
 	st.consumer = cons
 	if cons != nil && !cons.Anonymous {
@@ -187,7 +182,7 @@ func (p *Plugin) appendIdentity(b []byte, c *chain.Context, st *state) []byte {
 // X-Forwarded-Proto and X-Forwarded-Host, which go upstream as sent.
 // Hosts count in lower case and without their scheme's default port, so
 // that the spellings of a host share its entries.
-func appendOrigin(b []byte, c *chain.Context) []byte {
+func appendOrigin(b []byte, c *plugin.Context) []byte {
 	h := &c.Request.Header
 	https := c.IsTLS()
 	var xfp, xfh []byte
@@ -255,17 +250,13 @@ func portColon(h []byte) int {
 // gw.cache_key.add) and the per-request values named in key_ctx. It
 // records the first three in st, so that store can tell a step after the
 // cache step changed them.
-func (p *Plugin) appendSteps(b []byte, c *chain.Context, st *state) []byte {
-	st.upstream, st.target = c.Upstream, c.Target()
-	if c.Route != nil && c.Upstream == c.Route.Upstream && st.target == "" {
+func (p *Plugin) appendSteps(b []byte, c *plugin.Context, st *state) []byte {
+	st.upstream, st.target = c.UpstreamName(), c.Target()
+	if !c.Rerouted() {
 		b = append(b, 0) // the route's own upstream (the route is in the key)
 	} else {
 		b = append(b, 1)
-		if c.Upstream != nil {
-			b = appendStr(b, c.Upstream.Name())
-		} else {
-			b = appendStr(b, "")
-		}
+		b = appendStr(b, st.upstream)
 		b = appendStr(b, st.target)
 	}
 	parts := c.CacheKey()

@@ -4,7 +4,7 @@ import (
 	"net"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin/plugintest"
 	"github.com/valyala/fasthttp"
 )
 
@@ -18,8 +18,11 @@ func BenchmarkDigest(b *testing.B) {
 	req.SetRequestURI("http://api.example.com/items/42?b=2&a=1")
 	req.Header.SetHost("api.example.com")
 	fc.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
-	c := chain.AcquireContext(&fc)
-	c.Route = &chain.Route{Name: "r"}
+	ch, err := plugintest.NewChain(plugintest.Options{Route: "r"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := ch.Context(&fc)
 	st := acquireState()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/core/plugin"
 	_ "github.com/moongate/moongate/plugins/lua"
 	"github.com/valyala/fasthttp"
 )
@@ -21,12 +21,12 @@ import (
 // "test-keypart" adds the X-Variant header's value to the cache key, as a
 // Go step would with Context.AddCacheKey.
 func init() {
-	chain.Register("test-keypart", func(chain.Spec) (any, error) { return keypartStep{}, nil })
+	plugin.Register("test-keypart", func(plugin.Spec) (any, error) { return keypartStep{}, nil })
 }
 
 type keypartStep struct{}
 
-func (keypartStep) OnRequest(c *chain.Context) error {
+func (keypartStep) OnRequest(c *plugin.Context) error {
 	if v := c.Request.Header.Peek("X-Variant"); len(v) > 0 {
 		c.AddCacheKey(v)
 	}

@@ -5,8 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
 
@@ -14,26 +15,26 @@ import (
 // X-Test-Consumer header (as an auth step would); "test-stream" answers
 // with a streamed body (as upstreams do for SSE and large downloads).
 func init() {
-	chain.Register("test-consumer", func(chain.Spec) (any, error) { return consumerStep{}, nil })
-	chain.Register("test-stream", func(chain.Spec) (any, error) { return streamStep{}, nil })
+	plugin.Register("test-consumer", func(plugin.Spec) (any, error) { return consumerStep{}, nil })
+	plugin.Register("test-stream", func(plugin.Spec) (any, error) { return streamStep{}, nil })
 }
 
 type consumerStep struct{}
 
-func (consumerStep) OnRequest(c *chain.Context) error {
+func (consumerStep) OnRequest(c *plugin.Context) error {
 	if n := c.Request.Header.Peek("X-Test-Consumer"); len(n) > 0 {
-		c.Consumer = &chain.Consumer{Name: string(n)}
+		c.Consumer = &consumer.Consumer{Name: string(n)}
 	}
 	return nil
 }
 
 type streamStep struct{}
 
-// Answers implements chain.Responder: the step answers every request, so
+// Answers implements plugin.Responder: the step answers every request, so
 // its route needs no upstream.
-func (streamStep) Answers() chain.Answer { return chain.AnswerAlways }
+func (streamStep) Answers() plugin.Answer { return plugin.AnswerAlways }
 
-func (streamStep) OnRequest(c *chain.Context) error {
+func (streamStep) OnRequest(c *plugin.Context) error {
 	c.Response.Header.Set("Cache-Control", "max-age=60")
 	c.Response.SetBodyStream(strings.NewReader("streamed body"), -1)
 	c.Stop()

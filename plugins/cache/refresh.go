@@ -4,7 +4,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
 
@@ -12,8 +12,8 @@ import (
 // once per key at a time (stale-while-revalidate): a copy of the request,
 // with the entry's validators, goes to the route's upstream on a detached
 // context, and its answer is stored as a fetch's would be.
-func (p *Plugin) startRefresh(c *chain.Context, st *state, now int64) {
-	if c.Route == nil {
+func (p *Plugin) startRefresh(c *plugin.Context, st *state, now int64) {
+	if c.RouteName() == "" {
 		return
 	}
 	f, leader := p.flights.join(st.digest, now, p.collapseTimeout)
@@ -50,14 +50,14 @@ func (p *Plugin) startRefresh(c *chain.Context, st *state, now int64) {
 				d.LogAttrs(slog.LevelError, "cache refresh panicked", slog.Any("panic", r))
 				p.flights.finish(bg.digest, bg.flight)
 			}
-			chain.ReleaseContext(d)
+			d.Release()
 			fasthttp.ReleaseRequest(req)
 			fasthttp.ReleaseResponse(resp)
 			releaseState(bg)
 			<-p.refreshes
 			p.wg.Done()
 		}()
-		d.Route.Forward(d)
+		d.Forward()
 		p.finish(d, bg, false)
 		p.n.refreshed.Add(1)
 		d.LogAttrs(slog.LevelDebug, "cache entry refreshed in the background", slog.Int("status", resp.StatusCode()),

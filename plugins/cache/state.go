@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"sync"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/consumer"
 	"github.com/valyala/fasthttp"
 )
 
@@ -13,17 +13,17 @@ import (
 // phase. It comes from a pool; its buffers are reused.
 type state struct {
 	mode         uint8
-	found        bool            // an entry was found (st.entry), fresh or not
-	tooBig       bool            // the key's response is known to be too large to store
-	validated    bool            // a 304 revalidated the entry: date304 is its Date
-	revalidating bool            // the entry's validators were sent upstream
-	head         bool            // a HEAD was turned into a GET
-	hadAuth      bool            // the request carried credentials: Authorization, or a consumer an auth step authenticated
-	perConsumer  bool            // the key holds the authenticated consumer (key_consumer)
-	consumer     *chain.Consumer // the consumer when the key was made
-	upstream     chain.Forwarder // the upstream when the key was made
-	target       string          // the target when the key was made
-	keyParts     int             // length of the steps' key parts when the key was made
+	found        bool               // an entry was found (st.entry), fresh or not
+	tooBig       bool               // the key's response is known to be too large to store
+	validated    bool               // a 304 revalidated the entry: date304 is its Date
+	revalidating bool               // the entry's validators were sent upstream
+	head         bool               // a HEAD was turned into a GET
+	hadAuth      bool               // the request carried credentials: Authorization, or a consumer an auth step authenticated
+	perConsumer  bool               // the key holds the authenticated consumer (key_consumer)
+	consumer     *consumer.Consumer // the consumer when the key was made
+	upstream     string             // the upstream's name when the key was made
+	target       string             // the target when the key was made
+	keyParts     int                // length of the steps' key parts when the key was made
 	req          directives
 	digest       [16]byte // hash of everything the key is made of, but the path generation
 	gen          uint64   // the path's generation seen at lookup (0: none)
@@ -78,7 +78,7 @@ func releaseState(st *state) {
 	st.mode, st.found, st.revalidating, st.head, st.hadAuth, st.perConsumer = 0, false, false, false, false, false
 	st.tooBig, st.validated = false, false
 	st.gen, st.stamp, st.entry, st.flight, st.consumer = 0, 0, entry{}, nil, nil
-	st.upstream, st.target, st.keyParts = nil, "", 0
+	st.upstream, st.target, st.keyParts = "", "", 0
 	st.path, st.host, st.inm, st.ims = st.path[:0], st.host[:0], st.inm[:0], st.ims[:0]
 	st.reqINM, st.reqIMS, st.reqRange, st.reqIfRange = nil, nil, nil, nil
 	st.rng, st.ifRange, st.date304 = st.rng[:0], st.ifRange[:0], st.date304[:0]

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
 
@@ -22,7 +22,7 @@ const (
 // store stores c.Response under the request's key when the policy and the
 // response allow it, and returns the record it stored. now is when the
 // response was received; st.stamp when it was requested.
-func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
+func (p *Plugin) store(c *plugin.Context, st *state, now int64) ([]byte, bool) {
 	resp := c.Response
 	status := resp.StatusCode()
 	// A final status (RFC 9111 §3), but not a 206 (part of a response,
@@ -41,7 +41,7 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 	// A step after the cache step changed who is asking (an auth step put
 	// after it), where the request goes or what its key is made of: the
 	// key does not say what the response is for.
-	if c.Consumer != st.consumer || c.Upstream != st.upstream || c.Target() != st.target ||
+	if c.Consumer != st.consumer || c.UpstreamName() != st.upstream || c.Target() != st.target ||
 		len(c.CacheKey()) != st.keyParts {
 		p.warnKeyChanged(c)
 		return nil, false
@@ -259,7 +259,7 @@ func (p *Plugin) store(c *chain.Context, st *state, now int64) ([]byte, bool) {
 // max_object_size, and it is not an event stream (which would wait for
 // events). A stream of unknown length (chunked, close-delimited) is left
 // alone: reading part of it could not be undone, and it may be endless.
-func (p *Plugin) bufferStream(c *chain.Context) bool {
+func (p *Plugin) bufferStream(c *plugin.Context) bool {
 	resp := c.Response
 	cl := resp.Header.ContentLength()
 	if cl < 0 || cl > p.maxSize || isEventStream(resp.Header.ContentType()) {
@@ -344,7 +344,7 @@ func isEventStream(ct []byte) bool {
 
 // warnKeyChanged says, once per step, that a step after the cache step
 // changed what the key is made of, so that its responses are not stored.
-func (p *Plugin) warnKeyChanged(c *chain.Context) {
+func (p *Plugin) warnKeyChanged(c *plugin.Context) {
 	if p.keyWarned.CompareAndSwap(false, true) {
 		c.LogAttrs(slog.LevelWarn, "cache: a step after the cache step changed the consumer, the upstream or the key parts of a request, "+
 			"so its response is not stored; put such steps (auth, gw.upstream.set_upstream, gw.cache_key.add) before the cache step")

@@ -5,11 +5,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
 )
 
-func init() { chain.Register("cors", New) }
+func init() { plugin.Register("cors", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
@@ -54,14 +54,14 @@ type Plugin struct {
 }
 
 var (
-	_ chain.RequestHandler  = (*Plugin)(nil)
-	_ chain.ResponseHandler = (*Plugin)(nil)
+	_ plugin.RequestHandler  = (*Plugin)(nil)
+	_ plugin.ResponseHandler = (*Plugin)(nil)
 
-	errPreflight = chain.NewError(403, "CORS preflight refused")
+	errPreflight = plugin.NewError(403, "CORS preflight refused")
 )
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
+func New(spec plugin.Spec) (any, error) {
 	cfg := Config{Methods: []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"},
 		Headers: []string{"Accept", "Accept-Language", "Authorization", "Content-Language", "Content-Type", "X-Requested-With"},
 		MaxAge:  config.Duration(600e9)}
@@ -181,9 +181,9 @@ var (
 	preflightMark = &struct{ byte }{}
 )
 
-// OnRequest implements chain.RequestHandler: preflights are answered
+// OnRequest implements plugin.RequestHandler: preflights are answered
 // here; other requests are marked for the response phase.
-func (p *Plugin) OnRequest(c *chain.Context) error {
+func (p *Plugin) OnRequest(c *plugin.Context) error {
 	h := &c.Request.Header
 	origin := h.Peek("Origin")
 	if len(origin) == 0 {
@@ -240,7 +240,7 @@ func (p *Plugin) headersAllowed(list []byte) bool {
 	return true
 }
 
-func (p *Plugin) allowOrigin(c *chain.Context, origin []byte) {
+func (p *Plugin) allowOrigin(c *plugin.Context, origin []byte) {
 	r := &c.Response.Header
 	if p.any && !p.credentials && !p.origins[string(origin)] {
 		r.Set("Access-Control-Allow-Origin", "*")
@@ -253,7 +253,7 @@ func (p *Plugin) allowOrigin(c *chain.Context, origin []byte) {
 	addVary(c)
 }
 
-func addVary(c *chain.Context) {
+func addVary(c *plugin.Context) {
 	r := &c.Response.Header
 	for k, v := range r.All() {
 		if len(k) == 4 && bytes.EqualFold(k, []byte("Vary")) && (containsFold(v, "origin") || bytes.Equal(v, []byte("*"))) {
@@ -273,9 +273,9 @@ func containsFold(b []byte, sub string) bool {
 	return false
 }
 
-// OnResponse implements chain.ResponseHandler: the gateway's CORS
+// OnResponse implements plugin.ResponseHandler: the gateway's CORS
 // headers replace any the upstream sent.
-func (p *Plugin) OnResponse(c *chain.Context) error {
+func (p *Plugin) OnResponse(c *plugin.Context) error {
 	mark := c.Value(valueKey)
 	if mark == preflightMark {
 		return nil

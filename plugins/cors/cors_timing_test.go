@@ -3,14 +3,15 @@ package cors
 import (
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/plugin/plugintest"
 	"github.com/valyala/fasthttp"
 )
 
 // BenchmarkCORS is an allowed cross-origin GET: both phases.
 func BenchmarkCORS(b *testing.B) {
-	inst, err := New(chain.Spec{Config: config.NewTable("config", map[string]any{
+	inst, err := New(plugin.Spec{Config: config.NewTable("config", map[string]any{
 		"origins": []any{"https://app.example.com"}, "origin_patterns": []any{"https://*.tenants.example.com"}, "credentials": true})})
 	if err != nil {
 		b.Fatal(err)
@@ -19,7 +20,7 @@ func BenchmarkCORS(b *testing.B) {
 	fc := &fasthttp.RequestCtx{}
 	fc.Request.Header.SetMethod("GET")
 	fc.Request.Header.Set("Origin", "https://acme.tenants.example.com")
-	c := chain.AcquireContext(fc)
+	c := plugintest.NewContext(fc)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		c.SetValue(valueKey, nil)

@@ -9,14 +9,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/authstep"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
 
-func init() { chain.Register("forward-auth", New) }
+func init() { plugin.Register("forward-auth", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
@@ -58,18 +59,18 @@ type Plugin struct {
 	consumerHdr string
 	groupsHdr   string
 	reg         *consumer.Registry
-	identity    *consumer.Identity
-	cache       *cache.Namespace
+	identity    *authstep.Identity
+	cache       *store.Namespace
 	ttl         time.Duration
 	maxBody     int
-	errTimeout  *chain.Error
-	errFailed   *chain.Error
+	errTimeout  *plugin.Error
+	errFailed   *plugin.Error
 }
 
-var _ chain.RequestHandler = (*Plugin)(nil)
+var _ plugin.RequestHandler = (*Plugin)(nil)
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
+func New(spec plugin.Spec) (any, error) {
 	cfg := Config{Method: "GET", Timeout: config.Duration(2 * time.Second),
 		RequestHeaders: []string{"Authorization", "Cookie"}, ClientHeaders: []string{"WWW-Authenticate", "Location"},
 		MaxBody: 64 << 10}
@@ -99,19 +100,19 @@ func New(spec chain.Spec) (any, error) {
 		client: &fasthttp.Client{ReadTimeout: cfg.Timeout.Std(), WriteTimeout: cfg.Timeout.Std(),
 			MaxResponseBodySize: int(cfg.MaxBody) + 1<<10, NoDefaultUserAgentHeader: true, Name: "moongate-forward-auth"},
 		reqHeaders: cfg.RequestHeaders, upHeaders: cfg.UpstreamHeaders, cliHeaders: cfg.ClientHeaders,
-		consumerHdr: cfg.ConsumerHeader, groupsHdr: cfg.GroupsHeader, reg: consumer.Of(spec.Env),
+		consumerHdr: cfg.ConsumerHeader, groupsHdr: cfg.GroupsHeader, reg: spec.Consumers(),
 		ttl: cfg.CacheTTL.Std(), maxBody: int(cfg.MaxBody),
-		errTimeout: chain.NewError(503, "authentication service unavailable"),
-		errFailed:  chain.NewError(502, "authentication service failed")}
+		errTimeout: plugin.NewError(503, "authentication service unavailable"),
+		errFailed:  plugin.NewError(502, "authentication service failed")}
 	auth := config.DefaultAuth()
-	if spec.Env != nil && spec.Env.Config != nil {
-		auth = spec.Env.Config.Auth
+	if gc := spec.Settings(); gc != nil {
+		auth = gc.Auth
 	}
-	p.identity = consumer.NewIdentity(auth, cfg.UpstreamHeaders...)
-	if p.ttl > 0 && spec.Env != nil && spec.Env.Cache != nil {
+	p.identity = authstep.NewIdentity(auth, cfg.UpstreamHeaders...)
+	if p.ttl > 0 {
 		// The namespace is per step and service, so a reload that changes
 		// the service does not reuse the old one's answers.
-		p.cache = spec.Env.Cache.Namespace("forward-auth:" + spec.Path + ":" + cfg.URL)
+		p.cache = spec.Namespace("forward-auth:" + spec.Path + ":" + cfg.URL)
 	}
 	return p, nil
 }
@@ -123,8 +124,8 @@ func nonEmpty(s string) []string {
 	return []string{s}
 }
 
-// OnRequest implements chain.RequestHandler.
-func (p *Plugin) OnRequest(c *chain.Context) error {
+// OnRequest implements plugin.RequestHandler.
+func (p *Plugin) OnRequest(c *plugin.Context) error {
 	p.identity.StripFor(c)
 	var key [32]byte
 	if p.cache != nil {
@@ -153,7 +154,7 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 	}
 	if err := p.client.DoTimeout(req, resp, p.timeout); err != nil {
 		// Unreachable or too slow: fail closed.
-		return &chain.Error{Status: 503, Message: p.errTimeout.Message, Err: err}
+		return &plugin.Error{Status: 503, Message: p.errTimeout.Message, Err: err}
 	}
 	status := resp.StatusCode()
 	switch {
@@ -177,7 +178,7 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 		}
 		return p.pass(c, a)
 	case status >= 500:
-		return &chain.Error{Status: 502, Message: p.errFailed.Message, Err: errors.New("authentication service answered " + strconv.Itoa(status))}
+		return &plugin.Error{Status: 502, Message: p.errFailed.Message, Err: errors.New("authentication service answered " + strconv.Itoa(status))}
 	}
 	// A refusal (or a redirect to a login page) is the client's answer.
 	body := resp.Body()
@@ -191,7 +192,7 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 	}
 	c.Response.SetBody(body)
 	if body == nil || status == 403 && len(body) == 0 {
-		chain.WriteError(c.Response, status, statusMessage(status), c.RequestID())
+		c.Error(status, statusMessage(status))
 	}
 	for _, h := range p.cliHeaders {
 		for _, v := range resp.Header.PeekAll(h) {
@@ -220,12 +221,12 @@ type answer struct {
 	consumer, groups string
 }
 
-func (p *Plugin) pass(c *chain.Context, a answer) error {
+func (p *Plugin) pass(c *plugin.Context, a answer) error {
 	for _, h := range a.headers {
 		c.Request.Header.Set(h[0], h[1])
 	}
 	if a.consumer != "" {
-		cons := &chain.Consumer{Name: a.consumer, CredentialID: "forward-auth"}
+		cons := &consumer.Consumer{Name: a.consumer, CredentialID: "forward-auth"}
 		if known := p.reg.Consumer(a.consumer); known != nil {
 			cons.Groups = known.Groups
 		} else if a.groups != "" {
@@ -242,7 +243,7 @@ func (p *Plugin) pass(c *chain.Context, a answer) error {
 }
 
 // cacheKey digests what the answer may depend on.
-func (p *Plugin) cacheKey(c *chain.Context) [32]byte {
+func (p *Plugin) cacheKey(c *plugin.Context) [32]byte {
 	h := sha256.New()
 	h.Write(c.Method())
 	h.Write([]byte{0})

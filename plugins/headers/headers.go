@@ -4,12 +4,12 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
 
-func init() { chain.Register("headers", New) }
+func init() { plugin.Register("headers", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
@@ -44,12 +44,12 @@ type Plugin struct {
 }
 
 var (
-	_ chain.RequestHandler  = (*Plugin)(nil)
-	_ chain.ResponseHandler = (*Plugin)(nil)
+	_ plugin.RequestHandler  = (*Plugin)(nil)
+	_ plugin.ResponseHandler = (*Plugin)(nil)
 )
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
+func New(spec plugin.Spec) (any, error) {
 	var cfg Config
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func New(spec chain.Spec) (any, error) {
 	return p, nil
 }
 
-func compile(spec chain.Spec, dir string, ch Changes) (compiled, error) {
+func compile(spec plugin.Spec, dir string, ch Changes) (compiled, error) {
 	var cp compiled
 	for _, kind := range []struct {
 		name string
@@ -98,16 +98,16 @@ func compile(spec chain.Spec, dir string, ch Changes) (compiled, error) {
 
 func quote(s string) string { return `"` + s + `"` }
 
-// OnRequest implements chain.RequestHandler.
-func (p *Plugin) OnRequest(c *chain.Context) error {
+// OnRequest implements plugin.RequestHandler.
+func (p *Plugin) OnRequest(c *plugin.Context) error {
 	if !p.req.empty() {
 		apply(&c.Request.Header, &p.req)
 	}
 	return nil
 }
 
-// OnResponse implements chain.ResponseHandler.
-func (p *Plugin) OnResponse(c *chain.Context) error {
+// OnResponse implements plugin.ResponseHandler.
+func (p *Plugin) OnResponse(c *plugin.Context) error {
 	if !p.resp.empty() {
 		apply(&c.Response.Header, &p.resp)
 	}

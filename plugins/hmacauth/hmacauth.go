@@ -14,17 +14,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/authstep"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/store"
 )
 
-func init() { chain.Register("hmac-auth", New) }
+func init() { plugin.Register("hmac-auth", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
-	consumer.Options
+	authstep.Options
 	// Algorithms are the accepted algorithms. Default ["hmac-sha256",
 	// "hmac-sha384", "hmac-sha512"].
 	Algorithms []string `toml:"algorithms"`
@@ -40,42 +41,42 @@ type Config struct {
 	HideCredentials bool `toml:"hide_credentials"`
 }
 
-// Plugin checks signed requests. It implements consumer.Authenticator.
+// Plugin checks signed requests. It implements authstep.Authenticator.
 type Plugin struct {
-	reg       *consumer.Registry
+	secrets   *secretIndex
 	algs      map[string]func() hash.Hash
 	enforce   []string
 	skew      time.Duration
 	body      bool
 	hide      bool
-	replays   *cache.Namespace
+	replays   *store.Namespace
 	challenge string
 }
 
 var (
-	errMalformed = chain.NewError(401, "malformed signature")
-	errKey       = chain.NewError(401, "unknown key")
-	errAlgorithm = chain.NewError(401, "signature algorithm not accepted")
-	errHeaders   = chain.NewError(401, "required headers are not signed")
-	errDate      = chain.NewError(401, "date missing or outside the allowed clock skew")
-	errDigest    = chain.NewError(401, "body digest missing or wrong")
+	errMalformed = plugin.NewError(401, "malformed signature")
+	errKey       = plugin.NewError(401, "unknown key")
+	errAlgorithm = plugin.NewError(401, "signature algorithm not accepted")
+	errHeaders   = plugin.NewError(401, "required headers are not signed")
+	errDate      = plugin.NewError(401, "date missing or outside the allowed clock skew")
+	errDigest    = plugin.NewError(401, "body digest missing or wrong")
 	// errBodyTooLarge: a body over buffer_body_size streams and cannot be
 	// checked against its digest.
-	errBodyTooLarge = chain.NewError(413, "request body too large to verify its digest")
-	errSignature    = chain.NewError(401, "invalid signature")
-	errReplay       = chain.NewError(401, "signature already used")
+	errBodyTooLarge = plugin.NewError(413, "request body too large to verify its digest")
+	errSignature    = plugin.NewError(401, "invalid signature")
+	errReplay       = plugin.NewError(401, "signature already used")
 )
 
 var hashes = map[string]func() hash.Hash{"hmac-sha256": sha256.New, "hmac-sha384": sha512.New384, "hmac-sha512": sha512.New}
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
-	cfg := Config{Options: consumer.DefaultOptions(), Algorithms: []string{"hmac-sha256", "hmac-sha384", "hmac-sha512"},
+func New(spec plugin.Spec) (any, error) {
+	cfg := Config{Options: authstep.DefaultOptions(), Algorithms: []string{"hmac-sha256", "hmac-sha384", "hmac-sha512"},
 		EnforceHeaders: []string{"@request-target", "date"}, ClockSkew: config.Duration(300 * time.Second), ValidateBody: true}
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
 	}
-	p := &Plugin{reg: consumer.Of(spec.Env), algs: map[string]func() hash.Hash{}, skew: cfg.ClockSkew.Std(),
+	p := &Plugin{secrets: secrets.In(spec.Consumers()), algs: map[string]func() hash.Hash{}, skew: cfg.ClockSkew.Std(),
 		body: cfg.ValidateBody, hide: cfg.HideCredentials,
 		challenge: `Signature realm=` + strconv.Quote(cfg.Realm) + `,headers="` + strings.Join(cfg.EnforceHeaders, " ") + `"`}
 	for i, a := range cfg.Algorithms {
@@ -94,13 +95,11 @@ func New(spec chain.Spec) (any, error) {
 	if p.skew <= 0 {
 		return nil, spec.Config.Problem("clock_skew", "must be more than 0s")
 	}
-	if spec.Env != nil && spec.Env.Cache != nil {
-		p.replays = spec.Env.Cache.Namespace("hmac-auth:replay")
-	}
-	return consumer.NewAuth(spec, p, cfg.Options)
+	p.replays = spec.Namespace("hmac-auth:replay")
+	return authstep.NewAuth(spec, p, cfg.Options)
 }
 
-// Challenge implements consumer.Authenticator.
+// Challenge implements authstep.Authenticator.
 func (p *Plugin) Challenge() string { return p.challenge }
 
 // params are the fields of a Signature authorization.
@@ -141,17 +140,17 @@ func parseParams(v []byte, out *params) bool {
 	return len(out.keyID) > 0 && len(out.signature) > 0
 }
 
-// Authenticate implements consumer.Authenticator.
-func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
-	v, ok := consumer.CutScheme(c.Request.Header.Peek("Authorization"), "signature")
+// Authenticate implements authstep.Authenticator.
+func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
+	v, ok := authstep.CutScheme(c.Request.Header.Peek("Authorization"), "signature")
 	if !ok {
-		return nil, consumer.ErrNoCredentials
+		return nil, authstep.ErrNoCredentials
 	}
 	var ps params
 	if !parseParams(v, &ps) {
 		return nil, errMalformed
 	}
-	key := p.reg.HMACKey(ps.keyID)
+	key := p.secrets.find(ps.keyID)
 	if key == nil {
 		return nil, errKey
 	}
@@ -207,7 +206,7 @@ func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
 			return nil, errDigest
 		}
 	}
-	mac := hmac.New(newHash, key.Secret)
+	mac := hmac.New(newHash, key.secret)
 	for i, h := range headers {
 		if i > 0 {
 			mac.Write([]byte{'\n'})
@@ -238,7 +237,7 @@ func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
 	if p.hide {
 		c.Request.Header.Del("Authorization")
 	}
-	return key.Consumer, nil
+	return key.consumer, nil
 }
 
 func digestMatches(header, body []byte) bool {

@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/plugin/plugintest"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
 
@@ -32,11 +33,11 @@ paths = ["/"]
 		b.Fatal(err)
 	}
 	reg, _ := consumer.New(cfg)
-	inst, err := New(chain.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &chain.Env{Config: cfg, Consumers: reg, Cache: cache.New(cache.MinSize)}})
+	inst, err := New(plugin.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &plugin.Env{Config: cfg, Consumers: reg, Store: store.New(store.MinSize)}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	step := inst.(chain.RequestHandler)
+	step := inst.(plugin.RequestHandler)
 	date := time.Now().UTC().Format(http.TimeFormat)
 	reqs := make([]*fasthttp.RequestCtx, b.N)
 	for i := range reqs {
@@ -53,10 +54,10 @@ paths = ["/"]
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c := chain.AcquireContext(reqs[i])
+		c := plugintest.NewContext(reqs[i])
 		if step.OnRequest(c); c.Consumer == nil {
 			b.Fatal("not authenticated", string(c.Response.Body()))
 		}
-		chain.ReleaseContext(c)
+		plugintest.Release(c)
 	}
 }

@@ -4,11 +4,11 @@ import (
 	"net/netip"
 	"strconv"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
 )
 
-func init() { chain.Register("ip-restriction", New) }
+func init() { plugin.Register("ip-restriction", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
@@ -25,13 +25,13 @@ type Config struct {
 // Plugin is an instance of ip-restriction.
 type Plugin struct {
 	allow, deny []netip.Prefix
-	err         *chain.Error
+	err         *plugin.Error
 }
 
-var _ chain.RequestHandler = (*Plugin)(nil)
+var _ plugin.RequestHandler = (*Plugin)(nil)
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
+func New(spec plugin.Spec) (any, error) {
 	cfg := Config{Status: 403, Message: "access denied"}
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
@@ -42,7 +42,7 @@ func New(spec chain.Spec) (any, error) {
 	if cfg.Status < 400 || cfg.Status > 499 {
 		return nil, spec.Config.Problem("status", "must be a 4xx status, got "+strconv.Itoa(cfg.Status))
 	}
-	p := &Plugin{err: chain.NewError(cfg.Status, cfg.Message)}
+	p := &Plugin{err: plugin.NewError(cfg.Status, cfg.Message)}
 	for _, l := range []struct {
 		key string
 		in  []string
@@ -59,8 +59,8 @@ func New(spec chain.Spec) (any, error) {
 	return p, nil
 }
 
-// OnRequest implements chain.RequestHandler.
-func (p *Plugin) OnRequest(c *chain.Context) error {
+// OnRequest implements plugin.RequestHandler.
+func (p *Plugin) OnRequest(c *plugin.Context) error {
 	if !p.Allowed(c.ClientIP()) {
 		return p.err
 	}

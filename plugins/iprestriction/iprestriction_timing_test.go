@@ -4,12 +4,12 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
 )
 
 func newPlugin(tb testing.TB, allow, deny []any) *Plugin {
-	inst, err := New(chain.Spec{Config: config.NewTable("config", map[string]any{"allow": allow, "deny": deny})})
+	inst, err := New(plugin.Spec{Config: config.NewTable("config", map[string]any{"allow": allow, "deny": deny})})
 	if err != nil {
 		tb.Fatal(err)
 	}

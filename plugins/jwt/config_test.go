@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
 )
 
 func TestConfigProblems(t *testing.T) {
@@ -24,7 +24,7 @@ func TestConfigProblems(t *testing.T) {
 		{map[string]any{"algorithms": []any{"RS256"}, "jwks_file": "/nonexistent/jwks.json"}, "jwks_file:"},
 	}
 	for _, tc := range cases {
-		_, err := New(chain.Spec{Config: config.NewTable("config", tc.raw), Env: &chain.Env{}})
+		_, err := New(plugin.Spec{Config: config.NewTable("config", tc.raw), Env: &plugin.Env{}})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("%v: error %v, want %q", tc.raw, err, tc.want)
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,17 +11,18 @@ import (
 	"time"
 
 	gojwt "github.com/golang-jwt/jwt/v5"
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/authstep"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
-	"github.com/moongate/moongate/core/memo"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/ttlmap"
 )
 
-func init() { chain.Register("jwt", New) }
+func init() { plugin.Register("jwt", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
-	consumer.Options
+	authstep.Options
 	// Header carries the token; for "Authorization" it follows "Bearer ".
 	// Default "Authorization"; "" to not read a header.
 	Header string `toml:"header"`
@@ -97,9 +97,10 @@ type Key struct {
 	PublicKey config.Secret `toml:"public_key"`
 }
 
-// Plugin verifies JWTs. It implements consumer.Authenticator.
+// Plugin verifies JWTs. It implements authstep.Authenticator.
 type Plugin struct {
 	reg        *consumer.Registry
+	secrets    *secretIndex
 	header     string
 	bearer     bool
 	cookie     string
@@ -118,7 +119,7 @@ type Plugin struct {
 	claimHdrs  []claimHeader
 	cacheSize  int
 	cacheTTL   time.Duration
-	cache      atomic.Pointer[memo.Map[*verified]]
+	cache      atomic.Pointer[ttlmap.Map[*verified]]
 	challenge  string
 }
 
@@ -128,7 +129,7 @@ type claimHeader struct {
 
 // verified is a token whose signature and claims were checked.
 type verified struct {
-	consumer *chain.Consumer
+	consumer *consumer.Consumer
 	headers  [][2]string // header, value
 	exp      time.Time   // zero: none
 }
@@ -137,22 +138,22 @@ type verified struct {
 const maxToken = 8 << 10
 
 var (
-	errMalformed  = chain.NewError(401, "malformed token")
-	errSignature  = chain.NewError(401, "invalid token signature")
-	errExpired    = chain.NewError(401, "token expired")
-	errNotYet     = chain.NewError(401, "token not valid yet")
-	errIssuer     = chain.NewError(401, "token issuer not accepted")
-	errAudience   = chain.NewError(401, "token audience not accepted")
-	errAlgorithm  = chain.NewError(401, "token algorithm not accepted")
-	errUnknownKey = chain.NewError(401, "unknown token signing key")
-	errInvalid    = chain.NewError(401, "invalid token")
-	errNoConsumer = chain.NewError(401, "token names no known consumer")
-	errCritical   = chain.NewError(401, "token needs an extension that is not supported (crit)")
+	errMalformed  = plugin.NewError(401, "malformed token")
+	errSignature  = plugin.NewError(401, "invalid token signature")
+	errExpired    = plugin.NewError(401, "token expired")
+	errNotYet     = plugin.NewError(401, "token not valid yet")
+	errIssuer     = plugin.NewError(401, "token issuer not accepted")
+	errAudience   = plugin.NewError(401, "token audience not accepted")
+	errAlgorithm  = plugin.NewError(401, "token algorithm not accepted")
+	errUnknownKey = plugin.NewError(401, "unknown token signing key")
+	errInvalid    = plugin.NewError(401, "invalid token")
+	errNoConsumer = plugin.NewError(401, "token names no known consumer")
+	errCritical   = plugin.NewError(401, "token needs an extension that is not supported (crit)")
 )
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
-	cfg := Config{Options: consumer.DefaultOptions(), Header: "Authorization", ConsumerKeys: true, KeyClaim: "iss",
+func New(spec plugin.Spec) (any, error) {
+	cfg := Config{Options: authstep.DefaultOptions(), Header: "Authorization", ConsumerKeys: true, KeyClaim: "iss",
 		RequireExp: true, ConsumerClaim: "sub", CacheSize: 10000,
 		JWKSRefresh: config.Duration(5 * time.Minute), JWKSTimeout: config.Duration(5 * time.Second),
 		CacheTTL: config.Duration(5 * time.Minute)}
@@ -163,7 +164,7 @@ func New(spec chain.Spec) (any, error) {
 	if len(cfg.Algorithms) == 0 {
 		return nil, prob("algorithms", `is required: list the accepted algorithms, such as ["RS256"]`)
 	}
-	p := &Plugin{reg: consumer.Of(spec.Env), header: cfg.Header, cookie: cfg.Cookie, query: cfg.Query,
+	p := &Plugin{reg: spec.Consumers(), secrets: secrets.In(spec.Consumers()), header: cfg.Header, cookie: cfg.Cookie, query: cfg.Query,
 		hide: cfg.HideCredentials, algs: map[string]bool{}, consumerKe: cfg.ConsumerKeys, keyClaim: cfg.KeyClaim,
 		issuers: cfg.Issuers, consClaim: cfg.ConsumerClaim, requireCon: cfg.RequireConsumer, groups: cfg.GroupsClaim,
 		cacheSize: cfg.CacheSize, cacheTTL: cfg.CacheTTL.Std(),
@@ -173,8 +174,8 @@ func New(spec chain.Spec) (any, error) {
 		return nil, prob("header", "needs a header, cookie or query argument to read the token from")
 	}
 	for i, a := range cfg.Algorithms {
-		if !config.IsJWTAlgorithm(a) {
-			return nil, prob("algorithms["+strconv.Itoa(i)+"]", "must be one of "+strings.Join(config.JWTAlgorithms, ", ")+
+		if !IsAlgorithm(a) {
+			return nil, prob("algorithms["+strconv.Itoa(i)+"]", "must be one of "+strings.Join(Algorithms, ", ")+
 				" (never none), got "+strconv.Quote(a))
 		}
 		p.algs[a] = true
@@ -183,8 +184,8 @@ func New(spec chain.Spec) (any, error) {
 	for i := range cfg.Keys {
 		k := &cfg.Keys[i]
 		kp := "keys[" + strconv.Itoa(i) + "]"
-		if !config.IsJWTAlgorithm(k.Algorithm) {
-			return nil, prob(kp+".algorithm", "must be one of "+strings.Join(config.JWTAlgorithms, ", ")+", got "+strconv.Quote(k.Algorithm))
+		if !IsAlgorithm(k.Algorithm) {
+			return nil, prob(kp+".algorithm", "must be one of "+strings.Join(Algorithms, ", ")+", got "+strconv.Quote(k.Algorithm))
 		}
 		if !p.algs[k.Algorithm] {
 			return nil, prob(kp+".algorithm", strconv.Quote(k.Algorithm)+" is not in algorithms")
@@ -204,7 +205,7 @@ func New(spec chain.Spec) (any, error) {
 		if s.Empty() {
 			return nil, prob(kp+"."+field, "is required")
 		}
-		v, err := consumer.ParseJWTKey(k.Algorithm, s.Value())
+		v, err := ParseKey(k.Algorithm, s.Value())
 		if err != nil {
 			return nil, prob(kp+"."+field, err.Error())
 		}
@@ -223,7 +224,7 @@ func New(spec chain.Spec) (any, error) {
 	if cfg.JWKSTimeout == 0 {
 		return nil, prob("jwks_timeout", "must be more than 0s")
 	}
-	if len(keys) == 0 && cfg.JWKSFile == "" && cfg.JWKSURL == "" && !(cfg.ConsumerKeys && p.reg.HasJWTKeys()) {
+	if len(keys) == 0 && cfg.JWKSFile == "" && cfg.JWKSURL == "" && !(cfg.ConsumerKeys && len(p.secrets.byKey) > 0) {
 		return nil, prob("keys", "no verification key: give keys, jwks_file, jwks_url, or jwt_secrets in [[consumers]]")
 	}
 	if cfg.CacheSize < 0 {
@@ -260,22 +261,18 @@ func New(spec chain.Spec) (any, error) {
 	p.parser = gojwt.NewParser(opts...)
 	p.resetCache()
 	if cfg.JWKSFile != "" || cfg.JWKSURL != "" {
-		logger := slog.Default()
-		if spec.Env != nil && spec.Env.Logger != nil {
-			logger = spec.Env.Logger
-		}
-		p.jwks = newJWKS(cfg.JWKSFile, cfg.JWKSURL, cfg.JWKSRefresh.Std(), cfg.JWKSTimeout.Std(), logger, p.resetCache)
+		p.jwks = newJWKS(cfg.JWKSFile, cfg.JWKSURL, cfg.JWKSRefresh.Std(), cfg.JWKSTimeout.Std(), spec.Logger(), p.resetCache)
 		if err := p.jwks.load(); err != nil {
 			if cfg.JWKSFile != "" {
 				return nil, prob("jwks_file", err.Error())
 			}
 			// An identity provider that is down must not stop the
 			// gateway: keep trying in the background.
-			logger.Warn("jwt: cannot fetch the JWKS yet, retrying in the background", "url", cfg.JWKSURL, "error", err.Error())
+			spec.Logger().Warn("jwt: cannot fetch the JWKS yet, retrying in the background", "url", cfg.JWKSURL, "error", err.Error())
 		}
 		p.jwks.start()
 	}
-	auth, err := consumer.NewAuth(spec, p, cfg.Options, strip...)
+	auth, err := authstep.NewAuth(spec, p, cfg.Options, strip...)
 	if err != nil {
 		p.Cleanup()
 		return nil, err
@@ -286,7 +283,7 @@ func New(spec chain.Spec) (any, error) {
 // resetCache forgets every verified token (a new JWKS may have dropped a key).
 func (p *Plugin) resetCache() {
 	if p.cacheSize > 0 {
-		p.cache.Store(memo.New[*verified](p.cacheSize))
+		p.cache.Store(ttlmap.New[*verified](p.cacheSize))
 	}
 }
 
@@ -298,14 +295,14 @@ func (p *Plugin) Cleanup() error {
 	return nil
 }
 
-// Challenge implements consumer.Authenticator.
+// Challenge implements authstep.Authenticator.
 func (p *Plugin) Challenge() string { return p.challenge }
 
 // token finds the request's token.
-func (p *Plugin) token(c *chain.Context) ([]byte, bool) {
+func (p *Plugin) token(c *plugin.Context) ([]byte, bool) {
 	if p.header != "" {
 		if v := c.Request.Header.Peek(p.header); len(v) > 0 {
-			if t, ok := consumer.CutScheme(v, "bearer"); ok {
+			if t, ok := authstep.CutScheme(v, "bearer"); ok {
 				v = bytes.TrimSpace(t)
 			} else if p.bearer {
 				return nil, false
@@ -333,11 +330,11 @@ func (p *Plugin) token(c *chain.Context) ([]byte, bool) {
 	return nil, false
 }
 
-// Authenticate implements consumer.Authenticator.
-func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
+// Authenticate implements authstep.Authenticator.
+func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
 	tok, ok := p.token(c)
 	if !ok {
-		return nil, consumer.ErrNoCredentials
+		return nil, authstep.ErrNoCredentials
 	}
 	if len(tok) == 0 || len(tok) > maxToken {
 		return nil, errMalformed
@@ -374,7 +371,7 @@ func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
 
 // verify checks a token's signature and claims.
 func (p *Plugin) verify(tok string, now time.Time) (*verified, error) {
-	var ck *consumer.JWTKey
+	var ck *consumerKey
 	var kid string
 	claims := gojwt.MapClaims{}
 	_, err := p.parser.ParseWithClaims(tok, claims, func(t *gojwt.Token) (any, error) {
@@ -389,12 +386,12 @@ func (p *Plugin) verify(tok string, now time.Time) (*verified, error) {
 		}
 		if p.consumerKe && p.keyClaim != "" {
 			if name, ok := claims[p.keyClaim].(string); ok {
-				if k := p.reg.JWTKey([]byte(name)); k != nil {
-					if k.Algorithm != alg {
+				if k := p.secrets.find([]byte(name)); k != nil {
+					if k.algorithm != alg {
 						return nil, errAlgorithm
 					}
 					ck = k
-					return k.Key, nil
+					return k.key, nil
 				}
 			}
 		}
@@ -429,7 +426,7 @@ func (p *Plugin) verify(tok string, now time.Time) (*verified, error) {
 		v.exp = exp.Time
 	}
 	if ck != nil {
-		v.consumer = ck.Consumer
+		v.consumer = ck.consumer
 	} else {
 		name, _ := claims[p.consClaim].(string)
 		if name == "" || len(name) > 256 {
@@ -440,11 +437,11 @@ func (p *Plugin) verify(tok string, now time.Time) (*verified, error) {
 			cred = "jwt:" + kid
 		}
 		if known := p.reg.Consumer(name); known != nil {
-			v.consumer = &chain.Consumer{Name: known.Name, Groups: known.Groups, CredentialID: cred}
+			v.consumer = &consumer.Consumer{Name: known.Name, Groups: known.Groups, CredentialID: cred}
 		} else if p.requireCon {
 			return nil, errNoConsumer
 		} else {
-			v.consumer = &chain.Consumer{Name: name, Groups: claimStrings(claims[p.groups]), CredentialID: cred}
+			v.consumer = &consumer.Consumer{Name: name, Groups: claimStrings(claims[p.groups]), CredentialID: cred}
 		}
 	}
 	for _, h := range p.claimHdrs {
@@ -483,7 +480,7 @@ func pick(keys []*key, alg string) any {
 		if k.alg != "" && k.alg != alg {
 			continue
 		}
-		if consumer.KeyFits(alg, k.key) != nil {
+		if KeyFits(alg, k.key) != nil {
 			continue
 		}
 		return k.key
@@ -494,7 +491,7 @@ func pick(keys []*key, alg string) any {
 // classify maps the library's errors to answers that name the problem
 // without any detail of the token or key.
 func classify(err error) error {
-	var e *chain.Error
+	var e *plugin.Error
 	switch {
 	case errors.As(err, &e):
 		return e
@@ -504,7 +501,7 @@ func classify(err error) error {
 		return errSignature
 	case errors.Is(err, gojwt.ErrTokenExpired), errors.Is(err, gojwt.ErrTokenRequiredClaimMissing):
 		if errors.Is(err, gojwt.ErrTokenRequiredClaimMissing) {
-			return chain.NewError(401, "token lacks a required claim")
+			return plugin.NewError(401, "token lacks a required claim")
 		}
 		return errExpired
 	case errors.Is(err, gojwt.ErrTokenNotValidYet), errors.Is(err, gojwt.ErrTokenUsedBeforeIssued):

@@ -12,9 +12,10 @@ import (
 	"testing"
 
 	gojwt "github.com/golang-jwt/jwt/v5"
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/plugin/plugintest"
 	"github.com/valyala/fasthttp"
 )
 
@@ -23,7 +24,7 @@ import (
 // the same in every fuzzing process; RS256 and ES256 keys are made per
 // process (getKeys).
 type jwtFuzz struct {
-	step  chain.RequestHandler
+	step  plugin.RequestHandler
 	valid []string // tokens that authenticate
 	rsPEM string   // the RS256 public key, for algorithm confusion
 }
@@ -78,11 +79,11 @@ paths = ["/"]
 		if err != nil {
 			t.Fatal(err)
 		}
-		inst, err := New(chain.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &chain.Env{Config: cfg, Consumers: reg}})
+		inst, err := New(plugin.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &plugin.Env{Config: cfg, Consumers: reg}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		jwtFuzzFix = jwtFuzz{step: inst.(chain.RequestHandler), rsPEM: k.rsaPEM, valid: []string{
+		jwtFuzzFix = jwtFuzz{step: inst.(plugin.RequestHandler), rsPEM: k.rsaPEM, valid: []string{
 			sign(t, "HS256", "", []byte(aliceSecret), fuzzClaims("alice-iss", "alice")),
 			sign(t, "HS256", "h1", []byte(fuzzHSSecret), fuzzClaims("idp", "svc-h")),
 			sign(t, "EdDSA", "d1", ed, fuzzClaims("idp", "svc-d")),
@@ -98,13 +99,13 @@ paths = ["/"]
 
 // authenticate sends tok as a bearer token and returns the consumer, or
 // nil. Anything but a 401 for a token that does not authenticate fails.
-func (fx *jwtFuzz) authenticate(t *testing.T, tok []byte) *chain.Consumer {
+func (fx *jwtFuzz) authenticate(t *testing.T, tok []byte) *consumer.Consumer {
 	t.Helper()
 	fc := &fasthttp.RequestCtx{}
 	fc.Request.SetRequestURI("/x")
 	fc.Request.Header.SetBytesV("Authorization", append([]byte("Bearer "), tok...))
-	c := chain.AcquireContext(fc)
-	defer chain.ReleaseContext(c)
+	c := plugintest.NewContext(fc)
+	defer plugintest.Release(c)
 	if err := fx.step.OnRequest(c); err != nil {
 		t.Fatalf("token %q: step failed (500): %v", tok, err)
 	}

@@ -4,13 +4,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/plugin/plugintest"
 	"github.com/valyala/fasthttp"
 )
 
-func benchPlugin(b *testing.B, k *testKeys, cacheSize string) chain.RequestHandler {
+func benchPlugin(b *testing.B, k *testKeys, cacheSize string) plugin.RequestHandler {
 	cfg, err := config.Parse("bench.toml", []byte(`
 [[consumers]]
 name = "alice"
@@ -35,12 +36,12 @@ paths = ["/"]
 	if err != nil {
 		b.Fatal(err)
 	}
-	inst, err := New(chain.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &chain.Env{Config: cfg, Consumers: reg}})
+	inst, err := New(plugin.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &plugin.Env{Config: cfg, Consumers: reg}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { inst.(chain.Cleaner).Cleanup() })
-	return inst.(chain.RequestHandler)
+	b.Cleanup(func() { inst.(plugin.Cleaner).Cleanup() })
+	return inst.(plugin.RequestHandler)
 }
 
 // BenchmarkJWT is the whole jwt step per algorithm: "uncached" verifies
@@ -61,7 +62,7 @@ func BenchmarkJWT(b *testing.B) {
 				fc := &fasthttp.RequestCtx{}
 				fc.Request.SetRequestURI("/x")
 				fc.Request.Header.Set("Authorization", "Bearer "+tk.token)
-				c := chain.AcquireContext(fc)
+				c := plugintest.NewContext(fc)
 				var tmpl fasthttp.RequestHeader
 				c.Request.Header.CopyTo(&tmpl)
 				if err := step.OnRequest(c); err != nil || c.Consumer == nil {

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
-	"github.com/moongate/moongate/core/consumer"
 )
 
 // key is one verification key: static, or from the JWKS.
@@ -76,7 +75,7 @@ func parseJWKS(data []byte) ([]*key, error) {
 		case crypto.PublicKey:
 		}
 		if jwk.Algorithm != "" {
-			if err := consumer.KeyFits(jwk.Algorithm, pub); err != nil {
+			if err := KeyFits(jwk.Algorithm, pub); err != nil {
 				continue
 			}
 		}

@@ -4,15 +4,16 @@ import (
 	"crypto/sha256"
 	"strconv"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/authstep"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
 )
 
-func init() { chain.Register("key-auth", New) }
+func init() { plugin.Register("key-auth", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
-	consumer.Options
+	authstep.Options
 	// Header carries the key. Default "X-API-Key"; "" reads only Query.
 	Header string `toml:"header"`
 	// Query is a query argument carrying the key, removed before the
@@ -23,36 +24,36 @@ type Config struct {
 	HideCredentials bool `toml:"hide_credentials"`
 }
 
-// Plugin checks API keys. It implements consumer.Authenticator.
+// Plugin checks API keys. It implements authstep.Authenticator.
 type Plugin struct {
-	reg       *consumer.Registry
+	keys      *keyIndex
 	header    string
 	query     string
 	hide      bool
 	challenge string
 }
 
-var errInvalid = chain.NewError(401, "invalid API key")
+var errInvalid = plugin.NewError(401, "invalid API key")
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
-	cfg := Config{Options: consumer.DefaultOptions(), Header: "X-API-Key"}
+func New(spec plugin.Spec) (any, error) {
+	cfg := Config{Options: authstep.DefaultOptions(), Header: "X-API-Key"}
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Header == "" && cfg.Query == "" {
 		return nil, spec.Config.Problem("header", `needs a header or a query argument to read the key from`)
 	}
-	p := &Plugin{reg: consumer.Of(spec.Env), header: cfg.Header, query: cfg.Query, hide: cfg.HideCredentials,
+	p := &Plugin{keys: keys.In(spec.Consumers()), header: cfg.Header, query: cfg.Query, hide: cfg.HideCredentials,
 		challenge: "Key realm=" + strconv.Quote(cfg.Realm)}
-	return consumer.NewAuth(spec, p, cfg.Options)
+	return authstep.NewAuth(spec, p, cfg.Options)
 }
 
-// Challenge implements consumer.Authenticator.
+// Challenge implements authstep.Authenticator.
 func (p *Plugin) Challenge() string { return p.challenge }
 
-// Authenticate implements consumer.Authenticator.
-func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
+// Authenticate implements authstep.Authenticator.
+func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
 	var sum [32]byte
 	found := false
 	if p.header != "" {
@@ -76,9 +77,9 @@ func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
 		}
 	}
 	if !found {
-		return nil, consumer.ErrNoCredentials
+		return nil, authstep.ErrNoCredentials
 	}
-	if cons := p.reg.ByKeyHash(sum); cons != nil {
+	if cons := p.keys.byHash(sum); cons != nil {
 		return cons, nil
 	}
 	return nil, errInvalid

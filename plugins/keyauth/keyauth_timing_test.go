@@ -3,9 +3,10 @@ package keyauth
 import (
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/plugin/plugintest"
 	"github.com/valyala/fasthttp"
 )
 
@@ -23,7 +24,7 @@ paths = ["/"]
   name = "key-auth"
 `
 
-func benchStep(tb testing.TB) chain.RequestHandler {
+func benchStep(tb testing.TB) plugin.RequestHandler {
 	cfg, err := config.Parse("bench.toml", []byte(benchTOML))
 	if err != nil {
 		tb.Fatal(err)
@@ -32,20 +33,20 @@ func benchStep(tb testing.TB) chain.RequestHandler {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	inst, err := New(chain.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &chain.Env{Config: cfg, Consumers: reg}})
+	inst, err := New(plugin.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &plugin.Env{Config: cfg, Consumers: reg}})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return inst.(chain.RequestHandler)
+	return inst.(plugin.RequestHandler)
 }
 
-func benchContext(key string) *chain.Context {
+func benchContext(key string) *plugin.Context {
 	fc := &fasthttp.RequestCtx{}
 	fc.Request.SetRequestURI("/orders/42")
 	fc.Request.Header.Set("User-Agent", "bench")
 	fc.Request.Header.Set("Accept", "application/json")
 	fc.Request.Header.Set("X-API-Key", key)
-	return chain.AcquireContext(fc)
+	return plugintest.NewContext(fc)
 }
 
 // BenchmarkKeyAuth is the whole step on success: client identity headers

@@ -10,12 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moongate/moongate/core/cli"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
 )
 
 func init() {
-	cli.Register("script", cli.Command{
+	plugin.RegisterCommand("script", plugin.Command{
 		Summary: "run or test Lua scripts without a gateway: script run FILE [flags] | script test [DIR|FILE...]",
 		Run:     scriptCmd,
 	})

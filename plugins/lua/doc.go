@@ -1,5 +1,5 @@
 // Package lua runs Lua scripts as chain steps: `script = "scripts/x.lua"`
-// in a chain. It registers the ".lua" script engine with core/chain and
+// in a chain. It registers the ".lua" script engine with core/plugin and
 // the `moongate script` command (run one script against a synthetic
 // request; run a folder's *_test.lua files).
 //

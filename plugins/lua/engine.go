@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/store"
 	"github.com/moongate/moongate/sdk"
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -25,7 +25,7 @@ func init() {
 	// of a vararg function, the main chunk included: about 1.5 µs and 8
 	// allocations per call. Lua 5.1 scripts use `...` instead.
 	glua.CompatVarArg = false
-	chain.RegisterScriptEngine(".lua", New)
+	plugin.RegisterScriptEngine(".lua", New)
 }
 
 // initTimeout is the wall-clock backstop of running a script's main
@@ -59,7 +59,7 @@ type Script struct {
 	maxString int
 	maxState  int
 	maxMemory int
-	cache     *cache.Namespace
+	cache     *store.Namespace
 	http      *sdk.HTTPPolicy
 	logger    *slog.Logger
 	stats     *Stats
@@ -70,47 +70,47 @@ type Script struct {
 }
 
 // Step is a script's chain step. It declares only the phases whose
-// functions the script defines (chain.PhaseFilter): a chain with a log
+// functions the script defines (plugin.PhaseFilter): a chain with a log
 // step copies headers for it, so a script without on_log must not claim
 // that phase.
 type Step struct{ *Script }
 
 var (
-	_ chain.RequestHandler      = Step{}
-	_ chain.ResponseHandler     = Step{}
-	_ chain.LogHandler          = Step{}
-	_ chain.PhaseFilter         = Step{}
-	_ chain.OriginalHeadersUser = Step{}
+	_ plugin.RequestHandler      = Step{}
+	_ plugin.ResponseHandler     = Step{}
+	_ plugin.LogHandler          = Step{}
+	_ plugin.PhaseFilter         = Step{}
+	_ plugin.OriginalHeadersUser = Step{}
 )
 
-// UsesOriginalHeaders implements chain.OriginalHeadersUser: the script,
+// UsesOriginalHeaders implements plugin.OriginalHeadersUser: the script,
 // or a module it required while loading, names one of the functions
 // that read the client's original headers (sdk.OriginalHeaderFunctions),
 // so its chain keeps them; other chains do not pay for the copy.
 func (s Step) UsesOriginalHeaders() bool { return s.original }
 
-// Handles implements chain.PhaseFilter.
-func (s Step) Handles(p chain.Phase) bool {
+// Handles implements plugin.PhaseFilter.
+func (s Step) Handles(p plugin.Phase) bool {
 	switch p {
-	case chain.PhaseRequest:
+	case plugin.PhaseRequest:
 		return s.has[onRequest]
-	case chain.PhaseResponse:
+	case plugin.PhaseResponse:
 		return s.has[onResponse]
-	case chain.PhaseLog:
+	case plugin.PhaseLog:
 		return s.has[onLog]
 	}
 	return false
 }
 
-// OnRequest implements chain.RequestHandler.
-func (s Step) OnRequest(c *chain.Context) error { return s.run(c, onRequest) }
+// OnRequest implements plugin.RequestHandler.
+func (s Step) OnRequest(c *plugin.Context) error { return s.run(c, onRequest) }
 
-// OnResponse implements chain.ResponseHandler.
-func (s Step) OnResponse(c *chain.Context) error { return s.run(c, onResponse) }
+// OnResponse implements plugin.ResponseHandler.
+func (s Step) OnResponse(c *plugin.Context) error { return s.run(c, onResponse) }
 
-// OnLog implements chain.LogHandler. Errors are logged here: the log
+// OnLog implements plugin.LogHandler. Errors are logged here: the log
 // phase has no response to fail.
-func (s Step) OnLog(c *chain.Context) {
+func (s Step) OnLog(c *plugin.Context) {
 	if err := s.run(c, onLog); err != nil {
 		c.LogAttrs(slog.LevelError, "step failed", slog.String("step", s.path),
 			slog.String("phase", "log"), slog.String("error", err.Error()))
@@ -121,14 +121,14 @@ func (s Step) OnLog(c *chain.Context) {
 // ".lua". It reads and compiles the script, runs its main chunk once in a
 // first state (so that load errors fail `moongate validate`), and keeps
 // that state for the first request.
-func New(spec chain.Spec) (any, error) {
+func New(spec plugin.Spec) (any, error) {
 	lc := config.DefaultLua()
-	if spec.Env != nil && spec.Env.Config != nil {
-		lc = spec.Env.Config.Lua
+	if gc := spec.Settings(); gc != nil {
+		lc = gc.Lua
 	}
 	problem := func(reason string) error {
-		if spec.Env != nil && spec.Env.Config != nil {
-			return spec.Env.Config.Problem(spec.Path+".script", reason)
+		if gc := spec.Settings(); gc != nil {
+			return gc.Problem(spec.Path+".script", reason)
 		}
 		return config.Problem{Key: spec.Path + ".script", Reason: reason}
 	}
@@ -156,7 +156,8 @@ func New(spec chain.Spec) (any, error) {
 		maxMemory: lc.MaxMemory.Int(),
 		stats:     statsFor(spec.Name),
 		modules:   &modules{dir: lc.Dir, protos: map[string]*glua.FunctionProto{}},
-		logger:    slog.Default(),
+		logger:    spec.Logger(),
+		cache:     spec.Namespace("lua:" + spec.Name),
 	}
 	if spec.Step.Timeout > 0 {
 		sc.timeout = spec.Step.Timeout.Std()
@@ -166,14 +167,6 @@ func New(spec chain.Spec) (any, error) {
 	}
 	if sc.maxInstr <= 0 {
 		sc.maxInstr = config.DefaultMaxInstructions
-	}
-	if spec.Env != nil {
-		if spec.Env.Cache != nil {
-			sc.cache = spec.Env.Cache.Namespace("lua:" + spec.Name)
-		}
-		if spec.Env.Logger != nil {
-			sc.logger = spec.Env.Logger
-		}
 	}
 	st, err := sc.loadState()
 	if err != nil {
@@ -204,7 +197,7 @@ func New(spec chain.Spec) (any, error) {
 // declares (M.schema), if any, and applies the schema's defaults to it.
 // Problems in the schema itself are the script's (at the step's script
 // key); problems of the config are at their key in the config table.
-func (sc *Script) checkConf(st *state, spec chain.Spec, problem func(string) error) config.Problems {
+func (sc *Script) checkConf(st *state, spec plugin.Spec, problem func(string) error) config.Problems {
 	v := st.mod.RawGetString("schema")
 	if v == glua.LNil {
 		return nil
@@ -224,8 +217,8 @@ func (sc *Script) checkConf(st *state, spec chain.Spec, problem func(string) err
 	var ps config.Problems
 	sc.conf = sch.apply(sc.conf, func(key, reason string) {
 		path := base + "." + key
-		if spec.Env != nil && spec.Env.Config != nil {
-			ps = append(ps, spec.Env.Config.Problem(path, reason))
+		if gc := spec.Settings(); gc != nil {
+			ps = append(ps, gc.Problem(path, reason))
 		} else {
 			ps = append(ps, config.Problem{Key: path, Reason: reason})
 		}
@@ -405,7 +398,7 @@ type scriptError struct{ msg string }
 func (e *scriptError) Error() string { return e.msg }
 
 // run calls the script's function for phase on c.
-func (sc *Script) run(c *chain.Context, phase int) error {
+func (sc *Script) run(c *plugin.Context, phase int) error {
 	if !sc.has[phase] {
 		return nil
 	}

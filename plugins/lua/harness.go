@@ -12,10 +12,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
-	"github.com/moongate/moongate/core/realip"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/plugin/plugintest"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
 
@@ -33,12 +33,11 @@ import (
 // in tests as it would in the gateway.
 type Harness struct {
 	path      string
-	route     *chain.Route
-	instances []any
-	ns        *cache.Namespace
+	chain     *plugintest.Chain
+	up        *fakeUpstream
+	ns        *store.Namespace
 	upstreams map[string]bool // nil: any name is accepted
 	logs      *logCapture
-	logger    *slog.Logger
 	req       fasthttp.Request
 	fc        fasthttp.RequestCtx
 }
@@ -62,7 +61,7 @@ type HarnessOptions struct {
 	// nil accepts any name.
 	Upstreams []string
 	// Cache is the shared cache; nil makes a small one.
-	Cache *cache.Cache
+	Cache *store.Store
 }
 
 // NewHarness compiles the script at path for testing. Compile and load
@@ -78,10 +77,9 @@ func NewHarness(path string, o HarnessOptions) (*Harness, error) {
 		o.Dir = filepath.Dir(path)
 	}
 	if o.Cache == nil {
-		o.Cache = cache.New(cache.MinSize)
+		o.Cache = store.New(store.MinSize)
 	}
-	h := &Harness{path: path, ns: o.Cache.Namespace("lua:" + path), logs: &logCapture{}}
-	h.logger = slog.New(h.logs)
+	h := &Harness{path: path, ns: o.Cache.Namespace("lua:" + path), logs: &logCapture{}, up: &fakeUpstream{name: "default"}}
 	if o.Upstreams != nil {
 		h.upstreams = map[string]bool{}
 		for _, u := range o.Upstreams {
@@ -95,25 +93,29 @@ func NewHarness(path string, o HarnessOptions) (*Harness, error) {
 	if o.MaxInstructions > 0 {
 		cfg.Lua.MaxInstructions = o.MaxInstructions
 	}
-	cfg.Routes = []config.Route{{Name: "test", Paths: []string{"/"}, Plugins: []config.Step{{
-		Script: path, Enabled: true, OnError: o.OnError,
-		Config: config.NewTable("routes[0].plugins[0].config", o.Conf),
-	}}}}
-	b := chain.NewBuilder(&chain.Env{Logger: h.logger, Config: cfg, Cache: o.Cache})
-	ch := b.Chain(0)
-	if ps := b.Problems(); len(ps) > 0 {
-		return nil, ps
+	ch, err := plugintest.NewChain(plugintest.Options{
+		Config: cfg,
+		Steps: []config.Step{{
+			Script: path, Enabled: true, OnError: o.OnError,
+			Config: config.NewTable("routes[0].plugins[0].config", o.Conf),
+		}},
+		Store:     o.Cache,
+		Logger:    slog.New(h.logs),
+		Upstream:  h.up,
+		Upstreams: h.lookup,
+	})
+	if err != nil {
+		return nil, err
 	}
-	h.instances = b.Instances()
-	h.route = &chain.Route{Name: "test", Chain: ch, Upstream: &fakeUpstream{name: "default"}}
+	h.chain = ch
 	return h, nil
 }
 
 // Close releases the script's resources.
-func (h *Harness) Close() error { return chain.Cleanup(h.instances) }
+func (h *Harness) Close() error { return h.chain.Close() }
 
 // Cache returns the script's gw.cache namespace, to seed or inspect.
-func (h *Harness) Cache() *cache.Namespace { return h.ns }
+func (h *Harness) Cache() *store.Namespace { return h.ns }
 
 // Header is one header line.
 type Header struct{ Name, Value string }
@@ -220,10 +222,9 @@ func (h *Harness) Run(r Request) (*Result, error) {
 	fc.Init(req, &net.TCPAddr{IP: ip, Port: 40000}, nil)
 
 	h.logs.reset()
-	up := h.route.Upstream.(*fakeUpstream)
-	up.resp, up.res = r.Response, &Result{}
-	res := up.res
-	c := chain.AcquireContext(fc)
+	h.up.resp, h.up.res = r.Response, &Result{}
+	res := h.up.res
+	c := h.chain.Context(fc)
 	names := make([]string, 0, len(r.Params))
 	for k := range r.Params {
 		names = append(names, k)
@@ -232,8 +233,7 @@ func (h *Harness) Run(r Request) (*Result, error) {
 	for _, k := range names {
 		c.Params.Set(k, []byte(r.Params[k]))
 	}
-	c.Setup(h.route, -1, realip.NewTrusted(nil), h.lookup, h.logger)
-	h.route.Serve(c)
+	h.chain.Serve(c)
 	if !res.UpstreamCalled {
 		res.snapshotRequest(c)
 	}
@@ -252,16 +252,9 @@ func (h *Harness) Run(r Request) (*Result, error) {
 	res.Values = map[string]any{}
 	c.VisitValues(func(k string, v any) { res.Values[k] = v })
 	c.VisitCacheKey(func(part []byte) { res.CacheKey = append(res.CacheKey, string(part)) })
-	if h.route.Chain.HasLog() {
-		done := make(chan struct{})
-		chain.FinishLog(c, func(*chain.Context) { close(done) })
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			return nil, errors.New("the log phase did not finish within 30s")
-		}
+	if err := h.chain.Finish(c); err != nil {
+		return nil, err
 	}
-	chain.ReleaseContext(c)
 	res.Logs = h.logs.take()
 	for _, l := range res.Logs {
 		if l.Message == "step failed" && res.Error == "" {
@@ -271,7 +264,7 @@ func (h *Harness) Run(r Request) (*Result, error) {
 	return res, nil
 }
 
-func (res *Result) snapshotRequest(c *chain.Context) {
+func (res *Result) snapshotRequest(c *plugin.Context) {
 	res.Method = string(c.Request.Header.Method())
 	res.Path = string(c.Request.URI().Path())
 	// The query as sent: RequestURI has set_query_arg's changes, which
@@ -283,18 +276,15 @@ func (res *Result) snapshotRequest(c *chain.Context) {
 		res.RequestHeaders = append(res.RequestHeaders, Header{string(k), string(v)})
 	}
 	res.RequestBody = string(c.Request.Body())
-	if c.Upstream != nil {
-		res.Upstream = c.Upstream.Name()
-	}
+	res.Upstream = c.UpstreamName()
 	res.Target = c.Target()
 }
 
-func (h *Harness) lookup(name string) chain.Forwarder {
+func (h *Harness) lookup(name string) plugintest.Upstream {
 	if h.upstreams != nil && !h.upstreams[name] {
 		return nil
 	}
-	up := h.route.Upstream.(*fakeUpstream)
-	return &namedUpstream{name: name, up: up}
+	return &namedUpstream{name: name, up: h.up}
 }
 
 // fakeUpstream records the request and answers with the synthetic response.
@@ -306,7 +296,7 @@ type fakeUpstream struct {
 
 func (f *fakeUpstream) Name() string { return f.name }
 
-func (f *fakeUpstream) Forward(c *chain.Context) error {
+func (f *fakeUpstream) Forward(c *plugin.Context) error {
 	f.res.UpstreamCalled = true
 	f.res.snapshotRequest(c)
 	st := f.resp.Status
@@ -332,8 +322,8 @@ type namedUpstream struct {
 	up   *fakeUpstream
 }
 
-func (n *namedUpstream) Name() string                   { return n.name }
-func (n *namedUpstream) Forward(c *chain.Context) error { return n.up.Forward(c) }
+func (n *namedUpstream) Name() string                    { return n.name }
+func (n *namedUpstream) Forward(c *plugin.Context) error { return n.up.Forward(c) }
 
 // logCapture is a slog.Handler keeping the records of one run.
 type logCapture struct {

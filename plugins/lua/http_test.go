@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/moongate/moongate/core/admin"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
 
@@ -19,9 +19,9 @@ import (
 var adminHits atomic.Int64
 
 func init() {
-	admin.Register("GET", "/lua-test-hits", func(ctx *fasthttp.RequestCtx) {
+	plugin.HandleAdmin("GET", "/lua-test-hits", func(r *plugin.AdminRequest) {
 		adminHits.Add(1)
-		admin.WriteJSON(ctx, 200, map[string]string{"reached": "the admin API"})
+		r.JSON(200, map[string]string{"reached": "the admin API"})
 	})
 }
 

@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/plugin/plugintest"
 	"github.com/valyala/fasthttp"
 )
 
@@ -33,14 +34,22 @@ end
 return M
 `
 
-func poolBenchScriptStep(b *testing.B) (*Script, *chain.Context, func()) {
+func poolBenchScriptStep(b *testing.B) (*Script, benchCtx, func()) {
 	return poolBenchStep(b, poolBenchScript)
 }
 
-func poolBenchStep(b *testing.B, src string) (*Script, *chain.Context, func()) {
+// benchCtx is a request on a one-step chain, served again and again.
+type benchCtx struct {
+	*plugin.Context
+	chain *plugintest.Chain
+}
+
+func (c benchCtx) serve() { c.chain.Serve(c.Context) }
+
+func poolBenchStep(b *testing.B, src string) (*Script, benchCtx, func()) {
 	file := filepath.Join(b.TempDir(), "s.lua")
 	os.WriteFile(file, []byte(src), 0o644)
-	inst, err := New(chain.Spec{Name: file, Path: "plugins[0]", Config: config.NewTable("plugins[0].config", nil)})
+	inst, err := New(plugin.Spec{Name: file, Path: "plugins[0]", Config: config.NewTable("plugins[0].config", nil)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,24 +59,25 @@ func poolBenchStep(b *testing.B, src string) (*Script, *chain.Context, func()) {
 	req.Header.Set("X-In", "v")
 	fc := &fasthttp.RequestCtx{}
 	fc.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}, nil)
-	c := chain.AcquireContext(fc)
 	// A chain whose only step is sc, so that its request phase runs.
-	route := &chain.Route{Name: "b", Chain: chainOf(b, file), Upstream: nil}
-	c.Setup(route, -1, nil, nil, nil)
-	return sc, c, func() { chain.ReleaseContext(c) }
+	ch := chainOf(b, file, func(l *config.Lua) {
+		// A deadline no call of a loaded machine reaches: a timeout
+		// replaces the state, and creating one costs as much as 200 calls.
+		l.Timeout = config.Duration(5 * time.Second)
+	})
+	c := benchCtx{ch.Context(fc), ch}
+	return sc, c, func() { plugintest.Release(c.Context); ch.Close() }
 }
 
-// chainOf builds a one-step chain running the script at file.
-func chainOf(b *testing.B, file string) *chain.Chain {
+// chainOf builds route "b" whose one step runs the script at file, with
+// the [lua] settings set changes.
+func chainOf(b *testing.B, file string, set func(*config.Lua)) *plugintest.Chain {
 	cfg := config.Default()
-	// A deadline no call of a loaded machine reaches: a timeout replaces
-	// the state, and creating one costs as much as 200 calls.
-	cfg.Lua.Timeout = config.Duration(5 * time.Second)
-	cfg.Routes = []config.Route{{Name: "b", Paths: []string{"/"}, Plugins: []config.Step{{Script: file, Enabled: true, OnError: "fail"}}}}
-	bl := chain.NewBuilder(&chain.Env{Config: cfg})
-	ch := bl.Chain(0)
-	if len(bl.Problems()) > 0 {
-		b.Fatal(bl.Problems())
+	set(&cfg.Lua)
+	ch, err := plugintest.NewChain(plugintest.Options{Config: cfg, Route: "b",
+		Steps: []config.Step{{Script: file, Enabled: true, OnError: "fail"}}})
+	if err != nil {
+		b.Fatal(err)
 	}
 	return ch
 }
@@ -80,7 +90,7 @@ func BenchmarkStepPooled(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c.Route.Serve(c)
+		c.serve()
 	}
 }
 
@@ -89,14 +99,14 @@ func BenchmarkStepPooled(b *testing.B) {
 func BenchmarkStepPooledLibraries(b *testing.B) {
 	_, c, done := poolBenchStep(b, poolBenchLibScript)
 	defer done()
-	c.Route.Serve(c)
+	c.serve()
 	if got := string(c.Request.Header.Peek("X-Out")); got != "<V>1" {
 		b.Fatalf("X-Out = %q", got)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c.Route.Serve(c)
+		c.serve()
 	}
 }
 

@@ -1,10 +1,10 @@
 package lua
 
-import "github.com/moongate/moongate/core/chain"
+import "github.com/moongate/moongate/core/plugin"
 
-var _ chain.Responder = Step{}
+var _ plugin.Responder = Step{}
 
-// Answers implements chain.Responder: a script may answer requests itself
+// Answers implements plugin.Responder: a script may answer requests itself
 // (gw.response.exit) or pick their upstream (gw.upstream.set_upstream), as
 // its code decides, which cannot be known before requests come.
-func (s Step) Answers() chain.Answer { return chain.AnswerMaybe }
+func (s Step) Answers() plugin.Answer { return plugin.AnswerMaybe }

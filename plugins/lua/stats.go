@@ -5,8 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/moongate/moongate/core/admin"
-	"github.com/valyala/fasthttp"
+	"github.com/moongate/moongate/core/plugin"
 )
 
 // Stats counts what happened to one script, across reloads (keyed by
@@ -68,7 +67,7 @@ func Snapshot() []StatsSnapshot {
 }
 
 func init() {
-	admin.Register("GET", "/scripts", func(ctx *fasthttp.RequestCtx) {
-		admin.WriteJSON(ctx, 200, Snapshot())
+	plugin.HandleAdmin("GET", "/scripts", func(r *plugin.AdminRequest) {
+		r.JSON(200, Snapshot())
 	})
 }

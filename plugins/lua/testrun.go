@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/store"
 	"github.com/moongate/moongate/sdk"
 	"github.com/valyala/fasthttp"
 	glua "github.com/yuin/gopher-lua"
@@ -57,7 +57,7 @@ func RunTests(paths []string, w io.Writer) TestSummary {
 	}
 	sort.Strings(files)
 	// One cache for the whole run, as in a gateway process.
-	shared := cache.New(cache.MinSize)
+	shared := store.New(store.MinSize)
 	var sum TestSummary
 	for _, f := range files {
 		s := runTestFile(f, shared, w)
@@ -75,7 +75,7 @@ func RunTests(paths []string, w io.Writer) TestSummary {
 type testFile struct {
 	path      string
 	dir       string
-	shared    *cache.Cache
+	shared    *store.Store
 	sdk       *sdk.State
 	cases     []testCase
 	harnesses []*Harness
@@ -87,7 +87,7 @@ type testCase struct {
 	fn   *glua.LFunction
 }
 
-func runTestFile(path string, shared *cache.Cache, w io.Writer) TestSummary {
+func runTestFile(path string, shared *store.Store, w io.Writer) TestSummary {
 	tf := &testFile{path: path, dir: filepath.Dir(path), shared: shared}
 	defer tf.close()
 	proto, err := compileFile(path)

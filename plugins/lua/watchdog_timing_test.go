@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin/plugintest"
+	"github.com/valyala/fasthttp"
 )
 
 // loopScript runs a tight numeric loop of 100 000 iterations per call:
@@ -43,12 +42,12 @@ func processCPU() time.Duration {
 func BenchmarkVMInstructions(b *testing.B) {
 	_, c, done := poolBenchStep(b, loopScript)
 	defer done()
-	c.Route.Serve(c)
+	c.serve()
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
-		c.Route.Serve(c)
+		c.serve()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/200000, "ns/instruction")
 	b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N)/200000, "cpu-ns/instruction")
@@ -90,7 +89,7 @@ func BenchmarkRunawayLoop(b *testing.B) {
 	b.ResetTimer()
 	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
-		c.Route.Serve(c)
+		c.serve()
 		if c.Response.StatusCode() != 500 {
 			b.Fatalf("got %d, want 500", c.Response.StatusCode())
 		}
@@ -100,22 +99,14 @@ func BenchmarkRunawayLoop(b *testing.B) {
 
 // poolBenchStepWith is poolBenchStep's context on a one-step chain
 // whose [lua] settings set changes.
-func poolBenchStepWith(b *testing.B, src string, set func(*config.Lua)) (*Script, *chain.Context, func()) {
+func poolBenchStepWith(b *testing.B, src string, set func(*config.Lua)) (*Script, benchCtx, func()) {
 	file := filepath.Join(b.TempDir(), "s.lua")
 	os.WriteFile(file, []byte(src), 0o644)
-	cfg := config.Default()
-	set(&cfg.Lua)
-	cfg.Routes = []config.Route{{Name: "b", Paths: []string{"/"}, Plugins: []config.Step{{Script: file, Enabled: true, OnError: "fail"}}}}
-	bl := chain.NewBuilder(&chain.Env{Config: cfg})
-	ch := bl.Chain(0)
-	if len(bl.Problems()) > 0 {
-		b.Fatal(bl.Problems())
-	}
+	ch := chainOf(b, file, set)
 	var req fasthttp.Request
 	req.SetRequestURI("/x")
 	fc := &fasthttp.RequestCtx{}
 	fc.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}, nil)
-	c := chain.AcquireContext(fc)
-	c.Setup(&chain.Route{Name: "b", Chain: ch}, -1, nil, nil, nil)
-	return nil, c, func() { chain.ReleaseContext(c) }
+	c := benchCtx{ch.Context(fc), ch}
+	return nil, c, func() { plugintest.Release(c.Context); ch.Close() }
 }

@@ -5,10 +5,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin"
 )
 
-func init() { chain.Register("mock", New) }
+func init() { plugin.Register("mock", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
@@ -31,12 +31,12 @@ type Plugin struct {
 }
 
 var (
-	_ chain.RequestHandler = (*Plugin)(nil)
-	_ chain.Responder      = (*Plugin)(nil)
+	_ plugin.RequestHandler = (*Plugin)(nil)
+	_ plugin.Responder      = (*Plugin)(nil)
 )
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
+func New(spec plugin.Spec) (any, error) {
 	cfg := Config{Status: 200, ContentType: "text/plain; charset=utf-8"}
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
@@ -59,8 +59,8 @@ func New(spec chain.Spec) (any, error) {
 	return p, nil
 }
 
-// OnRequest implements chain.RequestHandler: it answers and stops the chain.
-func (p *Plugin) OnRequest(c *chain.Context) error {
+// OnRequest implements plugin.RequestHandler: it answers and stops the plugin.
+func (p *Plugin) OnRequest(c *plugin.Context) error {
 	c.Respond(p.status, p.contentType, p.body)
 	for _, h := range p.headers {
 		c.Response.Header.Set(h[0], h[1])
@@ -68,5 +68,5 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 	return nil
 }
 
-// Answers implements chain.Responder: mock answers every request.
-func (p *Plugin) Answers() chain.Answer { return chain.AnswerAlways }
+// Answers implements plugin.Responder: mock answers every request.
+func (p *Plugin) Answers() plugin.Answer { return plugin.AnswerAlways }

@@ -4,12 +4,13 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/authstep"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
 )
 
-func init() { chain.Register("multi-auth", New) }
+func init() { plugin.Register("multi-auth", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
@@ -25,23 +26,23 @@ type Config struct {
 // Plugin is an instance of multi-auth.
 type Plugin struct {
 	all        bool
-	methods    []*consumer.Auth
+	methods    []*authstep.Auth
 	challenges []string
-	anonymous  *chain.Consumer
-	identity   *consumer.Identity
-	responders []chain.ResponseHandler // methods with a response phase (session re-sealing)
+	anonymous  *consumer.Consumer
+	identity   *authstep.Identity
+	responders []plugin.ResponseHandler // methods with a response phase (session re-sealing)
 }
 
 var (
-	_ chain.RequestHandler  = (*Plugin)(nil)
-	_ chain.ResponseHandler = (*Plugin)(nil)
-	_ chain.Cleaner         = (*Plugin)(nil)
+	_ plugin.RequestHandler  = (*Plugin)(nil)
+	_ plugin.ResponseHandler = (*Plugin)(nil)
+	_ plugin.Cleaner         = (*Plugin)(nil)
 
-	errMismatch = chain.NewError(401, "credentials identify different consumers")
+	errMismatch = plugin.NewError(401, "credentials identify different consumers")
 )
 
 // New builds the plugin and its methods from its step.
-func New(spec chain.Spec) (any, error) {
+func New(spec plugin.Spec) (any, error) {
 	cfg := Config{Mode: "any"}
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
@@ -66,25 +67,25 @@ func New(spec chain.Spec) (any, error) {
 		if !st.Enabled {
 			continue
 		}
-		f, ok := chain.Lookup(st.Name)
+		f, ok := plugin.Lookup(st.Name)
 		if !ok {
 			return fail(spec.Config.Problem(key+".name", "unknown plugin "+strconv.Quote(st.Name)))
 		}
-		inst, err := f(chain.Spec{Name: st.Name, Config: st.Config, Step: *st, Path: spec.Path + ".config." + key,
+		inst, err := f(plugin.Spec{Name: st.Name, Config: st.Config, Step: *st, Path: spec.Path + ".config." + key,
 			Route: spec.Route, Env: spec.Env})
 		if err != nil {
 			return fail(err)
 		}
-		step, ok := inst.(interface{ AuthStep() *consumer.Auth })
+		step, ok := inst.(interface{ AuthStep() *authstep.Auth })
 		if !ok {
-			if cl, ok := inst.(chain.Cleaner); ok {
+			if cl, ok := inst.(plugin.Cleaner); ok {
 				cl.Cleanup()
 			}
 			return fail(spec.Config.Problem(key+".name", strconv.Quote(st.Name)+" is not an authentication plugin"))
 		}
 		m := step.AuthStep()
 		p.methods = append(p.methods, m)
-		if rh, ok := inst.(chain.ResponseHandler); ok {
+		if rh, ok := inst.(plugin.ResponseHandler); ok {
 			p.responders = append(p.responders, rh)
 		}
 		if m.Anonymous() != nil {
@@ -96,20 +97,20 @@ func New(spec chain.Spec) (any, error) {
 		return fail(spec.Config.Problem("steps", "every method is disabled"))
 	}
 	if cfg.Anonymous != "" {
-		p.anonymous = consumer.Of(spec.Env).Anonymous(cfg.Anonymous)
+		p.anonymous = spec.Consumers().Anonymous(cfg.Anonymous)
 		if p.anonymous == nil {
 			return fail(spec.Config.Problem("anonymous", "unknown consumer "+strconv.Quote(cfg.Anonymous)+" (define it in [[consumers]])"))
 		}
 	}
 	// Each method's own headers (jwt claims) are removed by its Identity
 	// in OnRequest; this one sets the consumer's.
-	p.identity = consumer.NewIdentity(authConfig(spec))
+	p.identity = authstep.NewIdentity(authConfig(spec))
 	return p, nil
 }
 
-func authConfig(spec chain.Spec) config.Auth {
-	if spec.Env != nil && spec.Env.Config != nil {
-		return spec.Env.Config.Auth
+func authConfig(spec plugin.Spec) config.Auth {
+	if gc := spec.Settings(); gc != nil {
+		return gc.Auth
 	}
 	return config.DefaultAuth()
 }
@@ -123,12 +124,12 @@ func (p *Plugin) Cleanup() error {
 	return errors.Join(errs...)
 }
 
-// OnRequest implements chain.RequestHandler.
-func (p *Plugin) OnRequest(c *chain.Context) error {
+// OnRequest implements plugin.RequestHandler.
+func (p *Plugin) OnRequest(c *plugin.Context) error {
 	for _, m := range p.methods {
 		m.Identity().StripFor(c)
 	}
-	var cons *chain.Consumer
+	var cons *consumer.Consumer
 	var refusal error // the first error other than ErrNoCredentials
 	missing := 0      // methods that found no credentials
 	for _, m := range p.methods {
@@ -141,37 +142,37 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 			if cons == nil {
 				cons = got
 			} else if got.Name != cons.Name {
-				return consumer.Fail(c, errMismatch, p.challenges...)
+				return authstep.Fail(c, errMismatch, p.challenges...)
 			}
-		case err == consumer.ErrNoCredentials:
+		case err == authstep.ErrNoCredentials:
 			missing++
 		case refusal == nil:
 			refusal = err
 			if p.all {
-				return consumer.Fail(c, err, p.challenges...)
+				return authstep.Fail(c, err, p.challenges...)
 			}
 		}
 	}
 	switch {
 	case refusal != nil:
-		return consumer.Fail(c, refusal, p.challenges...)
+		return authstep.Fail(c, refusal, p.challenges...)
 	case missing == len(p.methods) && p.anonymous != nil:
 		return p.set(c, p.anonymous)
 	case missing > 0:
-		return consumer.Fail(c, consumer.ErrNoCredentials, p.challenges...)
+		return authstep.Fail(c, authstep.ErrNoCredentials, p.challenges...)
 	}
 	return p.set(c, cons)
 }
 
-func (p *Plugin) set(c *chain.Context, cons *chain.Consumer) error {
+func (p *Plugin) set(c *plugin.Context, cons *consumer.Consumer) error {
 	c.Consumer = cons
 	p.identity.Set(c, cons)
 	return nil
 }
 
-// OnResponse implements chain.ResponseHandler: the methods' own response
+// OnResponse implements plugin.ResponseHandler: the methods' own response
 // phases run (a session method re-seals the cookie it accepted).
-func (p *Plugin) OnResponse(c *chain.Context) error {
+func (p *Plugin) OnResponse(c *plugin.Context) error {
 	for _, r := range p.responders {
 		if err := r.OnResponse(c); err != nil {
 			return err

@@ -3,10 +3,10 @@ package requestid
 import (
 	"math/rand/v2"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/plugin"
 )
 
-func init() { chain.Register("request-id", New) }
+func init() { plugin.Register("request-id", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
@@ -27,12 +27,12 @@ type Plugin struct {
 }
 
 var (
-	_ chain.RequestHandler  = (*Plugin)(nil)
-	_ chain.ResponseHandler = (*Plugin)(nil)
+	_ plugin.RequestHandler  = (*Plugin)(nil)
+	_ plugin.ResponseHandler = (*Plugin)(nil)
 )
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
+func New(spec plugin.Spec) (any, error) {
 	cfg := Config{Header: "X-Request-Id", TrustIncoming: true, Response: true}
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
@@ -43,8 +43,8 @@ func New(spec chain.Spec) (any, error) {
 	return &Plugin{header: cfg.Header, trustIncoming: cfg.TrustIncoming, response: cfg.Response}, nil
 }
 
-// OnRequest implements chain.RequestHandler.
-func (p *Plugin) OnRequest(c *chain.Context) error {
+// OnRequest implements plugin.RequestHandler.
+func (p *Plugin) OnRequest(c *plugin.Context) error {
 	if in := c.Request.Header.Peek(p.header); p.trustIncoming && valid(in) {
 		c.SetRequestID(in)
 		return nil
@@ -56,8 +56,8 @@ func (p *Plugin) OnRequest(c *chain.Context) error {
 	return nil
 }
 
-// OnResponse implements chain.ResponseHandler.
-func (p *Plugin) OnResponse(c *chain.Context) error {
+// OnResponse implements plugin.ResponseHandler.
+func (p *Plugin) OnResponse(c *plugin.Context) error {
 	if p.response {
 		if id := c.RequestID(); len(id) > 0 {
 			c.Response.Header.SetBytesV(p.header, id)

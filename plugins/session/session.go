@@ -13,18 +13,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
+	"github.com/moongate/moongate/core/authstep"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-func init() { chain.Register("session", New) }
+func init() { plugin.Register("session", New) }
 
 // Config is the plugin's TOML table.
 type Config struct {
-	consumer.Options
+	authstep.Options
 	// Mode is "check", "login" or "logout". Default "check".
 	Mode string `toml:"mode"`
 	// Cookie is the cookie's name. Default "moongate_session".
@@ -85,20 +86,20 @@ type sealer struct {
 }
 
 var (
-	_ chain.RequestHandler  = (*Plugin)(nil)
-	_ chain.ResponseHandler = (*Plugin)(nil)
+	_ plugin.RequestHandler  = (*Plugin)(nil)
+	_ plugin.ResponseHandler = (*Plugin)(nil)
 
-	errInvalid = chain.NewError(401, "invalid session")
-	errExpired = chain.NewError(401, "session expired")
-	errGone    = chain.NewError(401, "session consumer no longer exists")
+	errInvalid = plugin.NewError(401, "invalid session")
+	errExpired = plugin.NewError(401, "session expired")
+	errGone    = plugin.NewError(401, "session consumer no longer exists")
 )
 
 // maxCookie bounds a session cookie.
 const maxCookie = 3072
 
 // New builds the plugin from its step.
-func New(spec chain.Spec) (any, error) {
-	cfg := Config{Options: consumer.DefaultOptions(), Mode: "check", Cookie: "moongate_session", Cipher: "aes-256-gcm",
+func New(spec plugin.Spec) (any, error) {
+	cfg := Config{Options: authstep.DefaultOptions(), Mode: "check", Cookie: "moongate_session", Cipher: "aes-256-gcm",
 		IdleTimeout: config.Duration(30 * time.Minute), AbsoluteTimeout: config.Duration(12 * time.Hour),
 		Path: "/", Secure: true, HTTPOnly: true, SameSite: "Lax",
 		LoginHeader: "X-Session-Login", LoginGroupsHeader: "X-Session-Groups"}
@@ -106,7 +107,7 @@ func New(spec chain.Spec) (any, error) {
 		return nil, err
 	}
 	prob := spec.Config.Problem
-	p := &Plugin{reg: consumer.Of(spec.Env), mode: cfg.Mode, cookie: cfg.Cookie, aad: []byte("moongate-session:" + cfg.Cookie),
+	p := &Plugin{reg: spec.Consumers(), mode: cfg.Mode, cookie: cfg.Cookie, aad: []byte("moongate-session:" + cfg.Cookie),
 		idle: int64(cfg.IdleTimeout.Std() / time.Second), absolute: int64(cfg.AbsoluteTimeout.Std() / time.Second),
 		path: cfg.Path, domain: cfg.Domain, secure: cfg.Secure, httpOnly: cfg.HTTPOnly,
 		loginHdr: cfg.LoginHeader, groupsHdr: cfg.LoginGroupsHeader,
@@ -182,7 +183,7 @@ func New(spec chain.Spec) (any, error) {
 		}
 		return p, nil
 	}
-	auth, err := consumer.NewAuth(spec, p, cfg.Options)
+	auth, err := authstep.NewAuth(spec, p, cfg.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -192,14 +193,14 @@ func New(spec chain.Spec) (any, error) {
 // checkStep is the step of mode "check": authentication, plus the
 // re-sealing of used cookies in the response phase.
 type checkStep struct {
-	*consumer.Auth
+	*authstep.Auth
 	p *Plugin
 }
 
-var _ chain.ResponseHandler = (*checkStep)(nil)
+var _ plugin.ResponseHandler = (*checkStep)(nil)
 
-// OnResponse implements chain.ResponseHandler.
-func (s *checkStep) OnResponse(c *chain.Context) error { return s.p.OnResponse(c) }
+// OnResponse implements plugin.ResponseHandler.
+func (s *checkStep) OnResponse(c *plugin.Context) error { return s.p.OnResponse(c) }
 
 func decodeKey(s string) ([]byte, bool) {
 	s = strings.TrimSpace(s)
@@ -216,7 +217,7 @@ func decodeKey(s string) ([]byte, bool) {
 	return nil, false
 }
 
-// Challenge implements consumer.Authenticator.
+// Challenge implements authstep.Authenticator.
 func (p *Plugin) Challenge() string { return p.challenge }
 
 // contents is a session's plaintext:
@@ -239,13 +240,13 @@ var refreshMark = &struct{ byte }{}
 
 const valueKey = "session.refresh"
 
-// Authenticate implements consumer.Authenticator: the cookie alone
+// Authenticate implements authstep.Authenticator: the cookie alone
 // authenticates the request. A consumer of [[consumers]] is allocated
 // nothing.
-func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
+func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
 	v := c.Request.Header.Cookie(p.cookie)
 	if len(v) == 0 {
-		return nil, consumer.ErrNoCredentials
+		return nil, authstep.ErrNoCredentials
 	}
 	pt, buf, ok := p.unseal(c.Scratch(), v)
 	c.KeepScratch(buf)
@@ -270,20 +271,20 @@ func (p *Plugin) Authenticate(c *chain.Context) (*chain.Consumer, error) {
 		}
 		return cons, nil
 	}
-	cons := &chain.Consumer{Name: string(s.name), CredentialID: string(s.name) + ":session"}
+	cons := &consumer.Consumer{Name: string(s.name), CredentialID: string(s.name) + ":session"}
 	for _, g := range s.groups {
 		cons.Groups = append(cons.Groups, string(g))
 	}
 	return cons, nil
 }
 
-// OnRequest implements chain.RequestHandler for modes login and logout
+// OnRequest implements plugin.RequestHandler for modes login and logout
 // (nothing to do before the upstream).
-func (p *Plugin) OnRequest(c *chain.Context) error { return nil }
+func (p *Plugin) OnRequest(c *plugin.Context) error { return nil }
 
-// OnResponse implements chain.ResponseHandler: login sets the cookie,
+// OnResponse implements plugin.ResponseHandler: login sets the cookie,
 // logout clears it, check re-seals a cookie in use.
-func (p *Plugin) OnResponse(c *chain.Context) error {
+func (p *Plugin) OnResponse(c *plugin.Context) error {
 	status := c.Response.StatusCode()
 	switch p.mode {
 	case "logout":
@@ -307,7 +308,7 @@ func (p *Plugin) OnResponse(c *chain.Context) error {
 	return nil
 }
 
-func (p *Plugin) login(c *chain.Context, cons *chain.Consumer) {
+func (p *Plugin) login(c *plugin.Context, cons *consumer.Consumer) {
 	now := time.Now().Unix()
 	s := contents{issued: now, seen: now, name: []byte(cons.Name), cred: []byte(cons.CredentialID)}
 	if p.reg.Consumer(cons.Name) == nil {
@@ -319,7 +320,7 @@ func (p *Plugin) login(c *chain.Context, cons *chain.Consumer) {
 	p.set(c, &s)
 }
 
-func (p *Plugin) loginUpstream(c *chain.Context, name, groups []byte) {
+func (p *Plugin) loginUpstream(c *plugin.Context, name, groups []byte) {
 	if len(name) > 255 || !printable(name) {
 		c.LogAttrs(slog.LevelDebug, "session: login header ignored: not a consumer name")
 		return
@@ -347,7 +348,7 @@ func printable(b []byte) bool {
 }
 
 // reseal re-issues the request's cookie with "last seen" set to now.
-func (p *Plugin) reseal(c *chain.Context) {
+func (p *Plugin) reseal(c *plugin.Context) {
 	v := c.Request.Header.Cookie(p.cookie)
 	pt, _, ok := p.unseal(nil, v)
 	if !ok {
@@ -361,7 +362,7 @@ func (p *Plugin) reseal(c *chain.Context) {
 	p.set(c, &s)
 }
 
-func (p *Plugin) set(c *chain.Context, s *contents) {
+func (p *Plugin) set(c *plugin.Context, s *contents) {
 	pt := marshal(make([]byte, 0, 64), s)
 	if len(pt) > 1024 {
 		c.LogAttrs(slog.LevelDebug, "session: too many groups to fit a cookie; not logged in")
@@ -377,7 +378,7 @@ func (p *Plugin) set(c *chain.Context, s *contents) {
 	c.Response.Header.SetCookie(ck)
 }
 
-func (p *Plugin) clear(c *chain.Context) {
+func (p *Plugin) clear(c *plugin.Context) {
 	ck := fasthttp.AcquireCookie()
 	defer fasthttp.ReleaseCookie(ck)
 	ck.SetKey(p.cookie)

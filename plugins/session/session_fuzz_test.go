@@ -8,9 +8,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/plugin/plugintest"
 	"github.com/valyala/fasthttp"
 )
 
@@ -51,7 +52,7 @@ paths = ["/"]
 		if err != nil {
 			t.Fatal(err)
 		}
-		inst, err := New(chain.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &chain.Env{Config: cfg, Consumers: reg}})
+		inst, err := New(plugin.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &plugin.Env{Config: cfg, Consumers: reg}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,13 +87,13 @@ func sealFixed(s sealer, aad, pt []byte, seed byte) string {
 // check sends cookie as the session cookie through both phases of the
 // check step and returns the consumer, or nil. Anything but a 401 for a
 // cookie that does not authenticate fails.
-func (fx *sessionFuzz) check(t *testing.T, cookie []byte) (*chain.Consumer, []byte) {
+func (fx *sessionFuzz) check(t *testing.T, cookie []byte) (*consumer.Consumer, []byte) {
 	t.Helper()
 	fc := &fasthttp.RequestCtx{}
 	fc.Request.SetRequestURI("/x")
 	fc.Request.Header.SetBytesV("Cookie", append([]byte("theme=dark; moongate_session="), cookie...))
-	c := chain.AcquireContext(fc)
-	defer chain.ReleaseContext(c)
+	c := plugintest.NewContext(fc)
+	defer plugintest.Release(c)
 	got := append([]byte(nil), fc.Request.Header.Cookie("moongate_session")...)
 	if err := fx.step.OnRequest(c); err != nil {
 		t.Fatalf("cookie %q: step failed (500): %v", cookie, err)

@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/core/plugin"
 	_ "github.com/moongate/moongate/plugins/basicauth"
-	_ "github.com/moongate/moongate/plugins/termination"
+	_ "github.com/moongate/moongate/plugins/requesttermination"
 	"github.com/valyala/fasthttp"
 )
 
@@ -183,7 +183,7 @@ func newPlugin(t *testing.T, keys ...string) *Plugin {
 		ks = append(ks, k)
 	}
 	raw["keys"] = ks
-	inst, err := New(chain.Spec{Config: config.NewTable("config", raw), Env: &chain.Env{}})
+	inst, err := New(plugin.Spec{Config: config.NewTable("config", raw), Env: &plugin.Env{}})
 	if err != nil {
 		t.Fatal(err)
 	}

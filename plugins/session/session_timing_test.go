@@ -4,13 +4,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/plugin/plugintest"
 	"github.com/valyala/fasthttp"
 )
 
-func benchSetup(tb testing.TB, cipher string) (chain.RequestHandler, *chain.Context) {
+func benchSetup(tb testing.TB, cipher string) (plugin.RequestHandler, *plugin.Context) {
 	cfg, err := config.Parse("bench.toml", []byte(`
 [[consumers]]
 name = "alice"
@@ -30,7 +31,7 @@ paths = ["/"]
 	if err != nil {
 		tb.Fatal(err)
 	}
-	inst, err := New(chain.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &chain.Env{Config: cfg, Consumers: reg}})
+	inst, err := New(plugin.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &plugin.Env{Config: cfg, Consumers: reg}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -41,7 +42,7 @@ paths = ["/"]
 	fc.Request.SetRequestURI("/app/x")
 	fc.Request.Header.Set("User-Agent", "bench")
 	fc.Request.Header.Set("Cookie", "theme=dark; moongate_session="+ck)
-	return step, chain.AcquireContext(fc)
+	return step, plugintest.NewContext(fc)
 }
 
 // BenchmarkSessionCheck is the cookie check on success: decode, open,

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
-	_ "github.com/moongate/moongate/plugins/sizelimit"
-	_ "github.com/moongate/moongate/plugins/termination"
+	_ "github.com/moongate/moongate/plugins/requestsizelimit"
+	_ "github.com/moongate/moongate/plugins/requesttermination"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/crypto/bcrypt"
 )

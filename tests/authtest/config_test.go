@@ -6,9 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moongate/moongate/core/cache"
 	"github.com/moongate/moongate/core/gateway"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/core/store"
+	_ "github.com/moongate/moongate/plugins/hmacauth"
+	_ "github.com/moongate/moongate/plugins/jwt"
 )
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
@@ -18,7 +20,7 @@ func configError(t *testing.T, toml string) string {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "moongate.toml")
 	os.WriteFile(file, []byte(gatewaytest.WithTestListeners(toml)), 0o600)
-	rt, err := gateway.Load(file, cache.New(cache.MinSize), gatewaytest.Logger(t))
+	rt, err := gateway.Load(file, store.New(store.MinSize), gatewaytest.Logger(t))
 	if err == nil {
 		rt.Close(0)
 		t.Fatal("configuration accepted")
@@ -96,5 +98,46 @@ keys = ["file:`+file+`"]
 `))
 	if status, body, _ := gatewaytest.Do(t, "GET", g.URL+"/admin/x", nil, "X-API-Key", "file-key-123"); status != 200 {
 		t.Fatalf("status %d: %s", status, body)
+	}
+}
+
+// TestConsumerChecks: every problem of [[consumers]] is reported at once,
+// those of its names and groups (core/config) with those of each kind of
+// credential (its plugin's), and no secret is shown.
+func TestConsumerChecks(t *testing.T) {
+	msg := configError(t, `
+[auth]
+consumer_header = "bad header"
+
+[[consumers]]
+name = "a b"
+groups = ["ok", "has,comma"]
+keys = ["k1"]
+basic_auth = [{ username = "u:1", password = "p" }, { username = "u2" }]
+hmac_secrets = [{ key = "h", secret = "s" }]
+
+[[consumers]]
+name = "c"
+keys = ["k1"]
+hmac_secrets = [{ key = "h", secret = "s" }]
+jwt_secrets = [{ key = "j", secret = "0123456789abcdef0123456789abcdef", algorithm = "RS256" }, { key = "j", secret = "x" }]
+`)
+	for _, want := range []string{
+		`consumers[0].name: must be printable ASCII without spaces or commas, got "a b"`,
+		`consumers[0].groups[1]: must be printable ASCII`,
+		`consumers[0].basic_auth[0].username: must be printable ASCII without spaces or ':'`,
+		`consumers[0].basic_auth[1].password: is required`,
+		`consumers[1].keys[0]: the same key is already given at consumers[0].keys[0]`,
+		`consumers[1].hmac_secrets[0].key: duplicate key "h"`,
+		`consumers[1].jwt_secrets[1].key: duplicate key "j"`,
+		`auth.consumer_header: must be a header name`,
+		`moongate.toml:`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Fatalf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "k1") || strings.Contains(msg, "0123456789") {
+		t.Fatalf("error shows a secret:\n%s", msg)
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/chain"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/core/plugin"
 )
 
 // uriLog is a log step recording the request line the log phase sees,
@@ -19,14 +19,14 @@ var (
 	logged   []string
 )
 
-func (uriLog) OnLog(c *chain.Context) {
+func (uriLog) OnLog(c *plugin.Context) {
 	loggedMu.Lock()
 	logged = append(logged, string(c.Request.Header.RequestURI())+" "+c.Request.URI().String())
 	loggedMu.Unlock()
 }
 
 func init() {
-	chain.Register("test-uri-log", func(chain.Spec) (any, error) { return uriLog{}, nil })
+	plugin.Register("test-uri-log", func(plugin.Spec) (any, error) { return uriLog{}, nil })
 }
 
 // A key sent in the query is gone from the request line before any log

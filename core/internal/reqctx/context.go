@@ -1,0 +1,647 @@
+package reqctx
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/realip"
+	"github.com/moongate/moongate/core/router"
+	"github.com/valyala/fasthttp"
+)
+
+// Phase is the part of a request's life a step is called in; plugin.Phase
+// has the same values.
+type Phase uint8
+
+// The phases, in the order a request goes through them.
+const (
+	PhaseNone Phase = iota
+	PhaseRequest
+	PhaseResponse
+	PhaseLog
+)
+
+// String returns the phase's name as scripts know it: "request", "response", "log".
+func (p Phase) String() string {
+	switch p {
+	case PhaseRequest:
+		return "request"
+	case PhaseResponse:
+		return "response"
+	case PhaseLog:
+		return "log"
+	}
+	return "none"
+}
+
+// HeaderOp is a change of a header; plugin.HeaderOp has the same values.
+type HeaderOp uint8
+
+// The header changes.
+const (
+	HeaderSet HeaderOp = iota
+	HeaderAdd
+	HeaderDel
+)
+
+// Upstream is where a request is sent: implemented by core/upstream's
+// Upstream. An *plugin.Error return carries the status to answer (502,
+// 503, 504).
+type Upstream interface {
+	Name() string
+	Forward(c *Context) error
+}
+
+// UpstreamLookup finds an upstream of the current configuration by name;
+// nil when there is none.
+type UpstreamLookup func(name string) Upstream
+
+// ProxyOptions are a route's overrides of its upstream's timeouts and
+// retries, and what it lets through; zero durations mean the upstream's.
+type ProxyOptions struct {
+	Timeout        time.Duration // one try
+	ConnectTimeout time.Duration
+	Deadline       time.Duration // all tries
+	// Retries is the most retries: 0 for the upstream's setting, negative
+	// for none.
+	Retries int
+	// RetryNonIdempotent lets non-idempotent methods be retried.
+	RetryNonIdempotent bool
+	// WebSocket lets "Upgrade: websocket" requests through.
+	WebSocket bool
+	// PreserveHost sends the client's Host header upstream.
+	PreserveHost bool
+}
+
+// Route is what a request knows of its route. The engine
+// (core/internal/chain) compiles one per [[routes]], inside its own
+// route, and never changes it.
+type Route struct {
+	// Name is the route's name.
+	Name string
+	// Upstream is the route's upstream, nil if it has none.
+	Upstream Upstream
+	// Proxy holds the route's settings of its upstream call.
+	Proxy ProxyOptions
+	// Engine is the engine's side of the route.
+	Engine Engine
+}
+
+// Engine is the engine's side of a route: implemented by chain.Route.
+type Engine interface {
+	// Forward sends c's request to c's upstream the way the route does
+	// once its request phase is over, and fills c.Response; a failure
+	// becomes the gateway's error response.
+	Forward(c *Context)
+}
+
+const maxValues = 8
+
+type value struct {
+	key string
+	val any
+}
+
+type headerOp struct {
+	op          HeaderOp
+	depth       int // the step that asked, 1-based
+	name, value []byte
+}
+
+// Context is one request on its way through a chain; see plugin.Context
+// for what steps may do with it. It comes from a pool (Acquire) and goes
+// back to it (Release), reset field by field.
+type Context struct {
+	// Fast is fasthttp's context of the request; nil in the log phase and
+	// in a detached context.
+	Fast *fasthttp.RequestCtx
+	// Request is the request as it will be sent upstream.
+	Request *fasthttp.Request
+	// Response is the response: the upstream's, or one a step produced.
+	Response *fasthttp.Response
+	// Consumer is the authenticated consumer, nil until an auth step sets it.
+	Consumer *consumer.Consumer
+	// Params are the route's path parameters ("/users/{id}").
+	Params router.Params
+
+	route      *Route
+	upstream   Upstream
+	phase      Phase
+	depth      int  // how many steps' request phase ran
+	answered   bool // the response is final: skip the rest of the request phase and the upstream
+	pathSet    bool // a step set the upstream path: no strip_prefix or rewrite
+	detached   bool // made by Detach
+	target     string
+	prefixSegs int // segments of the matched prefix pattern, -1 for non-prefix
+	tls        bool
+	localPort  int
+	remote     netip.Addr
+	clientIP   netip.Addr
+	trusted    *realip.Trusted
+	upstreams  UpstreamLookup
+	logger     *slog.Logger
+	start      time.Time
+	bodySize   int
+	requestID  []byte
+	values     [maxValues]value
+	nvalues    int
+	extra      []value
+	scratch    []byte
+	cacheKey   []byte // parts added by AddCacheKey: uvarint length, bytes
+
+	// Response header changes asked for before the response existed.
+	respHeaders []headerOp
+
+	// The client's headers as they reached the chain, when a step asked
+	// for them (plugin.OriginalHeadersUser).
+	orig    fasthttp.RequestHeader
+	origSet bool
+
+	// Copies of the headers, for the log phase.
+	logReq  fasthttp.Request
+	logResp fasthttp.Response
+	done    func(*Context)
+}
+
+var pool = sync.Pool{New: func() any { return &Context{prefixSegs: -1} }}
+
+// Acquire returns a Context for fc from the pool. The gateway calls it
+// once per request.
+func Acquire(fc *fasthttp.RequestCtx) *Context {
+	c := pool.Get().(*Context)
+	c.Fast = fc
+	c.Request = &fc.Request
+	c.Response = &fc.Response
+	c.tls = fc.IsTLS()
+	if a, ok := fc.LocalAddr().(*net.TCPAddr); ok {
+		c.localPort = a.Port
+	}
+	c.start = fc.Time()
+	if c.start.IsZero() {
+		c.start = time.Now()
+	}
+	if a, ok := addrOf(fc.RemoteAddr()); ok {
+		c.remote = a
+	}
+	return c
+}
+
+// Release resets c field by field and returns it to the pool.
+func Release(c *Context) {
+	c.Fast, c.Request, c.Response = nil, nil, nil
+	c.route, c.upstream, c.Consumer = nil, nil, nil
+	c.Params.Reset()
+	c.phase, c.depth, c.answered, c.pathSet, c.detached, c.prefixSegs = PhaseNone, 0, false, false, false, -1
+	c.target = ""
+	c.tls, c.localPort, c.remote, c.clientIP = false, 0, netip.Addr{}, netip.Addr{}
+	c.trusted, c.upstreams, c.logger = nil, nil, nil
+	c.start, c.bodySize = time.Time{}, 0
+	c.requestID = c.requestID[:0]
+	for i := 0; i < c.nvalues; i++ {
+		c.values[i] = value{}
+	}
+	c.nvalues = 0
+	clear(c.extra)
+	c.extra = c.extra[:0]
+	c.scratch = c.scratch[:0]
+	c.cacheKey = c.cacheKey[:0]
+	c.respHeaders = c.respHeaders[:0]
+	if c.origSet {
+		c.orig.Reset()
+		c.origSet = false
+	}
+	c.logReq.Reset()
+	c.logResp.Reset()
+	c.done = nil
+	pool.Put(c)
+}
+
+func addrOf(a net.Addr) (netip.Addr, bool) {
+	switch x := a.(type) {
+	case *net.TCPAddr:
+		ip, ok := netip.AddrFromSlice(x.IP)
+		return ip.Unmap(), ok
+	case *net.UDPAddr:
+		ip, ok := netip.AddrFromSlice(x.IP)
+		return ip.Unmap(), ok
+	}
+	return netip.Addr{}, false
+}
+
+// Setup attaches the per-configuration parts to c: the route (nil for
+// none) and its matched prefix (segments of a prefix pattern, -1 for
+// other patterns), trusted proxies, the upstream lookup and the logger.
+// Called by the gateway after routing.
+func (c *Context) Setup(r *Route, prefixSegs int, trusted *realip.Trusted, upstreams UpstreamLookup, logger *slog.Logger) {
+	c.route = r
+	if r != nil {
+		c.upstream = r.Upstream
+	}
+	c.prefixSegs = prefixSegs
+	c.trusted = trusted
+	c.upstreams = upstreams
+	c.logger = logger
+}
+
+// Route returns the request's route, nil for none.
+func (c *Context) Route() *Route { return c.route }
+
+// RouteName returns the route's name, "" for none.
+func (c *Context) RouteName() string {
+	if c.route == nil {
+		return ""
+	}
+	return c.route.Name
+}
+
+// Upstream returns where the request goes, nil for nowhere.
+func (c *Context) Upstream() Upstream { return c.upstream }
+
+// UpstreamName returns the name of Upstream, "" for none.
+func (c *Context) UpstreamName() string {
+	if c.upstream == nil {
+		return ""
+	}
+	return c.upstream.Name()
+}
+
+// Rerouted reports whether the request goes elsewhere than its route's
+// upstream: to another upstream, or to one target.
+func (c *Context) Rerouted() bool {
+	return c.route == nil || c.upstream != c.route.Upstream || c.target != ""
+}
+
+// Phase returns the phase the context is in.
+func (c *Context) Phase() Phase { return c.phase }
+
+// SetPhase sets the phase the context is in.
+func (c *Context) SetPhase(p Phase) { c.phase = p }
+
+// Depth returns how many steps' request phase ran.
+func (c *Context) Depth() int { return c.depth }
+
+// SetDepth records that the request phase reached step d (1-based).
+func (c *Context) SetDepth(d int) { c.depth = d }
+
+// Method returns the request method.
+func (c *Context) Method() []byte { return c.Request.Header.Method() }
+
+// Host returns the Host header as the client sent it.
+func (c *Context) Host() []byte { return c.Request.Header.Host() }
+
+// Path returns the normalized path.
+func (c *Context) Path() []byte { return c.Request.URI().Path() }
+
+// SetPath sets the path sent upstream; strip_prefix and rewrite no longer
+// apply.
+func (c *Context) SetPath(p []byte) {
+	c.SetUpstreamPath(p)
+	c.pathSet = true
+}
+
+// SetUpstreamPath sets the path sent upstream, percent-encoded where
+// needed, as strip_prefix and rewrite do.
+func (c *Context) SetUpstreamPath(p []byte) {
+	c.scratch = appendQuotedPath(c.scratch[:0], p)
+	c.Request.URI().SetPathBytes(c.scratch)
+}
+
+// PathSet reports whether a step set the upstream path (SetPath).
+func (c *Context) PathSet() bool { return c.pathSet }
+
+// PrefixSegs returns the segments of the matched prefix pattern, -1 when
+// the route's path that matched is not a prefix.
+func (c *Context) PrefixSegs() int { return c.prefixSegs }
+
+// Scheme returns "https" for requests that came over TLS, else "http".
+func (c *Context) Scheme() string {
+	if c.tls {
+		return "https"
+	}
+	return "http"
+}
+
+// IsTLS reports whether the request came over TLS.
+func (c *Context) IsTLS() bool { return c.tls }
+
+// LocalPort returns the port of the listener the request came in on.
+func (c *Context) LocalPort() int { return c.localPort }
+
+// KeepOriginalHeaders copies the request headers, as they reached the
+// chain, for OriginalHeaders.
+func (c *Context) KeepOriginalHeaders() {
+	c.Request.Header.CopyTo(&c.orig)
+	c.origSet = true
+}
+
+// OriginalHeaders returns the headers KeepOriginalHeaders copied, or nil.
+func (c *Context) OriginalHeaders() *fasthttp.RequestHeader {
+	if !c.origSet {
+		return nil
+	}
+	return &c.orig
+}
+
+// DeferResponseHeader records a change of a response header that the
+// running step (Depth) asks for before the response exists.
+func (c *Context) DeferResponseHeader(op HeaderOp, name, value string) {
+	n := len(c.respHeaders)
+	if n < cap(c.respHeaders) {
+		c.respHeaders = c.respHeaders[:n+1]
+	} else {
+		c.respHeaders = append(c.respHeaders, headerOp{})
+	}
+	h := &c.respHeaders[n]
+	h.op, h.depth = op, c.depth
+	h.name = append(h.name[:0], name...)
+	h.value = append(h.value[:0], value...)
+}
+
+// HasDeferredHeaders reports whether changes DeferResponseHeader recorded
+// are yet to be made.
+func (c *Context) HasDeferredHeaders() bool { return len(c.respHeaders) > 0 }
+
+// ApplyResponseHeaders makes, in order, the changes DeferResponseHeader
+// recorded for the steps from depth on (1-based), and forgets them.
+// Steps record in chain order, so theirs are the end of the list.
+func (c *Context) ApplyResponseHeaders(depth int) {
+	i := len(c.respHeaders)
+	for i > 0 && c.respHeaders[i-1].depth >= depth {
+		i--
+	}
+	for _, h := range c.respHeaders[i:] {
+		switch h.op {
+		case HeaderSet:
+			c.Response.Header.SetBytesKV(h.name, h.value)
+		case HeaderAdd:
+			c.Response.Header.AddBytesKV(h.name, h.value)
+		case HeaderDel:
+			c.Response.Header.DelBytes(h.name)
+		}
+	}
+	c.respHeaders = c.respHeaders[:i]
+}
+
+// RemoteAddr returns the address of the peer connected to the gateway.
+func (c *Context) RemoteAddr() netip.Addr { return c.remote }
+
+// ClientIP returns the real client address (see plugin.Context.ClientIP).
+func (c *Context) ClientIP() netip.Addr {
+	if !c.clientIP.IsValid() {
+		c.clientIP = c.remote
+		if c.trusted.Contains(c.remote) {
+			c.clientIP = c.trusted.ClientIP(c.remote, c.Request.Header.PeekAll("X-Forwarded-For")...)
+		}
+	}
+	return c.clientIP
+}
+
+// Trusted returns the proxies whose forwarding headers are believed.
+func (c *Context) Trusted() *realip.Trusted { return c.trusted }
+
+// Start returns when the request started.
+func (c *Context) Start() time.Time { return c.start }
+
+// Logger returns the process logger.
+func (c *Context) Logger() *slog.Logger {
+	if c.logger == nil {
+		return slog.Default()
+	}
+	return c.logger
+}
+
+// LogAttrs logs msg with the route and request ID attached.
+func (c *Context) LogAttrs(level slog.Level, msg string, attrs ...slog.Attr) {
+	l := c.Logger()
+	if !l.Enabled(context.Background(), level) {
+		return
+	}
+	extra := make([]slog.Attr, 0, len(attrs)+2)
+	if c.route != nil {
+		extra = append(extra, slog.String("route", c.route.Name))
+	}
+	if len(c.requestID) > 0 {
+		extra = append(extra, slog.String("request_id", string(c.requestID)))
+	}
+	l.LogAttrs(context.Background(), level, msg, append(extra, attrs...)...)
+}
+
+// RequestID returns the request's ID; nil if none.
+func (c *Context) RequestID() []byte { return c.requestID }
+
+// SetRequestID sets the request's ID (copied).
+func (c *Context) SetRequestID(id []byte) { c.requestID = append(c.requestID[:0], id...) }
+
+// Value returns the per-request value stored under key, or nil.
+func (c *Context) Value(key string) any {
+	for i := 0; i < c.nvalues; i++ {
+		if c.values[i].key == key {
+			return c.values[i].val
+		}
+	}
+	for _, v := range c.extra {
+		if v.key == key {
+			return v.val
+		}
+	}
+	return nil
+}
+
+// SetValue stores a per-request value under key; a nil val deletes it.
+func (c *Context) SetValue(key string, val any) {
+	for i := 0; i < c.nvalues; i++ {
+		if c.values[i].key == key {
+			c.values[i].val = val
+			return
+		}
+	}
+	for i := range c.extra {
+		if c.extra[i].key == key {
+			c.extra[i].val = val
+			return
+		}
+	}
+	if val == nil {
+		return
+	}
+	if c.nvalues < maxValues {
+		c.values[c.nvalues] = value{key, val}
+		c.nvalues++
+		return
+	}
+	c.extra = append(c.extra, value{key, val})
+}
+
+// VisitValues calls f for every per-request value.
+func (c *Context) VisitValues(f func(key string, val any)) {
+	for i := 0; i < c.nvalues; i++ {
+		if c.values[i].val != nil {
+			f(c.values[i].key, c.values[i].val)
+		}
+	}
+	for _, v := range c.extra {
+		if v.val != nil {
+			f(v.key, v.val)
+		}
+	}
+}
+
+// AddCacheKey adds part (copied) to the request's cache key.
+func (c *Context) AddCacheKey(part []byte) {
+	c.cacheKey = binary.AppendUvarint(c.cacheKey, uint64(len(part)))
+	c.cacheKey = append(c.cacheKey, part...)
+}
+
+// CacheKey returns the parts added by AddCacheKey, each as a uvarint
+// length followed by its bytes, in order.
+func (c *Context) CacheKey() []byte { return c.cacheKey }
+
+// VisitCacheKey calls f with each part added by AddCacheKey, in order.
+func (c *Context) VisitCacheKey(f func(part []byte)) {
+	b := c.cacheKey
+	for len(b) > 0 {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n {
+			return
+		}
+		f(b[w : w+int(n)])
+		b = b[w+int(n):]
+	}
+}
+
+// SetUpstream sends the request to the upstream called name; false,
+// changing nothing, if there is no such upstream.
+func (c *Context) SetUpstream(name string) bool {
+	if c.upstreams == nil {
+		return false
+	}
+	u := c.upstreams(name)
+	if u == nil {
+		return false
+	}
+	c.upstream = u
+	return true
+}
+
+// SetTarget sends this request to one server instead of a target picked
+// by the upstream's balancer.
+func (c *Context) SetTarget(url string) { c.target = url }
+
+// Target returns the target set by SetTarget, or "".
+func (c *Context) Target() string { return c.target }
+
+// Respond answers the request with status, content type and body
+// (copied) and stops the request phase.
+func (c *Context) Respond(status int, contentType string, body []byte) {
+	c.Response.Reset()
+	c.Response.SetStatusCode(status)
+	if contentType != "" {
+		c.Response.Header.SetContentType(contentType)
+	}
+	c.Response.SetBody(body)
+	c.ApplyResponseHeaders(0)
+	c.answered = true
+}
+
+// Stop ends the request phase with the response in c.Response.
+func (c *Context) Stop() { c.answered = true }
+
+// Answered reports whether the response is final.
+func (c *Context) Answered() bool { return c.answered }
+
+// Error answers the request with the gateway's JSON error format and
+// stops the request phase.
+func (c *Context) Error(status int, message string) {
+	WriteError(c.Response, status, message, c.requestID)
+	c.answered = true
+}
+
+// RequestBody returns the request body when it was read whole, and
+// streamed = true, with no body, when it streams to the upstream.
+func (c *Context) RequestBody() (body []byte, streamed bool) {
+	if c.Request.IsBodyStream() {
+		return nil, true
+	}
+	return c.Request.Body(), false
+}
+
+// bodyLimiter is implemented by the streamed request bodies of
+// core/upstream.
+type bodyLimiter interface {
+	io.Reader
+	Limit(n int64)
+}
+
+// LimitRequestBody lowers the most bytes a streamed request body may
+// have; see plugin.Context.LimitRequestBody.
+func (c *Context) LimitRequestBody(n int64) {
+	if !c.Request.IsBodyStream() {
+		return
+	}
+	if l, ok := c.Request.BodyStream().(bodyLimiter); ok {
+		l.Limit(n)
+	}
+}
+
+// BodySize returns the size of the response body written to the client.
+func (c *Context) BodySize() int {
+	if c.phase == PhaseLog {
+		return c.bodySize
+	}
+	return responseBodySize(c.Response)
+}
+
+// responseBodySize is the size of a buffered body, or the announced size of
+// a streamed one (negative when unknown): asking a streamed response for its
+// Body would read the whole stream into memory.
+func responseBodySize(r *fasthttp.Response) int {
+	if r.IsBodyStream() {
+		return r.Header.ContentLength()
+	}
+	return len(r.Body())
+}
+
+// Scratch returns a reusable buffer owned by the context, emptied.
+func (c *Context) Scratch() []byte { return c.scratch[:0] }
+
+// KeepScratch stores b (from Scratch, grown by append) so its capacity is
+// reused.
+func (c *Context) KeepScratch(b []byte) { c.scratch = b[:0] }
+
+// appendQuotedPath percent-encodes what must be encoded in a path: the
+// result, decoded, is p again (so "%" becomes "%25", keeping a decoded
+// "%2e%2e" from turning into ".." on the way).
+func appendQuotedPath(dst, p []byte) []byte {
+	const hex = "0123456789ABCDEF"
+	for _, ch := range p {
+		if pathSafe[ch] {
+			dst = append(dst, ch)
+		} else {
+			dst = append(dst, '%', hex[ch>>4], hex[ch&0xf])
+		}
+	}
+	return dst
+}
+
+var pathSafe = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~!$&'()*+,;=:@/" {
+		t[c] = true
+	}
+	return t
+}()

@@ -1,0 +1,69 @@
+package plugin
+
+import (
+	"log/slog"
+	"net/netip"
+
+	"github.com/moongate/moongate/core/admin"
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/registry"
+	"github.com/moongate/moongate/core/store"
+	"github.com/valyala/fasthttp"
+)
+
+// AdminHandler serves an endpoint a plugin adds to the admin API.
+type AdminHandler func(r *AdminRequest)
+
+// AdminRequest is one request to an endpoint added with HandleAdmin,
+// with what the gateway is serving when it arrives.
+type AdminRequest struct {
+	// Ctx is the request. Answer with JSON or Error.
+	Ctx *fasthttp.RequestCtx
+	// Config is the configuration being served (the last one loaded).
+	Config *config.Config
+	// Store is the process-wide shared store.
+	Store *store.Store
+	// Logger is the process logger.
+	Logger *slog.Logger
+}
+
+// JSON answers with v encoded as JSON.
+func (r *AdminRequest) JSON(status int, v any) { admin.WriteJSON(r.Ctx, status, v) }
+
+// Error answers with the admin API's error format, {"error": message}.
+func (r *AdminRequest) Error(status int, message string) { admin.WriteError(r.Ctx, status, message) }
+
+// AdminEndpoint is an endpoint added with HandleAdmin.
+type AdminEndpoint struct {
+	Method, Path string
+	Handler      AdminHandler
+}
+
+var adminEndpoints = registry.New[AdminEndpoint]("admin endpoint")
+
+// HandleAdmin adds an endpoint to the admin API, for method and path
+// (exact match; a path ending in "/" matches every path under it). It is
+// meant to be called from init; the same method and path registered twice
+// panics, naming both places. The endpoint gets the checks every admin
+// request passes (Host, Origin, bearer token, JSON-only state changes);
+// the gateway's own endpoints (/status, /reload, /routes, /upstreams,
+// /cache/stats) win a clash.
+func HandleAdmin(method, path string, h AdminHandler) {
+	if h == nil {
+		panic("plugin: HandleAdmin needs a handler")
+	}
+	adminEndpoints.Register(method+" "+path, AdminEndpoint{Method: method, Path: path, Handler: h})
+}
+
+// AdminEndpoints calls f with every endpoint added with HandleAdmin, in
+// the order they were added: for the gateway, when it starts the admin API.
+func AdminEndpoints(f func(AdminEndpoint)) {
+	adminEndpoints.Each(func(_ string, e AdminEndpoint) { f(e) })
+}
+
+// ReachesAdmin reports whether a connection to dst would reach an admin
+// API listening in this process, for plugins that connect where a
+// request or a script says (gw.http): such a connection must be refused,
+// or a request could use the admin API with the gateway's own address.
+// It is safe for concurrent use.
+func ReachesAdmin(dst netip.AddrPort) bool { return admin.Reaches(dst) }

@@ -1,0 +1,134 @@
+package plugin
+
+import (
+	"strings"
+
+	"github.com/moongate/moongate/core/registry"
+)
+
+// RequestHandler is implemented by steps that act before the upstream is
+// called. Returning an *Error with a status below 500 answers the request
+// with that error (a deliberate refusal, such as 401); any other error is a
+// failure of the step (500, or skipped when the step says on_error =
+// "continue"). To answer with a response of its own, a step calls
+// c.Respond or fills c.Response and calls c.Stop, and returns nil.
+type RequestHandler interface {
+	OnRequest(c *Context) error
+}
+
+// ResponseHandler is implemented by steps that act on the response, from
+// the upstream or from a step, before it is written to the client. Errors
+// are handled as in the request phase: the response is replaced by the
+// error, and the response phase goes on with the outer steps.
+type ResponseHandler interface {
+	OnResponse(c *Context) error
+}
+
+// LogHandler is implemented by steps that act after the response has been
+// written (access logs, metrics). OnLog runs on a worker goroutine; the
+// context holds copies of the request and response headers (bodies are
+// gone: see Context.BodySize), and Fast is nil.
+type LogHandler interface {
+	OnLog(c *Context)
+}
+
+// PhaseFilter is implemented by plugins whose phases are known only once
+// built (a script has the functions it defines): the chain calls a phase
+// handler only when Handles reports true for its phase.
+type PhaseFilter interface {
+	Handles(p Phase) bool
+}
+
+// Answer says whether a step answers requests by itself, so that its route
+// needs no upstream: see Responder.
+type Answer int
+
+// The answers a Responder gives.
+const (
+	// AnswerNever: the step passes every request it accepts on to the
+	// upstream; refusing some (401, 403, 429) does not count. It is what
+	// a plugin without Responder answers.
+	AnswerNever Answer = iota
+	// AnswerMaybe: the step may answer requests itself, or send them to an
+	// upstream of its choosing, depending on its code (a script with
+	// gw.response.exit or gw.upstream.set_upstream).
+	AnswerMaybe
+	// AnswerAlways: the step answers every request that reaches it
+	// (mock, request-termination).
+	AnswerAlways
+)
+
+// Responder is implemented by plugins that answer requests by themselves.
+// A route without an upstream must have a step with AnswerAlways in its
+// chain, or its requests could only get 502 "route has no upstream": such
+// a configuration is refused, and a chain whose best is AnswerMaybe gets a
+// warning. Answers is called once, when the chain is built; only steps with
+// a request phase count.
+type Responder interface {
+	Answers() Answer
+}
+
+// OriginalHeadersUser is implemented by plugins that read the client's
+// request headers as they reached the chain, whatever earlier steps
+// changed since (Context.OriginalHeaders). A chain with a step whose
+// UsesOriginalHeaders reports true copies the headers before its first
+// step; other chains pay nothing.
+type OriginalHeadersUser interface {
+	UsesOriginalHeaders() bool
+}
+
+// Cleaner is implemented by plugins holding resources (connections,
+// goroutines) to release when their configuration is replaced or the
+// gateway stops. Cleanup runs once, after the last request using the
+// instance has finished.
+type Cleaner interface {
+	Cleanup() error
+}
+
+// Factory builds a plugin instance from its step. The instance must
+// implement at least one of RequestHandler, ResponseHandler, LogHandler.
+// Errors should name the offending key: return spec.Config.Problem("ttl",
+// "must be more than 0s"), or the error of spec.Config.Decode as is.
+// A factory has no side effects other than those its instance's Cleanup
+// undoes.
+type Factory func(spec Spec) (any, error)
+
+var (
+	plugins = registry.New[Factory]("plugin")
+	engines = registry.New[Factory]("script engine")
+)
+
+// Register makes a plugin available under name, the name users write in
+// TOML. It is meant to be called from init; an empty or duplicate name
+// panics, naming both places of registration.
+func Register(name string, f Factory) {
+	if f == nil {
+		panic("plugin: Register needs a factory")
+	}
+	plugins.Register(name, f)
+}
+
+// RegisterScriptEngine makes script steps whose file ends in ext (".lua")
+// buildable; the factory receives the script path as Spec.Name. A
+// duplicate extension panics.
+func RegisterScriptEngine(ext string, f Factory) {
+	if !strings.HasPrefix(ext, ".") || f == nil {
+		panic("plugin: RegisterScriptEngine needs an extension such as .lua and a factory")
+	}
+	engines.Register(ext, f)
+}
+
+// Lookup returns the factory registered under name.
+func Lookup(name string) (Factory, bool) { return plugins.Lookup(name) }
+
+// ScriptEngine returns the factory for a script path, by its extension.
+func ScriptEngine(path string) (Factory, bool) {
+	i := strings.LastIndexByte(path, '.')
+	if i < 0 {
+		return nil, false
+	}
+	return engines.Lookup(path[i:])
+}
+
+// Names returns the registered plugin names, sorted.
+func Names() []string { return plugins.Names() }

@@ -1,0 +1,81 @@
+package plugin
+
+import (
+	"log/slog"
+
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/store"
+)
+
+// Spec is what a factory builds a plugin instance from: the step as
+// configured, and the shared services (Env).
+type Spec struct {
+	// Name is the registered plugin name, or the script path.
+	Name string
+	// Config is the step's [config] table, to be decoded with Config.Decode.
+	Config config.Table
+	// Step is the step's whole definition (enabled, on_error, timeout, ...).
+	Step config.Step
+	// Path is the step's key path in the file, e.g. routes[0].plugins[1].
+	Path string
+	// Route is the route name for a step of [[routes.plugins]], "" for a
+	// global step (one instance then serves every route).
+	Route string
+	// Env gives access to process-wide services; nil in tests that build
+	// a plugin by hand. The methods of Spec below read it safely.
+	Env *Env
+}
+
+// Env holds the services a factory may use. It lives as long as the
+// configuration being built; every field may be nil.
+type Env struct {
+	// Logger is the process logger.
+	Logger *slog.Logger
+	// Config is the whole configuration being built.
+	Config *config.Config
+	// Store is the process-wide shared store; take a namespace of your
+	// own with Spec.Namespace. It outlives reloads.
+	Store *store.Store
+	// Consumers are the configuration's [[consumers]], built once per
+	// load (so a reload adds and removes consumers).
+	Consumers *consumer.Registry
+}
+
+// Logger returns the process logger (slog.Default without an Env).
+func (s Spec) Logger() *slog.Logger {
+	if s.Env != nil && s.Env.Logger != nil {
+		return s.Env.Logger
+	}
+	return slog.Default()
+}
+
+// Namespace returns the namespace called name of the shared store,
+// created on first use and the same across reloads, so that an instance
+// rebuilt by a reload finds its entries again; nil when the plugin is
+// built without a store. Namespace names are chosen by code: "proxy",
+// "lua:scripts/x.lua", "hmac-auth:replay".
+func (s Spec) Namespace(name string) *store.Namespace {
+	if s.Env == nil || s.Env.Store == nil {
+		return nil
+	}
+	return s.Env.Store.Namespace(name)
+}
+
+// Consumers returns the configuration's consumer registry, or an empty
+// one.
+func (s Spec) Consumers() *consumer.Registry {
+	if s.Env != nil && s.Env.Consumers != nil {
+		return s.Env.Consumers
+	}
+	return consumer.Empty()
+}
+
+// Settings returns the whole configuration being built, nil without an
+// Env.
+func (s Spec) Settings() *config.Config {
+	if s.Env == nil {
+		return nil
+	}
+	return s.Env.Config
+}

@@ -1,0 +1,168 @@
+package cache
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/store"
+	"github.com/valyala/fasthttp"
+)
+
+// namespace is the proxy cache's namespace of the shared store, shared by
+// every cache step and the admin API's purges.
+const namespace = "proxy"
+
+func init() { plugin.HandleAdmin("POST", "/cache/purge", adminPurge) }
+
+// adminPurge purges the proxy cache on the admin API:
+//
+//	POST /cache/purge   a JSON body such as {"url": "/users/42"},
+//	                    {"prefix": "/users/"}, {"route": "users"},
+//	                    {"tag": "user-42"}, {"tags": ["a", "b"]} or
+//	                    {"all": true} sent as application/json, or the
+//	                    same as query arguments with no body
+//	                    (?prefix=/users/)
+func adminPurge(r *plugin.AdminRequest) {
+	var p Purge
+	// The admin API lets a body through only as application/json.
+	if body := bytes.TrimSpace(r.Ctx.PostBody()); len(body) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p); err != nil {
+			r.Error(400, "invalid purge body: "+err.Error())
+			return
+		}
+	} else {
+		args := r.Ctx.QueryArgs()
+		p.URL = string(args.Peek("url"))
+		p.Prefix = string(args.Peek("prefix"))
+		p.Route = string(args.Peek("route"))
+		p.Tag = string(args.Peek("tag"))
+		all := string(args.Peek("all"))
+		p.All = all == "true" || all == "1"
+	}
+	if r.Config.Server.CaseInsensitivePaths {
+		// Request paths were lower-cased before the cache saw them.
+		p.URL, p.Prefix = strings.ToLower(p.URL), strings.ToLower(p.Prefix)
+	}
+	if p.Route != "" && !hasRoute(r.Config, p.Route) {
+		r.Error(404, "no route named "+strconv.Quote(p.Route))
+		return
+	}
+	ns := r.Store.Namespace(namespace)
+	done, err := p.apply(ns, marksOf(ns))
+	if err != nil {
+		r.Error(400, err.Error())
+		return
+	}
+	r.Logger.Info("cache purged", "what", strings.Join(done, ", "))
+	r.JSON(200, map[string]any{"purged": done})
+}
+
+func hasRoute(cfg *config.Config, name string) bool {
+	for i := range cfg.Routes {
+		if cfg.Routes[i].Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Purge says what to drop from the proxy cache. Exactly one kind is
+// expected; several are all applied.
+type Purge struct {
+	// URL drops every response cached for its path: every query string,
+	// every variant (Vary, key headers, consumers) and every host. Scheme,
+	// host and query, if given, are ignored.
+	URL string `json:"url,omitempty"`
+	// Prefix drops everything under a path prefix: "/api/v1" drops
+	// "/api/v1" and every path under "/api/v1/".
+	Prefix string `json:"prefix,omitempty"`
+	// Route drops everything a route's cache steps stored.
+	Route string `json:"route,omitempty"`
+	// Tag drops every response that carried the tag in the step's
+	// tag_header (Surrogate-Key, Cache-Tag).
+	Tag string `json:"tag,omitempty"`
+	// Tags drops several tags at once.
+	Tags []string `json:"tags,omitempty"`
+	// All drops everything in the proxy cache.
+	All bool `json:"all,omitempty"`
+}
+
+// Empty reports whether p asks for nothing.
+func (p Purge) Empty() bool {
+	return p.URL == "" && p.Prefix == "" && p.Route == "" && p.Tag == "" && len(p.Tags) == 0 && !p.All
+}
+
+// apply performs p on the proxy cache's namespace ns and its marks, each
+// kind in O(1) (a generation renewed or a mark recorded), and returns what
+// it did, for the admin API's answer.
+func (p Purge) apply(ns *store.Namespace, marks *markSet) ([]string, error) {
+	if p.Empty() {
+		return nil, errors.New(`nothing to purge: give one of "url", "prefix", "route", "tag", "tags" or "all"`)
+	}
+	var done []string
+	if p.All {
+		ns.Purge()
+		done = append(done, "all")
+	}
+	if p.URL != "" {
+		path := normalizePath(p.URL)
+		purgePath(ns, path)
+		done = append(done, "url "+string(path))
+	}
+	if p.Prefix != "" {
+		pfx := string(normalizePath(p.Prefix))
+		if !strings.HasSuffix(pfx, "/") {
+			pfx += "/"
+		}
+		marks.purgePrefix(pfx)
+		done = append(done, "prefix "+pfx)
+	}
+	if p.Route != "" {
+		marks.mark(scopeRoute, p.Route)
+		done = append(done, "route "+p.Route)
+	}
+	for _, t := range append([]string{p.Tag}, p.Tags...) {
+		if t = strings.TrimSpace(t); t != "" {
+			marks.mark(scopeTag, t)
+			done = append(done, "tag "+t)
+		}
+	}
+	return done, nil
+}
+
+// purgePath drops every entry derived from path: the path's generation
+// (store.Namespace.KeyGeneration) is part of their keys.
+func purgePath(ns *store.Namespace, path []byte) { ns.RenewKeyGeneration(path) }
+
+// purgePrefix drops every entry whose path is prefix or lies under
+// prefix + "/".
+func (s *markSet) purgePrefix(prefix string) {
+	if !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	s.mark(scopePrefix, prefix)
+}
+
+// normalizePath returns the path of a URL ("/a/../b%20c", "http://h/x?q",
+// "/x?q") decoded and normalized the way the gateway normalizes request
+// paths before routing, so that a purge names what requests were keyed on.
+func normalizePath(url string) []byte {
+	var u fasthttp.URI
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		if !strings.HasPrefix(url, "/") {
+			url = "/" + url
+		}
+		url = "http://localhost" + url
+	}
+	if err := u.Parse(nil, []byte(url)); err != nil {
+		return []byte("/")
+	}
+	return append([]byte(nil), u.Path()...)
+}

@@ -1,0 +1,93 @@
+package keyauth
+
+import (
+	"crypto/sha256"
+	"strconv"
+	"strings"
+
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/consumer"
+)
+
+// keys are the consumers' API keys, [[consumers]] keys: each a key, or
+// "sha256:<64 hex digits>", its SHA-256, so that the key itself is in no
+// file. Keys are held in memory as SHA-256 only, and a key identifies one
+// consumer.
+var keys = consumer.RegisterCredential("keys", newKeyIndex)
+
+// keyIndex finds a consumer by the SHA-256 of its key.
+type keyIndex struct {
+	bySum map[[32]byte]*consumer.Consumer
+	first map[[32]byte]string // where each key was given, for duplicates
+}
+
+func newKeyIndex() *keyIndex {
+	return &keyIndex{bySum: map[[32]byte]*consumer.Consumer{}, first: map[[32]byte]string{}}
+}
+
+// Add implements consumer.Index.
+func (x *keyIndex) Add(owner *consumer.Owner, t config.Table) error {
+	var v struct {
+		Keys []config.Secret `toml:"keys"`
+	}
+	// What could be decoded is checked too: every problem at once.
+	problems := config.AsProblemsOrNil(t.Decode(&v))
+	for j, k := range v.Keys {
+		kp := "keys[" + strconv.Itoa(j) + "]"
+		if err := consumer.CheckSecret(t, kp, k); err != nil {
+			problems = append(problems, config.AsProblems(err)...)
+			continue
+		}
+		sum, ok := KeyHash(k.Value())
+		if !ok {
+			problems = append(problems, config.AsProblems(t.Problem(kp, `"sha256:" must be followed by 64 hex digits`))...)
+			continue
+		}
+		if first := x.first[sum]; first != "" {
+			problems = append(problems, config.AsProblems(t.Problem(kp, "the same key is already given at "+first+": a key must identify one consumer"))...)
+			continue
+		}
+		x.first[sum] = t.Path() + "." + kp
+		x.bySum[sum] = owner.Consumer(owner.Name + ":key-auth:" + strconv.Itoa(j))
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	return nil
+}
+
+// byHash returns the consumer whose API key has SHA-256 sum, or nil.
+func (x *keyIndex) byHash(sum [32]byte) *consumer.Consumer { return x.bySum[sum] }
+
+// KeyHash returns the SHA-256 of an API key as written in [[consumers]]
+// keys: the digest of the key, or the digest given as "sha256:<hex>".
+// ok is false for a malformed "sha256:" value.
+func KeyHash(key string) (sum [32]byte, ok bool) {
+	if h, found := strings.CutPrefix(key, "sha256:"); found {
+		if len(h) != 64 {
+			return sum, false
+		}
+		for i := 0; i < 32; i++ {
+			hi, ok1 := unhex(h[2*i])
+			lo, ok2 := unhex(h[2*i+1])
+			if !ok1 || !ok2 {
+				return sum, false
+			}
+			sum[i] = hi<<4 | lo
+		}
+		return sum, true
+	}
+	return sha256.Sum256([]byte(key)), true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
