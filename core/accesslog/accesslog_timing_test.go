@@ -65,8 +65,24 @@ func BenchmarkAppendRedactedQuery(b *testing.B) {
 }
 
 // BenchmarkWriter measures Write from every P at once, formatting
-// included (as the plugin will do), to io.Discard and to a file.
+// included (as the plugin will do), to io.Discard and to a file; and Write
+// alone, the line formatted once.
 func BenchmarkWriter(b *testing.B) {
+	b.Run("write-only", func(b *testing.B) {
+		w := New(io.Discard, Options{})
+		line := AppendJSON(nil, fullRecord())
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				w.Write(line)
+			}
+		})
+		b.StopTimer()
+		w.Close()
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+		b.ReportMetric(float64(w.Dropped())/float64(b.N), "dropped/op")
+	})
 	b.Run("discard", func(b *testing.B) { benchWriter(b, New(io.Discard, Options{})) })
 	b.Run("file", func(b *testing.B) {
 		w, err := Open(filepath.Join(b.TempDir(), "access.log"), Options{})
@@ -97,6 +113,21 @@ func benchWriter(b *testing.B, w *Writer) {
 // BenchmarkWriterBaseline is the textbook alternative beside it: one
 // mutex around a bufio.Writer of the same size, written under the lock.
 func BenchmarkWriterBaseline(b *testing.B) {
+	b.Run("write-only", func(b *testing.B) {
+		var mu sync.Mutex
+		bw := bufio.NewWriterSize(io.Discard, DefaultBufferSize)
+		line := AppendJSON(nil, fullRecord())
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				mu.Lock()
+				bw.Write(line)
+				mu.Unlock()
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	})
 	b.Run("discard", func(b *testing.B) { benchBaseline(b, io.Discard) })
 	b.Run("file", func(b *testing.B) {
 		f, err := os.Create(filepath.Join(b.TempDir(), "access.log"))

@@ -51,6 +51,13 @@ func variablesMarkdown(t *testing.T) string {
 	if err := json.Unmarshal(AppendJSON(nil, fullRecord()), &keys); err != nil {
 		t.Fatal(err)
 	}
+	names := map[string]bool{}
+	for _, v := range variables {
+		if names[v.name] {
+			t.Fatalf("$%s is listed twice", v.name)
+		}
+		names[v.name] = true
+	}
 	var b strings.Builder
 	b.WriteString("| Variable | JSON field | Alias | Value |\n|---|---|---|---|\n")
 	for _, v := range variables {

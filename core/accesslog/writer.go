@@ -343,7 +343,7 @@ func (w *Writer) write(p []byte, lines int) {
 	if err == nil {
 		err = io.ErrShortWrite
 	}
-	done := bytes.Count(p[:n], []byte{'\n'})
+	done := min(bytes.Count(p[:n], []byte{'\n'}), lines)
 	w.written.Add(uint64(done))
 	w.dropped.Add(uint64(lines - done))
 	w.fail(err)

@@ -298,8 +298,8 @@ func TestWriterCountsWriteErrors(t *testing.T) {
 	pr.Close()
 	var reported []error
 	w := New(pw, Options{OnError: func(err error) { reported = append(reported, err) }})
-	w.Write([]byte("a\nb\n")) // two lines in one Write stay one entry...
-	w.Write([]byte("c"))
+	w.Write([]byte("a\n"))
+	w.Write([]byte("b"))
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
