@@ -77,6 +77,8 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s; FUZZFLAGS='-paral
 	$(call fuzz,FuzzRequestToOpenAI,./plugins/aiproxy/translate)
 	$(call fuzz,FuzzStreamToOpenAI,./plugins/aiproxy/translate)
 	$(call fuzz,FuzzStreamToAnthropic,./plugins/aiproxy/translate)
+	$(call fuzz,FuzzAppendJSON,./core/accesslog)
+	$(call fuzz,FuzzAppendRedactedQuery,./core/accesslog)
 
 # fuzz runs target $(1) of package $(2):
 #   go test -run '^$' -fuzz '^$(1)$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) $(2)
