@@ -29,6 +29,10 @@ var (
 func moongateBin(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
+		if bin := os.Getenv("MOONGATE_TEST_BIN"); bin != "" {
+			binPath = bin // the calling test's (see inPrivateNetwork)
+			return
+		}
 		dir, err := os.MkdirTemp("", "moongate-bin")
 		if err != nil {
 			binErr = err
@@ -48,7 +52,7 @@ func moongateBin(t testing.TB) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
+	if binPath != "" && os.Getenv("MOONGATE_TEST_BIN") == "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
 	os.Exit(code)
@@ -199,7 +203,12 @@ func startBin(t *testing.T, config string) *process {
 
 func tryStartBin(t *testing.T, config string) (*process, error) {
 	t.Helper()
-	file := writeFile(t, "moongate.toml", config)
+	return tryStartBinFile(t, writeFile(t, "moongate.toml", config))
+}
+
+// tryStartBinFile is tryStartBin on a configuration file already written.
+func tryStartBinFile(t *testing.T, file string) (*process, error) {
+	t.Helper()
 	cmd := exec.Command(moongateBin(t), "run", "-c", file)
 	cmd.Dir = ".." // the repository's root, where `make run` runs it
 	var mu sync.Mutex

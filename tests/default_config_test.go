@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -32,8 +33,14 @@ func TestDefaultConfigTour(t *testing.T) {
 			cfg = strings.ReplaceAll(cfg, `"`+r[0], `"`+r[1])
 			cfg = strings.ReplaceAll(cfg, `//`+r[0], `//`+r[1])
 		}
+		// Next to the repository's scripts, as conf/moongate.toml is: its
+		// relative paths are relative to its folder.
+		file := filepath.Join(tourTree(t), "conf", "moongate.toml")
+		if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		var err error
-		if p, err = tryStartBin(t, cfg); err != nil && try == 2 {
+		if p, err = tryStartBinFile(t, file); err != nil && try == 2 {
 			t.Fatal(err)
 		}
 	}
@@ -131,15 +138,42 @@ func TestDefaultConfigTour(t *testing.T) {
 	if st, _, _ := get("GET", "/api/../legacy/x", nil); st != 410 {
 		t.Errorf("/api/../legacy/x: %d", st)
 	}
+	// curl -i localhost:8080/healthz
+	if st, _, h := get("GET", "/healthz", nil); st != 200 || h["body"] != "ok\n" {
+		t.Errorf("/healthz: %d %v", st, h)
+	}
+	// curl localhost:9080/readyz
+	if st, b, _ := gt.Do(t, "GET", "http://"+admin+"/readyz", nil, "Host", adminHost); st != 200 || !strings.Contains(string(b), `"status": "ok"`) {
+		t.Errorf("readyz: %d %s", st, b)
+	}
 	// curl localhost:9080/status
 	st, b, _ := gt.Do(t, "GET", "http://"+admin+"/status", nil, "Host", adminHost)
-	if st != 200 || !strings.Contains(string(b), `"routes": 6`) {
+	if st != 200 || !strings.Contains(string(b), `"routes": 7`) {
 		t.Errorf("status: %d %s", st, b)
 	}
 	// curl -X POST localhost:9080/reload
 	if st, b, _ := gt.Do(t, "POST", "http://"+admin+"/reload", nil, "Host", adminHost); st != 200 || !strings.Contains(string(b), `"ok": true`) {
 		t.Errorf("reload: %d %s", st, b)
 	}
+}
+
+// tourTree returns a folder laid out as the repository is for
+// conf/moongate.toml: an empty conf/, and scripts/ (a link to the
+// repository's).
+func tourTree(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	scripts, err := filepath.Abs("../scripts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "conf"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(scripts, filepath.Join(dir, "scripts")); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // tourGrep returns the pattern the README's tour greps the cached

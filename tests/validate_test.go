@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -113,14 +115,19 @@ upstream = "u"
 		})
 	})
 	t.Run("a script that may answer is a warning", func(t *testing.T) {
-		code, out, lines := validateLines(t, `[[routes]]
+		// The script's path is relative to the configuration's folder.
+		tree := tourTree(t)
+		file := filepath.Join(tree, "moongate.toml")
+		os.WriteFile(file, []byte(`[[routes]]
 name = "hello"
 paths = ["/hello/"]
   [[routes.plugins]]
   script = "scripts/hello.lua"
   [routes.plugins.config]
   greeting = "hi"
-`)
+`), 0o600)
+		out, errOut, code := runBin(t, "validate", "-c", file)
+		lines := strings.Split(strings.TrimSpace(strings.ReplaceAll(errOut, tree+"/", "")), "\n")
 		if code != 0 || strings.TrimSpace(out) != "ok" {
 			t.Errorf("exit %d, stdout %q; want 0 and ok", code, out)
 		}

@@ -26,7 +26,7 @@ const DefaultConfig = "conf/moongate.toml"
 func init() {
 	plugin.RegisterCommand("run", plugin.Command{Summary: "run the gateway: run [-c FILE]", Run: runCmd})
 	plugin.RegisterCommand("validate", plugin.Command{Summary: "check a configuration and exit (problems and warnings on stderr): validate [-c FILE]", Run: validateCmd})
-	plugin.RegisterCommand("version", plugin.Command{Summary: "print the version", Run: versionCmd})
+	plugin.RegisterCommand("version", plugin.Command{Summary: "print the version, the commit and the Go version it was built with", Run: versionCmd})
 }
 
 // Main runs the command line in args (without the program name) and
@@ -37,9 +37,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	name := args[0]
-	if name == "-h" || name == "--help" || name == "help" {
+	switch name {
+	case "-h", "-help", "--help", "help":
 		usage(stdout)
 		return 0
+	case "-v", "-version", "--version":
+		return versionCmd(args[1:], stdout, stderr)
 	}
 	c, ok := plugin.LookupCommand(name)
 	if !ok {
@@ -57,31 +60,51 @@ func usage(w io.Writer) {
 		c, _ := plugin.LookupCommand(n)
 		fmt.Fprintf(w, "  %-10s %s\n", n, c.Summary)
 	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "moongate -h, --help prints this; moongate -v, --version the version; moongate <command> -h a command's flags.")
 }
 
-func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
+// configFlag parses the flags of a command that takes -c FILE. When it
+// reports !ok, the command exits with code: 0 after -h (the flags were
+// printed on stdout), 2 after a mistake (printed on stderr).
+func configFlag(name string, args []string, stdout, stderr io.Writer) (file string, code int, ok bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("c", DefaultConfig, "configuration file")
+	fs.SetOutput(io.Discard)
+	f := fs.String("c", DefaultConfig, "configuration file")
+	help := func(w io.Writer) {
+		fmt.Fprintf(w, "usage: moongate %s [-c FILE]\n", name)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
-		return "", false
+		if errors.Is(err, flag.ErrHelp) {
+			help(stdout)
+			return "", 0, false
+		}
+		fmt.Fprintf(stderr, "moongate %s: %v\n", name, err)
+		help(stderr)
+		return "", 2, false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "moongate %s: unexpected argument %q\n", name, fs.Arg(0))
-		return "", false
+		return "", 2, false
 	}
-	return *file, true
+	return *f, 0, true
 }
 
-func versionCmd(_ []string, stdout, _ io.Writer) int {
-	fmt.Fprintln(stdout, "moongate", gateway.Version)
+func versionCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "moongate version: unexpected argument %q\n", args[0])
+		return 2
+	}
+	fmt.Fprintln(stdout, gateway.VersionInfo())
 	return 0
 }
 
 func validateCmd(args []string, stdout, stderr io.Writer) int {
-	file, ok := configFlag("validate", args, stderr)
+	file, code, ok := configFlag("validate", args, stdout, stderr)
 	if !ok {
-		return 2
+		return code
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rt, err := gateway.Load(file, store.New(store.MinSize), logger)
@@ -99,10 +122,10 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func runCmd(args []string, _, stderr io.Writer) int {
-	file, ok := configFlag("run", args, stderr)
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	file, code, ok := configFlag("run", args, stdout, stderr)
 	if !ok {
-		return 2
+		return code
 	}
 	cfg, err := config.Load(file)
 	if err != nil {
@@ -126,30 +149,70 @@ func runCmd(args []string, _, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	// Signals are caught before the listeners open: one that comes while
+	// they do is handled once they are.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
 	if err := g.Start(); err != nil {
 		fmt.Fprintln(stderr, "moongate:", err)
 		return 1
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	for sig := range sigs {
-		if sig == syscall.SIGHUP {
-			g.Reload()
-			continue
+	notify(logger, "READY=1\nSTATUS=serving")
+	var sig os.Signal
+	for sig = range sigs {
+		if sig != syscall.SIGHUP {
+			break
 		}
-		timeout := g.Runtime().Config.Server.ShutdownTimeout.Std()
-		logger.Info("shutting down", "signal", sig.String(), "timeout", timeout.String())
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		start := time.Now()
-		err := g.Shutdown(ctx)
-		cancel()
-		if err != nil {
-			logger.Warn("shutdown timed out; remaining connections were cut", "error", err)
+		notifyReloading(logger)
+		res := g.Reload()
+		status := "STATUS=serving"
+		if !res.OK {
+			status = "STATUS=serving; the last reload was refused (see the log)"
 		}
-		logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
-		return 0
+		notify(logger, "READY=1\n"+status)
 	}
+	stop(g, sig, sigs, logger)
 	return 0
+}
+
+// stop ends the gateway after sig: it drains for shutdown_delay (readyz
+// fails, the listeners keep serving, responses close their connections),
+// unless a second SIGTERM or SIGINT cuts the delay short, then stops
+// accepting and waits for in-flight requests up to shutdown_timeout.
+func stop(g *gateway.Gateway, sig os.Signal, sigs <-chan os.Signal, logger *slog.Logger) {
+	srv := g.Runtime().Config.Server
+	notify(logger, "STOPPING=1\nSTATUS=draining")
+	g.Drain()
+	if delay := srv.ShutdownDelay.Std(); delay > 0 {
+		logger.Info("draining: /readyz answers 503, the listeners serve on for shutdown_delay",
+			"signal", sig.String(), "shutdown_delay", delay.String())
+		t := time.NewTimer(delay)
+	wait:
+		for {
+			select {
+			case <-t.C:
+				break wait
+			case s := <-sigs:
+				if s == syscall.SIGHUP {
+					logger.Info("reload ignored: the gateway is shutting down")
+					continue
+				}
+				logger.Info("second signal: shutdown_delay cut short", "signal", s.String())
+				t.Stop()
+				break wait
+			}
+		}
+	}
+	timeout := srv.ShutdownTimeout.Std()
+	logger.Info("shutting down", "signal", sig.String(), "timeout", timeout.String())
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	start := time.Now()
+	if err := g.Shutdown(ctx); err != nil {
+		logger.Warn("shutdown timed out; remaining connections were cut", "error", err)
+	}
+	logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
 }
 
 // NewLogger builds the process logger from [log].

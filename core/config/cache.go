@@ -9,8 +9,9 @@ type Cache struct {
 	Size Size `toml:"size"`
 	// File, when set, keeps the cache across restarts: it is saved there
 	// (a directory) on graceful shutdown and loaded at start, if it was
-	// saved with the same size. Default "": memory only.
-	File string `toml:"file"`
+	// saved with the same size. Relative to the configuration file's
+	// folder. Default "": memory only.
+	File string `toml:"file,path"`
 }
 
 func (c *Config) checkCache(rep *reporter) {

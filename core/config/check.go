@@ -1,11 +1,13 @@
 package config
 
 import (
-	"github.com/moongate/moongate/core/admin"
 	"net"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/moongate/moongate/core/admin"
 )
 
 // check finds the problems that decoding cannot see: references between
@@ -127,6 +129,9 @@ func (c *Config) checkServer(rep *reporter) {
 		if s.TLS.Key == "" {
 			rep.add("server.tls.key", "is required")
 		}
+	}
+	if s.ReusePort && runtime.GOOS != "linux" {
+		rep.add("server.reuse_port", "is supported on Linux only (SO_REUSEPORT spreads connections over the processes there)")
 	}
 	if s.MaxHeaderSize < 1024 {
 		rep.add("server.max_header_size", "must be at least 1KB, got "+s.MaxHeaderSize.String())

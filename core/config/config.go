@@ -41,6 +41,7 @@ type Config struct {
 
 	lines *lineIndex
 	env   *envValues // hidden from problems
+	seen  *decodeLog // see RecordDecodes
 }
 
 // Server configures the public listeners. Changing it needs a restart.
@@ -57,6 +58,21 @@ type Server struct {
 	IdleTimeout Duration `toml:"idle_timeout"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight requests. Default "30s".
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// ShutdownDelay is how long the listeners keep serving after SIGTERM
+	// or SIGINT, with the admin API's /readyz answering 503 and every
+	// response carrying "Connection: close", before they stop accepting
+	// and in-flight requests drain (shutdown_timeout): the time a load
+	// balancer in front needs to see /readyz fail and take the node out
+	// (its check interval times its failure threshold). A second signal
+	// ends the delay. Read when the signal comes, so a reload changes it.
+	// Default "0s".
+	ShutdownDelay Duration `toml:"shutdown_delay"`
+	// ReusePort binds the public listeners with SO_REUSEPORT (Linux
+	// only), so that a second moongate can listen on the same addresses:
+	// the zero-downtime binary upgrade of docs/operations.md. A process
+	// that drains hands its share of new connections to the other one.
+	// Default false.
+	ReusePort bool `toml:"reuse_port"`
 	// MaxHeaderSize bounds the request line plus headers; larger gets 431. Default "8KB".
 	MaxHeaderSize Size `toml:"max_header_size"`
 	// MaxHeaderCount bounds the number of header lines of a request, each
@@ -99,10 +115,12 @@ type Server struct {
 type TLS struct {
 	// Listen is the HTTPS address or addresses. Default "0.0.0.0:8443".
 	Listen StringList `toml:"listen"`
-	// Cert is a PEM certificate chain file. Required.
-	Cert string `toml:"cert"`
-	// Key is the PEM private key file. Required.
-	Key string `toml:"key"`
+	// Cert is a PEM certificate chain file, relative to the
+	// configuration file's folder. Required.
+	Cert string `toml:"cert,path"`
+	// Key is the PEM private key file, relative to the configuration
+	// file's folder. Required.
+	Key string `toml:"key,path"`
 }
 
 // SetDefaults implements Defaulter.
@@ -115,7 +133,7 @@ type Admin struct {
 	Listen string `toml:"listen"`
 	// Token, when set, must be sent as "Authorization: Bearer <token>".
 	// Write it as "${MOONGATE_ADMIN_TOKEN}" to keep it out of the file. Default "".
-	Token string `toml:"token"`
+	Token string `toml:"token,secret"`
 	// AllowedHosts are the host names (or IP addresses) the admin API
 	// answers to besides its own address, localhost, 127.0.0.1 and [::1]:
 	// a request whose Host header names anything else gets 403, so that a
@@ -284,9 +302,10 @@ type Step struct {
 	// it is an optional label that route steps can refer to.
 	Name string `toml:"name"`
 	// Script is the path of a script file. Relative paths in the
-	// configuration (scripts, certificates) are relative to the working
-	// directory moongate runs in.
-	Script string `toml:"script"`
+	// configuration (scripts, certificates, CA files, "file:" secrets,
+	// the cache file) are relative to the folder of the configuration
+	// file.
+	Script string `toml:"script,path"`
 	// Enabled turns the step off when false. Default true.
 	Enabled bool `toml:"enabled"`
 	// OnError is what a failing step (an error other than a deliberate
@@ -359,8 +378,11 @@ func Parse(file string, data []byte) (*Config, error) {
 	}
 	cfg := Default()
 	rep := &reporter{file: file, lines: indexLines(src), env: &envValues{}}
-	newDecoder(rep).decode("", raw, reflect.ValueOf(cfg).Elem())
-	cfg.lines, cfg.env = rep.lines, rep.env
+	d := newDecoder(rep)
+	d.seen = &decodeLog{}
+	d.decode("", raw, reflect.ValueOf(cfg).Elem())
+	resolvePaths(file, reflect.ValueOf(cfg).Elem())
+	cfg.lines, cfg.env, cfg.seen = rep.lines, rep.env, d.seen
 	cfg.File = file
 	sum := sha256.Sum256(data)
 	cfg.Hash = hex.EncodeToString(sum[:])
@@ -370,6 +392,20 @@ func Parse(file string, data []byte) (*Config, error) {
 		return cfg, rep.list.sorted()
 	}
 	return cfg, nil
+}
+
+// RecordDecodes makes every Table of c call f with its key path and the
+// value it is decoded into (a plugin's config struct, with its defaults,
+// or a consumer's credentials), from then on: `moongate config dump`
+// builds the configuration with it, to print what each plugin read. f is
+// called from the goroutine that decodes, one call at a time.
+func (c *Config) RecordDecodes(f func(path string, v any)) {
+	if c.seen == nil {
+		c.seen = &decodeLog{}
+	}
+	c.seen.mu.Lock()
+	c.seen.f = f
+	c.seen.mu.Unlock()
 }
 
 // Problem returns a problem located at key path in cfg's file, for checks

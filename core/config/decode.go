@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -30,12 +31,34 @@ var (
 	defaulterType    = reflect.TypeFor[Defaulter]()
 	tableType        = reflect.TypeFor[Table]()
 	timeType         = reflect.TypeFor[time.Time]()
+	secretType       = reflect.TypeFor[Secret]()
 )
 
 // decoder fills typed structs from the raw tree the TOML parser produced.
 type decoder struct {
 	rep    *reporter
 	lookup func(string) (string, bool) // environment
+	// seen is told of every value a Table of the file is decoded into
+	// (see Config.RecordDecodes).
+	seen *decodeLog
+}
+
+// decodeLog holds the function told of the values the Tables of one
+// configuration are decoded into, nil until one is set.
+type decodeLog struct {
+	mu sync.Mutex
+	f  func(path string, v any)
+}
+
+func (l *decodeLog) record(path string, v any) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		l.f(path, v)
+	}
 }
 
 func newDecoder(rep *reporter) *decoder {
@@ -45,6 +68,14 @@ func newDecoder(rep *reporter) *decoder {
 // decode stores raw into v, which must be settable, reporting every problem
 // under path.
 func (d *decoder) decode(path string, raw any, v reflect.Value) {
+	if v.Type() == secretType && v.CanAddr() {
+		s := v.Addr().Interface().(*Secret)
+		// A secret's "file:" path is the file's to resolve, and a secret
+		// never goes into an error message: it never fails to decode.
+		val, _ := d.expandAll(path, raw)
+		s.decode(d.rep.file, val)
+		return
+	}
 	if v.CanAddr() && v.Addr().Type().Implements(valueDecoderType) {
 		val, expanded := d.expandAll(path, raw)
 		if err := v.Addr().Interface().(ValueDecoder).DecodeConfig(val); err != nil {

@@ -10,9 +10,9 @@ import (
 // they require live, and the limits every script call runs under.
 type Lua struct {
 	// Dir is the folder `require` loads helper modules from (and the one
-	// watched when Watch is on). Script steps may name files anywhere.
-	// Default "scripts".
-	Dir string `toml:"dir"`
+	// watched when Watch is on), relative to the configuration file's
+	// folder. Script steps may name files anywhere. Default "scripts".
+	Dir string `toml:"dir,path"`
 	// Timeout is the wall-clock deadline of each call of a script's
 	// on_request, on_response or on_log, and of the gw.http calls made
 	// from it; a step's own timeout overrides it. It is a backstop for

@@ -10,7 +10,8 @@ import (
 // Secret is a secret string of the configuration (an API key, a password,
 // a signing key). It is written inline, as "${ENV}" (like every string),
 // or as "file:/path/to/file": the file's contents, without a final line
-// break, are the secret.
+// break, are the secret. A relative "file:" path is relative to the
+// folder of the configuration file (see ResolvePath).
 //
 // A Secret never shows its value: String, GoString and MarshalText print
 // "[secret]", and a problem with it (a file that cannot be read) is
@@ -22,18 +23,27 @@ type Secret struct {
 
 // DecodeConfig implements ValueDecoder. It never fails: the decoder would
 // echo the raw value in its error. What is wrong is kept for Problem.
+// Decoded this way (outside a configuration file), a relative "file:"
+// path is relative to the working directory.
 func (s *Secret) DecodeConfig(v any) error {
+	s.decode("", v)
+	return nil
+}
+
+// decode reads v for the configuration file named file.
+func (s *Secret) decode(file string, v any) {
 	*s = Secret{}
 	str, ok := v.(string)
 	if !ok {
 		s.problem = "expected a string (a secret, \"${ENV}\" or \"file:/path\"), got " + typeName(v)
-		return nil
+		return
 	}
 	if path, ok := strings.CutPrefix(str, "file:"); ok {
 		if path == "" {
 			s.problem = `"file:" needs a path, such as "file:/run/secrets/api-key"`
-			return nil
+			return
 		}
+		path = ResolvePath(file, path)
 		data, err := os.ReadFile(path)
 		if err != nil {
 			reason := err.Error()
@@ -42,16 +52,15 @@ func (s *Secret) DecodeConfig(v any) error {
 				reason = pe.Err.Error()
 			}
 			s.problem = "cannot read secret file " + quote(path) + ": " + reason
-			return nil
+			return
 		}
 		str = strings.TrimRight(string(data), "\r\n")
 		if str == "" {
 			s.problem = "secret file " + quote(path) + " is empty"
-			return nil
+			return
 		}
 	}
 	s.value = str
-	return nil
 }
 
 // Value returns the secret.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"reflect"
 	"sort"
 )
@@ -25,26 +26,35 @@ func (t Table) Empty() bool { return len(t.raw) == 0 }
 // the file: unknown keys and wrong types are errors naming the key path and
 // line, and "${VAR}" references are expanded. Fill v with defaults before
 // calling Decode: keys absent from the table leave fields as they are.
+// A string field tagged `toml:"name,path"` is a file path: once decoded
+// (or left at its default), a relative one is resolved against the
+// folder of the configuration file (see ResolvePath).
 func (t Table) Decode(v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		panic("config: Table.Decode needs a non-nil pointer")
 	}
-	if len(t.raw) == 0 {
-		return nil
-	}
-	rep := &reporter{env: &envValues{}}
-	d := &decoder{rep: rep, lookup: nil}
+	var file string
 	if t.dec != nil {
-		rep.file, rep.lines, rep.env = t.dec.rep.file, t.dec.rep.lines, t.dec.rep.env
-		d.lookup = t.dec.lookup
-	} else {
-		d = newDecoder(rep)
+		file = t.dec.rep.file
+		defer t.dec.seen.record(t.path, v)
 	}
-	d.decode(t.path, t.raw, rv.Elem())
-	if len(rep.list) > 0 {
-		return rep.list.sorted()
+	if len(t.raw) > 0 {
+		rep := &reporter{env: &envValues{}}
+		d := &decoder{rep: rep, lookup: nil}
+		if t.dec != nil {
+			rep.file, rep.lines, rep.env = t.dec.rep.file, t.dec.rep.lines, t.dec.rep.env
+			d.lookup, d.seen = t.dec.lookup, t.dec.seen
+		} else {
+			d = newDecoder(rep)
+		}
+		d.decode(t.path, t.raw, rv.Elem())
+		if len(rep.list) > 0 {
+			return rep.list.sorted()
+		}
 	}
+	// Defaults the caller set are paths too.
+	resolvePaths(file, rv.Elem())
 	return nil
 }
 
@@ -96,6 +106,16 @@ func (t Table) Problem(key, reason string) error {
 // from Go code rather than a file.
 func NewTable(path string, raw map[string]any) Table {
 	return Table{path: path, raw: raw}
+}
+
+// ProbeTable returns an empty Table at path that calls seen with every
+// value it is decoded into: given to a plugin's factory, it tells the
+// type of the plugin's config struct, with the defaults the factory set
+// (the JSON Schema of the configuration is made this way).
+func ProbeTable(path string, seen func(v any)) Table {
+	rep := &reporter{env: &envValues{}}
+	return Table{path: path, dec: &decoder{rep: rep, lookup: os.LookupEnv,
+		seen: &decodeLog{f: func(_ string, v any) { seen(v) }}}}
 }
 
 func sortedKeys(m map[string]any) []string {

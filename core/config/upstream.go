@@ -103,7 +103,7 @@ func (r *Retries) SetDefaults() {
 type UpstreamTLS struct {
 	// CAFile is a PEM file of the certificate authorities to trust instead
 	// of the system roots. Default "".
-	CAFile string `toml:"ca_file"`
+	CAFile string `toml:"ca_file,path"`
 	// ServerName overrides the name sent as SNI and verified. Default: the
 	// target's host name.
 	ServerName string `toml:"server_name"`
@@ -111,8 +111,8 @@ type UpstreamTLS struct {
 	InsecureSkipVerify bool `toml:"insecure_skip_verify"`
 	// Cert and Key are a PEM client certificate and key for mutual TLS.
 	// Default "" (none).
-	Cert string `toml:"cert"`
-	Key  string `toml:"key"`
+	Cert string `toml:"cert,path"`
+	Key  string `toml:"key,path"`
 }
 
 // Sticky configures sticky sessions (balancer = "sticky"): a signed cookie
@@ -122,7 +122,7 @@ type Sticky struct {
 	Cookie string `toml:"cookie"`
 	// Secret signs the cookie. Set it when several gateways serve the same
 	// clients. Default "": a random secret per process.
-	Secret string `toml:"secret"`
+	Secret string `toml:"secret,secret"`
 	// TTL is how long a cookie stays valid; "0s" makes a session cookie
 	// valid until the browser drops it. Default "0s".
 	TTL Duration `toml:"ttl"`

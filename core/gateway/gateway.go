@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,9 +24,6 @@ import (
 	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
-
-// Version is the moongate version, set at build time.
-var Version = "dev"
 
 // Gateway is a running moongate: listeners, the current runtime, the admin
 // API and the demo echo upstream.
@@ -48,6 +46,9 @@ type Gateway struct {
 	stopWatch chan struct{} // lua.watch; nil when off
 	stopping  atomic.Bool
 	saveOnce  sync.Once
+
+	ready    atomic.Bool // Start bound every listener (see Ready)
+	draining atomic.Bool // Drain or Shutdown was called
 }
 
 type reloadStats struct {
@@ -120,6 +121,7 @@ func (g *Gateway) Start() error {
 	if cfg.Admin.Listen != "" {
 		g.admin = admin.New(admin.Options{Token: cfg.Admin.Token, AllowedHosts: cfg.Admin.AllowedHosts})
 		g.registerAdmin(g.admin)
+		g.registerHealth(g.admin)
 		if err := g.admin.Start(cfg.Admin.Listen); err != nil {
 			return fail(errors.New("admin.listen: " + err.Error()))
 		}
@@ -134,18 +136,30 @@ func (g *Gateway) Start() error {
 			}
 		}()
 	}
+	if cfg.Server.ReusePort {
+		if w := checkMigrateReq(); w != "" {
+			g.logger.Warn(w)
+		}
+	}
 	if cfg.Lua.Watch {
 		g.stopWatch = make(chan struct{})
 		// The first scan is made now, so that a change right after Start is seen.
 		go g.watchScripts(cfg.Lua.Dir, scanTree(cfg.Lua.Dir), g.stopWatch)
 	}
-	g.logger.Info("moongate started", "version", Version, "listen", strings.Join(g.Addrs(), ","),
+	g.ready.Store(true)
+	g.logger.Info("moongate started", "version", VersionInfo().Version, "listen", strings.Join(g.Addrs(), ","),
 		"admin", g.AdminAddr(), "config", g.file, "routes", len(cfg.Routes), "upstreams", len(cfg.Upstreams))
 	return nil
 }
 
 func (g *Gateway) listen(addr string, tc *tls.Config) error {
-	ln, err := net.Listen("tcp", addr)
+	var ln net.Listener
+	var err error
+	if g.Runtime().Config.Server.ReusePort {
+		ln, err = listenReusePort(addr)
+	} else {
+		ln, err = net.Listen("tcp", addr)
+	}
 	if err != nil {
 		return err
 	}
@@ -226,6 +240,11 @@ func (g *Gateway) AdminAddr() string {
 
 // ServeHTTP serves one request on the current runtime.
 func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
+	if g.draining.Load() {
+		// The client reconnects for its next request: elsewhere, once a
+		// load balancer saw /readyz fail or the kernel steers (reuse_port).
+		defer fc.SetConnectionClose()
+	}
 	rt := g.rt.Load()
 	rt.inflight.Add(1)
 	c := reqctx.Acquire(fc)
@@ -367,7 +386,8 @@ func restartOnly(old, cur *config.Config) []string {
 		(old.Server.TLS == nil) != (cur.Server.TLS == nil) ||
 		old.Server.ReadTimeout != cur.Server.ReadTimeout || old.Server.WriteTimeout != cur.Server.WriteTimeout ||
 		old.Server.IdleTimeout != cur.Server.IdleTimeout || old.Server.MaxHeaderSize != cur.Server.MaxHeaderSize ||
-		old.Server.MaxBodySize != cur.Server.MaxBodySize || old.Server.MaxConnections != cur.Server.MaxConnections {
+		old.Server.MaxBodySize != cur.Server.MaxBodySize || old.Server.MaxConnections != cur.Server.MaxConnections ||
+		old.Server.ReusePort != cur.Server.ReusePort {
 		out = append(out, "[server] listeners and limits changed: they take effect after a restart")
 	}
 	if !old.Admin.Equal(cur.Admin) {
@@ -392,6 +412,7 @@ func restartOnly(old, cur *config.Config) []string {
 // until ctx ends, and releases everything. Idle keep-alive connections are
 // closed at once; busy ones get "Connection: close" on their last response.
 func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.draining.Store(true)
 	g.stopping.Store(true)
 	var wg sync.WaitGroup
 	errs := make([]error, len(g.servers))
@@ -456,7 +477,7 @@ func (g *Gateway) Status() Status {
 	reloads := g.reloads
 	g.reloadMu.Unlock()
 	return Status{
-		Version:       Version,
+		Version:       VersionInfo().Version,
 		UptimeSeconds: time.Since(g.started).Round(time.Millisecond).Seconds(),
 		Config:        ConfigInfo{File: rt.Config.File, Hash: rt.Config.Hash, LoadedAt: rt.Config.LoadedAt},
 		Routes:        len(rt.routes),
@@ -518,8 +539,19 @@ func short(h string) string {
 	return h
 }
 
+// loadCertificate reads [server.tls] cert and key; a file that cannot be
+// read is named in the problem, at its key.
 func loadCertificate(cfg *config.Config) (tls.Certificate, error) {
-	cert, err := tls.LoadX509KeyPair(cfg.Server.TLS.Cert, cfg.Server.TLS.Key)
+	t := cfg.Server.TLS
+	certPEM, err := os.ReadFile(t.Cert)
+	if err != nil {
+		return tls.Certificate{}, cfg.Problem("server.tls.cert", config.CannotRead(t.Cert, err))
+	}
+	keyPEM, err := os.ReadFile(t.Key)
+	if err != nil {
+		return tls.Certificate{}, cfg.Problem("server.tls.key", config.CannotRead(t.Key, err))
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return cert, cfg.Problem("server.tls", "cannot load certificate and key: "+err.Error())
 	}

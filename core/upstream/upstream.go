@@ -129,7 +129,7 @@ func buildTLS(c *config.UpstreamTLS) (*tls.Config, error) {
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {
-			return nil, errors.New("cannot read ca_file: " + err.Error())
+			return nil, errors.New("ca_file: " + config.CannotRead(c.CAFile, err))
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {

@@ -36,8 +36,9 @@ type Config struct {
 	Algorithms []string `toml:"algorithms"`
 	// Keys are static verification keys.
 	Keys []Key `toml:"keys"`
-	// JWKSFile is a JWK Set file, re-read every JWKSRefresh. Default "".
-	JWKSFile string `toml:"jwks_file"`
+	// JWKSFile is a JWK Set file (relative to the configuration file's
+	// folder), re-read every JWKSRefresh. Default "".
+	JWKSFile string `toml:"jwks_file,path"`
 	// JWKSURL is a JWK Set URL, fetched in the background every
 	// JWKSRefresh (and early when a token names an unknown kid, at most
 	// every 30s). Default "".

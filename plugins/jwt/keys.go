@@ -18,6 +18,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/moongate/moongate/core/config"
 )
 
 // key is one verification key: static, or from the JWKS.
@@ -121,7 +122,9 @@ func (j *jwks) load() error {
 	var data []byte
 	var err error
 	if j.file != "" {
-		data, err = os.ReadFile(j.file)
+		if data, err = os.ReadFile(j.file); err != nil {
+			err = errors.New(config.CannotRead(j.file, err))
+		}
 	} else {
 		data, err = j.fetch()
 	}

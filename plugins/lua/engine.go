@@ -232,7 +232,7 @@ func (sc *Script) checkConf(st *state, spec plugin.Spec, problem func(string) er
 func compileFile(path string) (*glua.FunctionProto, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, errors.New("cannot read script: " + strings.TrimPrefix(err.Error(), "open "+path+": "))
+		return nil, errors.New(config.CannotRead(path, err))
 	}
 	return compile(path, src)
 }

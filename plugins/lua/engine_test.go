@@ -49,7 +49,7 @@ func TestValidateScripts(t *testing.T) {
 		{"toperr.lua", dir + "/toperr.lua:2: attempt to index a non-table object(nil)"},
 		{"loop.lua", "loading the script ran past max_instructions = 1000000"},
 		{"needsbc.lua", `require "bc": ` + dir + "/bc.lua: precompiled (bytecode) chunks are not accepted"},
-		{"missing.lua", "cannot read script: no such file or directory"},
+		{"missing.lua", "routes[0].plugins[0].script: cannot read " + dir + "/missing.lua: no such file or directory"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.script, func(t *testing.T) {
