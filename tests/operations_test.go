@@ -416,3 +416,136 @@ func writeTree(t *testing.T, dir string, files map[string]string) {
 		}
 	}
 }
+
+// TestConfigDump: `moongate config dump` prints the configuration as it
+// is read, every plugin's table with its defaults, "${VAR}" expanded,
+// paths absolute, and no secret; with the secrets put back, the output
+// is a configuration that validates.
+func TestConfigDump(t *testing.T) {
+	secret := "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=" // 32 bytes in base64, as session keys want
+	t.Setenv("MG_DUMP_SECRET", secret)
+	t.Setenv("MG_DUMP_LISTEN", "127.0.0.1:18181")
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"scripts/x.lua": "return { on_request = function(conf) end }\n",
+		"moongate.toml": `[server]
+listen = "${MG_DUMP_LISTEN}"
+[admin]
+token = "${MG_DUMP_SECRET}"
+[[upstreams]]
+name = "u"
+balancer = "sticky"
+targets = [{ url = "http://127.0.0.1:1" }]
+[upstreams.sticky]
+secret = "${MG_DUMP_SECRET}"
+[[consumers]]
+name = "alice"
+groups = ["admins"]
+keys = ["${MG_DUMP_SECRET}"]
+basic_auth = [{ username = "alice", password = "${MG_DUMP_SECRET}" }]
+jwt_secrets = [{ key = "alice-iss", secret = "${MG_DUMP_SECRET}", algorithm = "HS256" }]
+hmac_secrets = [{ key = "alice-hmac", secret = "${MG_DUMP_SECRET}" }]
+[[plugins]]
+name = "request-id"
+[[routes]]
+name = "all"
+paths = ["/"]
+upstream = "u"
+  [[routes.plugins]]
+  name = "cors"
+  [routes.plugins.config]
+  origins = ["https://app.example.com"]
+  [[routes.plugins]]
+  name = "ip-restriction"
+  [routes.plugins.config]
+  allow = ["127.0.0.1"]
+  [[routes.plugins]]
+  name = "multi-auth"
+  [routes.plugins.config]
+  mode = "any"
+    [[routes.plugins.config.steps]]
+    name = "key-auth"
+    [[routes.plugins.config.steps]]
+    name = "basic-auth"
+  [[routes.plugins]]
+  name = "jwt"
+  [routes.plugins.config]
+  consumer_keys = true
+  algorithms = ["HS256"]
+  [[routes.plugins]]
+  name = "hmac-auth"
+  [[routes.plugins]]
+  name = "acl"
+  [routes.plugins.config]
+  allow = ["admins"]
+  [[routes.plugins]]
+  name = "session"
+  [routes.plugins.config]
+  keys = ["${MG_DUMP_SECRET}"]
+  [[routes.plugins]]
+  name = "forward-auth"
+  [routes.plugins.config]
+  url = "http://127.0.0.1:1/auth"
+  [[routes.plugins]]
+  name = "request-size-limit"
+  [routes.plugins.config]
+  max = "1MB"
+  [[routes.plugins]]
+  name = "cache"
+  [[routes.plugins]]
+  name = "headers"
+  [[routes.plugins]]
+  script = "scripts/x.lua"
+  [routes.plugins.config]
+  api_key = "${MG_DUMP_SECRET}"
+  greeting = "hi"
+[[routes]]
+name = "off"
+paths = ["/off"]
+  [[routes.plugins]]
+  name = "request-termination"
+  [[routes.plugins]]
+  name = "mock"
+`,
+	})
+	out, errOut, code := runBin(t, "config", "dump", "-c", filepath.Join(dir, "moongate.toml"))
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	for _, leak := range []string{secret, "a2tra2tr"} {
+		if strings.Contains(out, leak) || strings.Contains(errOut, leak) {
+			t.Errorf("the dump shows a secret (%q):\n%s", leak, out)
+		}
+	}
+	for _, want := range []string{
+		`listen = ["127.0.0.1:18181"]`,               // ${VAR} expanded
+		`read_timeout = "30s"`,                       // a default of the file
+		`token = "[redacted]"`,                       // a secret string of [admin]
+		`secret = "[redacted]"`,                      // sticky, jwt_secrets, hmac_secrets
+		`keys = ["[redacted]"]`,                      // consumers' keys, the session's keys
+		`api_key = "[redacted]"`,                     // a script's table: by the key's name
+		`greeting = "hi"`,                            // ... the rest as written
+		`script = "` + dir + `/scripts/x.lua"`,       // a path resolved, absolute
+		`tag_header = "Surrogate-Key"`,               // a default of the cache plugin
+		`content_type = "text/plain; charset=utf-8"`, // a default of mock
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the dump has no %s:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, `"[redacted]"`); n != 9 {
+		t.Errorf("%d secrets redacted, want 9:\n%s", n, out)
+	}
+	// With the secrets back, from another folder: a valid configuration.
+	back := filepath.Join(t.TempDir(), "dumped.toml")
+	os.WriteFile(back, []byte(strings.ReplaceAll(out, `"[redacted]"`, `"${MG_DUMP_SECRET}"`)), 0o600)
+	if out, errOut, code := runBin(t, "validate", "-c", back); code != 0 || strings.TrimSpace(out) != "ok" {
+		t.Errorf("validate of the dump: exit %d %s\n%s", code, out, errOut)
+	}
+	// And its own dump is the same, but for its header.
+	again, _, _ := runBin(t, "config", "dump", "-c", back)
+	body := func(s string) string { _, rest, _ := strings.Cut(s, "\n\n"); return rest }
+	if body(again) != body(out) {
+		t.Errorf("the dump of the dump differs:\n%s\n---\n%s", again, out)
+	}
+}

@@ -260,6 +260,16 @@ func (d *decoder) decodeStruct(path string, m map[string]any, v reflect.Value) {
 	if remain != nil {
 		v.FieldByIndex(remain).Set(reflect.ValueOf(Table{path: path, raw: rest, dec: d}))
 	}
+	// A table not written is empty, but still knows where it would be:
+	// its plugin's problems then name their key path and line, and what
+	// the plugin decodes from it can be recorded (RecordDecodes).
+	for k, idx := range fields {
+		if _, ok := m[k]; !ok {
+			if f := v.FieldByIndex(idx); f.Type() == tableType && f.CanSet() {
+				f.Set(reflect.ValueOf(Table{path: childPath(path, k), dec: d}))
+			}
+		}
+	}
 }
 
 // remainField returns the index of t's Table field tagged

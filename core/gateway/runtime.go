@@ -227,6 +227,12 @@ func Load(file string, shared *store.Store, logger *slog.Logger) (*Runtime, erro
 	if cfg == nil {
 		return nil, err
 	}
+	return BuildLoaded(cfg, err, shared, logger)
+}
+
+// BuildLoaded is Load for a configuration already read: cfg and err are
+// what config.Load returned (cfg not nil).
+func BuildLoaded(cfg *config.Config, err error, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
 	problems := config.AsProblemsOrNil(err)
 	if cfg.Server.TLS != nil {
 		if _, err := loadCertificate(cfg); err != nil {
