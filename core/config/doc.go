@@ -10,4 +10,12 @@
 // A plugin's own table stays undecoded, as a Table, until the plugin's
 // factory decodes it into its own struct with Table.Decode, with the same
 // strictness and the same error positions.
+//
+// Relative file paths are relative to the configuration file's folder
+// (see ResolvePath). Config.Dump prints a configuration as it was read
+// (`moongate config dump`), and Schema makes the JSON Schema of the file
+// from the same structs: `go generate ./core/config` writes it to
+// docs/moongate.schema.json, and a test fails when it is stale.
 package config
+
+//go:generate go test -count=1 -run ^TestSchemaUpToDate$ ../../cmd/moongate -args -update
