@@ -12,13 +12,18 @@ func TestProxyPathDoesNotAllocate(t *testing.T) {
 	for _, tc := range []struct {
 		name, plugins string
 		extra         []string
+		draining      bool
 	}{
-		{"empty chain", "", nil},
-		{"typical chain", typicalChain, nil},
-		{"behind a trusted proxy", trustedLoopback + typicalChain, behindProxy},
+		{"empty chain", "", nil, false},
+		{"typical chain", typicalChain, nil, false},
+		{"behind a trusted proxy", trustedLoopback + typicalChain, behindProxy, false},
+		{"typical chain, draining", typicalChain, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := benchGateway(t, tc.plugins)
+			if tc.draining {
+				g.Drain() // every response asks for Connection: close
+			}
 			req, fc := benchRequest(tc.extra...)
 			n := testing.AllocsPerRun(500, func() { serveOnce(t, g, req, fc) })
 			if n != 0 {

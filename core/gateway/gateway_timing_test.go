@@ -142,3 +142,17 @@ name = "mock"
 body = "hello"
 `))
 }
+
+// BenchmarkMockDraining is BenchmarkMock while the gateway drains (after
+// SIGTERM, for shutdown_delay): every response asks for the connection
+// to be closed.
+func BenchmarkMockDraining(b *testing.B) {
+	g := benchGateway(b, `
+[[plugins]]
+name = "mock"
+[plugins.config]
+body = "hello"
+`)
+	g.Drain()
+	serveLoop(b, g)
+}
