@@ -73,6 +73,9 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s; FUZZFLAGS='-paral
 	$(call fuzz,FuzzRequestToOpenAI,./plugins/aiproxy/translate)
 	$(call fuzz,FuzzStreamToOpenAI,./plugins/aiproxy/translate)
 	$(call fuzz,FuzzStreamToAnthropic,./plugins/aiproxy/translate)
+	$(call fuzz,FuzzCompile,./core/template)
+	$(call fuzz,FuzzApply,./core/jsonedit)
+	$(call fuzz,FuzzNegotiate,./core/compress)
 
 # fuzz runs target $(1) of package $(2):
 #   go test -run '^$' -fuzz '^$(1)$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) $(2)

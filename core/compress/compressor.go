@@ -65,13 +65,16 @@ func (a *appendWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func zstdOptions(level int) []zstd.EOption {
+// zstdOptions are the encoder settings: concurrency 0 means GOMAXPROCS
+// block encoders (for the shared one-shot encoder); a streaming encoder
+// has one, and trades a little speed for memory since many can be pooled.
+func zstdOptions(level, concurrency int, lowMem bool) []zstd.EOption {
 	return []zstd.EOption{
 		zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
 		zstd.WithWindowSize(ZstdWindow),
 		zstd.WithZeroFrames(true),
-		zstd.WithEncoderConcurrency(1),
-		zstd.WithLowerEncoderMem(true),
+		zstd.WithEncoderConcurrency(concurrency),
+		zstd.WithLowerEncoderMem(lowMem),
 	}
 }
 
@@ -89,9 +92,8 @@ func NewCompressor(e Encoding, level int) (*Compressor, error) {
 	if e == Zstd {
 		// EncodeAll is safe for concurrent use and keeps its own block
 		// encoders: one shared Encoder serves every one-shot call.
-		opts := append(zstdOptions(level)[:4:4], zstd.WithEncoderConcurrency(0))
 		var err error
-		if c.zstd, err = zstd.NewWriter(nil, opts...); err != nil {
+		if c.zstd, err = zstd.NewWriter(nil, zstdOptions(level, 0, false)...); err != nil {
 			return nil, err
 		}
 	}
@@ -115,7 +117,7 @@ func (c *Compressor) get() *state {
 	case Brotli:
 		s.br, _ = brotli.NewWriter(nil, c.level)
 	case Zstd:
-		s.zs, _ = zstd.NewWriter(nil, zstdOptions(c.level)...)
+		s.zs, _ = zstd.NewWriter(nil, zstdOptions(c.level, 1, true)...)
 	}
 	return s
 }
