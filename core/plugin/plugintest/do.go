@@ -71,11 +71,12 @@ type Result struct {
 	Status int
 	Body   string
 	// Stopped reports whether the request phase was cut short: a step
-	// answered or refused the request, so the steps after it and the
-	// upstream were not called (Sent is nil).
+	// answered or refused the request (or failed), so the steps after it
+	// and the upstream were not called (Sent is nil).
 	Stopped bool
 	// Sent is the request as the upstream received it (method, path and
-	// query, headers, body), or nil when the upstream was not called.
+	// query, headers, body), or nil when the upstream was not called or
+	// the body was refused (413).
 	Sent *fasthttp.Request
 	// Consumer is the consumer the steps authenticated, nil for none.
 	Consumer *consumer.Consumer
@@ -110,12 +111,11 @@ func (ch *Chain) Do(r Request) *Result {
 	if ch.logs != nil {
 		mark = ch.logs.count()
 	}
-	res := &Result{Response: &fasthttp.Response{}, Values: map[string]any{}}
-	ch.res = res
+	res := &Result{Response: &fasthttp.Response{}, Values: map[string]any{}, Stopped: true}
+	ch.res = res // the upstream records into it
 	defer func() { ch.res = nil }()
 	ch.Serve(c)
 
-	res.Stopped = res.Sent == nil
 	res.Body = string(c.Response.Body()) // reads a streamed body whole
 	c.Response.CopyTo(res.Response)
 	res.Status = res.Response.StatusCode()

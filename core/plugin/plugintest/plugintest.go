@@ -156,12 +156,16 @@ func (a adapter) Name() string {
 }
 
 func (a adapter) Forward(x *reqctx.Context) error {
+	res := a.ch.res
+	if res != nil {
+		res.Stopped = false
+	}
 	u := a.upstream()
 	if u == nil {
 		return errNoUpstream
 	}
 	c := (*plugin.Context)(x)
-	if res := a.ch.res; res != nil {
+	if res != nil {
 		if err := readStream(c); err != nil {
 			return err
 		}
