@@ -22,7 +22,7 @@
 //
 //	func init() { plugin.Register("hello", NewHello) }
 //
-// The package's Example is a whole plugin of about thirty lines (its
+// The package's Example is a whole plugin of some thirty lines (its
 // config decoded, a request phase and a response phase), built and served
 // requests by core/plugin/plugintest; docs/plugins.md walks through
 // writing, testing, registering and benchmarking one.

@@ -11,45 +11,40 @@ import (
 // Config is the hello step's [config] table.
 type Config struct {
 	Greeting string `toml:"greeting"` // default "hello"
-	Header   string `toml:"header"`   // carries the caller's name; default "X-Name"
 }
 
-// Hello refuses callers without a name, tells the upstream whom to greet,
-// and greets the client on the way back.
-type Hello struct {
-	greeting []byte
-	header   string
-}
+// Hello refuses callers without an X-Name header, tells the upstream whom
+// to greet, and greets the client on the way back.
+type Hello struct{ greeting []byte }
 
 var (
 	_ plugin.RequestHandler  = (*Hello)(nil)
 	_ plugin.ResponseHandler = (*Hello)(nil)
 
-	errNoName = plugin.NewError(400, "a name is required")
+	errNoName = plugin.NewError(400, "X-Name is required")
 )
 
 func init() { plugin.Register("hello", NewHello) }
 
 // NewHello builds a step from its configuration, once per load.
 func NewHello(spec plugin.Spec) (any, error) {
-	cfg := Config{Greeting: "hello", Header: "X-Name"}
+	cfg := Config{Greeting: "hello"}
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Greeting == "" {
 		return nil, spec.Config.Problem("greeting", "must not be empty")
 	}
-	return &Hello{greeting: []byte(cfg.Greeting), header: cfg.Header}, nil
+	return &Hello{greeting: []byte(cfg.Greeting)}, nil
 }
 
 // OnRequest implements plugin.RequestHandler.
 func (h *Hello) OnRequest(c *plugin.Context) error {
-	name := c.Request.Header.Peek(h.header)
+	name := c.Request.Header.Peek("X-Name")
 	if len(name) == 0 {
 		return errNoName
 	}
-	b := append(c.Scratch(), h.greeting...)
-	b = append(append(b, ", "...), name...)
+	b := append(append(append(c.Scratch(), h.greeting...), ", "...), name...)
 	c.Request.Header.SetBytesV("X-Greeting", b)
 	c.KeepScratch(b)
 	return nil
@@ -99,6 +94,6 @@ greting = "hi"
 	// 200 ok
 	// upstream got: good morning, Ada
 	// client got: good morning
-	// 400 stopped: true {"error":"a name is required","status":400}
+	// 400 stopped: true {"error":"X-Name is required","status":400}
 	// test.toml:5: plugins[0].config.greting: unknown key (did you mean "greeting"?)
 }
