@@ -63,7 +63,7 @@ func TestConfigProblems(t *testing.T) {
 		{`headers = { "X-A" = "1\r\nSet-Cookie: a=b" }`, `test.toml:4: plugins[0].config.headers: invalid header "X-A"`},
 		{`headers = { "" = "1" }`, `test.toml:4: plugins[0].config.headers: invalid header ""`},
 		{`status = "503"`, "test.toml:4: plugins[0].config.status:"},
-		{`delay = "1s"`, "test.toml:4: plugins[0].config.delay: unknown key"},
+		{`stauts = 503`, `test.toml:4: plugins[0].config.stauts: unknown key (did you mean "status"?)`},
 	} {
 		_, err := plugintest.Build("[[plugins]]\nname = \"mock\"\n[plugins.config]\n" + tc.config + "\n")
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
