@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -260,14 +261,15 @@ func (d *decoder) decodeStruct(path string, m map[string]any, v reflect.Value) {
 	if remain != nil {
 		v.FieldByIndex(remain).Set(reflect.ValueOf(Table{path: path, raw: rest, dec: d}))
 	}
-	// A table not written is empty, but still knows where it would be:
-	// its plugin's problems then name their key path and line, and what
-	// the plugin decodes from it can be recorded (RecordDecodes).
-	for k, idx := range fields {
-		if _, ok := m[k]; !ok {
-			if f := v.FieldByIndex(idx); f.Type() == tableType && f.CanSet() {
-				f.Set(reflect.ValueOf(Table{path: childPath(path, k), dec: d}))
-			}
+	// A table the file leaves out (a step without [config]) still knows
+	// its place, so that its owner's problems carry file, line and key.
+	for name, idx := range fields {
+		f := v.FieldByIndex(idx)
+		if remain != nil && slices.Equal(idx, remain) {
+			continue
+		}
+		if f.Type() == tableType && f.Interface().(Table).path == "" {
+			f.Set(reflect.ValueOf(Table{path: childPath(path, name), dec: d}))
 		}
 	}
 }
