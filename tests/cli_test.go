@@ -209,8 +209,14 @@ func tryStartBin(t *testing.T, config string) (*process, error) {
 // tryStartBinFile is tryStartBin on a configuration file already written.
 func tryStartBinFile(t *testing.T, file string) (*process, error) {
 	t.Helper()
+	return tryStartBinIn(t, file, "..") // the repository's root, where `make run` runs it
+}
+
+// tryStartBinIn runs the binary on file from the working directory dir.
+func tryStartBinIn(t *testing.T, file, dir string) (*process, error) {
+	t.Helper()
 	cmd := exec.Command(moongateBin(t), "run", "-c", file)
-	cmd.Dir = ".." // the repository's root, where `make run` runs it
+	cmd.Dir = dir
 	var mu sync.Mutex
 	buf := &bytes.Buffer{}
 	cmd.Stderr = lockedWriter{&mu, buf}

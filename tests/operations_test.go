@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -547,5 +548,80 @@ paths = ["/off"]
 	body := func(s string) string { _, rest, _ := strings.Cut(s, "\n\n"); return rest }
 	if body(again) != body(out) {
 		t.Errorf("the dump of the dump differs:\n%s\n---\n%s", again, out)
+	}
+}
+
+// TestRelativePathsFromAnotherDirectory: a configuration names its script,
+// its TLS certificate and key and a consumer's "file:" key relative to its
+// own folder; the binary, started from another folder (as systemd starts
+// it from /), finds them all. A file that cannot be read is named, with
+// the key and line that ask for it.
+func TestRelativePathsFromAnotherDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "tls"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	selfSigned(t, filepath.Join(dir, "tls"))
+	writeTree(t, dir, map[string]string{
+		"secrets/alice.key":     "alice-key-from-a-file\n",
+		"scripts/lib/greet.lua": "return { word = 'relative' }\n",
+		"scripts/hi.lua": `local greet = require("lib.greet")
+return { on_response = function() gw.response.set_header("X-Script", greet.word) end }
+`,
+		"moongate.toml": `[server]
+listen = "127.0.0.1:0"
+[server.tls]
+listen = "127.0.0.1:0"
+cert = "tls/cert.pem"
+key = "tls/key.pem"
+[admin]
+listen = "127.0.0.1:0"
+[[consumers]]
+name = "alice"
+keys = ["file:secrets/alice.key"]
+[[routes]]
+paths = ["/"]
+  [[routes.plugins]]
+  name = "key-auth"
+  [[routes.plugins]]
+  script = "scripts/hi.lua"
+  [[routes.plugins]]
+  name = "mock"
+  [routes.plugins.config]
+  body = "ok"
+`,
+	})
+	elsewhere := t.TempDir()
+	p, err := tryStartBinIn(t, filepath.Join(dir, "moongate.toml"), elsewhere)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := strings.Split(p.listen, ",")
+	if len(addrs) != 2 {
+		t.Fatalf("listeners %q, want plain and TLS", p.listen)
+	}
+	c := &fasthttp.Client{TLSConfig: &tls.Config{InsecureSkipVerify: true}}
+	for _, tc := range []struct {
+		key  string
+		want int
+	}{{"alice-key-from-a-file", 200}, {"wrong", 401}} {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		req.SetRequestURI("https://" + addrs[1] + "/x")
+		req.Header.Set("X-API-Key", tc.key)
+		if err := c.DoTimeout(req, resp, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode() != tc.want || tc.want == 200 && string(resp.Header.Peek("X-Script")) != "relative" {
+			t.Errorf("key %q: %d, X-Script %q; want %d (and the script's header)", tc.key, resp.StatusCode(), resp.Header.Peek("X-Script"), tc.want)
+		}
+	}
+
+	// An unreadable file is named as resolved, at its key and line.
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[admin]\nlisten = \"\"\n[[routes]]\npaths = [\"/\"]\n  [[routes.plugins]]\n  script = \"scripts/nope.lua\"\n"), 0o600)
+	_, errOut, code := runBin(t, "validate", "-c", bad)
+	want := bad + ":6: routes[0].plugins[0].script: cannot read " + filepath.Join(dir, "scripts/nope.lua") + ": no such file or directory"
+	if code != 1 || strings.TrimSpace(errOut) != want {
+		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
 	}
 }

@@ -50,11 +50,13 @@ func TestHelp(t *testing.T) {
 		// its summary, in name order.
 		var names []string
 		for _, line := range strings.Split(out, "\n")[2:] {
-			if f := strings.Fields(line); len(f) > 0 {
-				names = append(names, f[0])
+			f := strings.Fields(line)
+			if len(f) == 0 {
+				break
 			}
+			names = append(names, f[0])
 		}
-		if got := strings.Join(names, " "); got != "cli-echo run validate version" {
+		if got := strings.Join(names, " "); got != "cli-echo config run validate version" {
 			t.Fatalf("%s: commands %q", arg, got)
 		}
 		if !strings.Contains(out, "  validate   check a configuration and exit") {
@@ -87,9 +89,14 @@ func TestCommandsRegisteredByOthers(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	out, _, code := run("version")
-	if code != 0 || out != "moongate "+gateway.Version+"\n" {
-		t.Fatalf("exit %d, %q", code, out)
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-v"}, {"-version"}} {
+		out, _, code := run(args...)
+		if code != 0 || out != gateway.VersionInfo().String()+"\n" || !strings.HasPrefix(out, "moongate "+gateway.Version+" (commit ") {
+			t.Fatalf("%v: exit %d, %q", args, code, out)
+		}
+	}
+	if _, _, code := run("version", "extra"); code != 2 {
+		t.Fatalf("version extra: exit %d, want 2", code)
 	}
 }
 
