@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,6 +91,11 @@ type Options struct {
 	Params []string
 }
 
+type single struct {
+	prog *jsonedit.Program
+	arg  int // index in bodyArgs, -1 for a fixed value
+}
+
 type kind uint8
 
 const (
@@ -121,6 +127,10 @@ type Program struct {
 	query    []op
 	body     *jsonedit.Program
 	bodyArgs []*template.Template
+	// singles are the body operations one by one (a template's value as
+	// argument 0), for a request where a template has no value: its
+	// operation is skipped, the others run.
+	singles  []single
 	captures bool
 	// Throttled logs of what requests bring (a header value with a line
 	// break, a body that is not JSON).
@@ -238,6 +248,7 @@ func Compile(t config.Table, cfg *Config, o Options) (*Program, error) {
 
 	// The body, as one jsonedit program.
 	var ops []jsonedit.Op
+	var argOf []int // per operation: its index in bodyArgs, -1 for none
 	bodyPath := func(key, path string) bool {
 		if _, err := jsonedit.ParsePath(path); err != nil {
 			fail(key, "path "+strconv.Quote(path)+": "+strings.TrimPrefix(err.Error(), "jsonedit: "))
@@ -248,6 +259,7 @@ func Compile(t config.Table, cfg *Config, o Options) (*Program, error) {
 	for _, path := range cfg.Remove.Body {
 		if bodyPath("remove.body", path) {
 			ops = append(ops, jsonedit.Op{Kind: jsonedit.Remove, Path: path})
+			argOf = append(argOf, -1)
 		}
 	}
 	for _, path := range sortedKeys(cfg.Rename.Body) {
@@ -260,6 +272,7 @@ func Compile(t config.Table, cfg *Config, o Options) (*Program, error) {
 			continue
 		}
 		ops = append(ops, jsonedit.Op{Kind: jsonedit.Rename, Path: path, To: to})
+		argOf = append(argOf, -1)
 	}
 	for _, v := range []struct {
 		k    jsonedit.Kind
@@ -275,6 +288,7 @@ func Compile(t config.Table, cfg *Config, o Options) (*Program, error) {
 				continue
 			}
 			var val jsonedit.Value
+			arg := -1
 			switch x := flat[path].(type) {
 			case string:
 				tp := tmpl(key, x)
@@ -284,7 +298,8 @@ func Compile(t config.Table, cfg *Config, o Options) (*Program, error) {
 				if s, ok := tp.Static(); ok {
 					val = jsonedit.String(s)
 				} else {
-					val = jsonedit.Arg(len(p.bodyArgs))
+					arg = len(p.bodyArgs)
+					val = jsonedit.Arg(arg)
 					p.bodyArgs = append(p.bodyArgs, tp)
 				}
 			default:
@@ -296,6 +311,7 @@ func Compile(t config.Table, cfg *Config, o Options) (*Program, error) {
 				val = jsonedit.JSON(raw)
 			}
 			ops = append(ops, jsonedit.Op{Kind: v.k, Path: path, Value: val})
+			argOf = append(argOf, arg)
 		}
 	}
 	if len(errs) > 0 {
@@ -307,6 +323,18 @@ func Compile(t config.Table, cfg *Config, o Options) (*Program, error) {
 			return nil, t.Problem("body", err.Error())
 		}
 		p.body = prog
+		if len(p.bodyArgs) > 0 {
+			for k, o := range ops {
+				s := single{arg: argOf[k]}
+				if s.arg >= 0 {
+					o.Value = jsonedit.Arg(0)
+				}
+				if s.prog, err = jsonedit.Compile([]jsonedit.Op{o}); err != nil {
+					return nil, t.Problem("body", err.Error())
+				}
+				p.singles = append(p.singles, s)
+			}
+		}
 	}
 	return p, nil
 }
@@ -394,7 +422,9 @@ type State struct {
 	buf      []byte
 	ends     []int
 	args     [][]byte
+	missing  []int
 	out      []byte
+	out2     []byte
 }
 
 // Match runs re on subject (copied first, so that changing the path
@@ -432,9 +462,13 @@ func ReleaseState(st *State) {
 	st.ends = st.ends[:0]
 	clear(st.args)
 	st.args = st.args[:0]
-	st.out = st.out[:0]
+	st.missing = st.missing[:0]
+	st.out, st.out2 = st.out[:0], st.out2[:0]
 	if cap(st.out) > 1<<20 {
 		st.out = nil // let a rare large body go
+	}
+	if cap(st.out2) > 1<<20 {
+		st.out2 = nil
 	}
 	states.Put(st)
 }
@@ -601,17 +635,22 @@ func (p *Program) ApplyQuery(c *plugin.Context, args *fasthttp.Args, st *State, 
 }
 
 // ApplyBody returns body with the body operations performed, in a buffer
-// of st (valid until ReleaseState). An error means the body is not JSON
-// that can be edited (malformed, too deep, or a bare string or number):
-// the caller leaves the body as it was.
+// of st (valid until ReleaseState). An operation whose template has no
+// value on this request (a header it names is absent) is skipped, as for
+// headers. An error means the body is not JSON that can be edited
+// (malformed, too deep, or a bare string or number): the caller leaves
+// the body as it was.
 func (p *Program) ApplyBody(body []byte, st *State) ([]byte, error) {
 	st.buf = st.buf[:0]
 	st.ends = st.ends[:0]
-	for _, t := range p.bodyArgs {
-		// A missing value is written as the empty string: a program
-		// cannot drop an operation per request.
-		st.buf, _ = t.Expand(st.buf, st.Src, st.Captures)
+	st.missing = st.missing[:0]
+	for i, t := range p.bodyArgs {
+		var complete bool
+		st.buf, complete = t.Expand(st.buf, st.Src, st.Captures)
 		st.ends = append(st.ends, len(st.buf))
+		if !complete {
+			st.missing = append(st.missing, i)
+		}
 	}
 	st.args = st.args[:0]
 	start := 0
@@ -619,9 +658,32 @@ func (p *Program) ApplyBody(body []byte, st *State) ([]byte, error) {
 		st.args = append(st.args, st.buf[start:end])
 		start = end
 	}
-	out, err := p.body.Apply(st.out[:0], body, st.args)
-	st.out = out
-	return out, err
+	if len(st.missing) == 0 {
+		out, err := p.body.Apply(st.out[:0], body, st.args)
+		st.out = out
+		return out, err
+	}
+	// Slow path: the operations one by one, without those whose value is
+	// missing.
+	cur := body
+	for _, s := range p.singles {
+		var arg [][]byte
+		if s.arg >= 0 {
+			if slices.Contains(st.missing, s.arg) {
+				continue
+			}
+			arg = st.args[s.arg : s.arg+1]
+		}
+		out, err := s.prog.Apply(st.out2[:0], cur, arg)
+		if err != nil {
+			return nil, err
+		}
+		st.out2 = out
+		st.out, st.out2 = st.out2, st.out
+		cur = st.out
+	}
+	st.out = append(st.out[:0], cur...)
+	return st.out, nil
 }
 
 // LogBadBody logs, at most once per interval, that a body could not be

@@ -196,6 +196,16 @@ body = { "tags" = "new" }
 			}
 		})
 	}
+	t.Run("operation with a missing value skipped", func(t *testing.T) {
+		fc, _, _ := run(t, p, func(fc *fasthttp.RequestCtx, _ *plugin.Context) {
+			fc.Request.Header.SetContentType("application/json")
+			fc.Request.SetBodyString(`{"user":"bob","password":"x"}`)
+		})
+		want := `{"login":"bob","flags":["a"],"meta":{"source":"gateway","version":2},"tags":["new"]}`
+		if got := string(fc.Request.Body()); got != want {
+			t.Fatalf("body:\ngot  %s\nwant %s", got, want)
+		}
+	})
 	t.Run("compressed body untouched", func(t *testing.T) {
 		fc, _, _ := run(t, p, func(fc *fasthttp.RequestCtx, _ *plugin.Context) {
 			fc.Request.Header.SetContentType("application/json")
