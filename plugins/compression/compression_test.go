@@ -219,7 +219,7 @@ type takeable struct {
 }
 
 func (s *takeable) Read(p []byte) (int, error) { return s.r.Read(p) }
-func (s *takeable) Take() io.ReadCloser       { return takenStream{s} }
+func (s *takeable) Take() io.ReadCloser        { return takenStream{s} }
 
 type takenStream struct{ s *takeable }
 

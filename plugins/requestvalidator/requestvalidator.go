@@ -159,7 +159,10 @@ func hasBody(c *plugin.Context) bool {
 	case "POST", "PUT", "PATCH":
 		return true
 	}
-	return c.Request.Header.ContentLength() != 0 || c.Request.IsBodyStream()
+	if body, streamed := c.RequestBody(); streamed || len(body) > 0 {
+		return true
+	}
+	return c.Request.Header.ContentLength() != 0
 }
 
 // appendAnswer writes the 400 body: the gateway's error format with the
