@@ -26,7 +26,8 @@ type Config struct {
 	Levels Levels `toml:"levels"`
 	// Types are the content types compressed: "text/*",
 	// "application/json", "application/*+json", "*/*". Default: text,
-	// JSON, XML, JavaScript, NDJSON, WASM, SVG, icons, TrueType/OpenType.
+	// JSON, XML, JavaScript, NDJSON, WASM, SVG, icons, TrueType/OpenType
+	// (also when set to []).
 	Types []string `toml:"types"`
 	// MinSize is the smallest body compressed. Default "1KB".
 	MinSize config.Size `toml:"min_size"`
@@ -70,6 +71,9 @@ func New(spec plugin.Spec) (any, error) {
 	}
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
+	}
+	if len(cfg.Types) == 0 {
+		cfg.Types = compress.DefaultTypes
 	}
 	p := &Plugin{minSize: cfg.MinSize.Int(), streaming: cfg.Streaming}
 	if cfg.MinSize < 0 {

@@ -337,6 +337,17 @@ func (r *chanReader) Read(p []byte) (int, error) {
 	return copy(p, s), nil
 }
 
+func TestEmptyTypesMeanDefaults(t *testing.T) {
+	p := mustBuild(t, "types = []")
+	r := respond(t, p, func(fc *fasthttp.RequestCtx) {
+		fc.Request.Header.Set("Accept-Encoding", "gzip")
+		fc.Response.SetBody(jsonDoc(4 << 10))
+	})
+	if string(r.Header.Peek("Content-Encoding")) != "gzip" {
+		t.Fatal("types = [] compresses nothing")
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ toml, want string }{
 		{`encodings = ["deflate"]`, `encodings[0]: unknown coding "deflate"`},

@@ -3,11 +3,11 @@ package requesttransformer_test
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	_ "github.com/moongate/moongate/plugins/cache"
 	_ "github.com/moongate/moongate/plugins/requesttransformer"
 	"github.com/valyala/fasthttp"
 )
@@ -156,5 +156,43 @@ func TestRewriteEscapeRefused(t *testing.T) {
 	if p := decode(t, body).Path; status != 200 || p != "/tenants/a/b/data" {
 		t.Fatalf("status %d, path %q", status, p)
 	}
-	_ = strconv.Itoa
+}
+
+// TestCachePoisoning: the attacker sends a header the step copies into
+// the upstream request (X-Tenant from X-Client-Tenant), before a cache
+// step, to get its response stored under the key the victim's request
+// hits. The values the step wrote are part of the cache key: the victim
+// gets the answer for its own tenant.
+func TestCachePoisoning(t *testing.T) {
+	u := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Cache-Control", "max-age=600")
+		ctx.SetBodyString("tenant=" + string(ctx.Request.Header.Peek("X-Tenant")))
+	})
+	g := gatewaytest.Start(t, `
+[cache]
+size = "32MB"
+[[upstreams]]
+name = "app"
+targets = [{ url = "`+u.URL+`" }]
+[[routes]]
+paths = ["/"]
+upstream = "app"
+  [[routes.plugins]]
+  name = "request-transformer"
+  [routes.plugins.config.set]
+  headers = { "X-Tenant" = "$(header.x-client-tenant)" }
+  [[routes.plugins]]
+  name = "cache"
+`)
+	if _, body, _ := gatewaytest.Do(t, "GET", g.URL+"/report", nil, "X-Client-Tenant", "evil"); string(body) != "tenant=evil" {
+		t.Fatalf("attacker got %q", body)
+	}
+	_, body, resp := gatewaytest.Do(t, "GET", g.URL+"/report", nil, "X-Client-Tenant", "acme")
+	if string(body) != "tenant=acme" {
+		t.Fatalf("the victim got %q (X-Cache-Status %s)", body, resp.Header.Peek("X-Cache-Status"))
+	}
+	// Each tenant's own entry is still shared by its own requests.
+	if _, _, resp := gatewaytest.Do(t, "GET", g.URL+"/report", nil, "X-Client-Tenant", "acme"); string(resp.Header.Peek("X-Cache-Status")) != "HIT" {
+		t.Fatalf("X-Cache-Status %s", resp.Header.Peek("X-Cache-Status"))
+	}
 }
