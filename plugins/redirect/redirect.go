@@ -46,6 +46,7 @@ type Plugin struct {
 	port      string // ":8443", or "" for 443
 	keepQuery bool
 	relative  bool // the target starts with "/"
+	fromReq   bool // the target reads the request beyond the path ($(...))
 }
 
 var (
@@ -99,6 +100,7 @@ func New(spec plugin.Spec) (any, error) {
 	}
 	p.to = to
 	p.relative = cfg.To[0] == '/' && !strings.HasPrefix(cfg.To, "//")
+	p.fromReq = strings.Contains(cfg.To, "$(")
 	if s, ok := to.Static(); ok {
 		p.static = []byte(s)
 	}
@@ -189,10 +191,10 @@ func (p *Plugin) OnRequest(c *plugin.Context) error {
 	if p.keepQuery {
 		loc = appendQuery(loc, c.Request.URI().QueryString())
 	}
-	if p.static == nil {
-		// A target that depends on more than the path (a header, the
-		// host) is part of the cache key, or a cache step after this one
-		// could serve one client's redirect to another.
+	if p.fromReq {
+		// A target that depends on more than the path and query (a
+		// header, the host) is part of the cache key, or a cache step
+		// after this one could serve one client's redirect to another.
 		c.AddCacheKey(loc)
 	}
 	p.answer(c, loc)

@@ -112,6 +112,20 @@ func TestHTTPS(t *testing.T) {
 	}
 }
 
+// TestCacheKey: a target read from the request beyond its path (a header)
+// is added to the cache key; one from the path alone, which the cache
+// keys on already, is not.
+func TestCacheKey(t *testing.T) {
+	_, _, c := redirect(t, mustBuild(t, `to = "/u/$(header.x-user)"`), "/x", "X-User", "bob")
+	if len(c.CacheKey()) == 0 {
+		t.Fatal("a target from a header is not in the cache key")
+	}
+	_, _, c = redirect(t, mustBuild(t, "from = '^/old/(.*)$'\nto = \"/new/$1\""), "/old/x")
+	if len(c.CacheKey()) != 0 {
+		t.Fatalf("a target from the path added %q to the cache key", c.CacheKey())
+	}
+}
+
 func TestAnswers(t *testing.T) {
 	for conf, want := range map[string]plugin.Answer{
 		`to = "/x"`:                              plugin.AnswerAlways,
