@@ -28,6 +28,13 @@ var pluginImports = []string{
 	"core/store",    // the shared store's namespaces
 	"core/realip",   // trusted proxies, client addresses
 	"core/ttlmap",   // bounded map with expiry
+
+	// The transformation plugins' libraries (issue 16).
+	"core/template",      // value templates of request data
+	"core/jsonedit",      // JSON body edits by dotted path
+	"core/compress",      // content negotiation, codecs
+	"core/jsonschema",    // JSON Schema validation
+	"core/transformstep", // what the transformation steps share
 }
 
 // extraImports are what some packages may import besides: path prefixes

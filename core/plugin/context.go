@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"io"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -245,6 +246,16 @@ func (c *Context) RequestBody() (body []byte, streamed bool) { return c.x().Requ
 // checks itself, nor when n is above the current limit ([server]
 // max_body_size, or a lower limit set before).
 func (c *Context) LimitRequestBody(n int64) { c.x().LimitRequestBody(n) }
+
+// TakeResponseStream takes over the streamed response body, for a step
+// that replaces it with a stream of its own reading from it (compressing
+// it as it comes, say): c.Response no longer closes it, and the step must
+// set its new stream (c.Response.SetBodyStream) and close the taken body
+// when its own stream is closed, which gives the upstream connection back.
+// It returns nil, changing nothing, when the response is not streamed or
+// its stream cannot be taken (it must implement Take() io.ReadCloser, as
+// the upstream's streamed bodies do); a body can be taken once.
+func (c *Context) TakeResponseStream() io.ReadCloser { return c.x().TakeResponseStream() }
 
 // BodySize returns the size of the response body written to the client;
 // meant for the log phase, where the body itself is gone. For a streamed

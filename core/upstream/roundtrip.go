@@ -348,6 +348,7 @@ type streamBody struct {
 	t            *Target
 	release      func(discard bool)
 	once         sync.Once
+	taken        bool // a step took it over: Close is its body's (Take)
 }
 
 // Read implements io.Reader.
@@ -403,8 +404,34 @@ func (s *streamBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Take hands the body over to a step that wraps it in a stream of its own
+// (plugin.Context.TakeResponseStream): from then on the Close the server
+// calls when the response's stream is replaced does nothing, and the
+// returned body's Close gives the connection back. A body is taken once.
+func (s *streamBody) Take() io.ReadCloser {
+	if s.taken {
+		return nil
+	}
+	s.taken = true
+	return takenBody{s}
+}
+
+// takenBody is a streamBody taken over by a step.
+type takenBody struct{ s *streamBody }
+
+func (t takenBody) Read(p []byte) (int, error) { return t.s.Read(p) }
+
+func (t takenBody) Close() error { return t.s.close() }
+
 // Close implements io.Closer.
 func (s *streamBody) Close() error {
+	if s.taken {
+		return nil
+	}
+	return s.close()
+}
+
+func (s *streamBody) close() error {
 	s.once.Do(func() {
 		s.release(!s.eof)
 		s.t.active.Add(-1)

@@ -598,6 +598,21 @@ func (c *Context) BodySize() int {
 	return responseBodySize(c.Response)
 }
 
+// streamTaker is implemented by streamed response bodies a step may take
+// over (core/upstream's).
+type streamTaker interface {
+	Take() io.ReadCloser
+}
+
+// TakeResponseStream takes over the streamed response body; see
+// plugin.Context.TakeResponseStream.
+func (c *Context) TakeResponseStream() io.ReadCloser {
+	if t, ok := c.Response.BodyStream().(streamTaker); ok {
+		return t.Take()
+	}
+	return nil
+}
+
 // responseBodySize is the size of a buffered body, or the announced size of
 // a streamed one (negative when unknown): asking a streamed response for its
 // Body would read the whole stream into memory.
