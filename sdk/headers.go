@@ -50,34 +50,29 @@ func (h *headerFunctions) getAll() *Binding {
 		Fn:      func(s *State, L *lua.LState) int { return s.pushHeaders(L, h.headers(s)) }}
 }
 
-func (h *headerFunctions) set() *Binding {
-	return &Binding{Name: "set_header", Phases: h.write, Doc: h.setDoc,
-		Params:  []Param{headerNameParam, {"value", "string", "new value (no CR or LF)"}},
-		Example: h.examples[2],
+// setter returns set_header (op HeaderSet), add_header (HeaderAdd) or
+// clear_header (HeaderDel).
+func (h *headerFunctions) setter(op plugin.HeaderOp) *Binding {
+	b := &Binding{Phases: h.write, Params: []Param{headerNameParam},
 		Fn: func(s *State, L *lua.LState) int {
-			h.change(s, plugin.HeaderSet, checkHeaderName(L, 1), checkHeaderValue(L, 2))
+			name, value := checkHeaderName(L, 1), ""
+			if op != plugin.HeaderDel {
+				value = checkHeaderValue(L, 2)
+			}
+			h.change(s, op, name, value)
 			return 0
 		}}
-}
-
-func (h *headerFunctions) add() *Binding {
-	return &Binding{Name: "add_header", Phases: h.write, Doc: h.addDoc,
-		Params:  []Param{headerNameParam, {"value", "string", "value to add (no CR or LF)"}},
-		Example: h.examples[3],
-		Fn: func(s *State, L *lua.LState) int {
-			h.change(s, plugin.HeaderAdd, checkHeaderName(L, 1), checkHeaderValue(L, 2))
-			return 0
-		}}
-}
-
-func (h *headerFunctions) clear() *Binding {
-	return &Binding{Name: "clear_header", Phases: h.write, Doc: h.clearDoc,
-		Params:  []Param{headerNameParam},
-		Example: h.examples[4],
-		Fn: func(s *State, L *lua.LState) int {
-			h.change(s, plugin.HeaderDel, checkHeaderName(L, 1), "")
-			return 0
-		}}
+	switch op {
+	case plugin.HeaderSet:
+		b.Name, b.Doc, b.Example = "set_header", h.setDoc, h.examples[2]
+		b.Params = append(b.Params, Param{"value", "string", "new value (no CR or LF)"})
+	case plugin.HeaderAdd:
+		b.Name, b.Doc, b.Example = "add_header", h.addDoc, h.examples[3]
+		b.Params = append(b.Params, Param{"value", "string", "value to add (no CR or LF)"})
+	default:
+		b.Name, b.Doc, b.Example = "clear_header", h.clearDoc, h.examples[4]
+	}
+	return b
 }
 
 // headerWriter is what request and response headers have in common for

@@ -176,7 +176,7 @@ func init() {
 				return pushOpt(L, id, len(id) > 0)
 			}},
 		requestHeaders.get(), requestHeaders.getAll(),
-		requestHeaders.set(), requestHeaders.add(), requestHeaders.clear(),
+		requestHeaders.setter(plugin.HeaderSet), requestHeaders.setter(plugin.HeaderAdd), requestHeaders.setter(plugin.HeaderDel),
 	)
 }
 

@@ -61,7 +61,7 @@ if body then gw.response.set_body((body:gsub("secret", "******"))) end`,
 				return 0
 			}},
 		responseHeaders.get(), responseHeaders.getAll(),
-		responseHeaders.set(), responseHeaders.add(), responseHeaders.clear(),
+		responseHeaders.setter(plugin.HeaderSet), responseHeaders.setter(plugin.HeaderAdd), responseHeaders.setter(plugin.HeaderDel),
 	)
 }
 
