@@ -16,8 +16,12 @@ import (
 // called once per step of each chain, when the chain is built (at load
 // and reload), and returns the StepObserver the engine then calls for that
 // step's phases; an observer makes there what it needs for the step (a
-// metric with its labels, a span name). The Builder's default,
-// NopObserver, observes nothing, and costs nothing.
+// metric with its labels, a span name). A chain with an observed step
+// is timed: one clock read per step and phase (about 25 ns,
+// BenchmarkClock) and two per request. The Builder's default,
+// NopObserver, observes nothing and costs nothing: a chain none of whose
+// steps is observed, or reads the times (plugin.StepTimesUser), is not
+// timed at all.
 type Observer interface {
 	// Step returns what to tell of the phases of the step s, or nil to
 	// be told nothing of it.
