@@ -14,6 +14,7 @@ import (
 
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/gateway"
+	"github.com/moongate/moongate/core/internal/registered"
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/store"
 )
@@ -44,7 +45,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "-v", "-version", "--version":
 		return versionCmd(args[1:], stdout, stderr)
 	}
-	c, ok := plugin.LookupCommand(name)
+	c, ok := registered.Commands.Lookup(name)
 	if !ok {
 		fmt.Fprintf(stderr, "moongate: unknown command %q\n", name)
 		usage(stderr)
@@ -56,8 +57,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: moongate <command> [flags]")
 	fmt.Fprintln(w)
-	for _, n := range plugin.CommandNames() {
-		c, _ := plugin.LookupCommand(n)
+	for _, n := range registered.Commands.Names() {
+		c, _ := registered.Commands.Lookup(n)
 		fmt.Fprintf(w, "  %-10s %s\n", n, c.Summary)
 	}
 	fmt.Fprintln(w)

@@ -35,7 +35,10 @@
 // that know nothing of the engine: core/config (its table and value
 // types), core/consumer (the consumers and their credentials),
 // core/authstep (what authentication steps share), core/store (the
-// shared store's namespaces), core/realip and core/ttlmap; and
+// shared store's namespaces), core/realip, core/ttlmap, core/httpbytes
+// (ASCII case folding, header lists) and core/jsonstr (JSON strings),
+// and the transformation steps' libraries (core/template, core/jsonedit,
+// core/compress, core/jsonschema, core/transformstep); and
 // core/plugin/plugintest in its tests. The engine itself lives in
 // core/internal, where the compiler keeps plugins out; a test in tests/
 // checks the rest (make check).

@@ -156,7 +156,7 @@ tag = "two"
 	if res.Consumer == nil || res.Consumer.Name != "bob" {
 		t.Errorf("consumer %v", res.Consumer)
 	}
-	if logs := strings.Join(ch.Logs(), "\n"); !strings.Contains(logs, `msg="probe built" tag=one`) || !strings.Contains(logs, "tag=two") {
+	if logs := strings.Join(ch.Logs(), "\n"); !strings.Contains(logs, `msg="probe built" step=pt-probe tag=one`) || !strings.Contains(logs, "tag=two") {
 		t.Errorf("build logs:\n%s", logs)
 	}
 }
