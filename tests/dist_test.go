@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -86,4 +87,38 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestOperationsDocsExamples: every TOML example of docs/operations.md
+// and of the health section of docs/observability.md passes `moongate
+// validate`, so the guides cannot teach a key that does not exist. An
+// example without routes gets one.
+func TestOperationsDocsExamples(t *testing.T) {
+	t.Setenv("MOONGATE_ADMIN_LISTEN", "127.0.0.1:9081")
+	n := 0
+	for _, doc := range []string{"../docs/operations.md", "../docs/observability.md"} {
+		src, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(src)
+		if strings.HasSuffix(doc, "observability.md") {
+			_, text, _ = strings.Cut(text, "\n## Health\n")
+			text, _, _ = strings.Cut(text, "\n## ")
+		}
+		for _, b := range regexp.MustCompile("(?s)```toml\n(.*?)```").FindAllStringSubmatch(text, -1) {
+			block := b[1]
+			cfg := block
+			if !strings.Contains(cfg, "[[routes]]") {
+				cfg += "\n[[routes]]\npaths = [\"/\"]\n  [[routes.plugins]]\n  name = \"mock\"\n"
+			}
+			n++
+			if code, out, lines := validateLines(t, cfg); code != 0 {
+				t.Errorf("%s example:\n%s\nmoongate validate: exit %d\n%s\n%s", doc, block, code, out, strings.Join(lines, "\n"))
+			}
+		}
+	}
+	if n < 4 {
+		t.Fatalf("found %d examples: did the guides' blocks change?", n)
+	}
 }

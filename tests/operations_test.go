@@ -495,6 +495,14 @@ upstream = "u"
   name = "cache"
   [[routes.plugins]]
   name = "headers"
+  [routes.plugins.config.request.set]
+  Authorization = "Bearer ${MG_DUMP_SECRET}"
+  X-Tenant = "acme"
+  [[routes.plugins]]
+  name = "request-transformer"
+  [routes.plugins.config.set]
+  query = { api_key = "${MG_DUMP_SECRET}", page = "1" }
+  body = { user = { password = "${MG_DUMP_SECRET}" } }
   [[routes.plugins]]
   script = "scripts/x.lua"
   [routes.plugins.config]
@@ -526,6 +534,10 @@ paths = ["/off"]
 		`keys = ["[redacted]"]`,                      // consumers' keys, the session's keys
 		`api_key = "[redacted]"`,                     // a script's table: by the key's name
 		`greeting = "hi"`,                            // ... the rest as written
+		`Authorization = "[redacted]"`,               // a credential header a step sets
+		`X-Tenant = "acme"`,                          // ... and a header that is not one
+		`api_key = "[redacted]", page = "1"`,         // a credential in a query a step sets
+		`password = "[redacted]"`,                    // ... and in a body, at any depth
 		`script = "` + dir + `/scripts/x.lua"`,       // a path resolved, absolute
 		`tag_header = "Surrogate-Key"`,               // a default of the cache plugin
 		`content_type = "text/plain; charset=utf-8"`, // a default of mock
@@ -534,8 +546,8 @@ paths = ["/off"]
 			t.Errorf("the dump has no %s:\n%s", want, out)
 		}
 	}
-	if n := strings.Count(out, `"[redacted]"`); n != 9 {
-		t.Errorf("%d secrets redacted, want 9:\n%s", n, out)
+	if n := strings.Count(out, `"[redacted]"`); n != 12 {
+		t.Errorf("%d secrets redacted, want 12:\n%s", n, out)
 	}
 	// With the secrets back, from another folder: a valid configuration.
 	back := filepath.Join(t.TempDir(), "dumped.toml")
@@ -548,6 +560,13 @@ paths = ["/off"]
 	body := func(s string) string { _, rest, _ := strings.Cut(s, "\n\n"); return rest }
 	if body(again) != body(out) {
 		t.Errorf("the dump of the dump differs:\n%s\n---\n%s", again, out)
+	}
+
+	// The README's line: ./bin/moongate config dump -c conf/moongate.toml
+	out, errOut, code = runBin(t, "config", "dump", "-c", "conf/moongate.toml")
+	scripts, _ := filepath.Abs("../scripts")
+	if code != 0 || errOut != "" || !strings.Contains(out, `dir = "`+scripts+`"`) || !strings.Contains(out, `name = "health"`) {
+		t.Errorf("config dump -c conf/moongate.toml: exit %d, stderr %q:\n%s", code, errOut, out)
 	}
 }
 
@@ -565,6 +584,8 @@ func TestRelativePathsFromAnotherDirectory(t *testing.T) {
 	writeTree(t, dir, map[string]string{
 		"secrets/alice.key":     "alice-key-from-a-file\n",
 		"scripts/lib/greet.lua": "return { word = 'relative' }\n",
+		"schemas/order.json":    `{"type": "object", "required": ["item"], "properties": {"item": {"$ref": "item.json"}}}`,
+		"schemas/item.json":     `{"type": "string", "minLength": 1}`,
 		"scripts/hi.lua": `local greet = require("lib.greet")
 return { on_response = function() gw.response.set_header("X-Script", greet.word) end }
 `,
@@ -579,6 +600,16 @@ listen = "127.0.0.1:0"
 [[consumers]]
 name = "alice"
 keys = ["file:secrets/alice.key"]
+[[routes]]
+paths = ["/orders"]
+  [[routes.plugins]]
+  name = "request-validator"
+  [routes.plugins.config]
+  schema_file = "schemas/order.json"
+  [[routes.plugins]]
+  name = "mock"
+  [routes.plugins.config]
+  body = "valid"
 [[routes]]
 paths = ["/"]
   [[routes.plugins]]
@@ -616,11 +647,36 @@ paths = ["/"]
 		}
 	}
 
+	// The request validator's schema file, and the file it $refs.
+	for _, tc := range []struct {
+		body string
+		want int
+	}{{`{"item": "tea"}`, 200}, {`{"item": ""}`, 400}, {`{}`, 400}} {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		req.SetRequestURI("http://" + addrs[0] + "/orders")
+		req.Header.SetMethod("POST")
+		req.Header.SetContentType("application/json")
+		req.SetBodyString(tc.body)
+		if err := c.DoTimeout(req, resp, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode() != tc.want {
+			t.Errorf("POST /orders %s: %d %s, want %d", tc.body, resp.StatusCode(), resp.Body(), tc.want)
+		}
+	}
+
 	// An unreadable file is named as resolved, at its key and line.
 	bad := filepath.Join(dir, "bad.toml")
 	os.WriteFile(bad, []byte("[admin]\nlisten = \"\"\n[[routes]]\npaths = [\"/\"]\n  [[routes.plugins]]\n  script = \"scripts/nope.lua\"\n"), 0o600)
 	_, errOut, code := runBin(t, "validate", "-c", bad)
 	want := bad + ":6: routes[0].plugins[0].script: cannot read " + filepath.Join(dir, "scripts/nope.lua") + ": no such file or directory"
+	if code != 1 || strings.TrimSpace(errOut) != want {
+		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
+	}
+	os.WriteFile(bad, []byte("[admin]\nlisten = \"\"\n[[routes]]\npaths = [\"/\"]\n  [[routes.plugins]]\n  name = \"request-validator\"\n"+
+		"  [routes.plugins.config]\n  schema_file = \"schemas/nope.json\"\n  [[routes.plugins]]\n  name = \"mock\"\n"), 0o600)
+	_, errOut, code = runBin(t, "validate", "-c", bad)
+	want = bad + ":8: routes[0].plugins[0].config.schema_file: cannot read " + filepath.Join(dir, "schemas/nope.json") + ": no such file or directory"
 	if code != 1 || strings.TrimSpace(errOut) != want {
 		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", code, errOut, want)
 	}

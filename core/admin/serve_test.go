@@ -136,6 +136,37 @@ func TestToken(t *testing.T) {
 	}
 }
 
+// TestOpenEndpoints: the endpoints of HandleOpen (/healthz, /readyz)
+// answer GET and HEAD without the token; every other method and path
+// still needs it, and the browser checks still apply to them.
+func TestOpenEndpoints(t *testing.T) {
+	s := testServer(Options{Token: "s3cret-token"})
+	s.HandleOpen("/readyz", func(ctx *fasthttp.RequestCtx) { WriteJSON(ctx, 200, map[string]string{"handler": "readyz"}) })
+	for _, tc := range []struct {
+		name, method, uri string
+		headers           []string
+		status            int
+	}{
+		{"GET without a token", "GET", "/readyz", nil, 200},
+		{"HEAD without a token", "HEAD", "/readyz", nil, 200},
+		{"with a query", "GET", "/readyz?verbose=1", nil, 200},
+		{"with a wrong token", "GET", "/readyz", []string{"Authorization", "Bearer wrong"}, 200},
+		{"POST without a token", "POST", "/readyz", nil, 401},
+		{"a longer path", "GET", "/readyz/x", nil, 401},
+		{"another endpoint", "GET", "/status", nil, 401},
+		{"a foreign Host (DNS rebinding)", "GET", "/readyz", []string{"Host", "evil.example"}, 403},
+		{"a cross-origin page", "GET", "/readyz", []string{"Origin", "https://evil.example"}, 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fc := request(tc.method, tc.uri, "", tc.headers...)
+			s.ServeHTTP(fc)
+			if got := fc.Response.StatusCode(); got != tc.status {
+				t.Fatalf("status %d %s, want %d", got, fc.Response.Body(), tc.status)
+			}
+		})
+	}
+}
+
 // Requests a web page could make are refused, token or not.
 func TestBrowserChecks(t *testing.T) {
 	s := testServer(Options{AllowedHosts: []string{"gw.internal"}})

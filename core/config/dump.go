@@ -25,7 +25,10 @@ const Redacted = "[redacted]"
 // `secret` (admin.token, upstreams.sticky.secret). A plugin's [config]
 // table, and a consumer's credentials, are written as their plugins
 // decoded them, with their defaults, when decoded holds what they were
-// decoded into (see RecordDecodes), by key path. A table of which no
+// decoded into (see RecordDecodes), by key path; in the maps of such a
+// table (headers a step sets, a body's fields), the strings under names
+// that name a credential (Authorization, X-API-Key, Cookie, password,
+// ...: see secretKey) are redacted. A table of which no
 // struct was recorded (a script's, a disabled step's) is written as it
 // is in the file, expanded, with the strings under keys that name a
 // secret (key, keys, secret, password, token, ...: see secretKey)
@@ -141,6 +144,10 @@ func (d *dumper) value(v reflect.Value, tag reflect.StructTag) (tval, bool) {
 		}
 		return tval{table: d.structTable(v)}, true
 	case reflect.Map:
+		// A plugin's map of names to values (headers to set, a body's
+		// fields) holds a credential when its name says so: X-API-Key,
+		// Authorization, password.
+		v = redactSecretKeys(v, false)
 		if lit, ok := literal(v); ok {
 			return tval{lit: lit}, true
 		}
@@ -269,14 +276,16 @@ func isLiteralStruct(t reflect.Type) bool {
 var textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 
 // secretWords are the words of a key that make its strings secrets in a
-// table of unknown type.
+// table of unknown type, or in a map of a plugin's table (a header's
+// name: Authorization, X-API-Key, Cookie).
 var secretWords = map[string]bool{"key": true, "keys": true, "secret": true, "secrets": true, "password": true,
 	"passwords": true, "passwd": true, "token": true, "tokens": true, "apikey": true, "credential": true,
-	"credentials": true, "private": true}
+	"credentials": true, "private": true, "auth": true, "authorization": true, "cookie": true, "cookies": true,
+	"signature": true, "passphrase": true}
 
-// secretKey reports whether a key of a table of unknown type names a
-// secret: one of its words (split at "_", "-" and ".") is one of
-// secretWords.
+// secretKey reports whether a key of a table of unknown type, or of a
+// map, names a secret: one of its words (split at "_", "-" and ".") is
+// one of secretWords.
 func secretKey(k string) bool {
 	for _, w := range strings.FieldsFunc(strings.ToLower(k), func(r rune) bool { return r == '_' || r == '-' || r == '.' }) {
 		if secretWords[w] {
@@ -284,6 +293,58 @@ func secretKey(k string) bool {
 		}
 	}
 	return false
+}
+
+// redactSecretKeys returns the map (or list) v with the strings under
+// keys that name a secret (see secretKey), at any depth, replaced by
+// Redacted; every string when redact. v itself when there is none.
+func redactSecretKeys(v reflect.Value, redact bool) reflect.Value {
+	for (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) && !v.IsNil() {
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String {
+			return v
+		}
+		out := make(map[string]any, v.Len())
+		changed := false
+		for _, k := range v.MapKeys() {
+			e := v.MapIndex(k)
+			r := redactSecretKeys(e, redact || secretKey(k.String()))
+			if !reflect.DeepEqual(r.Interface(), e.Interface()) {
+				changed = true
+			}
+			out[k.String()] = r.Interface()
+		}
+		if !changed {
+			return v
+		}
+		return reflect.ValueOf(out)
+	case reflect.Slice, reflect.Array:
+		if !redact && v.Type().Elem().Kind() == reflect.String {
+			return v
+		}
+		out := make([]any, v.Len())
+		changed := false
+		for i := range out {
+			e := v.Index(i)
+			r := redactSecretKeys(e, redact)
+			if !reflect.DeepEqual(r.Interface(), e.Interface()) {
+				changed = true
+			}
+			out[i] = r.Interface()
+		}
+		if !changed {
+			return v
+		}
+		return reflect.ValueOf(out)
+	case reflect.String:
+		if redact {
+			return redactStrings(v)
+		}
+	}
+	return v
 }
 
 // redactStrings returns v with every string in it (a string, or a list

@@ -43,8 +43,8 @@ func (g *Gateway) Drain() { g.draining.Store(true) }
 // managers, answered without the admin token (they tell nothing but the
 // process's state):
 //
-//	GET /healthz  200 {"status":"ok"}: the process is alive
-//	GET /readyz   200 {"status":"ok"}, or 503 {"status":"unavailable","reason":...}
+//	GET /healthz  200 {"status": "ok"}: the process is alive
+//	GET /readyz   200 {"status": "ok"}, or 503 {"status": "unavailable", "reason": ...}
 func (g *Gateway) registerHealth(a *admin.Server) {
 	a.HandleOpen("/healthz", func(ctx *fasthttp.RequestCtx) {
 		admin.WriteJSON(ctx, 200, map[string]string{"status": "ok"})

@@ -2,6 +2,7 @@ package requestvalidator
 
 import (
 	"errors"
+	"io/fs"
 	"strconv"
 	"sync"
 
@@ -18,9 +19,9 @@ func init() { plugin.Register("request-validator", New) }
 type Config struct {
 	// Schema is a JSON Schema written as a TOML table. Default: none.
 	Schema map[string]any `toml:"schema"`
-	// SchemaFile is a JSON Schema file (relative paths from the directory
-	// moongate runs in); it may $ref files in its own folder. Default "".
-	SchemaFile string `toml:"schema_file"`
+	// SchemaFile is a JSON Schema file, relative to the configuration
+	// file's folder; it may $ref files in its own folder. Default "".
+	SchemaFile string `toml:"schema_file,path"`
 	// RequiredHeaders must be present and not empty. Default: none.
 	RequiredHeaders []string `toml:"required_headers"`
 	// RequiredQuery are query arguments that must be present. Default: none.
@@ -71,6 +72,10 @@ func New(spec plugin.Spec) (any, error) {
 		}
 	case cfg.SchemaFile != "":
 		if p.schema, err = jsonschema.CompileFile(cfg.SchemaFile); err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				return nil, spec.Config.Problem("schema_file", config.CannotRead(pe.Path, err))
+			}
 			return nil, spec.Config.Problem("schema_file", err.Error())
 		}
 	}
