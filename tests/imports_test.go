@@ -21,13 +21,14 @@ const module = "github.com/moongate/moongate/"
 
 // pluginImports are the packages of the module every plugin may import.
 var pluginImports = []string{
-	"core/plugin",   // the contract
-	"core/config",   // table and value types, problems
-	"core/consumer", // consumers, kinds of credentials
-	"core/authstep", // what authentication steps share
-	"core/store",    // the shared store's namespaces
-	"core/realip",   // trusted proxies, client addresses
-	"core/ttlmap",   // bounded map with expiry
+	"core/plugin",    // the contract
+	"core/config",    // table and value types, problems
+	"core/consumer",  // consumers, kinds of credentials
+	"core/authstep",  // what authentication steps share
+	"core/store",     // the shared store's namespaces
+	"core/realip",    // trusted proxies, client addresses
+	"core/ttlmap",    // bounded map with expiry
+	"core/ratelimit", // rate and token limits (ai-proxy's token budgets)
 }
 
 // extraImports are what some packages may import besides: path prefixes
