@@ -603,6 +603,9 @@ func (cl *call) startStream() outcome {
 	c.Response.Header.Set("Cache-Control", "no-cache")
 	c.Response.Header.Set("X-Accel-Buffering", "no")
 	c.Response.ImmediateHeaderFlush = true
+	// The usage is known at the end of the stream: the log phase waits
+	// for it (Close releases it).
+	cl.logHeld = c.HoldLog()
 	c.Response.SetBodyStream(cl, -1)
 	c.Stop()
 	return outDone

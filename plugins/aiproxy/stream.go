@@ -200,6 +200,7 @@ func (cl *call) Close() error {
 	default:
 		t, have = cl.meter.Tokens()
 	}
+	c := cl.c
 	if !cl.logHeld {
 		cl.c = nil // the request's context may be gone
 	}
@@ -207,6 +208,10 @@ func (cl *call) Close() error {
 	if cl.caching && cl.complete && !cl.clientGone {
 		cl.p.cache.put(cl.cacheKey, cachedStream, cl.cacheBuf)
 	}
+	held := cl.logHeld
 	releaseCall(cl)
+	if held {
+		c.ReleaseLog()
+	}
 	return nil
 }
