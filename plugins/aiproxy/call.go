@@ -624,7 +624,7 @@ func (cl *call) streamError(ev *sse.Event) (translate.ProviderError, bool) {
 		}
 		return pe, true
 	}
-	if rawjson.Get(ev.Data, "error") == nil {
+	if !hasError(ev.Data) {
 		return translate.ProviderError{}, false
 	}
 	return translate.ParseOpenAIError(500, ev.Data), true

@@ -1,6 +1,7 @@
 package aiproxy
 
 import (
+	"bytes"
 	"errors"
 	"io"
 
@@ -84,7 +85,7 @@ func (cl *call) next() []byte {
 			cl.complete, cl.finished = true, true
 			return cl.keep(ev.Raw)
 		}
-		if rawjson.Get(ev.Data, "error") != nil {
+		if hasError(ev.Data) {
 			// The provider's message, redacted, in the same shape.
 			_, body := translate.ParseOpenAIError(500, ev.Data).OpenAI()
 			cl.finished = true
@@ -121,7 +122,7 @@ func (cl *call) next() []byte {
 		}
 		return cl.keep(cl.out)
 	default: // modeToAnthropic
-		failed := rawjson.Get(ev.Data, "error") != nil
+		failed := hasError(ev.Data)
 		var err error
 		cl.out, err = cl.toAnth.Event(cl.out[:0], ev.Type, ev.Data)
 		if cl.toAnth.Done() {
@@ -130,6 +131,13 @@ func (cl *call) next() []byte {
 		}
 		return cl.keep(cl.out)
 	}
+}
+
+// hasError reports whether an OpenAI chunk is the provider's error
+// ({"error": {...}}); the quick test spares chunks that cannot be one the
+// parse.
+func hasError(data []byte) bool {
+	return bytes.Contains(data, []byte(`"error"`)) && rawjson.Get(data, "error") != nil
 }
 
 // keep notes what is written to the client, for the prompt cache.
