@@ -47,8 +47,10 @@ type call struct {
 	plan      []target
 	provBody  []byte
 
-	req  fasthttp.Request
-	resp fasthttp.Response
+	// The provider request and answer; they keep their buffers from
+	// call to call.
+	req  *fasthttp.Request
+	resp *fasthttp.Response
 	pc   *provConn
 
 	// Streaming.
@@ -107,6 +109,8 @@ var callPool = sync.Pool{New: func() any {
 		rd:       sse.NewReader(nil, 0),
 		toOpenAI: translate.NewStreamToOpenAI(translate.ResponseOptions{}, false),
 		toAnth:   translate.NewStreamToAnthropic(translate.ResponseOptions{}),
+		req:      &fasthttp.Request{},
+		resp:     &fasthttp.Response{},
 	}
 }}
 
@@ -129,11 +133,10 @@ func releaseCall(cl *call) {
 	cl.rd.Reset(nil, 0)
 	cl.meter.Reset()
 	*cl = call{
-		rd: cl.rd, toOpenAI: cl.toOpenAI, toAnth: cl.toAnth,
+		rd: cl.rd, toOpenAI: cl.toOpenAI, toAnth: cl.toAnth, req: cl.req, resp: cl.resp,
 		plan: cl.plan[:0], out: cl.out[:0], cacheBuf: cl.cacheBuf[:0], limitKey: cl.limitKey[:0],
 		bodyBuf: cl.bodyBuf[:0], rl: ratelimit.Result{Windows: cl.rl.Windows[:0]},
 	}
-	// The request and response keep their buffers through the reset above.
 	callPool.Put(cl)
 }
 
@@ -335,7 +338,7 @@ func (cl *call) prepare(tg target, model string) error {
 func (cl *call) send(tg target, k *poolKey, model string) outcome {
 	p := tg.p
 	cl.tg, cl.key, cl.provModel = tg, k, model
-	req, resp := &cl.req, &cl.resp
+	req, resp := cl.req, cl.resp
 	req.Reset()
 	resp.Reset()
 	req.Header.SetMethod("POST")
@@ -481,7 +484,7 @@ func classify(err error) failKind {
 // readErrorBody reads a provider's error answer (64 KB at most) and
 // releases the provider's response stream.
 func (cl *call) readErrorBody() []byte {
-	resp := &cl.resp
+	resp := cl.resp
 	if !resp.IsBodyStream() {
 		return resp.Body()
 	}
@@ -543,7 +546,7 @@ func (cl *call) answer() outcome {
 // target. Then the answer is committed: the call becomes the response's
 // body stream.
 func (cl *call) startStream() outcome {
-	resp := &cl.resp
+	resp := cl.resp
 	if !bytes.HasPrefix(resp.Header.ContentType(), []byte("text/event-stream")) || !resp.IsBodyStream() {
 		cl.readErrorBody()
 		cl.attemptFailed(cl.key, failBadAnswer, resp.StatusCode(), nil)

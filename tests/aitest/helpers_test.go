@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +197,43 @@ func (e *env) open(t *testing.T, method, path string, headers map[string]string,
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	return resp
+}
+
+// rawRequest sends a request on a socket of its own and returns the
+// socket and a reader positioned after the answer's head, for tests that
+// must control the connection (a client that goes away). The socket is
+// closed at the end of the test.
+func rawRequest(t *testing.T, e *env, method, path string, headers map[string]string, body string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.gw.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	var b strings.Builder
+	b.WriteString(method + " " + path + " HTTP/1.1\r\nHost: gateway\r\n")
+	for k, v := range headers {
+		b.WriteString(k + ": " + v + "\r\n")
+	}
+	b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+	if _, err := conn.Write([]byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	status, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(status, "HTTP/1.1 200") {
+		t.Fatalf("%s %s: status line %q: %v", method, path, status, err)
+	}
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("%s %s: reading the head: %v", method, path, err)
+		}
+		if line == "\r\n" {
+			return conn, br
+		}
+	}
 }
 
 // chat posts an OpenAI chat request as alice.

@@ -3,6 +3,7 @@ package aitest
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,41 +115,52 @@ func TestPromptCache(t *testing.T) {
 // A client that goes away in the middle of a stream cancels the
 // provider's request: the gateway's next write to the client fails, and
 // the gateway closes the provider connection, which the mock sees
-// (Handled, Canceled). The provider holds its events until the client
-// has gone (Gate), then sends 32 MB: more than the sockets between it
-// and the gateway can hold, so it can only finish if the gateway reads
-// the answer to its end.
+// (Handled, Canceled). The client is a raw socket, so that it is gone
+// (reset) when the test goes on; the provider holds the rest of its
+// answer until then (Gate), then sends 200 more events and waits (Hang)
+// until its client leaves. A gateway that did not cancel would read the
+// 200 events and wait with the provider for its idle_timeout (60s here),
+// far past the test's deadline.
 func TestClientDisconnectCancelsProvider(t *testing.T) {
-	big := strings.Repeat("x", 32<<10)
+	pieces := make([]string, 200)
+	for i := range pieces {
+		pieces[i] = "piece " + strconv.Itoa(i) + " "
+	}
 	for _, model := range []string{"gpt-4o", "gpt-via-claude"} {
 		t.Run(model, func(t *testing.T) {
-			e := start(t, defaultModels)
+			e := startWith(t, func(oa, an *providertest.Server) string {
+				p := providersTOML(oa, an, []string{providerKeyA}, []string{providerKeyA})
+				return authTOML + routeTOML + strings.ReplaceAll(p, `idle_timeout = "5s"`, `idle_timeout = "60s"`) + defaultModels
+			})
 			gate := make(chan struct{})
 			mock := e.oa
-			evs := providertest.OpenAIStream("gpt-4o", []string{big}, &providertest.DefaultUsage)
+			evs := providertest.OpenAIStream("gpt-4o", pieces, &providertest.DefaultUsage)
 			if model == "gpt-via-claude" {
 				mock = e.an
-				evs = providertest.AnthropicStream("claude-haiku-4-5", []string{big}, providertest.DefaultUsage)
+				evs = providertest.AnthropicStream("claude-haiku-4-5", pieces, providertest.DefaultUsage)
 			}
-			n := 2 // OpenAI: the role chunk, then the text
-			if model == "gpt-via-claude" {
-				n = 4 // message_start, content_block_start, ping, then the text
+			// The end of the stream never comes: the provider is still
+			// answering when the client leaves.
+			mock.Enqueue(providertest.Reply{Events: evs[:len(evs)-2], Gate: gate, Hang: true})
+
+			conn, br := rawRequest(t, e, "POST", "/v1/chat/completions", openaiHeaders(clientKey), body(streamChatUsage, model))
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					t.Fatalf("no first event: %v", err)
+				}
+				if strings.HasPrefix(line, "data:") {
+					break
+				}
 			}
-			long := append([][]byte{}, evs[:n]...)
-			for i := 0; i < 1000; i++ {
-				long = append(long, evs[n])
-			}
-			mock.Enqueue(providertest.Reply{Events: append(long, evs[n+1:]...), Gate: gate})
-			resp := e.open(t, "POST", "/v1/chat/completions", openaiHeaders(clientKey), body(streamChatUsage, model))
-			if _, ok := newEventReader(resp.Body).next(); !ok {
-				t.Fatal("no first event")
-			}
-			resp.Body.Close() // the client goes away
+			// The client goes away: a reset, at once.
+			conn.(*net.TCPConn).SetLinger(0)
+			conn.Close()
 			close(gate)
 			select {
 			case h := <-mock.Handled():
 				if !h.Canceled {
-					t.Fatal("the provider's answer was read in full: the request was not canceled")
+					t.Fatal("the provider's answer was written in full")
 				}
 			case <-time.After(10 * time.Second):
 				t.Fatal("the provider request was not canceled")

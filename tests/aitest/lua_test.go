@@ -120,8 +120,14 @@ func TestGuardScript(t *testing.T) {
 			lines = append(lines, l)
 		}
 	}
-	if len(lines) != 2 || !strings.Contains(lines[0], "model=gpt-4o") || !strings.Contains(lines[0], "provider=oa") ||
-		!strings.Contains(lines[1], "model=gpt-via-claude") || !strings.Contains(lines[1], "total=17") {
+	// The log phase runs on worker goroutines: the lines may come in
+	// any order.
+	var json, stream bool
+	for _, l := range lines {
+		json = json || strings.Contains(l, "model=gpt-4o ") && strings.Contains(l, "provider=oa") && strings.Contains(l, "total=17")
+		stream = stream || strings.Contains(l, "model=gpt-via-claude") && strings.Contains(l, "provider=an") && strings.Contains(l, "total=17")
+	}
+	if len(lines) != 2 || !json || !stream {
 		t.Fatalf("usage log lines:\n%s", strings.Join(lines, "\n"))
 	}
 }
