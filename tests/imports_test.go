@@ -28,7 +28,18 @@ var pluginImports = []string{
 	"core/store",     // the shared store's namespaces
 	"core/realip",    // trusted proxies, client addresses
 	"core/ttlmap",    // bounded map with expiry
-	"core/ratelimit", // rate and token limits (ai-proxy's token budgets)
+	"core/httpbytes", // ASCII case folding, header lists, hex digits
+	"core/jsonstr",   // JSON string escaping
+
+	// The transformation plugins' libraries (issue 16).
+	"core/template",      // value templates of request data
+	"core/jsonedit",      // JSON body edits by dotted path
+	"core/compress",      // content negotiation, codecs
+	"core/jsonschema",    // JSON Schema validation
+	"core/transformstep", // what the transformation steps share
+
+	// The AI gateway's libraries (issue 15).
+	"core/ratelimit", // token budgets (ai-proxy's limits)
 }
 
 // extraImports are what some packages may import besides: path prefixes

@@ -166,7 +166,9 @@ func BenchmarkJSON(b *testing.B) {
 func BenchmarkStream(b *testing.B) {
 	p := benchProvider(b)
 	g := benchGateway(b, p)
-	b.Run("direct", func(b *testing.B) { benchCalls(b, p, "/v1/chat/completions", bodyFor(benchChatS, "gpt-4o"), benchEvents) })
+	b.Run("direct", func(b *testing.B) {
+		benchCalls(b, p, "/v1/chat/completions", bodyFor(benchChatS, "gpt-4o"), benchEvents)
+	})
 	b.Run("gateway-passthrough", func(b *testing.B) {
 		benchCalls(b, g, "/v1/chat/completions", bodyFor(benchChatS, "gpt"), benchEvents)
 	})

@@ -1,7 +1,6 @@
 package aiproxy
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -10,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/ratelimit"
 	"github.com/moongate/moongate/plugins/aiproxy/internal/rawjson"
@@ -547,7 +547,8 @@ func (cl *call) answer() outcome {
 // body stream.
 func (cl *call) startStream() outcome {
 	resp := cl.resp
-	if !bytes.HasPrefix(resp.Header.ContentType(), []byte("text/event-stream")) || !resp.IsBodyStream() {
+	// Media types compare without case (RFC 9110 §8.3.1).
+	if !httpbytes.HasPrefixFold(resp.Header.ContentType(), "text/event-stream") || !resp.IsBodyStream() {
 		cl.readErrorBody()
 		cl.attemptFailed(cl.key, failBadAnswer, resp.StatusCode(), nil)
 		return outNext

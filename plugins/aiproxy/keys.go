@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/valyala/fasthttp"
 )
 
@@ -137,13 +138,12 @@ func resetAfter(h *fasthttp.ResponseHeader, now time.Time) time.Duration {
 	}
 	var d time.Duration
 	h.VisitAll(func(key, value []byte) {
-		name := strings.ToLower(string(key))
 		switch {
-		case strings.HasPrefix(name, "x-ratelimit-reset-"):
+		case httpbytes.HasPrefixFold(key, "x-ratelimit-reset-"):
 			if x, err := time.ParseDuration(strings.TrimSpace(string(value))); err == nil && x > d {
 				d = x
 			}
-		case strings.HasPrefix(name, "anthropic-ratelimit-") && strings.HasSuffix(name, "-reset"):
+		case httpbytes.HasPrefixFold(key, "anthropic-ratelimit-") && len(key) > 6 && httpbytes.EqualFold(key[len(key)-6:], "-reset"):
 			if t, err := time.Parse(time.RFC3339, strings.TrimSpace(string(value))); err == nil && t.Sub(now) > d {
 				d = t.Sub(now)
 			}
