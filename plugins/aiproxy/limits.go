@@ -14,16 +14,18 @@ import (
 // let through while its consumer's budget is not spent (the check costs
 // one token), and charged with its real usage once the answer is over.
 // A request that goes past the budget is not cut; the next ones wait
-// until the windows have room again.
+// until the windows have room again. lim is core/ratelimit's Local (policy
+// "local"); a Redis limiter of the same package takes its place once the
+// gateway has a [redis] section to build it from.
 type tokenLimits struct {
-	lim          *ratelimit.Local
+	lim          ratelimit.Limiter
 	byCredential bool
 }
 
 // limiters keeps each route's limiter across reloads, so that a reload
 // does not hand every consumer a fresh budget; a change of the limits
 // starts afresh.
-var limiters sync.Map // route + "\x00" + limits → *ratelimit.Local
+var limiters sync.Map // route + "\x00" + limits → ratelimit.Limiter
 
 func newTokenLimits(route string, cfg LimitsConfig) (*tokenLimits, error) {
 	if cfg.TokensPerMinute == 0 && cfg.TokensPerDay == 0 {
@@ -39,7 +41,7 @@ func newTokenLimits(route string, cfg LimitsConfig) (*tokenLimits, error) {
 	id := route + "\x00" + strconv.FormatInt(cfg.TokensPerMinute, 10) + "/" + strconv.FormatInt(cfg.TokensPerDay, 10)
 	tl := &tokenLimits{byCredential: cfg.By == "credential"}
 	if v, ok := limiters.Load(id); ok {
-		tl.lim = v.(*ratelimit.Local)
+		tl.lim = v.(ratelimit.Limiter)
 		return tl, nil
 	}
 	lim, err := ratelimit.NewLocal(l, ratelimit.LocalOptions{})
@@ -47,7 +49,7 @@ func newTokenLimits(route string, cfg LimitsConfig) (*tokenLimits, error) {
 		return nil, err
 	}
 	v, _ := limiters.LoadOrStore(id, lim)
-	tl.lim = v.(*ratelimit.Local)
+	tl.lim = v.(ratelimit.Limiter)
 	return tl, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moongate/moongate/plugins/aiproxy/providertest"
 )
 
 // sdkScript runs the official SDKs against the gateway and prints one
@@ -21,6 +23,15 @@ import Anthropic from "@anthropic-ai/sdk";
 
 const [base, key] = process.argv.slice(2);
 const out = (name, v) => console.log(JSON.stringify({ name, ...v }));
+
+// Retries: each provider fails the first request it gets (the test
+// queues a 5xx); the SDKs retry the gateway's 5xx on their own.
+const oaRetry = new OpenAI({ baseURL: base + "/v1", apiKey: key, maxRetries: 2 });
+const rc = await oaRetry.chat.completions.create({ model: "gpt-via-claude", messages: [{ role: "user", content: "Hi" }] });
+out("openai-retry", { text: rc.choices[0].message.content });
+const anRetry = new Anthropic({ baseURL: base, apiKey: key, maxRetries: 2 });
+const rm = await anRetry.messages.create({ model: "claude-via-gpt", max_tokens: 50, messages: [{ role: "user", content: "Hi" }] });
+out("anthropic-retry", { text: rm.content[0].text });
 
 const oa = new OpenAI({ baseURL: base + "/v1", apiKey: key, maxRetries: 0 });
 const c = await oa.chat.completions.create({ model: "gpt-via-claude", messages: [{ role: "user", content: "Hi" }] });
@@ -63,8 +74,8 @@ try {
 `
 
 // The official npm SDKs, unchanged, pointed at the gateway with a base
-// URL and a consumer key: JSON, streams with usage, and a wrong key as
-// the SDK's AuthenticationError. The SDKs are installed by the test into
+// URL and a consumer key: JSON, streams with usage, the SDKs' own
+// retries of a 5xx, and a wrong key as the SDK's AuthenticationError. The SDKs are installed by the test into
 // a temporary folder; the test is skipped when npm is missing (or cannot
 // install them: no network).
 func TestOfficialSDKs(t *testing.T) {
@@ -101,6 +112,8 @@ func TestOfficialSDKs(t *testing.T) {
 	}
 
 	e := start(t, defaultModels)
+	e.an.Enqueue(providertest.AnthropicError(529, "overloaded_error", "Overloaded"))
+	e.oa.Enqueue(providertest.OpenAIError(500, "server_error", "", "The server had an error while processing your request."))
 	run := exec.CommandContext(ctx, node, "check.mjs", e.gw.URL, clientKey)
 	run.Dir = dir
 	var stderr bytes.Buffer
@@ -118,12 +131,19 @@ func TestOfficialSDKs(t *testing.T) {
 		got[m["name"].(string)] = m
 	}
 	want := map[string]map[string]any{
+		"openai-retry":     {"text": allText},
+		"anthropic-retry":  {"text": allText},
 		"openai-json":      {"text": allText, "model": "gpt-via-claude", "total": 17.0},
 		"openai-stream":    {"text": allText, "usages": 1.0, "total": 17.0},
 		"openai-401":       {"status": 401.0, "auth": true},
 		"anthropic-json":   {"text": allText, "model": "claude-via-gpt", "input": 12.0, "output": 5.0},
 		"anthropic-stream": {"text": allText, "stop": "end_turn", "input": 12.0, "output": 5.0},
 		"anthropic-401":    {"status": 401.0, "auth": true},
+	}
+	// The failed first calls, then the retries, then the checks below
+	// (two calls to each provider: JSON and stream).
+	if n, m := len(e.an.Requests()), len(e.oa.Requests()); n != 4 || m != 4 {
+		t.Errorf("provider calls: anthropic %d, openai %d; want 4 each (a failure, its retry, JSON, stream)", n, m)
 	}
 	for name, fields := range want {
 		for k, v := range fields {
