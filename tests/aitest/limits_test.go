@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moongate/moongate/plugins/aiproxy"
 	"github.com/moongate/moongate/plugins/aiproxy/providertest"
 )
 
@@ -120,7 +121,8 @@ func TestPromptCache(t *testing.T) {
 // answer until then (Gate), then sends 200 more events and waits (Hang)
 // until its client leaves. A gateway that did not cancel would read the
 // 200 events and wait with the provider for its idle_timeout (60s here),
-// far past the test's deadline.
+// far past the test's deadline. The route has a log step: the log phase,
+// which a stream holds until its end, runs for the abandoned stream too.
 func TestClientDisconnectCancelsProvider(t *testing.T) {
 	pieces := make([]string, 200)
 	for i := range pieces {
@@ -130,8 +132,12 @@ func TestClientDisconnectCancelsProvider(t *testing.T) {
 		t.Run(model, func(t *testing.T) {
 			e := startWith(t, func(oa, an *providertest.Server) string {
 				p := providersTOML(oa, an, []string{providerKeyA}, []string{providerKeyA})
-				return authTOML + routeTOML + strings.ReplaceAll(p, `idle_timeout = "5s"`, `idle_timeout = "60s"`) + defaultModels
+				return authTOML + "[[plugins]]\nname = \"test-ai-log\"\n" + routeTOML +
+					strings.ReplaceAll(p, `idle_timeout = "5s"`, `idle_timeout = "60s"`) + defaultModels
 			})
+			for len(logged) > 0 {
+				<-logged
+			}
 			gate := make(chan struct{})
 			mock := e.oa
 			evs := providertest.OpenAIStream("gpt-4o", pieces, &providertest.DefaultUsage)
@@ -164,6 +170,9 @@ func TestClientDisconnectCancelsProvider(t *testing.T) {
 				}
 			case <-time.After(10 * time.Second):
 				t.Fatal("the provider request was not canceled")
+			}
+			if m := nextLogged(t); m[aiproxy.ValueModel] != model || m[aiproxy.ValueStream] != true {
+				t.Fatalf("log phase of the abandoned stream: %v", m)
 			}
 		})
 	}
