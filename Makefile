@@ -7,7 +7,7 @@ COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w -X github.com/moongate/moongate/core/gateway.Version=$(VERSION) -X github.com/moongate/moongate/core/gateway.Commit=$(COMMIT)
 CONFIG ?= conf/moongate.toml
 
-.PHONY: help build run test test-short race vet fmt check fuzz bench bench-compare clean redis-server
+.PHONY: help build run test test-short race vet fmt check fuzz bench bench-compare clean redis-server npm
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -18,12 +18,12 @@ build: ## build bin/moongate
 run: build ## build and run the gateway on conf/moongate.toml (CONFIG=... to change)
 	./$(BIN) run -c $(CONFIG)
 
-test: vet redis-server ## run every test: vet, gofmt check, unit + end-to-end tests, then the race detector
+test: vet redis-server npm ## run every test: vet, gofmt check, unit + end-to-end tests, then the race detector
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 -timeout 8m ./...
 	$(GO) test -race -count=1 -timeout 8m ./...
 
-test-short: redis-server ## run the tests once, without the race detector
+test-short: redis-server npm ## run the tests once, without the race detector
 	$(GO) test -count=1 ./...
 
 # The Redis tests (core/redistest) start their own redis-server processes on
@@ -40,6 +40,20 @@ redis-server: ## install redis-server (Debian package) when missing, for the tes
 			apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 			if [ -d /run/systemd/system ]; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi'; \
 		command -v redis-server >/dev/null || { echo "redis-server still missing after apt-get"; exit 1; }; \
+	}
+
+# The official SDK test (tests/aitest TestOfficialSDKs) installs the npm
+# packages openai and @anthropic-ai/sdk into a temporary folder and points
+# them at a gateway. When npm is missing, Debian's nodejs and npm are
+# installed (about 400 small packages); when that cannot be done (not root
+# and no sudo, no apt-get, offline), the tests go on and that one skips with
+# a message. NPM=0 skips the install.
+npm: ## install node and npm (Debian packages) when missing, for the official SDK test
+	@command -v npm >/dev/null || [ "$(NPM)" = 0 ] || { \
+		echo "installing nodejs and npm (apt-get), for the official SDK test"; \
+		SUDO=; if [ "$$(id -u)" != 0 ]; then SUDO=$$(command -v sudo) || { echo "npm missing and not root: TestOfficialSDKs will skip (apt-get install nodejs npm)"; exit 0; }; fi; \
+		command -v apt-get >/dev/null && $$SUDO sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null' \
+			|| echo "could not install nodejs and npm: TestOfficialSDKs will skip"; \
 	}
 
 vet: ## go vet

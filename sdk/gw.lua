@@ -4,6 +4,7 @@
 
 ---The moongate SDK: acts on the request being served. See docs/lua-sdk.md.
 ---@class gw
+---@field ai gw.ai
 ---@field base64 gw.base64
 ---@field cache gw.cache
 ---@field cache_key gw.cache_key
@@ -45,6 +46,58 @@ gw = {}
 ---@field fields? table<string, gw.SchemaField|gw.SchemaType> the fields of a table with known keys
 ---@field values? gw.SchemaField|gw.SchemaType what every value of a table with free keys must be
 ---@field description? string a note for the reader
+
+---The AI request of a route served by the ai-proxy step (docs/ai-gateway.md): its model, its prompt, and the usage of its answer. A script step placed before ai-proxy can route by model or prompt, and refuse prompts (guardrails); its on_log sees the usage. The functions read the request body (OpenAI's chat completions or Anthropic's messages) and the per-request values ai-proxy sets (ai.model, ai.provider, ai.prompt_tokens, ...; also readable with gw.ctx.get).
+---@class gw.ai
+gw.ai = {}
+
+---Returns the prompt's messages in order, each as { role, content }: the system prompt first (role "system", from Anthropic's system or OpenAI's system and developer messages), content as the text of the message (text parts joined with a line break; images, tool calls and tool results left out). nil and a message when the body is not an AI request or is larger than server.buffer_body_size.
+---
+---Phases: request, response.
+---
+---```lua
+---for _, m in ipairs(gw.ai.get_messages() or {}) do
+---  if m.content:lower():find("password", 1, true) then
+---    return gw.response.exit(400, { error = { message = "prompt refused", type = "invalid_request_error" } })
+---  end
+---end
+---```
+---@return {role: string, content: string}[]? messages the messages
+---@return string? err why there are none
+function gw.ai.get_messages() end
+
+---Returns the model the request asks for: the one a script set with set_model, else the body's "model"; nil when there is none (or the body is gone, in the log phase of a request ai-proxy did not serve).
+---
+---Phases: request, response, log.
+---
+---```lua
+---if gw.ai.get_model() == "gpt-4o" then gw.ctx.set("premium", true) end
+---```
+---@return string? model e.g. "gpt-4o"
+function gw.ai.get_model() end
+
+---Returns the usage of the answer ai-proxy gave: tokens in OpenAI's terms (prompt tokens include cached ones), the estimated cost in USD (0 without a price), the provider and the models. nil before the answer, for an error, a cache hit, or a stream in the response phase (its usage is known when it ends: read it in on_log).
+---
+---Phases: response, log.
+---
+---```lua
+---function M.on_log(conf)
+---  local u = gw.ai.get_usage()
+---  if u then gw.log.info("tokens:", u.model, u.total_tokens) end
+---end
+---```
+---@return {prompt_tokens: integer, completion_tokens: integer, total_tokens: integer, cached_tokens: integer, cost: number, model: string, provider: string, provider_model: string, cache: string?}? usage the usage; cache is "HIT", "MISS" or "BYPASS" when the prompt cache is on
+function gw.ai.get_usage() end
+
+---Makes ai-proxy serve the request with another model of its models table (a name, an alias or a name a pattern matches), as if the client had asked for it. The answer shows the client the model it asked for when it is translated, the provider's otherwise.
+---
+---Phases: request.
+---
+---```lua
+---gw.ai.set_model("gpt-4o-mini")
+---```
+---@param model string a model name of the route's models table
+function gw.ai.set_model(model) end
 
 ---Base64 encoding and decoding.
 ---@class gw.base64

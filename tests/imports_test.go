@@ -37,6 +37,9 @@ var pluginImports = []string{
 	"core/compress",      // content negotiation, codecs
 	"core/jsonschema",    // JSON Schema validation
 	"core/transformstep", // what the transformation steps share
+
+	// The AI gateway's libraries (issue 15).
+	"core/ratelimit", // token budgets (ai-proxy's limits)
 }
 
 // extraImports are what some packages may import besides: path prefixes

@@ -7,6 +7,7 @@ import (
 
 	"github.com/moongate/moongate/core/cli"
 	_ "github.com/moongate/moongate/plugins/acl"
+	_ "github.com/moongate/moongate/plugins/aiproxy"
 	_ "github.com/moongate/moongate/plugins/basicauth"
 	_ "github.com/moongate/moongate/plugins/cache"
 	_ "github.com/moongate/moongate/plugins/compression"

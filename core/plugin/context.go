@@ -278,6 +278,22 @@ func (c *Context) TakeResponseStream() io.ReadCloser { return c.x().TakeResponse
 // negative when the upstream did not announce one.
 func (c *Context) BodySize() int { return c.x().BodySize() }
 
+// HoldLog makes the log phase of the request wait until ReleaseLog, for
+// a step whose answer goes on after it returns: a response body stream it
+// set (c.Response.SetBodyStream) that learns, while it is written, what
+// the log phase should see (an AI answer's token usage, set with
+// SetValue). It reports false, holding nothing, when the route has no log
+// phase: then c must not be used after the step returns. When it reports
+// true, c stays valid for SetValue and Value until the step calls
+// ReleaseLog, exactly once (from the stream's Close, which fasthttp calls
+// when the body is written or abandoned); c must not be used afterwards.
+// The log phase then sees the headers as they were when the step chain
+// ended.
+func (c *Context) HoldLog() bool { return c.x().HoldLog() }
+
+// ReleaseLog ends a hold of HoldLog.
+func (c *Context) ReleaseLog() { c.x().ReleaseLog() }
+
 // Scratch returns a reusable buffer owned by the context, emptied, for
 // building short-lived values without allocating. It is shared: what was
 // built in it is overwritten by the next call, and by SetPath.

@@ -3,8 +3,10 @@ package keyauth
 import (
 	"crypto/sha256"
 	"strconv"
+	"strings"
 
 	"github.com/moongate/moongate/core/authstep"
+	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/plugin"
 )
@@ -16,6 +18,12 @@ type Config struct {
 	authstep.Options
 	// Header carries the key. Default "X-API-Key"; "" reads only Query.
 	Header string `toml:"header"`
+	// Scheme, when set, is the authentication scheme the header's value
+	// starts with ("Bearer"), matched in any case and removed before the
+	// key is looked up: header = "Authorization" with scheme = "Bearer"
+	// reads the key OpenAI's SDKs send. A value with another scheme (or
+	// none) counts as no key. Default "": the whole value is the key.
+	Scheme string `toml:"scheme"`
 	// Query is a query argument carrying the key, removed before the
 	// request goes on. Default "": not read.
 	Query string `toml:"query"`
@@ -28,6 +36,7 @@ type Config struct {
 type Plugin struct {
 	keys      *keyIndex
 	header    string
+	scheme    string // lower case
 	query     string
 	hide      bool
 	challenge string
@@ -44,7 +53,11 @@ func New(spec plugin.Spec) (any, error) {
 	if cfg.Header == "" && cfg.Query == "" {
 		return nil, spec.Config.Problem("header", `needs a header or a query argument to read the key from`)
 	}
-	p := &Plugin{keys: keys.In(spec.Consumers()), header: cfg.Header, query: cfg.Query, hide: cfg.HideCredentials,
+	if cfg.Scheme != "" && !config.IsToken(cfg.Scheme) {
+		return nil, spec.Config.Problem("scheme", "must be an authentication scheme such as \"Bearer\", got "+strconv.Quote(cfg.Scheme))
+	}
+	p := &Plugin{keys: keys.In(spec.Consumers()), header: cfg.Header, scheme: strings.ToLower(cfg.Scheme),
+		query: cfg.Query, hide: cfg.HideCredentials,
 		challenge: "Key realm=" + strconv.Quote(cfg.Realm)}
 	return authstep.NewAuth(spec, p, cfg.Options)
 }
@@ -57,7 +70,14 @@ func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
 	var sum [32]byte
 	found := false
 	if p.header != "" {
-		if k := c.Request.Header.Peek(p.header); k != nil {
+		k := c.Request.Header.Peek(p.header)
+		if k != nil && p.scheme != "" {
+			var ok bool
+			if k, ok = authstep.CutScheme(k, p.scheme); !ok {
+				k = nil
+			}
+		}
+		if k != nil {
 			sum, found = sha256.Sum256(k), true
 			if p.hide {
 				c.Request.Header.Del(p.header)

@@ -117,7 +117,7 @@ func NewRoute(name string, ch *Chain, up reqctx.Upstream) *Route {
 		ch = &Chain{}
 	}
 	r := &Route{Chain: ch}
-	r.Name, r.Upstream, r.Engine = name, up, r
+	r.Name, r.Upstream, r.Engine, r.HasLog = name, up, r, ch.hasLog
 	return r
 }
 

@@ -27,11 +27,17 @@ func LogDropped() uint64 { return logDropped.Load() }
 // FinishLog completes a request whose chain has log steps: it copies what
 // the log phase may read (request and response headers, path parameters,
 // the body size) out of the fasthttp context, which is reused as soon as
-// the handler returns, and queues c for the log phase. done is called after
+// the handler returns, and queues c for the log phase: now, or when the
+// last step holding it (plugin.Context.HoldLog: a streamed answer that
+// learns what to log while it is written) lets it go. done is called after
 // the log phase, or at once if it is dropped; it must release c.
 func FinishLog(c *Context, done func(*Context)) {
 	logStart.Do(startLogWorkers)
 	c.PrepareLog(done)
+	c.FinishLog(queueLog)
+}
+
+func queueLog(c *Context) {
 	select {
 	case logQueue <- c:
 	default:

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moongate/moongate/core/consumer"
@@ -92,6 +93,8 @@ type Route struct {
 	Proxy ProxyOptions
 	// Engine is the engine's side of the route.
 	Engine Engine
+	// HasLog reports whether the route's chain has a log phase.
+	HasLog bool
 }
 
 // Engine is the engine's side of a route: implemented by chain.Route.
@@ -174,6 +177,14 @@ type Context struct {
 	logReq  fasthttp.Request
 	logResp fasthttp.Response
 	done    func(*Context)
+
+	// The log phase waits for the steps that hold it (HoldLog): the
+	// engine queues it once it is done with the request (logFinished)
+	// and no hold is left, whichever comes last; logQueued makes it once.
+	logHolds    atomic.Int32
+	logFinished atomic.Bool
+	logQueued   atomic.Bool
+	logQueue    func(*Context)
 }
 
 var pool = sync.Pool{New: func() any { return &Context{prefixSegs: -1} }}
@@ -228,6 +239,10 @@ func Release(c *Context) {
 	c.logReq.Reset()
 	c.logResp.Reset()
 	c.done = nil
+	c.logHolds.Store(0)
+	c.logFinished.Store(false)
+	c.logQueued.Store(false)
+	c.logQueue = nil
 	pool.Put(c)
 }
 

@@ -47,6 +47,47 @@ func TestWriteErrorEscapes(t *testing.T) {
 	}
 }
 
+// A step that holds the log phase (a streamed answer that learns its
+// usage at its end) delays it until it lets go, whichever of the engine
+// and the step finishes last; the log phase is queued once. Routes
+// without a log phase refuse holds.
+func TestHoldLog(t *testing.T) {
+	var c Context
+	if c.HoldLog() {
+		t.Fatal("a context without a route held its log phase")
+	}
+	c.route = &Route{HasLog: false}
+	if c.HoldLog() {
+		t.Fatal("a route without a log phase held it")
+	}
+	queued := 0
+	queue := func(*Context) { queued++ }
+
+	c.route = &Route{HasLog: true}
+	if !c.HoldLog() {
+		t.Fatal("HoldLog refused")
+	}
+	c.FinishLog(queue)
+	if queued != 0 {
+		t.Fatal("the log phase was queued while held")
+	}
+	c.ReleaseLog()
+	if queued != 1 {
+		t.Fatalf("queued %d times after the release, want 1", queued)
+	}
+
+	// Released before the engine is done (a response step replaced the
+	// stream): queued when the engine finishes.
+	var d Context
+	d.route = &Route{HasLog: true}
+	d.HoldLog()
+	d.ReleaseLog()
+	d.FinishLog(queue)
+	if queued != 2 || d.HoldLog() {
+		t.Fatalf("queued %d, want 2; a hold after the engine finished must be refused", queued)
+	}
+}
+
 // TestWriteErrorInvalidUTF8: a message or request ID with bytes that are
 // not UTF-8 (a script's error text, a client's ID) still makes a valid
 // JSON body, each bad byte read as U+FFFD.

@@ -73,6 +73,42 @@ func (c *Context) PrepareLog(done func(*Context)) {
 	c.done = done
 }
 
+// HoldLog makes the log phase of c wait until ReleaseLog; see
+// plugin.Context.HoldLog. It reports false, holding nothing, when c's
+// route has no log phase or c is detached.
+func (c *Context) HoldLog() bool {
+	if c.route == nil || !c.route.HasLog || c.detached || c.logFinished.Load() {
+		return false
+	}
+	c.logHolds.Add(1)
+	return true
+}
+
+// ReleaseLog ends a hold of HoldLog; the last one queues the log phase if
+// the engine is done with the request.
+func (c *Context) ReleaseLog() {
+	if c.logHolds.Add(-1) == 0 && c.logFinished.Load() {
+		c.queueLog()
+	}
+}
+
+// FinishLog is called by the engine once it is done with the request
+// (after PrepareLog): queue puts c on the log queue, now if no step holds
+// the log phase, otherwise when the last hold ends.
+func (c *Context) FinishLog(queue func(*Context)) {
+	c.logQueue = queue
+	c.logFinished.Store(true)
+	if c.logHolds.Load() == 0 {
+		c.queueLog()
+	}
+}
+
+func (c *Context) queueLog() {
+	if c.logQueued.CompareAndSwap(false, true) {
+		c.logQueue(c)
+	}
+}
+
 // Done calls the function given to PrepareLog: the log phase is over (or
 // was dropped), and it must release c.
 func (c *Context) Done() { c.done(c) }

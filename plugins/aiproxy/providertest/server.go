@@ -75,7 +75,9 @@ func (r Request) JSON(t testing.TB, v any) {
 type Reply struct {
 	// Status is the HTTP status; 0 is 200.
 	Status int
-	// Header holds extra response headers.
+	// Header holds extra response headers; a Content-Type here replaces
+	// the default one (application/json, or text/event-stream for
+	// Events).
 	Header map[string]string
 	// Body is the answer when Events is nil (a JSON body).
 	Body []byte
@@ -338,7 +340,9 @@ func writeReply(w http.ResponseWriter, r *http.Request, rep Reply) bool {
 		}
 		return err == nil
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "text/event-stream")
+	}
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(status)
 	rc := http.NewResponseController(w)

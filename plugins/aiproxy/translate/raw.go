@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"github.com/moongate/moongate/core/jsonstr"
 	"github.com/moongate/moongate/plugins/aiproxy/internal/rawjson"
 )
 
@@ -13,7 +14,7 @@ import (
 // gateway's choice). body must be a JSON object; the result is a new
 // slice.
 func SetModel(body []byte, model string) ([]byte, error) {
-	return rawjson.Set(body, "model", rawjson.AppendQuote(nil, model))
+	return rawjson.Set(body, "model", jsonstr.Quote(nil, model))
 }
 
 // Model returns the top-level "model" of a request body ("" when there is

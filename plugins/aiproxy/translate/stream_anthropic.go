@@ -3,6 +3,7 @@ package translate
 import (
 	"bytes"
 
+	"github.com/moongate/moongate/core/jsonstr"
 	"github.com/moongate/moongate/plugins/aiproxy/internal/rawjson"
 	"github.com/moongate/moongate/plugins/aiproxy/sse"
 	"github.com/moongate/moongate/plugins/aiproxy/usage"
@@ -172,7 +173,7 @@ func (s *StreamToAnthropic) start(dst, id, model []byte) []byte {
 	dst = appendString(dst, id)
 	dst = append(dst, `,"type":"message","role":"assistant","model":`...)
 	if s.opt.Model != "" {
-		dst = rawjson.AppendQuote(dst, s.opt.Model)
+		dst = jsonstr.Quote(dst, s.opt.Model)
 	} else {
 		dst = appendString(dst, model)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 
+	"github.com/moongate/moongate/core/jsonstr"
 	"github.com/moongate/moongate/plugins/aiproxy/internal/rawjson"
 	"github.com/moongate/moongate/plugins/aiproxy/sse"
 	"github.com/moongate/moongate/plugins/aiproxy/usage"
@@ -183,7 +184,7 @@ func (s *StreamToOpenAI) start(id, model []byte) {
 	p = append(p, `,"model":`...)
 	switch {
 	case s.opt.Model != "":
-		p = rawjson.AppendQuote(p, s.opt.Model)
+		p = jsonstr.Quote(p, s.opt.Model)
 	case rawjson.IsString(model):
 		p = append(p, model...)
 	default:
@@ -310,7 +311,7 @@ func (s *StreamToOpenAI) blockStart(dst, index, block []byte) ([]byte, error) {
 		// already carries a non-empty input gets it as the first piece.
 		if len(input) > 0 && input[0] == '{' && !emptyObject(input) {
 			s.scratch2 = rawjson.AppendCompact(s.scratch2[:0], input)
-			d = rawjson.AppendQuote(d, s.scratch2)
+			d = append(jsonstr.AppendBytes(append(d, '"'), s.scratch2), '"')
 		} else {
 			d = append(d, `""`...)
 		}
@@ -399,7 +400,7 @@ func (s *StreamToOpenAI) messageDelta(dst, delta, u []byte) ([]byte, error) {
 	if !rawjson.IsString(reason) {
 		return dst, nil // usage only; the stop reason comes later
 	}
-	s.stop = rawjson.AppendQuote(s.stop[:0], finishReasonOf(reason))
+	s.stop = jsonstr.Quote(s.stop[:0], finishReasonOf(reason))
 	s.finished = true
 	return s.chunk(dst, noDelta, s.stop), nil
 }

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/moongate/moongate/core/httpbytes"
+	"github.com/moongate/moongate/core/jsonstr"
 )
 
 // MaxDepth bounds the nesting of arrays and objects a value may have;
@@ -84,7 +87,8 @@ func skipLiteral(data []byte, i int, lit string) (int, error) {
 }
 
 func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+	_, ok := httpbytes.Unhex(c)
+	return ok
 }
 
 // skipString returns the index after the closing quote of the string
@@ -487,112 +491,13 @@ func hex4(s []byte) (rune, bool) {
 	}
 	var r rune
 	for _, c := range s[2:6] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
+		d, ok := httpbytes.Unhex(c)
+		if !ok {
 			return 0, false
 		}
+		r = r<<4 | rune(d)
 	}
 	return r, true
-}
-
-const hexDigits = "0123456789abcdef"
-
-// AppendQuote appends s as a JSON string literal. Invalid UTF-8 becomes
-// U+FFFD, control characters and U+2028/U+2029 are escaped, so the result
-// is valid JSON and fits on one line.
-func AppendQuote[S ~string | ~[]byte](dst []byte, s S) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, n := decodeRune(s, i)
-		if r == utf8.RuneError && n == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += n
-			start = i
-			continue
-		}
-		i += n
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-// decodeRune decodes the UTF-8 sequence at s[i] (s[i] >= 0x80), returning
-// (utf8.RuneError, 1) for an invalid one, like utf8.DecodeRune.
-func decodeRune[S ~string | ~[]byte](s S, i int) (rune, int) {
-	c0 := s[i]
-	var n int
-	var r rune
-	var lo, hi byte = 0x80, 0xBF
-	switch {
-	case c0 >= 0xC2 && c0 <= 0xDF:
-		n, r = 2, rune(c0&0x1F)
-	case c0 >= 0xE0 && c0 <= 0xEF:
-		n, r = 3, rune(c0&0x0F)
-		if c0 == 0xE0 {
-			lo = 0xA0
-		} else if c0 == 0xED {
-			hi = 0x9F // no surrogates
-		}
-	case c0 >= 0xF0 && c0 <= 0xF4:
-		n, r = 4, rune(c0&0x07)
-		if c0 == 0xF0 {
-			lo = 0x90
-		} else if c0 == 0xF4 {
-			hi = 0x8F
-		}
-	default:
-		return utf8.RuneError, 1
-	}
-	if i+n > len(s) {
-		return utf8.RuneError, 1
-	}
-	for k := 1; k < n; k++ {
-		c := s[i+k]
-		if c < lo || c > hi {
-			return utf8.RuneError, 1
-		}
-		lo, hi = 0x80, 0xBF
-		r = r<<6 | rune(c&0x3F)
-	}
-	return r, n
 }
 
 // AppendCompact appends the well-formed JSON value v without its
@@ -648,7 +553,7 @@ func Set(obj []byte, key string, val []byte) ([]byte, error) {
 	if len(spans) == 0 {
 		i := skipSpace(obj, 0) + 1 // after '{'
 		out = append(out, obj[:i]...)
-		out = AppendQuote(out, key)
+		out = jsonstr.Quote(out, key)
 		out = append(out, ':')
 		out = append(out, val...)
 		if j := skipSpace(obj, i); obj[j] != '}' {

@@ -91,28 +91,6 @@ func TestUnquoteAgreesWithEncodingJSON(t *testing.T) {
 	}
 }
 
-func TestAppendQuote(t *testing.T) {
-	for _, s := range []string{"", "plain", "quote \" backslash \\", "ctrl \x00\x1f\n\r\t", "é 世界 🌍", "\u2028\u2029", "bad \xff\xfe utf8", "\xed\xa0\x80 surrogate", "<&>"} {
-		q := AppendQuote(nil, s)
-		if !json.Valid(q) || !Valid(q) {
-			t.Fatalf("AppendQuote(%q) = %s: not valid JSON", s, q)
-		}
-		if bytes.ContainsAny(q, "\n\r") || bytes.Contains(q, []byte("\u2028")) {
-			t.Fatalf("AppendQuote(%q) = %s: not one line", s, q)
-		}
-		var back string
-		if err := json.Unmarshal(q, &back); err != nil {
-			t.Fatal(err)
-		}
-		if want := strings.ToValidUTF8(s, "\ufffd"); utf8.ValidString(s) && back != want {
-			t.Fatalf("round trip of %q gave %q", s, back)
-		}
-		if qb := AppendQuote(nil, []byte(s)); !bytes.Equal(qb, q) {
-			t.Fatalf("[]byte and string forms differ: %s vs %s", qb, q)
-		}
-	}
-}
-
 func TestAppendCompact(t *testing.T) {
 	in := []byte("{ \"a\" : [ 1 ,\n 2 ] ,\t\"s\" : \"keep  this \\\" space\" }")
 	got := AppendCompact(nil, in)

@@ -1,0 +1,5 @@
+//go:build race
+
+package aiproxy
+
+const raceEnabled = true
