@@ -254,7 +254,7 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	rt.stripClientHeaders(&fc.Request.Header, m.route)
 	m.route.Serve(c)
 	if m.route.Chain.HasLog() {
-		chain.FinishLog(c, rt.release)
+		rt.logAfterWrite(fc, c)
 		return
 	}
 	rt.release(c)
