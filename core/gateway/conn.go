@@ -72,6 +72,9 @@ type conn struct {
 	tracking bool
 	cur      pending
 	prev     respScan
+	// endOnClose: the response is written by a hijack handler, and its
+	// write ends when the connection is closed.
+	endOnClose bool
 }
 
 func (c *conn) init(nc net.Conn, buf int) {
@@ -107,8 +110,20 @@ func (c *conn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	if c.tracking {
 		c.feed(p[:n])
+		if err != nil {
+			c.cur.failed = true
+		}
 	}
 	return n, err
+}
+
+// Close implements net.Conn.
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	if c.endOnClose {
+		c.writeEnded(false)
+	}
+	return err
 }
 
 // nextRequest readies the connection for its next request.
@@ -164,7 +179,9 @@ func connState(c net.Conn, s fasthttp.ConnState) {
 			cc.nextRequest()
 		}
 	case fasthttp.StateClosed, fasthttp.StateHijacked:
-		if cc := connOf(c); cc != nil {
+		// A hijacked connection whose handler writes the response is
+		// the handler's (see awaitWrite); a WebSocket's 101 was written.
+		if cc := connOf(c); cc != nil && !cc.endOnClose {
 			cc.writeEnded(false)
 		}
 	}

@@ -39,9 +39,10 @@ func (rt *Runtime) logAfterWrite(fc *fasthttp.RequestCtx, c *reqctx.Context) {
 
 // pending is a request waiting for the end of its response's write.
 type pending struct {
-	c    *reqctx.Context
-	done func(*reqctx.Context) // called once the context knows how its write ended
-	scan respScan
+	c      *reqctx.Context
+	done   func(*reqctx.Context) // called once the context knows how its write ended
+	scan   respScan
+	failed bool // a write of the connection failed
 }
 
 // awaitWrite parks c, whose response fc is about to write, on the
@@ -69,10 +70,18 @@ func awaitWrite(fc *fasthttp.RequestCtx, c *reqctx.Context, done func(*reqctx.Co
 		}
 	}
 	p := &cc.cur
-	p.c, p.done = c, done
+	p.c, p.done, p.failed = c, done, false
 	p.scan.start(&fc.Request, &fc.Response)
 	if lost {
 		p.scan.state = scanLost
+	}
+	if fc.Hijacked() && fc.Response.StatusCode() != fasthttp.StatusSwitchingProtocols {
+		// The hijack handler writes the response itself (an HTTP/1.0
+		// client's stream, ended by the connection's end), after the
+		// server is done with the connection: the write ends when the
+		// handler returns and the server closes the connection (Close).
+		p.scan.untilClose = true
+		cc.endOnClose = true
 	}
 	cc.tracking = cc.prev.active() || p.scan.active()
 	return true
@@ -90,6 +99,8 @@ func (cc *conn) writeEnded(idle bool) {
 	s := &p.scan
 	sent, complete := s.body, false
 	switch {
+	case s.untilClose:
+		complete = !p.failed && s.state == scanRest
 	case idle && s.expect >= 0:
 		sent, complete = s.expect, true
 	case idle:
@@ -124,14 +135,17 @@ func (cc *conn) feed(b []byte) {
 // framed (a length, or chunks whose framing is not counted).
 type respScan struct {
 	state   uint8
-	noBody  bool  // HEAD, 1xx, 204, 304: the head only
-	chunked bool  // the body is chunked (a stream of unknown length)
-	expect  int64 // the body's length, -1 when chunked
-	body    int64 // body bytes written
-	left    int64 // bytes left in the fixed-length body or the current chunk
-	size    int64 // the chunk size being read
-	crlf    uint8 // how much of "\r\n\r\n" ends the bytes seen (head, trailer)
-	lead    uint8 // how much of "HTTP/" starts the response
+	noBody  bool // HEAD, 1xx, 204, 304: the head only
+	chunked bool // the body is chunked (a stream of unknown length)
+	// untilClose: the body is whatever follows the head until the
+	// connection ends (written by a hijack handler).
+	untilClose bool
+	expect     int64 // the body's length, -1 when chunked
+	body       int64 // body bytes written
+	left       int64 // bytes left in the fixed-length body or the current chunk
+	size       int64 // the chunk size being read
+	crlf       uint8 // how much of "\r\n\r\n" ends the bytes seen (head, trailer)
+	lead       uint8 // how much of "HTTP/" starts the response
 }
 
 const (
@@ -144,8 +158,9 @@ const (
 	scanSizeLF            // the LF after a chunk-size line
 	scanData              // a chunk's data
 	scanDataCR            // the CRLF after a chunk's data
-	scanDataLF            //
+	scanDataLF            // the LF of that CRLF
 	scanTrailer           // the trailer section, up to its empty line
+	scanRest              // a body ended by the connection's end
 	scanDone              // the response is written
 	scanLost              // the bytes do not follow the expected framing
 	maxChunkDigits = 15   // hex digits of a chunk size fasthttp may write
@@ -212,6 +227,8 @@ func (s *respScan) feed(b []byte) []byte {
 			b = b[i:]
 			s.crlf = 0
 			switch {
+			case s.untilClose && s.state == scanHead:
+				s.state = scanRest
 			case s.state == scanTrailer, s.noBody:
 				s.state = scanDone
 			case s.chunked:
@@ -222,6 +239,9 @@ func (s *respScan) feed(b []byte) []byte {
 					s.state = scanDone
 				}
 			}
+		case scanRest:
+			s.body += int64(len(b))
+			return nil
 		case scanFixed, scanData:
 			n := int64(len(b))
 			if n > s.left {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
@@ -22,6 +23,7 @@ type writeProbe struct{}
 
 type writeSeen struct {
 	path        string
+	status      int
 	sent        int
 	complete    bool
 	requestTime time.Duration
@@ -34,7 +36,7 @@ var (
 )
 
 func (writeProbe) OnLog(c *plugin.Context) {
-	writesSeen <- writeSeen{path: string(c.Path()), sent: c.BodySize(), complete: c.ResponseComplete(),
+	writesSeen <- writeSeen{path: string(c.Path()), status: c.Response.StatusCode(), sent: c.BodySize(), complete: c.ResponseComplete(),
 		requestTime: c.RequestTime(), mark: probeMark.Load()}
 }
 
@@ -55,6 +57,11 @@ func nextSeen(t *testing.T) writeSeen {
 
 func probeGateway(t *testing.T, up *gatewaytest.Upstream) *gatewaytest.Gateway {
 	t.Helper()
+	return probeGatewayAt(t, up.URL)
+}
+
+func probeGatewayAt(t *testing.T, url string) *gatewaytest.Gateway {
+	t.Helper()
 	for len(writesSeen) > 0 {
 		<-writesSeen
 	}
@@ -64,10 +71,11 @@ func probeGateway(t *testing.T, up *gatewaytest.Upstream) *gatewaytest.Gateway {
 name = "gateway-test-write-probe"
 [[upstreams]]
 name = "u"
-targets = [{ url = "`+up.URL+`" }]
+targets = [{ url = "`+url+`" }]
 [[routes]]
 paths = ["/"]
 upstream = "u"
+websocket = true
 `)
 }
 
@@ -170,6 +178,53 @@ func TestLogPhaseAfterTheStreamEnds(t *testing.T) {
 	}
 }
 
+// An HTTP/1.0 client's stream, which the gateway writes itself, ended by
+// the connection's end: logged once it is written, with its bytes.
+func TestLogPhaseAfterAnHTTP10Stream(t *testing.T) {
+	last := make(chan struct{})
+	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("text/event-stream")
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			w.WriteString("data: 0\n\n")
+			w.Flush()
+			<-last
+			w.WriteString("data: end\n\n")
+		})
+	})
+	g := probeGateway(t, up)
+
+	c, err := net.Dial("tcp", g.Addrs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := c.Write([]byte("GET /events HTTP/1.0\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len("data: 0\n\n"))
+	if _, err := io.ReadFull(resp.Body, got); err != nil {
+		t.Fatal(err)
+	}
+	probeMark.Store(1)
+	close(last)
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil || string(rest) != "data: end\n\n" {
+		t.Fatalf("rest %q (%v)", rest, err)
+	}
+	s := nextSeen(t)
+	if s.mark != 1 {
+		t.Error("the log phase ran before the stream ended")
+	}
+	if want := len(got) + len(rest); s.sent != want || !s.complete {
+		t.Errorf("sent %d, complete %v; want %d, true", s.sent, s.complete, want)
+	}
+}
+
 // A client that goes away mid-stream: the log phase runs, with the bytes
 // the connection took before the client left (at least what the client
 // read, never the whole stream), and the response marked incomplete.
@@ -250,5 +305,48 @@ func TestLogPhasePipelined(t *testing.T) {
 		if s.sent != want || !s.complete {
 			t.Errorf("%s: sent %d, complete %v; want %d, true", s.path, s.sent, s.complete, want)
 		}
+	}
+}
+
+// A WebSocket is logged once its upgrade is answered (101), while the
+// connection goes on carrying its frames.
+func TestLogPhaseWebSocket(t *testing.T) {
+	up := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			mt, msg, err := c.ReadMessage()
+			if err != nil || c.WriteMessage(mt, msg) != nil {
+				return
+			}
+		}
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go up.Serve(ln) //nolint:errcheck // ends at Close
+	t.Cleanup(func() { up.Close() })
+	g := probeGatewayAt(t, "http://"+ln.Addr().String())
+
+	d := &websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	c, _, err := d.Dial("ws://"+g.Addrs()[0]+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := nextSeen(t)
+	if s.status != 101 || !s.complete || s.sent != 0 {
+		t.Errorf("status %d, sent %d, complete %v; want 101, 0, true", s.status, s.sent, s.complete)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := c.WriteMessage(websocket.TextMessage, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := c.ReadMessage(); err != nil || string(got) != "hi" {
+		t.Fatalf("got %q, %v", got, err)
 	}
 }
