@@ -88,6 +88,7 @@ func (c *Context) Host() []byte { return c.x().Host() }
 // Path returns the normalized path (dot segments resolved, duplicate
 // slashes merged, percent-encoding decoded): the path routing matched, and
 // the one sent upstream unless strip_prefix, rewrite or SetPath change it.
+// In the log phase it is the path routing matched.
 func (c *Context) Path() []byte { return c.x().Path() }
 
 // SetPath sets the path sent upstream. The route's strip_prefix and
