@@ -40,6 +40,9 @@ var pluginImports = []string{
 
 	// The AI gateway's libraries (issue 15).
 	"core/ratelimit", // token budgets (ai-proxy's limits)
+
+	// The observability plugins' libraries (issue 13).
+	"core/accesslog", // access-log formats, redaction, batching writer
 }
 
 // extraImports are what some packages may import besides: path prefixes

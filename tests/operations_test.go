@@ -589,7 +589,9 @@ func TestRelativePathsFromAnotherDirectory(t *testing.T) {
 		"scripts/hi.lua": `local greet = require("lib.greet")
 return { on_response = function() gw.response.set_header("X-Script", greet.word) end }
 `,
-		"moongate.toml": `[server]
+		"moongate.toml": `[log]
+access = "access.log"
+[server]
 listen = "127.0.0.1:0"
 [server.tls]
 listen = "127.0.0.1:0"
@@ -663,6 +665,22 @@ paths = ["/"]
 		if resp.StatusCode() != tc.want {
 			t.Errorf("POST /orders %s: %d %s, want %d", tc.body, resp.StatusCode(), resp.Body(), tc.want)
 		}
+	}
+
+	// The access log file, beside the configuration file.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(dir, "access.log"))
+		if strings.Count(string(b), "\n") >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("access.log beside the configuration has %q, want a line per request", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(elsewhere, "access.log")); err == nil {
+		t.Error("access.log was written in the working directory")
 	}
 
 	// An unreadable file is named as resolved, at its key and line.

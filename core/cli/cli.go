@@ -153,7 +153,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	// Signals are caught before the listeners open: one that comes while
 	// they do is handled once they are.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGHUP, reopenSignal, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 	if err := g.Start(); err != nil {
 		fmt.Fprintln(stderr, "moongate:", err)
@@ -162,6 +162,14 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	notify(logger, "READY=1\nSTATUS=serving")
 	var sig os.Signal
 	for sig = range sigs {
+		if sig == reopenSignal {
+			if err := g.ReopenLogs(); err != nil {
+				logger.Error("reopening log files failed; the old files keep being written", "error", err)
+			} else {
+				logger.Info("log files reopened")
+			}
+			continue
+		}
 		if sig != syscall.SIGHUP {
 			break
 		}
@@ -197,6 +205,12 @@ func stop(g *gateway.Gateway, sig os.Signal, sigs <-chan os.Signal, logger *slog
 			case s := <-sigs:
 				if s == syscall.SIGHUP {
 					logger.Info("reload ignored: the gateway is shutting down")
+					continue
+				}
+				if s == reopenSignal {
+					if err := g.ReopenLogs(); err != nil {
+						logger.Error("reopening log files failed; the old files keep being written", "error", err)
+					}
 					continue
 				}
 				logger.Info("second signal: shutdown_delay cut short", "signal", s.String())
