@@ -16,6 +16,10 @@ func TestProxyPathDoesNotAllocate(t *testing.T) {
 		{"empty chain", "", nil},
 		{"typical chain", typicalChain, nil},
 		{"behind a trusted proxy", trustedLoopback + typicalChain, behindProxy},
+		// [tracing] is on by default: the requests above start a trace;
+		// these continue the client's.
+		{"traceparent continued", typicalChain, withTraceparent},
+		{"tracestate rewritten", typicalChain, withTracestateLines},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := benchGateway(t, tc.plugins)

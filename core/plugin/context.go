@@ -291,8 +291,8 @@ func (c *Context) KeepScratch(b []byte) { c.x().KeepScratch(b) }
 // outside the client's flow, such as the background refresh of a cached
 // response: it has c's route, upstream, target, matched prefix, path
 // parameters (copied), client address, TLS flag, trusted proxies,
-// upstream lookup, logger (the step's), consumer, request ID and cache
-// key parts (copied), and req and resp as its request and response. It
+// upstream lookup, logger (the step's), consumer, request ID, trace and
+// cache key parts (copied), and req and resp as its request and response. It
 // has no fasthttp context (Fast is nil) and runs no steps: send it with
 // Forward.
 //

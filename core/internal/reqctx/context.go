@@ -13,6 +13,7 @@ import (
 	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/realip"
 	"github.com/moongate/moongate/core/router"
+	"github.com/moongate/moongate/core/tracecontext"
 	"github.com/valyala/fasthttp"
 )
 
@@ -156,6 +157,7 @@ type Context struct {
 	extra      []value
 	scratch    []byte
 	cacheKey   []byte // parts added by AddCacheKey: uvarint length, bytes
+	tr         traceState
 
 	// Response header changes asked for before the response existed.
 	respHeaders []headerOp
@@ -220,6 +222,7 @@ func Release(c *Context) {
 	c.extra = c.extra[:0]
 	c.scratch = c.scratch[:0]
 	c.cacheKey = c.cacheKey[:0]
+	c.tr.trace = tracecontext.Trace{}
 	c.respHeaders = c.respHeaders[:0]
 	if c.origSet {
 		c.orig.Reset()
