@@ -167,7 +167,9 @@ body = "hello"
 // BenchmarkMockTraceparent continues a client's trace: traceparent
 // checked and replaced by the gateway's span, tracestate checked and
 // left as it is.
-func BenchmarkMockTraceparent(b *testing.B) { serveLoop(b, benchGateway(b, mockChain), withTraceparent...) }
+func BenchmarkMockTraceparent(b *testing.B) {
+	serveLoop(b, benchGateway(b, mockChain), withTraceparent...)
+}
 
 // BenchmarkMockTracestateLines also rewrites a tracestate sent in two
 // lines into one.

@@ -163,6 +163,11 @@ func (c *Context) StepTime(i int, p Phase) time.Duration {
 	return c.x().StepTime(i, reqctx.Phase(p))
 }
 
+// StepName returns the name of the step at index i of the route's chain
+// (the index StepTime takes): its plugin name, or its script path; "" past
+// the chain's end.
+func (c *Context) StepName(i int) string { return c.x().StepName(i) }
+
 // RequestID returns the request's ID, set by the request-id step; nil if
 // none.
 func (c *Context) RequestID() []byte { return c.x().RequestID() }
@@ -224,6 +229,12 @@ func (c *Context) SetTarget(url string) { c.x().SetTarget(url) }
 
 // Target returns the target set by SetTarget, or "".
 func (c *Context) Target() string { return c.x().Target() }
+
+// UpstreamTarget returns the address (host:port, as configured) of the
+// last upstream target the request was sent to: after a retry, the one
+// that answered or failed last. It is "" when the request reached no
+// target: a step answered it, or the upstream had no target to pick.
+func (c *Context) UpstreamTarget() string { return c.x().Tried() }
 
 // Respond answers the request with status, content type and body (copied)
 // and stops the request phase: the remaining request steps and the

@@ -10,7 +10,7 @@ const (
 	MaxTracestateLen = 512
 	// longMember: past MaxTracestateLen, members longer than this go
 	// first.
-	longMember = 128
+	longMember  = 128
 	maxKeyLen   = 256
 	maxValueLen = 256
 )
