@@ -66,6 +66,15 @@ type conn struct {
 	head    headScan
 	body    chunkedBody
 	buf     int // the server's read buffer size
+
+	// What is written of responses whose log phase waits for the end of
+	// their write (see awaitWrite); tracking: a scan wants the bytes.
+	tracking bool
+	cur      pending
+	prev     respScan
+	// endOnClose: the response is written by a hijack handler, and its
+	// write ends when the connection is closed.
+	endOnClose bool
 }
 
 func (c *conn) init(nc net.Conn, buf int) {
@@ -94,6 +103,27 @@ func (c *conn) Read(p []byte) (int, error) {
 		c.head.scan(p[:n])
 	}
 	return n, err
+}
+
+// Write implements net.Conn.
+func (c *conn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if c.tracking {
+		c.feed(p[:n])
+		if err != nil {
+			c.cur.failed = true
+		}
+	}
+	return n, err
+}
+
+// Close implements net.Conn.
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	if c.endOnClose {
+		c.writeEnded(false)
+	}
+	return err
 }
 
 // nextRequest readies the connection for its next request.
@@ -138,13 +168,22 @@ func connOf(c net.Conn) *conn {
 }
 
 // connState is the server's ConnState hook: a connection that goes idle
-// has finished its request and waits for the next one.
+// has written its response and waits for the next request; one that is
+// closed or hijacked is done with requests. A request waiting for the
+// end of its response's write gets it then (see awaitWrite).
 func connState(c net.Conn, s fasthttp.ConnState) {
-	if s != fasthttp.StateIdle {
-		return
-	}
-	if cc := connOf(c); cc != nil {
-		cc.nextRequest()
+	switch s {
+	case fasthttp.StateIdle:
+		if cc := connOf(c); cc != nil {
+			cc.writeEnded(true)
+			cc.nextRequest()
+		}
+	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		// A hijacked connection whose handler writes the response is
+		// the handler's (see awaitWrite); a WebSocket's 101 was written.
+		if cc := connOf(c); cc != nil && !cc.endOnClose {
+			cc.writeEnded(false)
+		}
 	}
 }
 

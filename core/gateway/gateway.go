@@ -255,7 +255,7 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	rt.startTrace(c)
 	m.route.Serve(c)
 	if m.route.Chain.HasLog() {
-		chain.FinishLog(c, rt.release)
+		rt.logAfterWrite(fc, c)
 		return
 	}
 	rt.release(c)
