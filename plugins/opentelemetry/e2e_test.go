@@ -13,9 +13,9 @@ import (
 	"time"
 
 	gt "github.com/moongate/moongate/core/gateway/gatewaytest"
-	"github.com/moongate/moongate/plugins/opentelemetry"
 	_ "github.com/moongate/moongate/plugins/headers"
 	_ "github.com/moongate/moongate/plugins/mock"
+	"github.com/moongate/moongate/plugins/opentelemetry"
 	_ "github.com/moongate/moongate/plugins/requestid"
 	"github.com/valyala/fasthttp"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"

@@ -116,10 +116,10 @@ func New(spec plugin.Spec) (any, error) {
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	exporter := otlptracehttp.NewUnstarted(otlptracehttp.WithEndpointURL(cfg.Endpoint),
+	exporter, err := newExporter(otlptracehttp.WithEndpointURL(cfg.Endpoint),
 		otlptracehttp.WithHeaders(cfg.Headers), otlptracehttp.WithTimeout(cfg.Timeout.Std()),
 		otlptracehttp.WithCompression(compression))
-	if err := exporter.Start(context.Background()); err != nil {
+	if err != nil {
 		return nil, spec.Config.Problem("endpoint", err.Error())
 	}
 	attrs := []attribute.KeyValue{attribute.String("service.name", cfg.ServiceName)}
@@ -134,6 +134,13 @@ func New(spec plugin.Spec) (any, error) {
 		sdktrace.WithResource(resource.NewSchemaless(attrs...)))
 	return &Plugin{tracer: tp.Tracer("github.com/moongate/moongate/plugins/opentelemetry"), provider: tp, proc: proc,
 		stepSpans: cfg.StepSpans}, nil
+}
+
+// newExporter makes the OTLP/HTTP exporter (it connects on first use);
+// benchmarks replace it.
+var newExporter = func(opts ...otlptracehttp.Option) (sdktrace.SpanExporter, error) {
+	e := otlptracehttp.NewUnstarted(opts...)
+	return e, e.Start(context.Background())
 }
 
 // UsesStepTimes implements plugin.StepTimesUser: the step spans are the
@@ -194,8 +201,9 @@ func (p *Plugin) OnResponse(c *plugin.Context) error {
 	return nil
 }
 
-// OnLog implements plugin.LogHandler: the response has been written, the
-// request's span ends now and goes to the export queue.
+// OnLog implements plugin.LogHandler: the response has been written (or
+// its write has failed), the request's span ends when the write did and
+// goes to the export queue.
 func (p *Plugin) OnLog(c *plugin.Context) {
 	st, ok := c.Value(stateKey).(*state)
 	if !ok {
@@ -203,7 +211,7 @@ func (p *Plugin) OnLog(c *plugin.Context) {
 	}
 	c.SetValue(stateKey, nil)
 	defer states.Put(st)
-	p.export(c, st, time.Now())
+	p.export(c, st, c.Start().Add(c.RequestTime()))
 }
 
 // export records the spans of a sampled request: the server span, with
@@ -238,6 +246,9 @@ func (p *Plugin) export(c *plugin.Context, st *state, end time.Time) {
 	}
 	if ua := c.Request.Header.UserAgent(); len(ua) > 0 {
 		attrs = append(attrs, attribute.String("user_agent.original", string(ua)))
+	}
+	if !c.ResponseComplete() {
+		attrs = append(attrs, attribute.Bool("moongate.response.incomplete", true))
 	}
 	if id := c.RequestID(); len(id) > 0 {
 		attrs = append(attrs, attribute.String("moongate.request_id", string(id)))

@@ -144,7 +144,7 @@ type Context struct {
 	detached   bool // made by Detach
 	target     string
 	tried      string // the address of the last upstream target tried
-	prefixSegs int // segments of the matched prefix pattern, -1 for non-prefix
+	prefixSegs int    // segments of the matched prefix pattern, -1 for non-prefix
 	tls        bool
 	localPort  int
 	remote     netip.Addr
