@@ -2,11 +2,14 @@ package tests
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	gt "github.com/moongate/moongate/core/gateway/gatewaytest"
 	"github.com/moongate/moongate/core/tracecontext"
+	_ "github.com/moongate/moongate/plugins/lua"
 	"github.com/valyala/fasthttp"
 )
 
@@ -234,5 +237,28 @@ func TestTracingDisabled(t *testing.T) {
 	traceID, _, _ := parseSent(t, sendTrace(t, g, "Traceparent", bad))
 	if traceID == "" {
 		t.Error("no trace after reload with tracing on")
+	}
+}
+
+// TestTraceIDInLua: gw.request.get_trace_id gives a script the trace ID
+// sent upstream.
+func TestTraceIDInLua(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "trace.lua")
+	if err := os.WriteFile(script, []byte(`return { on_request = function()
+  gw.request.set_header("Traceparent-Id", gw.request.get_trace_id() or "none")
+end }`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	up := gt.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetBody(append(append(ctx.Request.Header.Peek("Traceparent-Id"), ' '), ctx.Request.Header.Peek("Traceparent")...))
+	})
+	g := gt.Start(t, "[lua]\ndir = \""+dir+"\"\n"+traceConfig(up, "")+`
+  [[routes.plugins]]
+  script = "`+script+`"
+`)
+	_, body, _ := gt.Do(t, "GET", g.URL+"/x", nil, "Traceparent", clientParent)
+	if got, want := string(body), clientTrace+" 00-"+clientTrace+"-"; !strings.HasPrefix(got, want) {
+		t.Errorf("upstream got %q, want the trace ID %s in both headers", got, clientTrace)
 	}
 }

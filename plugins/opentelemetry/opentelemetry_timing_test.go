@@ -19,7 +19,7 @@ import (
 type discard struct{}
 
 func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
-func (discard) Shutdown(context.Context) error                          { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
 
 // benchChain is opentelemetry (or nothing, for the baseline), request-id
 // and headers in front of a synthetic upstream.
