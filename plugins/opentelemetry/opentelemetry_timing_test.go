@@ -21,10 +21,17 @@ type discard struct{}
 func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
 func (discard) Shutdown(context.Context) error                             { return nil }
 
+// useDiscard makes the plugins built until the test ends export nowhere.
+func useDiscard(tb testing.TB) {
+	old := newExporter
+	newExporter = func(...otlptracehttp.Option) (sdktrace.SpanExporter, error) { return discard{}, nil }
+	tb.Cleanup(func() { newExporter = old })
+}
+
 // benchChain is opentelemetry (or nothing, for the baseline), request-id
 // and headers in front of a synthetic upstream.
 func benchChain(tb testing.TB, otel bool) *plugintest.Chain {
-	newExporter = func(...otlptracehttp.Option) (sdktrace.SpanExporter, error) { return discard{}, nil }
+	useDiscard(tb)
 	var steps []config.Step
 	if otel {
 		steps = append(steps, config.Step{Name: "opentelemetry", Enabled: true, Config: config.NewTable("config",
@@ -99,7 +106,7 @@ func BenchmarkSampled(b *testing.B) { benchServe(b, true, true) }
 // BenchmarkSampledNoStepSpans is a sampled request with step_spans off:
 // the server span alone.
 func BenchmarkSampledNoStepSpans(b *testing.B) {
-	newExporter = func(...otlptracehttp.Option) (sdktrace.SpanExporter, error) { return discard{}, nil }
+	useDiscard(b)
 	ch, err := plugintest.NewChain(plugintest.Options{Steps: []config.Step{{Name: "opentelemetry", Enabled: true,
 		Config: config.NewTable("config", map[string]any{"endpoint": "http://127.0.0.1:9/v1/traces", "step_spans": false})}},
 		Upstream: plugintest.Reply{Body: "ok"}})
