@@ -234,9 +234,9 @@ function gw.hash.sha256(data) end
 ---@class gw.http
 gw.http = {}
 
----Sends an HTTP request and returns the response. The call ends at the earlier of its own timeout and the step's deadline. Failures (connection refused, timeout, bad URL) return nil and a message; any status, 5xx included, is a response. A connection to the admin API, or to an address lua.http_deny covers (by default link-local and cloud metadata addresses such as 169.254.169.254), is refused the same way: the check is made on the address the host name resolves to, when connecting.
+---Sends an HTTP request and returns the response. The call ends at the earlier of its own timeout and the step's deadline. In on_log it ships what the request did to a collector (an http-log): the log phase runs after the response is written, on a few workers shared by every request, so a slow collector delays the other log steps and, once their queue is full, their log phases are dropped and counted; batch, and keep its timeout short. Failures (connection refused, timeout, bad URL) return nil and a message; any status, 5xx included, is a response. A connection to the admin API, or to an address lua.http_deny covers (by default link-local and cloud metadata addresses such as 169.254.169.254), is refused the same way: the check is made on the address the host name resolves to, when connecting.
 ---
----Phases: request, response.
+---Phases: request, response, log.
 ---
 ---```lua
 ---local res, err = gw.http.request{ url = conf.auth_url, headers = { Authorization = token }, timeout = 0.5 }

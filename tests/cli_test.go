@@ -177,6 +177,7 @@ func freePort(t testing.TB) string {
 type process struct {
 	cmd    *exec.Cmd
 	stderr *bytes.Buffer
+	stdout *bytes.Buffer // the access log, when it goes to stdout
 	mu     *sync.Mutex
 	done   chan error
 	// listen and admin are the addresses it bound, read from its log, so
@@ -203,12 +204,13 @@ func tryStartBin(t *testing.T, config string) (*process, error) {
 	cmd := exec.Command(moongateBin(t), "run", "-c", file)
 	cmd.Dir = ".." // the repository's root, where `make run` runs it
 	var mu sync.Mutex
-	buf := &bytes.Buffer{}
+	buf, out := &bytes.Buffer{}, &bytes.Buffer{}
 	cmd.Stderr = lockedWriter{&mu, buf}
+	cmd.Stdout = lockedWriter{&mu, out}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &process{cmd: cmd, stderr: buf, mu: &mu, done: make(chan error, 1)}
+	p := &process{cmd: cmd, stderr: buf, stdout: out, mu: &mu, done: make(chan error, 1)}
 	go func() { p.done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
@@ -235,6 +237,13 @@ func (p *process) log() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.stderr.String()
+}
+
+// out returns what the process wrote to its standard output.
+func (p *process) out() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stdout.String()
 }
 
 type lockedWriter struct {

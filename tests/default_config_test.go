@@ -64,6 +64,20 @@ func TestDefaultConfigTour(t *testing.T) {
 		len(h["X-Request-Id"]) != 36 || e.Headers["X-Request-Id"] != h["X-Request-Id"] || h["X-Served-By"] != "moongate" {
 		t.Errorf("/users/42: %d %+v %v", st, e, h)
 	}
+	// Its access-log line, on moongate's standard output.
+	var line map[string]any
+	waitFor(t, func() bool {
+		for _, l := range strings.Split(p.out(), "\n") {
+			if strings.Contains(l, `"path":"/users/42"`) {
+				return json.Unmarshal([]byte(l), &line) == nil
+			}
+		}
+		return false
+	})
+	if line["method"] != "GET" || line["query"] != "verbose=1" || line["status"] != 200.0 || line["route"] != "users" ||
+		line["request_id"] != h["X-Request-Id"] || line["upstream"] != "echo" || line["client_ip"] != "127.0.0.1" {
+		t.Errorf("access log line: %v", line)
+	}
 	// curl localhost:8080/api/orders -d '{"item": 1}'
 	st, e, _ = get("POST", "/api/orders", []byte(`{"item": 1}`))
 	if st != 200 || e.Path != "/orders" || e.Method != "POST" || e.Body != `{"item": 1}` {

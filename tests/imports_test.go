@@ -38,6 +38,9 @@ var pluginImports = []string{
 	"core/compress",      // content negotiation, codecs
 	"core/jsonschema",    // JSON Schema validation
 	"core/transformstep", // what the transformation steps share
+
+	// The observability plugins' libraries (issue 13).
+	"core/accesslog", // access-log formats, redaction, batching writer
 }
 
 // extraImports are what some packages may import besides: path prefixes

@@ -63,7 +63,7 @@ var (
 )
 
 // scenarios are the four scenarios of issue 3, each against its natural
-// peers.
+// peers, and the access log's cost (issue 13), moongate's beside nginx's.
 var scenarios = []Scenario{
 	{
 		Name:  "plain",
@@ -98,6 +98,17 @@ var scenarios = []Scenario{
 			{Name: "nginx-cache", Kind: kindNginx, Template: "nginx-cache.conf", Peer: "nginx-cache", Expect: expectCache},
 			{Name: "moongate-cache", Kind: kindMoongate, Template: "moongate-cache.toml", Peer: "nginx-cache", Expect: expectCache},
 			{Name: "varnish", Kind: kindVarnish, Template: "varnish.vcl", Peer: "nginx-cache", Expect: expectCache},
+		},
+	},
+	{
+		Name:  "accesslog",
+		Title: "5. Access log (a JSON line per request to a file, buffered)",
+		Paths: []string{origin.SmallPath},
+		Contenders: []Contender{
+			{Name: "moongate", Kind: kindMoongate, Template: "moongate-plain.toml", Peer: "moongate", Expect: expectPlain},
+			{Name: "moongate-accesslog", Kind: kindMoongate, Template: "moongate-accesslog.toml", Peer: "moongate", Expect: expectPlain},
+			{Name: "nginx", Kind: kindNginx, Template: "nginx-plain.conf", Peer: "nginx", Expect: expectPlain},
+			{Name: "nginx-accesslog", Kind: kindNginx, Template: "nginx-accesslog.conf", Peer: "nginx", Expect: expectPlain},
 		},
 	},
 	{

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/moongate/moongate/core/cli"
+	_ "github.com/moongate/moongate/plugins/accesslog"
 	_ "github.com/moongate/moongate/plugins/acl"
 	_ "github.com/moongate/moongate/plugins/basicauth"
 	_ "github.com/moongate/moongate/plugins/cache"

@@ -17,7 +17,7 @@ import (
 // are zero are "absent" (see each field, and each format for how an
 // absent field is written).
 type Record struct {
-	// Time is when the request was received (its first byte read). JSON
+	// Time is when the request was received (its head read). JSON
 	// and the templates write it in Time's location: fill it in UTC or in
 	// local time as the configuration says.
 	Time time.Time
@@ -61,7 +61,7 @@ type Record struct {
 	// client.
 	BytesReceived int64
 
-	// RequestTime is the time from the request's first byte to the end
+	// RequestTime is the time from the request's head read to the end
 	// of writing the response. Negative values are written as 0.
 	RequestTime time.Duration
 
@@ -80,7 +80,7 @@ type Record struct {
 	UpstreamStatus int
 
 	// UpstreamTime is the time spent on the upstream call, all tries
-	// included, up to the response headers.
+	// included, up to the response (a streamed body's transfer excluded).
 	UpstreamTime time.Duration
 
 	// Retries is the number of upstream tries after the first.

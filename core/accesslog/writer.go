@@ -265,9 +265,9 @@ func (w *Writer) release(b *batch) {
 }
 
 // Reopen reopens the file the Writer appends to, at the same path, so
-// that after logrotate renamed it new lines go to a new file: lines
-// already written are in the renamed file, the others in the new one,
-// none lost or split. It waits for a write in progress. When the file
+// that after logrotate renamed it new lines go to a new file: the lines
+// taken before Reopen are written to the renamed file (those waiting in
+// memory first), the others to the new one, none lost or split. It waits for a write in progress. When the file
 // cannot be opened, the old one is kept and the error returned (and
 // counted in WriteErrors). For stdout, stderr and New's writers it does
 // nothing.
@@ -416,12 +416,14 @@ func (w *Writer) closeShards() {
 	}
 }
 
-// reopen opens the file again and swaps it in, keeping the old one on
+// reopen writes the lines waiting to the file they were written for,
+// then opens the file again and swaps it in, keeping the old one on
 // failure.
 func (w *Writer) reopen() error {
 	if w.file == nil {
 		return nil
 	}
+	w.flushShards()
 	f, err := openFile(w.path)
 	if err != nil {
 		w.fail(err)

@@ -440,3 +440,30 @@ func TestWriterOptionsDefaults(t *testing.T) {
 		t.Errorf("%s shards, want a power of two", got)
 	}
 }
+
+// The lines taken before a reopen go to the file they were written for
+// (the renamed one), even when they were still waiting in memory.
+func TestWriterReopenWritesWaitingLinesToTheOldFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "access.log")
+	w, err := Open(path, Options{FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("before\n"))
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("after\n"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for f, want := range map[string]string{path + ".1": "before\n", path: "after\n"} {
+		if got, err := os.ReadFile(f); err != nil || string(got) != want {
+			t.Errorf("%s: %q (%v), want %q", f, got, err, want)
+		}
+	}
+}

@@ -132,10 +132,18 @@ func runCmd(args []string, _, stderr io.Writer) int {
 		return 1
 	}
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGHUP, reopenSignal, syscall.SIGTERM, syscall.SIGINT)
 	for sig := range sigs {
-		if sig == syscall.SIGHUP {
+		switch sig {
+		case syscall.SIGHUP:
 			g.Reload()
+			continue
+		case reopenSignal:
+			if err := g.ReopenLogs(); err != nil {
+				logger.Error("reopening log files failed; the old files keep being written", "error", err)
+			} else {
+				logger.Info("log files reopened")
+			}
 			continue
 		}
 		timeout := g.Runtime().Config.Server.ShutdownTimeout.Std()

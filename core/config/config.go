@@ -143,6 +143,15 @@ type Log struct {
 	Level string `toml:"level"`
 	// Format is "text" or "json". Default "text".
 	Format string `toml:"format"`
+	// Access is where the access log of every route goes: "stdout",
+	// "stderr" or the path of a file; "" writes none. It adds an
+	// access-log step at the end of the global chain (unless the global
+	// chain has one), which a route's own access-log step replaces.
+	// Default "".
+	Access string `toml:"access"`
+	// AccessFormat is the format of that access log: "json", "combined"
+	// (nginx's) or a template of $variables. Default "json".
+	AccessFormat string `toml:"access_format"`
 }
 
 // Upstream is a named group of targets that routes forward to.
@@ -334,7 +343,7 @@ func Default() *Config {
 			StrictPaths:     true,
 		},
 		Admin: Admin{Listen: "127.0.0.1:9080"},
-		Log:   Log{Level: "info", Format: "text"},
+		Log:   Log{Level: "info", Format: "text", AccessFormat: "json"},
 		Cache: Cache{Size: 256 << 20},
 		Auth:  DefaultAuth(),
 		Lua:   DefaultLua(),

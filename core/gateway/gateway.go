@@ -384,10 +384,26 @@ func restartOnly(old, cur *config.Config) []string {
 	if old.Lua.Watch != cur.Lua.Watch || (cur.Lua.Watch && old.Lua.Dir != cur.Lua.Dir) {
 		out = append(out, "lua.watch changed: it takes effect after a restart")
 	}
-	if old.Log != cur.Log {
-		out = append(out, "[log] changed: it takes effect after a restart")
+	if old.Log.Level != cur.Log.Level || old.Log.Format != cur.Log.Format {
+		out = append(out, "log.level and log.format changed: they take effect after a restart")
 	}
 	return out
+}
+
+// ReopenLogs reopens the files the plugins of the runtime being served
+// write to (plugin.Reopener: the access log), after log rotation renamed
+// them; run on SIGUSR1. It returns the errors of the files that could not
+// be reopened (they are written to at their old place meanwhile).
+func (g *Gateway) ReopenLogs() error {
+	var errs []error
+	for _, inst := range g.Runtime().instances {
+		if r, ok := inst.(plugin.Reopener); ok {
+			if err := r.Reopen(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Shutdown stops accepting connections, lets in-flight requests finish

@@ -88,6 +88,7 @@ func (c *Context) Host() []byte { return c.x().Host() }
 // Path returns the normalized path (dot segments resolved, duplicate
 // slashes merged, percent-encoding decoded): the path routing matched, and
 // the one sent upstream unless strip_prefix, rewrite or SetPath change it.
+// In the log phase it is the path routing matched.
 func (c *Context) Path() []byte { return c.x().Path() }
 
 // SetPath sets the path sent upstream. The route's strip_prefix and
@@ -299,6 +300,35 @@ func (c *Context) BodySize() int { return c.x().BodySize() }
 // its last byte or to the moment the client went away. Before the log
 // phase it is the time so far.
 func (c *Context) RequestTime() time.Duration { return c.x().RequestTime() }
+
+// UpstreamResult is how the upstream call of a request went.
+type UpstreamResult struct {
+	// Target is the host:port, as configured, of the last target tried;
+	// "" when no upstream was called (a step answered, no upstream).
+	Target string
+	// Status is the status of the last try's response; 0 when the target
+	// gave none (refused, timed out, broken).
+	Status int
+	// Time is the time spent on the upstream call, from the first try's
+	// start to the last try's end: up to the response head (and its body
+	// when it is read whole, not streamed), waits between tries included.
+	Time time.Duration
+	// Retries is the number of tries after the first.
+	Retries int
+}
+
+// UpstreamResult returns how the upstream call went so far; zero when
+// no upstream was called. Meant for the response and log phases.
+func (c *Context) UpstreamResult() UpstreamResult {
+	r := c.x().UpstreamResult()
+	return UpstreamResult{Target: r.Target, Status: r.Status, Time: r.Time, Retries: r.Retries}
+}
+
+// RequestBodySize returns the number of request body bytes read from the
+// client: in the log phase, what the body had (what went upstream, for a
+// body streamed there); before it, the size of a body read whole, or what
+// a streamed one has read so far.
+func (c *Context) RequestBodySize() int64 { return c.x().RequestBodySize() }
 
 // ResponseComplete reports, in the log phase, whether the response was
 // written to the client whole; false when the client went away or the

@@ -98,6 +98,14 @@ type Cleaner interface {
 	Cleanup() error
 }
 
+// Reopener is implemented by plugins writing to files that log rotation
+// renames (an access log): on SIGUSR1 the gateway calls Reopen on every
+// instance of the configuration being served, which opens its files
+// again at their paths without losing a line.
+type Reopener interface {
+	Reopen() error
+}
+
 // Factory builds a plugin instance from its step. The instance must
 // implement at least one of RequestHandler, ResponseHandler, LogHandler.
 // Errors should name the offending key: return spec.Config.Problem("ttl",

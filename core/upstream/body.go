@@ -62,6 +62,9 @@ func (b *RequestBody) Limit(n int64) {
 	}
 }
 
+// BytesRead returns how many bytes of the body were read.
+func (b *RequestBody) BytesRead() int64 { return b.read }
+
 // Consumed reports whether any of the body was read.
 func (b *RequestBody) Consumed() bool { return b.read > 0 }
 

@@ -264,9 +264,11 @@ func (u *Upstream) forwardTo(c *reqctx.Context, t *Target, o options, ws bool, s
 		t.active.Add(-1)
 	}
 	if err != nil {
+		c.UpstreamTry(t.Addr, 0, start, now)
 		u.failed(t, now.UnixNano(), err)
 		return err
 	}
+	c.UpstreamTry(t.Addr, c.Response.StatusCode(), start, now)
 	t.observe(now.Sub(start), now.UnixNano())
 	if u.outlierStatus.has(c.Response.StatusCode()) {
 		u.failed(t, now.UnixNano(), nil)

@@ -14,6 +14,7 @@ import (
 type Builder struct {
 	env      *plugin.Env
 	obs      Observer
+	steps    []config.Step // the global steps' definitions
 	global   []*step
 	built    []any // every instance, for Cleanup
 	problems config.Problems
@@ -25,13 +26,35 @@ func (b *Builder) Observe(o Observer) { b.obs = o }
 
 // NewBuilder builds the global chain of env.Config.
 func NewBuilder(env *plugin.Env) *Builder {
-	b := &Builder{env: env, obs: NopObserver{}}
-	for i := range env.Config.Plugins {
+	b := &Builder{env: env, obs: NopObserver{}, steps: env.Config.Plugins}
+	if env.Config.Log.Access != "" && !hasStep(b.steps, AccessLog) {
+		// [log] access: an access-log step ends the global chain. It
+		// reads its settings from [log], where its problems are found.
+		b.steps = append(b.steps[:len(b.steps):len(b.steps)], config.Step{Name: AccessLog, Enabled: true, OnError: "fail"})
+	}
+	for i := range b.steps {
 		// One entry per global step, nil when disabled, so that indexes
 		// match the configuration's in Chain.
-		b.global = append(b.global, b.build(&env.Config.Plugins[i], "plugins["+strconv.Itoa(i)+"]", ""))
+		path := "plugins[" + strconv.Itoa(i) + "]"
+		if i >= len(env.Config.Plugins) {
+			path = "log"
+		}
+		b.global = append(b.global, b.build(&b.steps[i], path, ""))
 	}
 	return b
+}
+
+// AccessLog is the name of the plugin [log] access adds to the global
+// chain.
+const AccessLog = "access-log"
+
+func hasStep(steps []config.Step, name string) bool {
+	for i := range steps {
+		if steps[i].Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Chain builds the chain of route i: the global steps, where a route step
@@ -41,9 +64,9 @@ func (b *Builder) Chain(i int) *Chain {
 	r := &b.env.Config.Routes[i]
 	steps := make([]*step, len(b.global))
 	copy(steps, b.global)
-	ids := make([]string, len(b.env.Config.Plugins))
-	for j := range b.env.Config.Plugins {
-		ids[j] = b.env.Config.Plugins[j].ID()
+	ids := make([]string, len(b.steps))
+	for j := range b.steps {
+		ids[j] = b.steps[j].ID()
 	}
 	for j := range r.Plugins {
 		st := &r.Plugins[j]
@@ -85,6 +108,10 @@ func (b *Builder) build(st *config.Step, path, route string) *step {
 		}
 	} else {
 		f, ok = plugin.Lookup(st.Name)
+		if !ok && path == "log" {
+			b.problem("log.access", "the access-log plugin is not built into this binary")
+			return nil
+		}
 		if !ok {
 			names := plugin.Names()
 			hint := "known: " + strings.Join(names, ", ")

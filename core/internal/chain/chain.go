@@ -136,6 +136,9 @@ func (r *Route) Serve(c *Context) {
 	if ch.original {
 		c.KeepOriginalHeaders()
 	}
+	if ch.hasLog {
+		c.KeepRoutedPath()
+	}
 	t := ch.requestPhase(c)
 	// The upstream's reason phrase belongs to the upstream's status.
 	upstreamStatus := 0

@@ -157,6 +157,19 @@ type Context struct {
 	end        time.Time // when the response's write ended (WriteEnded)
 	bodySize   int       // in the log phase: body bytes sent
 	incomplete bool      // the response was not written whole
+	reqBody    int64     // in the log phase: request body bytes read
+
+	// The upstream call (UpstreamTry): the last target tried, its status,
+	// when the first try started and the last one ended, how many tries.
+	upTarget       string
+	upStatus       int
+	upStart, upEnd time.Time
+	upTries        int
+
+	// The path the request was routed with, for the log phase
+	// (KeepRoutedPath).
+	routedPath []byte
+	routedSet  bool
 	requestID  []byte
 	values     [maxValues]value
 	nvalues    int
@@ -218,7 +231,9 @@ func Release(c *Context) {
 	c.trusted, c.upstreams, c.logger, c.stepLogger = nil, nil, nil, nil
 	clear(c.stepTimes[:c.timedSteps])
 	c.timedSteps = 0
-	c.start, c.end, c.bodySize, c.incomplete = time.Time{}, time.Time{}, 0, false
+	c.start, c.end, c.bodySize, c.incomplete, c.reqBody = time.Time{}, time.Time{}, 0, false, 0
+	c.upTarget, c.upStatus, c.upStart, c.upEnd, c.upTries = "", 0, time.Time{}, time.Time{}, 0
+	c.routedPath, c.routedSet = c.routedPath[:0], false
 	c.requestID = c.requestID[:0]
 	for i := 0; i < c.nvalues; i++ {
 		c.values[i] = value{}
@@ -663,6 +678,67 @@ func (c *Context) LimitRequestBody(n int64) {
 // whole or not. The gateway calls it before the log phase.
 func (c *Context) WriteEnded(end time.Time, sent int64, complete bool) {
 	c.end, c.bodySize, c.incomplete = end, int(sent), !complete
+}
+
+// UpstreamTry records a try of the upstream call on target (host:port),
+// from start to end, answered with status (0: no answer). The upstream
+// calls it after each try.
+func (c *Context) UpstreamTry(target string, status int, start, end time.Time) {
+	if c.upTries == 0 {
+		c.upStart = start
+	}
+	c.upTries++
+	c.upTarget, c.upStatus, c.upEnd = target, status, end
+}
+
+// UpstreamResult is how the upstream call of a request went; see
+// plugin.UpstreamResult.
+type UpstreamResult struct {
+	Target  string
+	Status  int
+	Time    time.Duration
+	Retries int
+}
+
+// Upstream returns how the upstream call went; zero when there was none.
+func (c *Context) UpstreamResult() UpstreamResult {
+	if c.upTries == 0 {
+		return UpstreamResult{}
+	}
+	return UpstreamResult{Target: c.upTarget, Status: c.upStatus, Time: c.upEnd.Sub(c.upStart), Retries: c.upTries - 1}
+}
+
+// RequestBodySize returns, in the log phase, the request body bytes read
+// from the client (see PrepareLog); before it, the size of a body read
+// whole, or what a streamed one has read so far.
+func (c *Context) RequestBodySize() int64 {
+	if c.phase == PhaseLog {
+		return c.reqBody
+	}
+	return requestBodySize(c.Request)
+}
+
+// bodyCounter is implemented by the streamed request bodies of
+// core/upstream.
+type bodyCounter interface{ BytesRead() int64 }
+
+func requestBodySize(r *fasthttp.Request) int64 {
+	if !r.IsBodyStream() {
+		return int64(len(r.Body()))
+	}
+	if bc, ok := r.BodyStream().(bodyCounter); ok {
+		return bc.BytesRead()
+	}
+	return 0
+}
+
+// KeepRoutedPath copies the path the request was routed with, so that
+// the log phase sees it whatever the upstream call made of the request's
+// path (strip_prefix, rewrite, SetPath). The engine calls it before the
+// chain of a route with log steps.
+func (c *Context) KeepRoutedPath() {
+	c.routedPath = append(c.routedPath[:0], c.Request.URI().Path()...)
+	c.routedSet = true
 }
 
 // RequestTime returns the time from Start to the end of the response's

@@ -1,6 +1,7 @@
 package reqctx
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -62,14 +63,31 @@ func ReleaseDetached(c *Context) {
 
 // PrepareLog readies c for the log phase, which runs after the handler
 // returns, when fasthttp reuses its request context: it copies what the
-// log phase may read (request and response headers, path parameters, the
-// body size as announced, until WriteEnded tells what was sent) into c's
-// own memory and points Request and Response at the copies. done is what
-// Done calls.
+// log phase may read (request and response headers, the routed path when
+// KeepRoutedPath kept it, and the query as it went upstream, path parameters, the request body's
+// size, the response body's size as announced until WriteEnded tells
+// what was sent) into c's own memory and points Request and Response at
+// the copies. done is what Done calls.
 func (c *Context) PrepareLog(done func(*Context)) {
 	c.bodySize = responseBodySize(c.Response)
+	c.reqBody = requestBodySize(c.Request)
+	// The query as it goes upstream: after a step changed its arguments
+	// (QueryArgs), QueryString is stale and RequestURI is not.
+	query := c.Request.URI().RequestURI()
+	if i := bytes.IndexByte(query, '?'); i >= 0 {
+		query = query[i+1:]
+	} else {
+		query = nil
+	}
 	c.Request.Header.CopyTo(&c.logReq.Header)
 	c.Response.Header.CopyTo(&c.logResp.Header)
+	if c.routedSet {
+		// The routed path, and the query as it went upstream (the
+		// credentials an auth step took out of it are gone).
+		uri := c.logReq.URI()
+		uri.SetPathBytes(c.routedPath)
+		uri.SetQueryStringBytes(query)
+	}
 	c.detachParams()
 	c.Fast, c.Request, c.Response = nil, &c.logReq, &c.logResp
 	c.done = done
