@@ -231,12 +231,6 @@ func (c *Context) SetTarget(url string) { c.x().SetTarget(url) }
 // Target returns the target set by SetTarget, or "".
 func (c *Context) Target() string { return c.x().Target() }
 
-// UpstreamTarget returns the address (host:port, as configured) of the
-// last upstream target the request was sent to: after a retry, the one
-// that answered or failed last. It is "" when the request reached no
-// target: a step answered it, or the upstream had no target to pick.
-func (c *Context) UpstreamTarget() string { return c.x().Tried() }
-
 // Respond answers the request with status, content type and body (copied)
 // and stops the request phase: the remaining request steps and the
 // upstream are skipped. In the response phase it replaces the response.

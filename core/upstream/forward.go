@@ -249,7 +249,6 @@ func (u *Upstream) finish(c *reqctx.Context, t *Target, closeAfter bool, err err
 // recording the outcome in t's state.
 func (u *Upstream) forwardTo(c *reqctx.Context, t *Target, o options, ws bool, start, end time.Time) error {
 	setTarget(c, t, o.preserveHost)
-	c.SetTried(t.Addr)
 	t.active.Add(1)
 	t.requests.Add(1)
 	var err error

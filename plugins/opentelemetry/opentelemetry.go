@@ -253,12 +253,16 @@ func (p *Plugin) export(c *plugin.Context, st *state, end time.Time) {
 	if id := c.RequestID(); len(id) > 0 {
 		attrs = append(attrs, attribute.String("moongate.request_id", string(id)))
 	}
-	target := c.UpstreamTarget()
+	upstream := c.UpstreamResult()
+	target := upstream.Target
 	if up := c.UpstreamName(); up != "" {
 		attrs = append(attrs, attribute.String("moongate.upstream", up))
 	}
 	if target != "" {
 		attrs = append(attrs, attribute.String("moongate.upstream.target", target))
+		if upstream.Retries > 0 {
+			attrs = append(attrs, attribute.Int("moongate.upstream.retries", upstream.Retries))
+		}
 	}
 	_, span := p.tracer.Start(ctx, method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithTimestamp(start), trace.WithAttributes(attrs...))
@@ -267,7 +271,7 @@ func (p *Plugin) export(c *plugin.Context, st *state, end time.Time) {
 		span.SetStatus(codes.Error, "")
 	}
 	if p.stepSpans {
-		p.children(trace.ContextWithSpan(context.Background(), span), c, st, target)
+		p.children(trace.ContextWithSpan(context.Background(), span), c, st, upstream)
 	}
 	span.End(trace.WithTimestamp(end))
 }
@@ -276,7 +280,7 @@ func (p *Plugin) export(c *plugin.Context, st *state, end time.Time) {
 // to end from the start of its phase (the engine times a step from the
 // end of the one before it), and one for the upstream call, between the
 // two phases.
-func (p *Plugin) children(ctx context.Context, c *plugin.Context, st *state, target string) {
+func (p *Plugin) children(ctx context.Context, c *plugin.Context, st *state, up plugin.UpstreamResult) {
 	t := st.requestStart
 	n := 0
 	for ; c.StepName(n) != ""; n++ {
@@ -288,12 +292,15 @@ func (p *Plugin) children(ctx context.Context, c *plugin.Context, st *state, tar
 	if st.responseStart.IsZero() {
 		return
 	}
-	if target != "" && st.responseStart.After(t) {
-		attrs := []attribute.KeyValue{attribute.String("server.address", target),
+	if up.Target != "" && st.responseStart.After(t) {
+		attrs := []attribute.KeyValue{attribute.String("server.address", up.Target),
 			attribute.String("moongate.upstream", c.UpstreamName())}
-		if host, port, ok := splitPort(target); ok {
+		if host, port, ok := splitPort(up.Target); ok {
 			attrs = append(attrs[:0], attribute.String("server.address", host), attribute.Int("server.port", port),
 				attribute.String("moongate.upstream", c.UpstreamName()))
+		}
+		if up.Status != 0 {
+			attrs = append(attrs, attribute.Int("http.response.status_code", up.Status))
 		}
 		_, s := p.tracer.Start(ctx, "upstream "+c.UpstreamName(), trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithTimestamp(t), trace.WithAttributes(attrs...))

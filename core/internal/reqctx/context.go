@@ -143,8 +143,7 @@ type Context struct {
 	pathSet    bool // a step set the upstream path: no strip_prefix or rewrite
 	detached   bool // made by Detach
 	target     string
-	tried      string // the address of the last upstream target tried
-	prefixSegs int    // segments of the matched prefix pattern, -1 for non-prefix
+	prefixSegs int // segments of the matched prefix pattern, -1 for non-prefix
 	tls        bool
 	localPort  int
 	remote     netip.Addr
@@ -226,7 +225,7 @@ func Release(c *Context) {
 	c.route, c.upstream, c.Consumer = nil, nil, nil
 	c.Params.Reset()
 	c.phase, c.depth, c.answered, c.pathSet, c.detached, c.prefixSegs = PhaseNone, 0, false, false, false, -1
-	c.target, c.tried = "", ""
+	c.target = ""
 	c.tls, c.localPort, c.remote, c.clientIP = false, 0, netip.Addr{}, netip.Addr{}
 	c.trusted, c.upstreams, c.logger, c.stepLogger = nil, nil, nil, nil
 	clear(c.stepTimes[:c.timedSteps])
@@ -610,15 +609,6 @@ func (c *Context) SetTarget(url string) { c.target = url }
 
 // Target returns the target set by SetTarget, or "".
 func (c *Context) Target() string { return c.target }
-
-// SetTried records that the upstream call tried the target at addr
-// (host:port); core/upstream calls it for each try.
-func (c *Context) SetTried(addr string) { c.tried = addr }
-
-// Tried returns the address (host:port) of the last upstream target the
-// request was sent to, "" when none was (a step answered, or no target
-// could be picked).
-func (c *Context) Tried() string { return c.tried }
 
 // Respond answers the request with status, content type and body
 // (copied) and stops the request phase.
