@@ -99,6 +99,8 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s; FUZZFLAGS='-paral
 	$(call fuzz,FuzzNegotiate,./core/compress)
 	$(call fuzz,FuzzHasToken,./core/httpbytes)
 	$(call fuzz,FuzzQuote,./core/jsonstr)
+	$(call fuzz,FuzzParseTraceparent,./core/tracecontext)
+	$(call fuzz,FuzzAppendTracestate,./core/tracecontext)
 
 # fuzz runs target $(1) of package $(2):
 #   go test -run '^$' -fuzz '^$(1)$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) $(2)

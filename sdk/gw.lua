@@ -574,6 +574,16 @@ function gw.request.get_raw_query() end
 ---@return string scheme "http" or "https"
 function gw.request.get_scheme() end
 
+---Returns the request's W3C trace ID, 32 lowercase hex digits: the client's (from a valid traceparent) or the one the gateway started; nil when [tracing] enabled = false.
+---
+---Phases: request, response, log.
+---
+---```lua
+---gw.log.info("trace", gw.request.get_trace_id())
+---```
+---@return string? trace_id the trace ID
+function gw.request.get_trace_id() end
+
 ---Replaces the request body sent upstream; Content-Length follows.
 ---
 ---Phases: request.

@@ -175,6 +175,15 @@ func init() {
 				id := s.C.RequestID()
 				return pushOpt(L, id, len(id) > 0)
 			}},
+		&Binding{Name: "get_trace_id", Phases: All,
+			Doc: "Returns the request's W3C trace ID, 32 lowercase hex digits: the client's (from a valid traceparent) " +
+				"or the one the gateway started; nil when [tracing] enabled = false.",
+			Returns: []Param{{"trace_id", "string?", "the trace ID"}},
+			Example: `gw.log.info("trace", gw.request.get_trace_id())`,
+			Fn: func(s *State, L *lua.LState) int {
+				id := s.C.TraceID()
+				return pushOpt(L, id, len(id) > 0)
+			}},
 		requestHeaders.get(), requestHeaders.getAll(),
 		requestHeaders.setter(plugin.HeaderSet), requestHeaders.setter(plugin.HeaderAdd), requestHeaders.setter(plugin.HeaderDel),
 	)

@@ -21,15 +21,16 @@ const module = "github.com/moongate/moongate/"
 
 // pluginImports are the packages of the module every plugin may import.
 var pluginImports = []string{
-	"core/plugin",    // the contract
-	"core/config",    // table and value types, problems
-	"core/consumer",  // consumers, kinds of credentials
-	"core/authstep",  // what authentication steps share
-	"core/store",     // the shared store's namespaces
-	"core/realip",    // trusted proxies, client addresses
-	"core/ttlmap",    // bounded map with expiry
-	"core/httpbytes", // ASCII case folding, header lists, hex digits
-	"core/jsonstr",   // JSON string escaping
+	"core/plugin",       // the contract
+	"core/config",       // table and value types, problems
+	"core/consumer",     // consumers, kinds of credentials
+	"core/authstep",     // what authentication steps share
+	"core/store",        // the shared store's namespaces
+	"core/realip",       // trusted proxies, client addresses
+	"core/ttlmap",       // bounded map with expiry
+	"core/httpbytes",    // ASCII case folding, header lists, hex digits
+	"core/jsonstr",      // JSON string escaping
+	"core/tracecontext", // W3C traceparent and tracestate
 
 	// The transformation plugins' libraries (issue 16).
 	"core/template",      // value templates of request data
@@ -62,6 +63,7 @@ var thirdParty = []string{
 	"github.com/golang-jwt/jwt/v5",
 	"github.com/go-jose/go-jose/v4",
 	"golang.org/x/crypto/",
+	"go.opentelemetry.io/otel/", // the opentelemetry plugin's SDK and OTLP exporter
 }
 
 // engine are the packages no plugin may depend on, even through another

@@ -22,6 +22,7 @@ import (
 	_ "github.com/moongate/moongate/plugins/lua"
 	_ "github.com/moongate/moongate/plugins/mock"
 	_ "github.com/moongate/moongate/plugins/multiauth"
+	_ "github.com/moongate/moongate/plugins/opentelemetry"
 	_ "github.com/moongate/moongate/plugins/redirect"
 	_ "github.com/moongate/moongate/plugins/requestid"
 	_ "github.com/moongate/moongate/plugins/requestsizelimit"

@@ -30,6 +30,7 @@ func (c *Config) check(rep *reporter) {
 	}
 
 	c.checkCache(rep)
+	c.checkTracing(rep)
 
 	upstreams := map[string]bool{}
 	for i := range c.Upstreams {

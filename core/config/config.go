@@ -23,6 +23,7 @@ type Config struct {
 	Log       Log        `toml:"log"`
 	Cache     Cache      `toml:"cache"`
 	Lua       Lua        `toml:"lua"`
+	Tracing   Tracing    `toml:"tracing"`
 	Upstreams []Upstream `toml:"upstreams"`
 	Routes    []Route    `toml:"routes"`
 	// Plugins is the global chain: it runs for every route, in order.
@@ -365,6 +366,8 @@ func Default() *Config {
 		Cache: Cache{Size: 256 << 20},
 		Auth:  DefaultAuth(),
 		Lua:   DefaultLua(),
+
+		Tracing: DefaultTracing(),
 	}
 }
 

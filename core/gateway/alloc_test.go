@@ -18,6 +18,10 @@ func TestProxyPathDoesNotAllocate(t *testing.T) {
 		{"typical chain", typicalChain, nil, false},
 		{"behind a trusted proxy", trustedLoopback + typicalChain, behindProxy, false},
 		{"typical chain, draining", typicalChain, nil, true},
+		// [tracing] is on by default: the requests above start a trace;
+		// these continue the client's.
+		{"traceparent continued", typicalChain, withTraceparent, false},
+		{"tracestate rewritten", typicalChain, withTracestateLines, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := benchGateway(t, tc.plugins)

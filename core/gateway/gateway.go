@@ -271,6 +271,7 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	m := &rt.matches[id]
 	c.Setup(&m.route.Route, m.prefixSegs, rt.trusted, rt.lookup, rt.logger)
 	rt.stripClientHeaders(&fc.Request.Header, m.route)
+	rt.startTrace(c)
 	m.route.Serve(c)
 	if m.route.Chain.HasLog() {
 		rt.logAfterWrite(fc, c)

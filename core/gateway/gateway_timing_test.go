@@ -87,6 +87,16 @@ func benchRequest(extra ...string) (*fasthttp.Request, *fasthttp.RequestCtx) {
 // Connection header and a second X-Forwarded-For line the proxy appended.
 var behindProxy = []string{"Connection", "keep-alive", "X-Forwarded-For", "203.0.113.9"}
 
+// withTraceparent is a client's sampled trace, with a tracestate
+// forwarded as it is.
+var withTraceparent = []string{"Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+	"Tracestate", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"}
+
+// withTracestateLines is a client's trace whose tracestate comes in two
+// lines, with optional whitespace: the gateway rewrites it as one.
+var withTracestateLines = []string{"Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+	"Tracestate", "rojo=00f067aa0ba902b7 , ", "Tracestate", "congo=t61rcWkgMzE"}
+
 // serveOnce serves req again on the reused fc, as fasthttp's server does for
 // the next request of a keep-alive connection.
 func serveOnce(tb testing.TB, g *gateway.Gateway, req *fasthttp.Request, fc *fasthttp.RequestCtx) {
@@ -143,16 +153,40 @@ body = "hello"
 `))
 }
 
-// BenchmarkMockDraining is BenchmarkMock while the gateway drains (after
-// SIGTERM, for shutdown_delay): every response asks for the connection
-// to be closed.
-func BenchmarkMockDraining(b *testing.B) {
-	g := benchGateway(b, `
+// The gateway's own cost of tracing, without the upstream round trip
+// (whose noise on loopback hides it): BenchmarkMock starts a trace
+// ([tracing] is on by default); these continue the client's, and turn
+// tracing off.
+const mockChain = `
 [[plugins]]
 name = "mock"
 [plugins.config]
 body = "hello"
-`)
+`
+
+// BenchmarkMockDraining is BenchmarkMock while the gateway drains (after
+// SIGTERM, for shutdown_delay): every response asks for the connection
+// to be closed.
+func BenchmarkMockDraining(b *testing.B) {
+	g := benchGateway(b, mockChain)
 	g.Drain()
 	serveLoop(b, g)
+}
+
+// BenchmarkMockTraceparent continues a client's trace: traceparent
+// checked and replaced by the gateway's span, tracestate checked and
+// left as it is.
+func BenchmarkMockTraceparent(b *testing.B) {
+	serveLoop(b, benchGateway(b, mockChain), withTraceparent...)
+}
+
+// BenchmarkMockTracestateLines also rewrites a tracestate sent in two
+// lines into one.
+func BenchmarkMockTracestateLines(b *testing.B) {
+	serveLoop(b, benchGateway(b, mockChain), withTracestateLines...)
+}
+
+// BenchmarkMockTracingOff is BenchmarkMock with [tracing] enabled = false.
+func BenchmarkMockTracingOff(b *testing.B) {
+	serveLoop(b, benchGateway(b, "[tracing]\nenabled = false\n"+mockChain))
 }

@@ -40,6 +40,7 @@ type Runtime struct {
 	strictPaths    bool               // [server] strict_paths
 	foldPaths      bool               // [server] case_insensitive_paths
 	maxHeaderCount int                // [server] max_header_count
+	tracing        tracing            // [tracing]
 
 	inflight atomic.Int64
 	release  func(*reqctx.Context)
@@ -61,7 +62,7 @@ func Build(cfg *config.Config, shared *store.Store, logger *slog.Logger) (*Runti
 	}
 	rt := &Runtime{Config: cfg, upstreams: map[string]*upstream.Upstream{}, logger: logger,
 		strictPaths: cfg.Server.StrictPaths, foldPaths: cfg.Server.CaseInsensitivePaths,
-		maxHeaderCount: cfg.Server.MaxHeaderCount}
+		maxHeaderCount: cfg.Server.MaxHeaderCount, tracing: newTracing(cfg.Tracing)}
 	rt.release = rt.releaseContext
 	rt.lookup = func(name string) reqctx.Upstream {
 		if u, ok := rt.upstreams[name]; ok {

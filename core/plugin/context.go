@@ -164,6 +164,11 @@ func (c *Context) StepTime(i int, p Phase) time.Duration {
 	return c.x().StepTime(i, reqctx.Phase(p))
 }
 
+// StepName returns the name of the step at index i of the route's chain
+// (the index StepTime takes): its plugin name, or its script path; "" past
+// the chain's end.
+func (c *Context) StepName(i int) string { return c.x().StepName(i) }
+
 // RequestID returns the request's ID, set by the request-id step; nil if
 // none.
 func (c *Context) RequestID() []byte { return c.x().RequestID() }
@@ -354,8 +359,8 @@ func (c *Context) KeepScratch(b []byte) { c.x().KeepScratch(b) }
 // outside the client's flow, such as the background refresh of a cached
 // response: it has c's route, upstream, target, matched prefix, path
 // parameters (copied), client address, TLS flag, trusted proxies,
-// upstream lookup, logger (the step's), consumer, request ID and cache
-// key parts (copied), and req and resp as its request and response. It
+// upstream lookup, logger (the step's), consumer, request ID, trace and
+// cache key parts (copied), and req and resp as its request and response. It
 // has no fasthttp context (Fast is nil) and runs no steps: send it with
 // Forward.
 //

@@ -126,7 +126,12 @@ strip_prefix = true
 		"query": "page=2&APIKEY=[redacted]", "protocol": "HTTP/1.1", "status": 201.0, "bytes_sent": 1234.0,
 		"bytes_received": 10.0, "upstream": "users-svc", "upstream_target": strings.TrimPrefix(up.URL, "http://"),
 		"upstream_status": 201.0, "retries": 0.0, "route": "users", "consumer": "alice",
-		"user_agent": "curl/8.5.0", "referer": "https://example.com/?apikey=[redacted]#top", "traceparent": tp,
+		"user_agent": "curl/8.5.0", "referer": "https://example.com/?apikey=[redacted]#top",
+	}
+	// The traceparent sent upstream: the client's trace, the gateway's
+	// span as parent-id ([tracing]).
+	if got, _ := rec["traceparent"].(string); !strings.HasPrefix(got, tp[:36]) || len(got) != len(tp) || got == tp {
+		t.Errorf("traceparent: got %q, want the client's trace %s with the gateway's span", got, tp[3:35])
 	}
 	for k, v := range want {
 		if rec[k] != v {

@@ -118,6 +118,7 @@ func NewRoute(name string, ch *Chain, up reqctx.Upstream) *Route {
 	}
 	r := &Route{Chain: ch}
 	r.Name, r.Upstream, r.Engine, r.HasLog = name, up, r, ch.hasLog
+	r.Steps = ch.Labels()
 	return r
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/realip"
 	"github.com/moongate/moongate/core/router"
+	"github.com/moongate/moongate/core/tracecontext"
 	"github.com/valyala/fasthttp"
 )
 
@@ -95,6 +96,9 @@ type Route struct {
 	Engine Engine
 	// HasLog reports whether the route's chain has a log phase.
 	HasLog bool
+	// Steps are the names of the steps of the route's chain (plugin names
+	// or script paths), in order.
+	Steps []string
 }
 
 // Engine is the engine's side of a route: implemented by chain.Route.
@@ -174,6 +178,7 @@ type Context struct {
 	extra      []value
 	scratch    []byte
 	cacheKey   []byte // parts added by AddCacheKey: uvarint length, bytes
+	tr         traceState
 
 	// Response header changes asked for before the response existed.
 	respHeaders []headerOp
@@ -248,6 +253,7 @@ func Release(c *Context) {
 	c.extra = c.extra[:0]
 	c.scratch = c.scratch[:0]
 	c.cacheKey = c.cacheKey[:0]
+	c.tr.trace = tracecontext.Trace{}
 	c.respHeaders = c.respHeaders[:0]
 	if c.origSet {
 		c.orig.Reset()
@@ -504,6 +510,15 @@ func (c *Context) StepTime(i int, p Phase) time.Duration {
 		return 0
 	}
 	return c.stepTimes[i][p-PhaseRequest]
+}
+
+// StepName returns the name of the step at index i of the route's chain
+// (see plugin.Context.StepName); "" past the chain's end.
+func (c *Context) StepName(i int) string {
+	if c.route == nil || i < 0 || i >= len(c.route.Steps) {
+		return ""
+	}
+	return c.route.Steps[i]
 }
 
 // RequestID returns the request's ID; nil if none.

@@ -11,8 +11,8 @@ import (
 // outside the client's flow (see plugin.Context.Detach). It has c's route,
 // upstream, target, matched prefix, path parameters (copied), client
 // address, TLS flag, trusted proxies, upstream lookup, loggers (the
-// step's, when a step detaches it), consumer, request ID and cache key
-// parts (copied), and req and resp as its request and response; no
+// step's, when a step detaches it), consumer, request ID, trace and cache
+// key parts (copied), and req and resp as its request and response; no
 // fasthttp context. Send it with Forward, release it with Release.
 func (c *Context) Detach(req *fasthttp.Request, resp *fasthttp.Response) *Context {
 	d := pool.Get().(*Context)
@@ -29,6 +29,7 @@ func (c *Context) Detach(req *fasthttp.Request, resp *fasthttp.Response) *Contex
 	d.trusted, d.upstreams, d.logger, d.stepLogger = c.trusted, c.upstreams, c.logger, c.stepLogger
 	d.requestID = append(d.requestID[:0], c.requestID...)
 	d.cacheKey = append(d.cacheKey[:0], c.cacheKey...)
+	d.tr = c.tr
 	d.start = time.Now()
 	return d
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/realip"
 	"github.com/moongate/moongate/core/store"
+	"github.com/moongate/moongate/core/tracecontext"
 	"github.com/valyala/fasthttp"
 )
 
@@ -254,3 +255,8 @@ func (ch *Chain) Finish(c *plugin.Context) error {
 	reqctx.Release(x)
 	return nil
 }
+
+// SetTrace gives the request of c the trace t, as the gateway does
+// before the chain runs ([tracing]); the zero Trace removes it. A context
+// from Context, NewContext or ContextFor has no trace until then.
+func SetTrace(c *plugin.Context, t tracecontext.Trace) { (*reqctx.Context)(c).SetTrace(t) }
