@@ -49,6 +49,10 @@ type Gateway struct {
 	stopWatch chan struct{} // lua.watch; nil when off
 	stopping  atomic.Bool
 	saveOnce  sync.Once
+
+	meter    *meter // nil when [metrics] is off
+	drainMu  sync.Mutex
+	draining []*Runtime // runtimes a reload replaced, until closed
 }
 
 type reloadStats struct {
@@ -65,15 +69,19 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 		logger = slog.Default()
 	}
 	shared := openCache(cfg, logger)
-	rt, err := Build(cfg, shared, logger)
+	g := &Gateway{file: cfg.File, logger: logger, cache: shared}
+	if cfg.Metrics.Enabled {
+		g.meter = newMeter(g)
+	}
+	rt, err := build(cfg, shared, logger, g.meter.registry())
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range rt.Warnings() {
 		logger.Warn(w.Error())
 	}
-	g := &Gateway{file: cfg.File, logger: logger, cache: shared}
 	g.rt.Store(rt)
+	rt.metrics.commit()
 	return g, nil
 }
 
@@ -236,16 +244,19 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	if status, msg := rt.checkRequest(fc, path); status != 0 {
 		reqctx.WriteError(&fc.Response, status, msg, nil)
 		fc.SetConnectionClose()
+		rt.metrics.observe(c)
 		rt.release(c)
 		return
 	}
 	if !prepareBody(fc, rt) {
+		rt.metrics.observe(c)
 		rt.release(c)
 		return
 	}
 	id, res := rt.router.Match(fc.Request.Header.Method(), fc.Request.Header.Host(), path, &c.Params)
 	if res != router.Found {
 		g.noRoute(fc, rt, res, path)
+		rt.metrics.observe(c)
 		rt.release(c)
 		return
 	}
@@ -253,6 +264,7 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	c.Setup(&m.route.Route, m.prefixSegs, rt.trusted, rt.lookup, rt.logger)
 	rt.stripClientHeaders(&fc.Request.Header, m.route)
 	m.route.Serve(c)
+	rt.metrics.observe(c)
 	if m.route.Chain.HasLog() {
 		chain.FinishLog(c, rt.release)
 		return
@@ -270,6 +282,7 @@ func (g *Gateway) recoverPanic(c *reqctx.Context, rt *Runtime) {
 		"request_id", string(c.RequestID()))
 	if c.Fast != nil {
 		reqctx.WriteError(&c.Fast.Response, 500, "internal error", c.RequestID())
+		rt.metrics.observe(c)
 	}
 	rt.release(c)
 }
@@ -302,6 +315,7 @@ func (g *Gateway) parseError(fc *fasthttp.RequestCtx, err error) {
 	default:
 		reqctx.WriteError(&fc.Response, 400, "malformed request", nil)
 	}
+	g.Runtime().metrics.observeRefused(fc)
 }
 
 // ReloadResult is the outcome of a reload.
@@ -321,6 +335,7 @@ func (g *Gateway) Reload() ReloadResult {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
 	res := g.reload()
+	g.meter.reloaded(res.OK)
 	g.reloads.LastAt = time.Now()
 	if res.OK {
 		g.reloads.OK++
@@ -342,7 +357,7 @@ func (g *Gateway) Reload() ReloadResult {
 }
 
 func (g *Gateway) reload() ReloadResult {
-	rt, err := Load(g.file, g.cache, g.logger)
+	rt, err := load(g.file, g.cache, g.logger, g.meter.registry())
 	if err != nil {
 		ps := config.AsProblems(err)
 		r := ReloadResult{Errors: ps}
@@ -352,7 +367,21 @@ func (g *Gateway) reload() ReloadResult {
 		return r
 	}
 	old := g.rt.Swap(rt)
-	go old.Close(old.Config.Server.ShutdownTimeout.Std())
+	rt.metrics.commit()
+	g.drainMu.Lock()
+	g.draining = append(g.draining, old)
+	g.drainMu.Unlock()
+	go func() {
+		old.Close(old.Config.Server.ShutdownTimeout.Std())
+		g.drainMu.Lock()
+		for i, d := range g.draining {
+			if d == old {
+				g.draining = append(g.draining[:i], g.draining[i+1:]...)
+				break
+			}
+		}
+		g.drainMu.Unlock()
+	}()
 	warnings := restartOnly(old.Config, rt.Config)
 	for _, w := range rt.Warnings() {
 		warnings = append(warnings, w.Error())
@@ -382,6 +411,9 @@ func restartOnly(old, cur *config.Config) []string {
 	}
 	if old.Lua.Watch != cur.Lua.Watch || (cur.Lua.Watch && old.Lua.Dir != cur.Lua.Dir) {
 		out = append(out, "lua.watch changed: it takes effect after a restart")
+	}
+	if old.Metrics != cur.Metrics {
+		out = append(out, "[metrics] changed: it takes effect after a restart")
 	}
 	if old.Log != cur.Log {
 		out = append(out, "[log] changed: it takes effect after a restart")
@@ -478,6 +510,7 @@ func (g *Gateway) registerAdmin(a *admin.Server) {
 		})
 	})
 	g.registerCacheAdmin(a)
+	g.registerMetrics(a)
 	a.Handle("GET", "/status", func(ctx *fasthttp.RequestCtx) {
 		admin.WriteJSON(ctx, 200, g.Status())
 	})
