@@ -164,13 +164,13 @@ func connState(c net.Conn, s fasthttp.ConnState) {
 	case fasthttp.StateIdle:
 		if cc := connOf(c); cc != nil {
 			cc.writeEnded(true)
-			cc.metricsEnded()
+			cc.metricsEnded(false)
 			cc.nextRequest()
 		}
 	case fasthttp.StateClosed, fasthttp.StateHijacked:
 		if cc := connOf(c); cc != nil {
 			cc.writeEnded(false)
-			cc.metricsEnded()
+			cc.metricsEnded(s == fasthttp.StateHijacked)
 		}
 	}
 }

@@ -256,7 +256,7 @@ type pendingMetrics struct {
 // the next one was read before the connection went idle) ends now.
 func (cc *conn) awaitMetrics(m *routeMetrics, start time.Time, up time.Duration, req *fasthttp.Request, resp *fasthttp.Response) {
 	if cc.meter.m != nil {
-		cc.metricsEnded()
+		cc.metricsEnded(false)
 	}
 	p := &cc.meter
 	p.m, p.start, p.up = m, start, up
@@ -270,10 +270,17 @@ func (cc *conn) awaitMetrics(m *routeMetrics, start time.Time, up time.Duration,
 
 // metricsEnded counts the end of the write of the request parked on the
 // connection: a buffered body counts whole, a streamed one as far as the
-// connection wrote it.
-func (cc *conn) metricsEnded() {
+// connection wrote it. A hijacked connection (a WebSocket, an HTTP/1.0
+// close-delimited stream) is written by another goroutine from now on:
+// its scan is left alone, and its body bytes are not counted.
+func (cc *conn) metricsEnded(hijacked bool) {
 	p := &cc.meter
 	if p.m == nil {
+		return
+	}
+	if hijacked {
+		p.m.written(time.Now(), p.start, p.up, -1)
+		p.m = nil
 		return
 	}
 	sent := p.scan.expect
