@@ -32,6 +32,9 @@ type Config struct {
 	Consumers []Consumer `toml:"consumers"`
 	// Auth sets the identity headers authentication steps send upstream.
 	Auth Auth `toml:"auth"`
+	// Metrics configures the Prometheus metrics of GET /metrics on the
+	// admin listener.
+	Metrics Metrics `toml:"metrics"`
 
 	// File is the path the configuration was read from.
 	File string `toml:"-"`
@@ -170,6 +173,14 @@ type Log struct {
 	// AccessFormat is the format of that access log: "json", "combined"
 	// (nginx's) or a template of $variables. Default "json".
 	AccessFormat string `toml:"access_format"`
+}
+
+// Metrics configures moongate's metrics. Changing it needs a restart.
+type Metrics struct {
+	// Enabled counts requests, upstream tries, cache and script activity
+	// into the series GET /metrics serves on the admin listener. Off,
+	// nothing is counted and /metrics answers 404. Default true.
+	Enabled bool `toml:"enabled"`
 }
 
 // Upstream is a named group of targets that routes forward to.
@@ -328,6 +339,12 @@ type Step struct {
 	// MaxInstructions bounds the Lua VM instructions of each call of a
 	// script step. Default: lua.max_instructions.
 	MaxInstructions int64 `toml:"max_instructions"`
+	// Metrics declares the counters a script step may count with
+	// gw.metrics.inc: each name (such as "tenant_requests_total", a
+	// Prometheus name ending in _total) with the label names the script
+	// may give values to. They are exposed as moongate_script_<name>
+	// with a "script" label. Only for script steps. Default: none.
+	Metrics map[string][]string `toml:"metrics"`
 	// Config is the plugin's own table, decoded by the plugin.
 	Config Table `toml:"config"`
 }
@@ -361,13 +378,13 @@ func Default() *Config {
 			ReduceMemory:    false,
 			StrictPaths:     true,
 		},
-		Admin: Admin{Listen: "127.0.0.1:9080"},
-		Log:   Log{Level: "info", Format: "text", AccessFormat: "json"},
-		Cache: Cache{Size: 256 << 20},
-		Auth:  DefaultAuth(),
-		Lua:   DefaultLua(),
-
+		Admin:   Admin{Listen: "127.0.0.1:9080"},
+		Log:     Log{Level: "info", Format: "text", AccessFormat: "json"},
+		Cache:   Cache{Size: 256 << 20},
+		Auth:    DefaultAuth(),
+		Lua:     DefaultLua(),
 		Tracing: DefaultTracing(),
+		Metrics: Metrics{Enabled: true},
 	}
 }
 

@@ -89,7 +89,7 @@ keys = ["${MG_TEST_SECRET}"]
 		"[routes.plugins.config]\napi_key = \"[redacted]\"\ngreeting = \"hi\"\ntokens = [\"[redacted]\", \"[redacted]\"]\n",
 		"[routes.plugins.config.nested]\npassword = \"[redacted]\"\nuser = \"bob\"\n",
 		// a plugin without a table gets its defaults
-		"name = \"typed-without-table\"\nscript = \"\"\nenabled = true\non_error = \"fail\"\ntimeout = \"0s\"\nmax_instructions = 0\n\n[routes.plugins.config]\nkey = \"\"\nttl = \"1m\"\n",
+		"name = \"typed-without-table\"\nscript = \"\"\nenabled = true\non_error = \"fail\"\ntimeout = \"0s\"\nmax_instructions = 0\nmetrics = {}\n\n[routes.plugins.config]\nkey = \"\"\nttl = \"1m\"\n",
 		"script = \"" + filepath.Join(dir, "x.lua") + "\"\n",
 		"[[consumers]]\nname = \"alice\"\ngroups = []\nkeys = [\"[redacted]\"]\n",
 	} {

@@ -75,6 +75,9 @@ type conn struct {
 	// endOnClose: the response is written by a hijack handler, and its
 	// write ends when the connection is closed.
 	endOnClose bool
+	// The metrics of the request whose response is being written
+	// (awaitMetrics).
+	meter pendingMetrics
 }
 
 func (c *conn) init(nc net.Conn, buf int) {
@@ -176,6 +179,7 @@ func connState(c net.Conn, s fasthttp.ConnState) {
 	case fasthttp.StateIdle:
 		if cc := connOf(c); cc != nil {
 			cc.writeEnded(true)
+			cc.metricsEnded(false)
 			cc.nextRequest()
 		}
 	case fasthttp.StateClosed, fasthttp.StateHijacked:
@@ -183,6 +187,7 @@ func connState(c net.Conn, s fasthttp.ConnState) {
 		// the handler's (see awaitWrite); a WebSocket's 101 was written.
 		if cc := connOf(c); cc != nil && !cc.endOnClose {
 			cc.writeEnded(false)
+			cc.metricsEnded(s == fasthttp.StateHijacked)
 		}
 	}
 }

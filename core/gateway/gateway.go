@@ -50,6 +50,11 @@ type Gateway struct {
 
 	ready    atomic.Bool // Start bound every listener (see Ready)
 	draining atomic.Bool // Drain or Shutdown was called
+	meter    *meter      // nil when [metrics] is off
+	// The runtimes a reload replaced, until they are closed (their
+	// series are still read by /metrics).
+	retiredMu sync.Mutex
+	retired   []*Runtime
 }
 
 type reloadStats struct {
@@ -66,15 +71,19 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 		logger = slog.Default()
 	}
 	shared := openCache(cfg, logger)
-	rt, err := Build(cfg, shared, logger)
+	g := &Gateway{file: cfg.File, logger: logger, cache: shared}
+	if cfg.Metrics.Enabled {
+		g.meter = newMeter(g)
+	}
+	rt, err := build(cfg, shared, logger, g.meter.registry())
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range rt.Warnings() {
 		logger.Warn(w.Error())
 	}
-	g := &Gateway{file: cfg.File, logger: logger, cache: shared}
 	g.rt.Store(rt)
+	rt.metrics.commit()
 	return g, nil
 }
 
@@ -255,16 +264,19 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	if status, msg := rt.checkRequest(fc, path); status != 0 {
 		reqctx.WriteError(&fc.Response, status, msg, nil)
 		fc.SetConnectionClose()
+		rt.metrics.handled(fc, c)
 		rt.release(c)
 		return
 	}
 	if !prepareBody(fc, rt) {
+		rt.metrics.handled(fc, c)
 		rt.release(c)
 		return
 	}
 	id, res := rt.router.Match(fc.Request.Header.Method(), fc.Request.Header.Host(), path, &c.Params)
 	if res != router.Found {
 		g.noRoute(fc, rt, res, path)
+		rt.metrics.handled(fc, c)
 		rt.release(c)
 		return
 	}
@@ -273,6 +285,7 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	rt.stripClientHeaders(&fc.Request.Header, m.route)
 	rt.startTrace(c)
 	m.route.Serve(c)
+	rt.metrics.handled(fc, c)
 	if m.route.Chain.HasLog() {
 		rt.logAfterWrite(fc, c)
 		return
@@ -290,6 +303,7 @@ func (g *Gateway) recoverPanic(c *reqctx.Context, rt *Runtime) {
 		"request_id", string(c.RequestID()))
 	if c.Fast != nil {
 		reqctx.WriteError(&c.Fast.Response, 500, "internal error", c.RequestID())
+		rt.metrics.handled(c.Fast, c)
 	}
 	rt.release(c)
 }
@@ -322,6 +336,7 @@ func (g *Gateway) parseError(fc *fasthttp.RequestCtx, err error) {
 	default:
 		reqctx.WriteError(&fc.Response, 400, "malformed request", nil)
 	}
+	g.Runtime().metrics.observeRefused(fc)
 }
 
 // ReloadResult is the outcome of a reload.
@@ -341,6 +356,7 @@ func (g *Gateway) Reload() ReloadResult {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
 	res := g.reload()
+	g.meter.reloaded(res.OK)
 	g.reloads.LastAt = time.Now()
 	if res.OK {
 		g.reloads.OK++
@@ -362,7 +378,7 @@ func (g *Gateway) Reload() ReloadResult {
 }
 
 func (g *Gateway) reload() ReloadResult {
-	rt, err := Load(g.file, g.cache, g.logger)
+	rt, err := load(g.file, g.cache, g.logger, g.meter.registry())
 	if err != nil {
 		ps := config.AsProblems(err)
 		r := ReloadResult{Errors: ps}
@@ -372,7 +388,21 @@ func (g *Gateway) reload() ReloadResult {
 		return r
 	}
 	old := g.rt.Swap(rt)
-	go old.Close(old.Config.Server.ShutdownTimeout.Std())
+	rt.metrics.commit()
+	g.retiredMu.Lock()
+	g.retired = append(g.retired, old)
+	g.retiredMu.Unlock()
+	go func() {
+		old.Close(old.Config.Server.ShutdownTimeout.Std())
+		g.retiredMu.Lock()
+		for i, d := range g.retired {
+			if d == old {
+				g.retired = append(g.retired[:i], g.retired[i+1:]...)
+				break
+			}
+		}
+		g.retiredMu.Unlock()
+	}()
 	warnings := restartOnly(old.Config, rt.Config)
 	for _, w := range rt.Warnings() {
 		warnings = append(warnings, w.Error())
@@ -403,6 +433,9 @@ func restartOnly(old, cur *config.Config) []string {
 	}
 	if old.Lua.Watch != cur.Lua.Watch || (cur.Lua.Watch && old.Lua.Dir != cur.Lua.Dir) {
 		out = append(out, "lua.watch changed: it takes effect after a restart")
+	}
+	if old.Metrics != cur.Metrics {
+		out = append(out, "[metrics] changed: it takes effect after a restart")
 	}
 	if old.Log.Level != cur.Log.Level || old.Log.Format != cur.Log.Format {
 		out = append(out, "log.level and log.format changed: they take effect after a restart")
@@ -516,6 +549,7 @@ func (g *Gateway) registerAdmin(a *admin.Server) {
 		})
 	})
 	g.registerCacheAdmin(a)
+	g.registerMetrics(a)
 	a.Handle("GET", "/status", func(ctx *fasthttp.RequestCtx) {
 		admin.WriteJSON(ctx, 200, g.Status())
 	})

@@ -99,6 +99,10 @@ type Route struct {
 	// Steps are the names of the steps of the route's chain (plugin names
 	// or script paths), in order.
 	Steps []string
+	// Index is the route's place in the configuration's [[routes]],
+	// from 0: the index of per-route tables (metrics); -1 for a route
+	// outside a configuration.
+	Index int
 }
 
 // Engine is the engine's side of a route: implemented by chain.Route.
@@ -156,10 +160,11 @@ type Context struct {
 	logger     *slog.Logger // the process logger
 	stepLogger *slog.Logger // the running step's, tagged with route and step; nil outside a step
 	start      time.Time
-	end        time.Time // when the response's write ended (WriteEnded)
-	bodySize   int       // in the log phase: body bytes sent
-	incomplete bool      // the response was not written whole
-	reqBody    int64     // in the log phase: request body bytes read
+	upstreamAt time.Duration // time spent on the upstream call (SetUpstreamTime)
+	end        time.Time     // when the response's write ended (WriteEnded)
+	bodySize   int           // in the log phase: body bytes sent
+	incomplete bool          // the response was not written whole
+	reqBody    int64         // in the log phase: request body bytes read
 
 	// The upstream call (UpstreamTry): the last target tried, its status,
 	// when the first try started and the last one ended, how many tries.
@@ -244,6 +249,7 @@ func Release(c *Context) {
 	c.start, c.end, c.bodySize, c.incomplete, c.reqBody = time.Time{}, time.Time{}, 0, false, 0
 	c.upTarget, c.upStatus, c.upStart, c.upEnd, c.upTries = "", 0, time.Time{}, time.Time{}, 0
 	c.routedPath, c.routedSet = c.routedPath[:0], false
+	c.upstreamAt = 0
 	c.requestID = c.requestID[:0]
 	for i := 0; i < c.nvalues; i++ {
 		c.values[i] = value{}
@@ -520,6 +526,14 @@ func (c *Context) StepName(i int) string {
 	}
 	return c.route.Steps[i]
 }
+
+// SetUpstreamTime records how long the upstream call took: all tries, up
+// to the response's headers. The engine sets it when it times the call.
+func (c *Context) SetUpstreamTime(d time.Duration) { c.upstreamAt = d }
+
+// UpstreamTime returns how long the upstream call took; 0 when the
+// request did not go upstream, or the call was not timed.
+func (c *Context) UpstreamTime() time.Duration { return c.upstreamAt }
 
 // RequestID returns the request's ID; nil if none.
 func (c *Context) RequestID() []byte { return c.requestID }
