@@ -34,7 +34,8 @@ type Options struct {
 //     which defeats DNS rebinding;
 //   - an Origin header, if any, is this listener's own origin, and
 //     Sec-Fetch-Site, if any, is "same-origin" or "none";
-//   - the bearer token, when one is configured;
+//   - the bearer token, when one is configured, except on the endpoints
+//     registered with HandleOpen (health checks);
 //   - a request that changes state (any method but GET, HEAD and OPTIONS)
 //     carries Content-Type: application/json, or no body and no
 //     Content-Type at all (as curl -X POST sends it): no HTML form and no
@@ -44,6 +45,7 @@ type Server struct {
 	hasToken bool
 	allowed  map[string]bool               // extra host names, lower case, IPv6 in brackets
 	routes   map[string]map[string]Handler // path -> method -> handler
+	open     map[string]bool               // paths answered without the token
 	srv      *fasthttp.Server
 	ln       net.Listener
 	bound    netip.AddrPort // the listener's address, once started
@@ -51,7 +53,7 @@ type Server struct {
 
 // New returns an admin API configured by opts.
 func New(opts Options) *Server {
-	s := &Server{routes: map[string]map[string]Handler{}, allowed: map[string]bool{}}
+	s := &Server{routes: map[string]map[string]Handler{}, allowed: map[string]bool{}, open: map[string]bool{}}
 	if opts.Token != "" {
 		s.hasToken = true
 		s.tokenSum = sha256.Sum256([]byte(opts.Token))
@@ -84,12 +86,24 @@ func NormalizeHost(h string) string {
 }
 
 // Handle registers h for method and path (exact match). A path ending in
-// "/" matches every path under it.
+// "/" matches every path under it, except "/" itself, which matches only
+// "/": the admin API has no catch-all, an unknown path is a 404.
 func (s *Server) Handle(method, path string, h Handler) {
 	if s.routes[path] == nil {
 		s.routes[path] = map[string]Handler{}
 	}
 	s.routes[path][method] = h
+}
+
+// HandleOpen registers h for GET and HEAD on path (exact match), answered
+// without the token: for the health checks of load balancers and service
+// managers (/healthz, /readyz), which often cannot send one. Such an
+// endpoint must tell nothing but the process's state. The other checks
+// (Host, Origin, Sec-Fetch-Site) apply as to every endpoint.
+func (s *Server) HandleOpen(path string, h Handler) {
+	s.Handle("GET", path, h)
+	s.Handle("HEAD", path, h)
+	s.open[path] = true
 }
 
 // ServeHTTP checks and dispatches one admin request.
@@ -98,7 +112,7 @@ func (s *Server) ServeHTTP(ctx *fasthttp.RequestCtx) {
 		WriteError(ctx, 403, msg)
 		return
 	}
-	if s.hasToken && !s.authorized(ctx.Request.Header.Peek("Authorization")) {
+	if s.hasToken && !s.isOpen(ctx) && !s.authorized(ctx.Request.Header.Peek("Authorization")) {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="moongate-admin"`)
 		WriteError(ctx, 401, "missing or invalid admin token")
 		return
@@ -108,7 +122,7 @@ func (s *Server) ServeHTTP(ctx *fasthttp.RequestCtx) {
 	if methods == nil {
 		best := ""
 		for p := range s.routes {
-			if strings.HasSuffix(p, "/") && strings.HasPrefix(path, p) && len(p) > len(best) {
+			if p != "/" && strings.HasSuffix(p, "/") && strings.HasPrefix(path, p) && len(p) > len(best) {
 				best = p
 			}
 		}
@@ -135,6 +149,14 @@ func (s *Server) ServeHTTP(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	h(ctx)
+}
+
+// isOpen reports whether the request is for an endpoint of HandleOpen.
+func (s *Server) isOpen(ctx *fasthttp.RequestCtx) bool {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		return false
+	}
+	return s.open[string(ctx.Path())]
 }
 
 // refuseBrowser returns why a request that a web page could have made is
