@@ -4,6 +4,7 @@ import (
 	"github.com/moongate/moongate/core/admin"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -288,12 +289,77 @@ func checkSteps(rep *reporter, path string, steps []Step) {
 		} else if s.Timeout.Std() > maxLuaTimeout {
 			rep.add(childPath(p, "timeout"), "must be at most 30s, got "+s.Timeout.String())
 		}
+		checkStepMetrics(rep, p, s)
 		if s.MaxInstructions != 0 && s.Script == "" {
 			rep.add(childPath(p, "max_instructions"), "only applies to script steps")
 		} else if s.MaxInstructions != 0 && s.MaxInstructions < minMaxInstructions {
 			rep.add(childPath(p, "max_instructions"), "must be at least 1000, got "+strconv.FormatInt(s.MaxInstructions, 10))
 		}
 	}
+}
+
+// MaxScriptMetricLabels bounds the labels of a counter a script declares.
+const MaxScriptMetricLabels = 8
+
+// checkStepMetrics checks the counters a script step declares (metrics):
+// Prometheus names ending in _total, label names that are Prometheus
+// label names and not "script" (the label every such counter has).
+func checkStepMetrics(rep *reporter, p string, s *Step) {
+	if len(s.Metrics) == 0 {
+		return
+	}
+	mp := childPath(p, "metrics")
+	if s.Script == "" {
+		rep.add(mp, "only applies to script steps")
+		return
+	}
+	names := make([]string, 0, len(s.Metrics))
+	for n := range s.Metrics {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		np := childPath(mp, n)
+		if !metricName(n, false) || !strings.HasSuffix(n, "_total") || n == "_total" {
+			rep.add(np, "a counter's name is lower-case letters, digits and _, starting with a letter and ending in _total "+
+				"(exposed as moongate_script_<name>), got "+strconv.Quote(n))
+		}
+		labels := s.Metrics[n]
+		if len(labels) > MaxScriptMetricLabels {
+			rep.add(np, "at most "+strconv.Itoa(MaxScriptMetricLabels)+" labels, got "+strconv.Itoa(len(labels)))
+		}
+		seen := map[string]bool{}
+		for j, l := range labels {
+			switch {
+			case !metricName(l, true) || strings.HasPrefix(l, "__"):
+				rep.add(indexPath(np, j), "a label name is letters, digits and _, not starting with a digit or __, got "+strconv.Quote(l))
+			case l == "script" || l == "le" || l == "quantile":
+				rep.add(indexPath(np, j), strconv.Quote(l)+" is reserved (every script counter has a script label)")
+			case seen[l]:
+				rep.add(indexPath(np, j), "label "+strconv.Quote(l)+" listed twice")
+			}
+			seen[l] = true
+		}
+	}
+}
+
+// metricName reports whether s is a Prometheus name: letters (lower
+// case only unless upper), digits and _, not starting with a digit.
+func metricName(s string, upper bool) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c == '_':
+		case c >= 'A' && c <= 'Z' && upper:
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // IsHeaderValue reports whether s may be sent as a header value as it is:

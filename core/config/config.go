@@ -31,6 +31,9 @@ type Config struct {
 	Consumers []Consumer `toml:"consumers"`
 	// Auth sets the identity headers authentication steps send upstream.
 	Auth Auth `toml:"auth"`
+	// Metrics configures the Prometheus metrics of GET /metrics on the
+	// admin listener.
+	Metrics Metrics `toml:"metrics"`
 
 	// File is the path the configuration was read from.
 	File string `toml:"-"`
@@ -142,6 +145,14 @@ type Log struct {
 	Level string `toml:"level"`
 	// Format is "text" or "json". Default "text".
 	Format string `toml:"format"`
+}
+
+// Metrics configures moongate's metrics. Changing it needs a restart.
+type Metrics struct {
+	// Enabled counts requests, upstream tries, cache and script activity
+	// into the series GET /metrics serves on the admin listener. Off,
+	// nothing is counted and /metrics answers 404. Default true.
+	Enabled bool `toml:"enabled"`
 }
 
 // Upstream is a named group of targets that routes forward to.
@@ -299,6 +310,12 @@ type Step struct {
 	// MaxInstructions bounds the Lua VM instructions of each call of a
 	// script step. Default: lua.max_instructions.
 	MaxInstructions int64 `toml:"max_instructions"`
+	// Metrics declares the counters a script step may count with
+	// gw.metrics.inc: each name (such as "tenant_requests_total", a
+	// Prometheus name ending in _total) with the label names the script
+	// may give values to. They are exposed as moongate_script_<name>
+	// with a "script" label. Only for script steps. Default: none.
+	Metrics map[string][]string `toml:"metrics"`
 	// Config is the plugin's own table, decoded by the plugin.
 	Config Table `toml:"config"`
 }
@@ -332,11 +349,12 @@ func Default() *Config {
 			ReduceMemory:    false,
 			StrictPaths:     true,
 		},
-		Admin: Admin{Listen: "127.0.0.1:9080"},
-		Log:   Log{Level: "info", Format: "text"},
-		Cache: Cache{Size: 256 << 20},
-		Auth:  DefaultAuth(),
-		Lua:   DefaultLua(),
+		Admin:   Admin{Listen: "127.0.0.1:9080"},
+		Log:     Log{Level: "info", Format: "text"},
+		Cache:   Cache{Size: 256 << 20},
+		Auth:    DefaultAuth(),
+		Lua:     DefaultLua(),
+		Metrics: Metrics{Enabled: true},
 	}
 }
 

@@ -50,6 +50,10 @@ type Gateway struct {
 	stopWatch chan struct{} // lua.watch; nil when off
 	stopping  atomic.Bool
 	saveOnce  sync.Once
+
+	meter    *meter // nil when [metrics] is off
+	drainMu  sync.Mutex
+	draining []*Runtime // runtimes a reload replaced, until closed
 }
 
 type reloadStats struct {
@@ -68,15 +72,19 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 		logger = slog.Default()
 	}
 	shared := openCache(cfg, logger)
-	rt, err := Build(cfg, shared, logger)
+	g := &Gateway{file: cfg.File, logger: logger, cache: shared}
+	if cfg.Metrics.Enabled {
+		g.meter = newMeter(g)
+	}
+	rt, err := build(cfg, shared, logger, g.meter.registry())
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range rt.Warnings() {
 		logger.Warn(w.Error())
 	}
-	g := &Gateway{file: cfg.File, logger: logger, cache: shared}
 	g.rt.Store(rt)
+	rt.metrics.commit()
 	return g, nil
 }
 
@@ -239,16 +247,19 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	if status, msg := rt.checkRequest(fc, path); status != 0 {
 		reqctx.WriteError(&fc.Response, status, msg, nil)
 		fc.SetConnectionClose()
+		rt.metrics.observe(c)
 		rt.release(c)
 		return
 	}
 	if !prepareBody(fc, rt) {
+		rt.metrics.observe(c)
 		rt.release(c)
 		return
 	}
 	id, res := rt.router.Match(fc.Request.Header.Method(), fc.Request.Header.Host(), path, &c.Params)
 	if res != router.Found {
 		g.noRoute(fc, rt, res, path)
+		rt.metrics.observe(c)
 		rt.release(c)
 		return
 	}
@@ -256,6 +267,7 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	c.Setup(&m.route.Route, m.prefixSegs, rt.trusted, rt.lookup, rt.logger)
 	rt.stripClientHeaders(&fc.Request.Header, m.route)
 	m.route.Serve(c)
+	rt.metrics.observe(c)
 	if m.route.Chain.HasLog() {
 		chain.FinishLog(c, rt.release)
 		return
@@ -273,6 +285,7 @@ func (g *Gateway) recoverPanic(c *reqctx.Context, rt *Runtime) {
 		"request_id", string(c.RequestID()))
 	if c.Fast != nil {
 		reqctx.WriteError(&c.Fast.Response, 500, "internal error", c.RequestID())
+		rt.metrics.observe(c)
 	}
 	rt.release(c)
 }
@@ -305,6 +318,7 @@ func (g *Gateway) parseError(fc *fasthttp.RequestCtx, err error) {
 	default:
 		reqctx.WriteError(&fc.Response, 400, "malformed request", nil)
 	}
+	g.Runtime().metrics.observeRefused(fc)
 }
 
 // ReloadResult is the outcome of a reload.
@@ -324,6 +338,7 @@ func (g *Gateway) Reload() ReloadResult {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
 	res := g.reload()
+	g.meter.reloaded(res.OK)
 	g.reloads.LastAt = time.Now()
 	g.reloads.record(g.reloads.LastAt, res, g.Runtime().Config.Hash)
 	if res.OK {
@@ -346,7 +361,7 @@ func (g *Gateway) Reload() ReloadResult {
 }
 
 func (g *Gateway) reload() ReloadResult {
-	rt, err := Load(g.file, g.cache, g.logger)
+	rt, err := load(g.file, g.cache, g.logger, g.meter.registry())
 	if err != nil {
 		ps := config.AsProblems(err)
 		r := ReloadResult{Errors: ps}
@@ -356,7 +371,21 @@ func (g *Gateway) reload() ReloadResult {
 		return r
 	}
 	old := g.rt.Swap(rt)
-	go old.Close(old.Config.Server.ShutdownTimeout.Std())
+	rt.metrics.commit()
+	g.drainMu.Lock()
+	g.draining = append(g.draining, old)
+	g.drainMu.Unlock()
+	go func() {
+		old.Close(old.Config.Server.ShutdownTimeout.Std())
+		g.drainMu.Lock()
+		for i, d := range g.draining {
+			if d == old {
+				g.draining = append(g.draining[:i], g.draining[i+1:]...)
+				break
+			}
+		}
+		g.drainMu.Unlock()
+	}()
 	warnings := restartOnly(old.Config, rt.Config)
 	for _, w := range rt.Warnings() {
 		warnings = append(warnings, w.Error())
@@ -386,6 +415,9 @@ func restartOnly(old, cur *config.Config) []string {
 	}
 	if old.Lua.Watch != cur.Lua.Watch || (cur.Lua.Watch && old.Lua.Dir != cur.Lua.Dir) {
 		out = append(out, "lua.watch changed: it takes effect after a restart")
+	}
+	if old.Metrics != cur.Metrics {
+		out = append(out, "[metrics] changed: it takes effect after a restart")
 	}
 	if old.Log != cur.Log {
 		out = append(out, "[log] changed: it takes effect after a restart")
@@ -484,6 +516,7 @@ func (g *Gateway) registerAdmin(a *admin.Server) {
 	g.registerCacheAdmin(a)
 	g.registerReloadsAdmin(a)
 	dashboard.Register(a)
+	g.registerMetrics(a)
 	a.Handle("GET", "/status", func(ctx *fasthttp.RequestCtx) {
 		admin.WriteJSON(ctx, 200, g.Status())
 	})

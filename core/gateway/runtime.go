@@ -12,6 +12,7 @@ import (
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/internal/chain"
+	"github.com/moongate/moongate/core/internal/metric"
 	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/realip"
@@ -41,6 +42,7 @@ type Runtime struct {
 	foldPaths      bool               // [server] case_insensitive_paths
 	maxHeaderCount int                // [server] max_header_count
 
+	metrics  *runtimeMetrics // nil when metrics are off
 	inflight atomic.Int64
 	release  func(*reqctx.Context)
 	closed   atomic.Bool
@@ -56,6 +58,11 @@ type match struct {
 // step, upstream and route that could not be built, and nothing is left
 // running.
 func Build(cfg *config.Config, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
+	return build(cfg, shared, logger, nil)
+}
+
+// build is Build making its metrics in reg (nil: none).
+func build(cfg *config.Config, shared *store.Store, logger *slog.Logger, reg *metric.Registry) (*Runtime, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -93,13 +100,17 @@ func Build(cfg *config.Config, shared *store.Store, logger *slog.Logger) (*Runti
 	// with an auth step: otherwise a route without auth would let clients
 	// send X-Consumer-Name to an upstream it shares with protected routes.
 	rt.identity = authstep.NewIdentity(cfg.Auth)
-	env := &plugin.Env{Logger: logger, Config: cfg, Store: shared}
+	mb := reg.Begin()
+	env := &plugin.Env{Logger: logger, Config: cfg, Store: shared, Metrics: mb}
 	if reg, err := consumer.New(cfg); err != nil {
 		addErr(err)
 	} else {
 		env.Consumers = reg
 	}
 	b := chain.NewBuilder(env)
+	if mb != nil {
+		b.Observe(authObserver{mb})
+	}
 	var specs []router.Route
 	for i := range cfg.Routes {
 		rc := &cfg.Routes[i]
@@ -108,6 +119,8 @@ func Build(cfg *config.Config, shared *store.Store, logger *slog.Logger) (*Runti
 			up = u
 		}
 		r := chain.NewRoute(rc.Name, b.Chain(i), up)
+		r.Index = i
+		r.TimeUpstream = mb != nil
 		r.StripPrefix = rc.StripPrefix
 		r.Proxy = proxyOptions(rc)
 		if rc.Rewrite != "" {
@@ -146,8 +159,10 @@ func Build(cfg *config.Config, shared *store.Store, logger *slog.Logger) (*Runti
 	rt.router = rr
 	if len(problems) > 0 {
 		rt.cleanup()
+		mb.Abort()
 		return nil, problems
 	}
+	rt.metrics = newRuntimeMetrics(mb, rt)
 	return rt, nil
 }
 
@@ -223,6 +238,11 @@ func (rt *Runtime) cleanup() {
 // (syntax, keys, values, references) and the build's (plugins, scripts,
 // balancers, certificates). On failure nothing is left running.
 func Load(file string, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
+	return load(file, shared, logger, nil)
+}
+
+// load is Load making its metrics in reg (nil: none).
+func load(file string, shared *store.Store, logger *slog.Logger, reg *metric.Registry) (*Runtime, error) {
 	cfg, err := config.Load(file)
 	if cfg == nil {
 		return nil, err
@@ -233,13 +253,14 @@ func Load(file string, shared *store.Store, logger *slog.Logger) (*Runtime, erro
 			problems = append(problems, config.AsProblems(err)...)
 		}
 	}
-	rt, err := Build(cfg, shared, logger)
+	rt, err := build(cfg, shared, logger, reg)
 	if err != nil {
 		problems = append(problems, config.AsProblems(err)...)
 	}
 	if len(problems) > 0 {
 		if rt != nil {
 			rt.cleanup()
+			rt.metrics.abort()
 		}
 		return nil, problems.Dedupe()
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/internal/metric"
 	"github.com/moongate/moongate/core/store"
 )
 
@@ -40,6 +41,10 @@ type Env struct {
 	// Consumers are the configuration's [[consumers]], built once per
 	// load (so a reload adds and removes consumers).
 	Consumers *consumer.Registry
+	// Metrics is where the steps' metrics are made, by the engine's
+	// build of the configuration: a step reaches it through
+	// Spec.Metrics. nil when metrics are off.
+	Metrics *metric.Build
 }
 
 // Logger returns the process logger (slog.Default without an Env),

@@ -173,6 +173,9 @@ func (u *Upstream) forward(c *reqctx.Context) error {
 		}
 		tried |= t.bit
 		last = t
+		if try > 0 && u.retries != nil {
+			u.retries.Inc()
+		}
 		tryStart := start
 		if try > 0 {
 			tryStart = time.Now()
@@ -251,6 +254,9 @@ func (u *Upstream) forwardTo(c *reqctx.Context, t *Target, o options, ws bool, s
 	setTarget(c, t, o.preserveHost)
 	t.active.Add(1)
 	t.requests.Add(1)
+	if t.m != nil {
+		t.m.Requests.Inc()
+	}
 	var err error
 	var streaming bool
 	if ws {
@@ -313,6 +319,9 @@ func (u *Upstream) unavailable(c *reqctx.Context, now int64) error {
 // doubles with each ejection in a row.
 func (u *Upstream) failed(t *Target, now int64, err error) {
 	t.failures.Add(1)
+	if t.m != nil {
+		t.m.Failures.Inc()
+	}
 	if err != nil {
 		s := err.Error()
 		t.lastError.Store(&s)
@@ -340,6 +349,9 @@ func (u *Upstream) failed(t *Target, now int64, err error) {
 	until := now + int64(cool)
 	if t.ejectedUntil.CompareAndSwap(old, until) {
 		t.ejections.Store(k + 1)
+		if t.m != nil {
+			t.m.Ejections.Inc()
+		}
 		t.lastEjectEnd.Store(until)
 		t.consecutive.Store(0)
 	}

@@ -57,6 +57,8 @@ type Target struct {
 	ewmaBits     atomic.Uint64 // peak EWMA of latency, float64 nanoseconds
 	ewmaStamp    atomic.Int64  // last EWMA update (unix ns)
 	lastError    atomic.Pointer[string]
+
+	m *TargetMetrics // nil without metrics
 }
 
 // resolveState is the outcome of the last resolution of a hostname target.

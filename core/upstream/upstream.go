@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/moongate/moongate/core/config"
 )
 
@@ -43,6 +44,33 @@ type Upstream struct {
 
 	adhocMu sync.Mutex
 	adhoc   map[string]*Target // targets set per request (Context.SetTarget)
+
+	retries *vm.Counter // tries after the first; nil without metrics
+}
+
+// Metrics are the counters of an upstream's activity, made by the
+// gateway's metrics when the upstream is built (see SetMetrics).
+type Metrics struct {
+	// Retries counts the tries after the first.
+	Retries *vm.Counter
+	// Targets are the counters of each target, in configuration order.
+	Targets []TargetMetrics
+}
+
+// TargetMetrics are the counters of one target.
+type TargetMetrics struct {
+	Requests, Failures, Ejections *vm.Counter
+}
+
+// SetMetrics makes the upstream count into m; called once, before it
+// serves. Targets set per request (Context.SetTarget) are not counted.
+func (u *Upstream) SetMetrics(m *Metrics) {
+	u.retries = m.Retries
+	for i, t := range u.targets {
+		if i < len(m.Targets) {
+			t.m = &m.Targets[i]
+		}
+	}
 }
 
 // maxAdhocTargets bounds the connection pools kept for targets chosen per

@@ -99,6 +99,7 @@ func (b *Builder) build(st *config.Step, path, route string) *step {
 		return nil
 	}
 	inst, err := f(plugin.Spec{Name: label, Config: st.Config, Step: *st, Path: path, Route: route, Env: b.env})
+	merrs := b.env.Metrics.TakeErrors()
 	if err != nil {
 		var ps config.Problems
 		var p config.Problem
@@ -110,6 +111,15 @@ func (b *Builder) build(st *config.Step, path, route string) *step {
 		default:
 			b.problem(path, "plugin "+strconv.Quote(label)+": "+err.Error())
 		}
+		return nil
+	}
+	if len(merrs) > 0 {
+		// A metric of the step has a bad name, or one another step uses
+		// for a metric of another kind.
+		for _, e := range merrs {
+			b.problem(path, "plugin "+strconv.Quote(label)+": "+e.Error())
+		}
+		Cleanup([]any{inst})
 		return nil
 	}
 	s := &step{id: st.ID(), label: label, instance: inst, cont: st.OnError == "continue"}

@@ -48,6 +48,23 @@ type StepObserver interface {
 	PhaseDone(c *Context, p reqctx.Phase, d time.Duration, o Outcome)
 }
 
+// Untimed is implemented by step observers that need only the outcomes
+// of the phases, not their times (a count of refusals): when Untimed
+// reports true, observing the step does not make its chain timed, and
+// PhaseDone gets d = 0 unless the chain is timed for another reason.
+type Untimed interface {
+	Untimed() bool
+}
+
+// needsTime reports whether observing with so times the chain.
+func needsTime(so StepObserver) bool {
+	if so == nil {
+		return false
+	}
+	u, ok := so.(Untimed)
+	return !ok || !u.Untimed()
+}
+
 // Outcome is how a phase of a step ended.
 type Outcome uint8
 

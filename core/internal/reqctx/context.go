@@ -92,6 +92,10 @@ type Route struct {
 	Proxy ProxyOptions
 	// Engine is the engine's side of the route.
 	Engine Engine
+	// Index is the route's place in the configuration's [[routes]],
+	// from 0: the index of per-route tables (metrics); -1 for a route
+	// outside a configuration.
+	Index int
 }
 
 // Engine is the engine's side of a route: implemented by chain.Route.
@@ -149,6 +153,7 @@ type Context struct {
 	logger     *slog.Logger // the process logger
 	stepLogger *slog.Logger // the running step's, tagged with route and step; nil outside a step
 	start      time.Time
+	upstreamAt time.Duration // time spent on the upstream call (SetUpstreamTime)
 	bodySize   int
 	requestID  []byte
 	values     [maxValues]value
@@ -210,7 +215,7 @@ func Release(c *Context) {
 	c.trusted, c.upstreams, c.logger, c.stepLogger = nil, nil, nil, nil
 	clear(c.stepTimes[:c.timedSteps])
 	c.timedSteps = 0
-	c.start, c.bodySize = time.Time{}, 0
+	c.start, c.bodySize, c.upstreamAt = time.Time{}, 0, 0
 	c.requestID = c.requestID[:0]
 	for i := 0; i < c.nvalues; i++ {
 		c.values[i] = value{}
@@ -473,6 +478,14 @@ func (c *Context) StepTime(i int, p Phase) time.Duration {
 	}
 	return c.stepTimes[i][p-PhaseRequest]
 }
+
+// SetUpstreamTime records how long the upstream call took: all tries, up
+// to the response's headers. The engine sets it when it times the call.
+func (c *Context) SetUpstreamTime(d time.Duration) { c.upstreamAt = d }
+
+// UpstreamTime returns how long the upstream call took; 0 when the
+// request did not go upstream, or the call was not timed.
+func (c *Context) UpstreamTime() time.Duration { return c.upstreamAt }
 
 // RequestID returns the request's ID; nil if none.
 func (c *Context) RequestID() []byte { return c.requestID }
