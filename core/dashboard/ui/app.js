@@ -501,6 +501,11 @@ function start() {
       $('login-msg').textContent = 'Type the token first.';
       return;
     }
+    if (!/^[\x20-\x7e]+$/.test(token)) {
+      // fetch cannot send other bytes in a header.
+      $('login-msg').textContent = 'The token has characters (non-ASCII or control characters) that a browser cannot send in a header: use curl.';
+      return;
+    }
     tokenGiven(token);
   });
   $('forget').addEventListener('click', () => {
