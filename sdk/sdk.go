@@ -153,6 +153,9 @@ type Options struct {
 	// Budget is charged for every string a gw.* function returns and every
 	// table it builds; nil charges nothing.
 	Budget *Budget
+	// Metrics are the counters the script declared (gw.metrics.inc), by
+	// name; nil: none.
+	Metrics map[string]Counter
 	// Views, when set, makes gw and its namespaces read-only for scripts
 	// (and gw.json's array marker); the functions that take tables see
 	// through views of tables.
@@ -176,6 +179,8 @@ type State struct {
 	arrayMeta *lua.LTable      // metatable marking a table as a JSON array
 	badNumber string           // a number gw.json.decode met out of the double range
 	buf       []byte
+	// metricValues is gw.metrics.inc's buffer of label values.
+	metricValues []string
 }
 
 // Open binds `gw` into L as a global and returns the State that its

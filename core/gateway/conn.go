@@ -66,6 +66,12 @@ type conn struct {
 	head    headScan
 	body    chunkedBody
 	buf     int // the server's read buffer size
+
+	// What is written of responses whose log phase waits for the end of
+	// their write (see awaitWrite); tracking: a scan wants the bytes.
+	tracking bool
+	cur      pending
+	prev     respScan
 }
 
 func (c *conn) init(nc net.Conn, buf int) {
@@ -92,6 +98,15 @@ func (c *conn) Read(p []byte) (int, error) {
 	c.read += int64(n)
 	if c.head.state != headDone && n > 0 {
 		c.head.scan(p[:n])
+	}
+	return n, err
+}
+
+// Write implements net.Conn.
+func (c *conn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if c.tracking {
+		c.feed(p[:n])
 	}
 	return n, err
 }
@@ -138,13 +153,20 @@ func connOf(c net.Conn) *conn {
 }
 
 // connState is the server's ConnState hook: a connection that goes idle
-// has finished its request and waits for the next one.
+// has written its response and waits for the next request; one that is
+// closed or hijacked is done with requests. A request waiting for the
+// end of its response's write gets it then (see awaitWrite).
 func connState(c net.Conn, s fasthttp.ConnState) {
-	if s != fasthttp.StateIdle {
-		return
-	}
-	if cc := connOf(c); cc != nil {
-		cc.nextRequest()
+	switch s {
+	case fasthttp.StateIdle:
+		if cc := connOf(c); cc != nil {
+			cc.writeEnded(true)
+			cc.nextRequest()
+		}
+	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		if cc := connOf(c); cc != nil {
+			cc.writeEnded(false)
+		}
 	}
 }
 

@@ -269,7 +269,7 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	m.route.Serve(c)
 	rt.metrics.observe(c)
 	if m.route.Chain.HasLog() {
-		chain.FinishLog(c, rt.release)
+		rt.logAfterWrite(fc, c)
 		return
 	}
 	rt.release(c)

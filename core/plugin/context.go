@@ -273,10 +273,27 @@ func (c *Context) LimitRequestBody(n int64) { c.x().LimitRequestBody(n) }
 func (c *Context) TakeResponseStream() io.ReadCloser { return c.x().TakeResponseStream() }
 
 // BodySize returns the size of the response body written to the client;
-// meant for the log phase, where the body itself is gone. For a streamed
-// response (c.Response.IsBodyStream()) it is the announced Content-Length,
-// negative when the upstream did not announce one.
+// meant for the log phase, where the body itself is gone. In the log
+// phase it is the number of body bytes the client's connection took,
+// streamed or not: for a response cut short (the client went away, the
+// upstream's stream failed), the bytes really sent; negative in the rare
+// case it is unknown (a chunked stream after pipelined responses the
+// gateway did not follow). Before the log phase it is the body's length,
+// for a streamed response (c.Response.IsBodyStream()) the announced
+// Content-Length, negative when none was announced.
 func (c *Context) BodySize() int { return c.x().BodySize() }
+
+// RequestTime returns the time from Start to the end of writing the
+// response to the client, in the log phase: for a streamed response, to
+// its last byte or to the moment the client went away. Before the log
+// phase it is the time so far.
+func (c *Context) RequestTime() time.Duration { return c.x().RequestTime() }
+
+// ResponseComplete reports, in the log phase, whether the response was
+// written to the client whole; false when the client went away or the
+// write or the body's stream failed before its end (BodySize tells how
+// much was sent). It is true before the log phase.
+func (c *Context) ResponseComplete() bool { return c.x().ResponseComplete() }
 
 // Scratch returns a reusable buffer owned by the context, emptied, for
 // building short-lived values without allocating. It is shared: what was

@@ -25,9 +25,12 @@ type ResponseHandler interface {
 }
 
 // LogHandler is implemented by steps that act after the response has been
-// written (access logs, metrics). OnLog runs on a worker goroutine; the
-// context holds copies of the request and response headers (bodies are
-// gone: see Context.BodySize), and Fast is nil.
+// written (access logs, metrics). OnLog runs on a worker goroutine once
+// the response's write has ended: its last byte was taken by the client's
+// connection, or the client went away, or the write or the body's stream
+// failed; a streamed body ends when its stream does. The context holds
+// copies of the request and response headers (bodies are gone: see
+// Context.BodySize, RequestTime and ResponseComplete), and Fast is nil.
 type LogHandler interface {
 	OnLog(c *Context)
 }

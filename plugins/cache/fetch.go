@@ -96,6 +96,7 @@ func (p *Plugin) finish(c *plugin.Context, st *state, serve bool) {
 		rec, ok := p.store(c, st, now)
 		p.n.revalidated.Add(1)
 		if serve {
+			p.m.revalidated.Inc(c)
 			if e, parsed := parseEntry(rec); ok && parsed {
 				p.serve(c, st, &e, now, statusRevalidated)
 			} else {
@@ -109,6 +110,7 @@ func (p *Plugin) finish(c *plugin.Context, st *state, serve bool) {
 		if serve {
 			p.serve(c, st, &st.entry, now, statusStale)
 			p.n.stale.Add(1)
+			p.m.stale.Inc(c)
 		}
 		return
 	}
@@ -123,11 +125,14 @@ func (p *Plugin) finish(c *plugin.Context, st *state, serve bool) {
 	case resp.IsBodyStream():
 		label = statusBypass
 		p.n.bypass.Add(1)
+		p.m.bypass.Inc(c)
 	case st.found:
 		label = statusExpired
 		p.n.expired.Add(1)
+		p.m.expired.Inc(c)
 	default:
 		p.n.miss.Add(1)
+		p.m.miss.Inc(c)
 	}
 	p.stripOwn(resp)
 	resp.Header.SetBytesKV(hdrStatus, label)

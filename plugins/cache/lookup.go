@@ -82,6 +82,7 @@ func (p *Plugin) tryServe(c *plugin.Context, st *state, now int64) bool {
 	if fresh {
 		p.serve(c, st, e, now, statusHit)
 		p.n.hit.Add(1)
+		p.m.hit.Inc(c)
 		c.Stop()
 		return true
 	}
@@ -99,6 +100,7 @@ func (p *Plugin) tryServe(c *plugin.Context, st *state, now int64) bool {
 	}
 	p.serve(c, st, e, now, statusStale)
 	p.n.stale.Add(1)
+	p.m.stale.Inc(c)
 	c.Stop()
 	return true
 }

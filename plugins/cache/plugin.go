@@ -36,6 +36,24 @@ type Plugin struct {
 	n counters
 	// keyWarned is set once warnKeyChanged has logged.
 	keyWarned atomic.Bool
+	// m counts the requests by route and X-Cache-Status, for
+	// moongate_cache_requests_total.
+	m requestCounters
+}
+
+// requestCounters count the requests the step saw, by their
+// X-Cache-Status, per route (moongate_cache_requests_total{route,status}).
+type requestCounters struct {
+	hit, miss, expired, stale, bypass, revalidated *plugin.RouteCounter
+}
+
+// requestsMetric is the family of requestCounters.
+const requestsMetric = "moongate_cache_requests_total"
+
+func newRequestCounters(m *plugin.Metrics) requestCounters {
+	rc := func(status string) *plugin.RouteCounter { return m.RouteCounter(requestsMetric, "status", status) }
+	return requestCounters{hit: rc("hit"), miss: rc("miss"), expired: rc("expired"), stale: rc("stale"),
+		bypass: rc("bypass"), revalidated: rc("revalidated")}
 }
 
 // counters are the namespace's counters a step adds to.
@@ -75,6 +93,7 @@ func New(spec plugin.Spec) (any, error) {
 		stored: p.ns.Counter("stored"), collapsed: p.ns.Counter("collapsed"), refreshed: p.ns.Counter("refreshed"),
 		invalidated: p.ns.Counter("invalidated"),
 	}
+	p.m = newRequestCounters(spec.Metrics())
 	return p, nil
 }
 

@@ -105,6 +105,7 @@ func (p *Plugin) OnResponse(c *plugin.Context) error {
 	switch v.mode {
 	case modeBypass:
 		p.n.bypass.Add(1)
+		p.m.bypass.Inc(c)
 		p.stripOwn(c.Response)
 		c.Response.Header.SetBytesKV(hdrStatus, statusBypass)
 		return nil

@@ -67,7 +67,17 @@ type Script struct {
 	original  bool // names a function that reads the client's original headers
 	modules   *modules
 	pool      sync.Pool
+
+	// The script's metrics: calls, errors and timeouts
+	// (moongate_lua_*_total{script}), and the counters it declares for
+	// gw.metrics.inc.
+	calls, errs, timeouts *plugin.Counter
+	declared              map[string]sdk.Counter
 }
+
+// maxScriptSeries bounds the series of each counter a script declares:
+// past it, gw.metrics.inc counts into the "other" series.
+const maxScriptSeries = 100
 
 // Step is a script's chain step. It declares only the phases whose
 // functions the script defines (plugin.PhaseFilter): a chain with a log
@@ -158,6 +168,17 @@ func New(spec plugin.Spec) (any, error) {
 		modules:   &modules{dir: lc.Dir, protos: map[string]*glua.FunctionProto{}},
 		logger:    spec.Logger(),
 		cache:     spec.Namespace("lua:" + spec.Name),
+	}
+	m := spec.Metrics()
+	sc.calls = m.Counter("moongate_lua_calls_total", "script", spec.Name)
+	sc.errs = m.Counter("moongate_lua_errors_total", "script", spec.Name)
+	sc.timeouts = m.Counter("moongate_lua_timeouts_total", "script", spec.Name)
+	if len(spec.Step.Metrics) > 0 {
+		sc.declared = map[string]sdk.Counter{}
+		for name, labels := range spec.Step.Metrics {
+			sc.declared[name] = sdk.Counter{Labels: labels,
+				Vec: m.CounterVec("moongate_script_"+name, maxScriptSeries, []string{"script", spec.Name}, labels...)}
+		}
 	}
 	if spec.Step.Timeout > 0 {
 		sc.timeout = spec.Step.Timeout.Std()
@@ -320,7 +341,7 @@ func (sc *Script) loadState() (*state, error) {
 	L.SetContext(st.w)
 	views := sdk.NewViews(L)
 	st.sdk = sdk.Open(L, sdk.Options{Script: sc.path, Cache: sc.cache, MaxString: sc.maxString, Logger: sc.logger,
-		Budget: mem, Views: views, HTTP: sc.http})
+		Budget: mem, Views: views, HTTP: sc.http, Metrics: sc.declared})
 	L.SetGlobal("print", L.GetField(L.GetField(L.GetGlobal("gw"), "log"), "info"))
 	L.SetGlobal("require", L.NewFunction(sc.modules.require(st)))
 	st.views = views
@@ -402,9 +423,11 @@ func (sc *Script) run(c *plugin.Context, phase int) error {
 	if !sc.has[phase] {
 		return nil
 	}
+	sc.calls.Inc()
 	st, err := sc.get()
 	if err != nil {
 		sc.stats.errors.Add(1)
+		sc.errs.Inc()
 		return &scriptError{msg: err.Error()}
 	}
 	fn := st.fns[phase]
@@ -438,6 +461,8 @@ func (sc *Script) run(c *plugin.Context, phase int) error {
 		}
 		sc.stats.errors.Add(1)
 		sc.stats.timeouts.Add(1)
+		sc.errs.Inc()
+		sc.timeouts.Inc()
 		return &scriptError{msg: errorText(err) + " (" + fnNames[phase] + " " + sc.stopped(stopped, sc.timeout) + ")"}
 	}
 	if st.mem.Exceeded() {
@@ -450,6 +475,7 @@ func (sc *Script) run(c *plugin.Context, phase int) error {
 			return nil
 		}
 		sc.stats.errors.Add(1)
+		sc.errs.Inc()
 		return &scriptError{msg: errorText(err)}
 	}
 	st.calls++
@@ -467,6 +493,7 @@ func (sc *Script) run(c *plugin.Context, phase int) error {
 	}
 	if err != nil {
 		sc.stats.errors.Add(1)
+		sc.errs.Inc()
 		return &scriptError{msg: errorText(err)}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/moongate/moongate/core/internal/reqctx"
 )
@@ -24,14 +25,25 @@ var (
 // queue was full.
 func LogDropped() uint64 { return logDropped.Load() }
 
-// FinishLog completes a request whose chain has log steps: it copies what
-// the log phase may read (request and response headers, path parameters,
-// the body size) out of the fasthttp context, which is reused as soon as
-// the handler returns, and queues c for the log phase. done is called after
-// the log phase, or at once if it is dropped; it must release c.
+// FinishLog completes a request whose chain has log steps, and whose
+// response is considered written as FinishLog is called (a request served
+// without a connection, in tests): it prepares c (PrepareLog) and queues
+// it for the log phase at once. done is called after the log phase, or at
+// once if it is dropped; it must release c. The gateway instead prepares
+// c when its handler returns and queues it once fasthttp has written the
+// response (see QueueLog).
 func FinishLog(c *Context, done func(*Context)) {
-	logStart.Do(startLogWorkers)
+	size := c.BodySize()
 	c.PrepareLog(done)
+	c.WriteEnded(time.Now(), int64(size), true)
+	QueueLog(c)
+}
+
+// QueueLog queues c, prepared by PrepareLog and told how its response's
+// write ended (WriteEnded), for the log phase; when the queue is full the
+// phase is dropped, counted, and c is done at once.
+func QueueLog(c *Context) {
+	logStart.Do(startLogWorkers)
 	select {
 	case logQueue <- c:
 	default:

@@ -154,7 +154,9 @@ type Context struct {
 	stepLogger *slog.Logger // the running step's, tagged with route and step; nil outside a step
 	start      time.Time
 	upstreamAt time.Duration // time spent on the upstream call (SetUpstreamTime)
-	bodySize   int
+	end        time.Time     // when the response's write ended (WriteEnded)
+	bodySize   int           // in the log phase: body bytes sent
+	incomplete bool          // the response was not written whole
 	requestID  []byte
 	values     [maxValues]value
 	nvalues    int
@@ -215,7 +217,7 @@ func Release(c *Context) {
 	c.trusted, c.upstreams, c.logger, c.stepLogger = nil, nil, nil, nil
 	clear(c.stepTimes[:c.timedSteps])
 	c.timedSteps = 0
-	c.start, c.bodySize, c.upstreamAt = time.Time{}, 0, 0
+	c.start, c.end, c.bodySize, c.incomplete, c.upstreamAt = time.Time{}, time.Time{}, 0, false, 0
 	c.requestID = c.requestID[:0]
 	for i := 0; i < c.nvalues; i++ {
 		c.values[i] = value{}
@@ -643,6 +645,26 @@ func (c *Context) LimitRequestBody(n int64) {
 		l.Limit(n)
 	}
 }
+
+// WriteEnded records that the write of the response ended at end, with
+// sent body bytes taken by the client's connection (negative: unknown),
+// whole or not. The gateway calls it before the log phase.
+func (c *Context) WriteEnded(end time.Time, sent int64, complete bool) {
+	c.end, c.bodySize, c.incomplete = end, int(sent), !complete
+}
+
+// RequestTime returns the time from Start to the end of the response's
+// write; before the write has ended, the time so far.
+func (c *Context) RequestTime() time.Duration {
+	if c.end.IsZero() {
+		return time.Since(c.start)
+	}
+	return c.end.Sub(c.start)
+}
+
+// ResponseComplete reports whether the response was written whole; true
+// until its write has ended.
+func (c *Context) ResponseComplete() bool { return !c.incomplete }
 
 // BodySize returns the size of the response body written to the client.
 func (c *Context) BodySize() int {

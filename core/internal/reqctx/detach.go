@@ -62,8 +62,9 @@ func ReleaseDetached(c *Context) {
 // PrepareLog readies c for the log phase, which runs after the handler
 // returns, when fasthttp reuses its request context: it copies what the
 // log phase may read (request and response headers, path parameters, the
-// body size) into c's own memory and points Request and Response at the
-// copies. done is what Done calls.
+// body size as announced, until WriteEnded tells what was sent) into c's
+// own memory and points Request and Response at the copies. done is what
+// Done calls.
 func (c *Context) PrepareLog(done func(*Context)) {
 	c.bodySize = responseBodySize(c.Response)
 	c.Request.Header.CopyTo(&c.logReq.Header)

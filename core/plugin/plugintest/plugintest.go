@@ -4,11 +4,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/internal/chain"
+	"github.com/moongate/moongate/core/internal/metric"
 	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/realip"
@@ -73,6 +76,7 @@ type Chain struct {
 	logs      *Logs    // what is logged, when the chain was given no logger
 	up        Upstream // the route's upstream; nil: none
 	res       *Result  // the request Do is running, nil outside Do
+	metrics   *metric.Registry
 }
 
 // NewChain builds the steps of o. Problems (an unknown plugin, a bad
@@ -103,7 +107,9 @@ func build(cfg *config.Config, st *store.Store, logger *slog.Logger, up Upstream
 		logger = slog.New(ch.logs)
 	}
 	ch.logger = logger
-	env := &plugin.Env{Logger: logger, Config: cfg, Store: st}
+	ch.metrics = metric.NewRegistry()
+	mb := ch.metrics.Begin()
+	env := &plugin.Env{Logger: logger, Config: cfg, Store: st, Metrics: mb}
 	if len(cfg.Consumers) > 0 {
 		reg, err := consumer.New(cfg)
 		if err != nil {
@@ -115,10 +121,13 @@ func build(cfg *config.Config, st *store.Store, logger *slog.Logger, up Upstream
 	steps := b.Chain(0)
 	if ps := b.Problems(); len(ps) > 0 {
 		chain.Cleanup(b.Instances())
+		mb.Abort()
 		return nil, ps
 	}
 	ch.instances = b.Instances()
+	mb.Commit()
 	ch.route = chain.NewRoute(cfg.Routes[0].Name, steps, adapter{ch: ch})
+	ch.route.Index = 0
 	if upstreams != nil {
 		ch.lookup = func(name string) reqctx.Upstream {
 			if u := upstreams(name); u != nil {
@@ -202,6 +211,29 @@ func (ch *Chain) Close() error { return chain.Cleanup(ch.instances) }
 
 // HasLog reports whether a step of the chain has a log phase.
 func (ch *Chain) HasLog() bool { return ch.route.Chain.HasLog() }
+
+// Metrics returns what the steps' metrics (plugin.Spec.Metrics) count,
+// in the Prometheus text format, as GET /metrics shows it.
+func (ch *Chain) Metrics() string {
+	var b strings.Builder
+	ch.metrics.WritePrometheus(&b)
+	return b.String()
+}
+
+// Metric returns the value of one series of the steps' metrics, named as
+// in the text format with its labels in the order the step gave them
+// (a RouteCounter's route first): `moongate_cache_requests_total{route="test",status="hit"}`.
+// ok is false when there is no such series (a RouteCounter's appears
+// when it first counts).
+func (ch *Chain) Metric(series string) (v float64, ok bool) {
+	for _, line := range strings.Split(ch.Metrics(), "\n") {
+		if rest, found := strings.CutPrefix(line, series+" "); found {
+			f, err := strconv.ParseFloat(rest, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
+}
 
 // Labels returns the steps' names (plugin names or script paths), in order.
 func (ch *Chain) Labels() []string { return ch.route.Chain.Labels() }
