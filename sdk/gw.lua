@@ -13,6 +13,7 @@
 ---@field http gw.http
 ---@field json gw.json
 ---@field log gw.log
+---@field metrics gw.metrics
 ---@field request gw.request
 ---@field response gw.response
 ---@field route gw.route
@@ -330,6 +331,24 @@ function gw.log.info(...) end
 ---```
 ---@param ... any the message's parts
 function gw.log.warn(...) end
+
+---Counters the script declares in its step's `metrics` (`metrics = { tenant_requests_total = ["tenant"] }`), served on GET /metrics of the admin listener as `moongate_script_<name>{script="<path>", <labels>}`. A counter keeps at most 100 series (label value combinations); past that, and for a value over 128 bytes or not valid UTF-8, it counts into the series whose labels are all "other".
+---@class gw.metrics
+gw.metrics = {}
+
+---Adds 1 to the declared counter `name`, in the series of the label values given. A declared label left out counts as ""; values are strings, numbers or booleans. An undeclared counter or label is an expected failure: nil and a message, nothing counted.
+---
+---Phases: request, response, log.
+---
+---```lua
+---local ok, err = gw.metrics.inc("tenant_requests_total", { tenant = tenant })
+---if not ok then gw.log.warn(err) end
+---```
+---@param name string the counter's declared name (tenant_requests_total)
+---@param labels table<string,string|number|boolean>? label values by declared label name
+---@return boolean? ok true when counted
+---@return string? err why not
+function gw.metrics.inc(name, labels) end
 
 ---The request as it will be sent upstream: it starts as the client sent it (after the gateway removed hop-by-hop headers and forged identity headers), and the getters see the changes steps made since (set_header, set_path, set_method, set_query_arg, ...), which reach the upstream. What the client itself sent, whatever the steps changed, is read with get_original_header, get_original_headers and get_raw_query (Kong's kong.request; the other getters are Kong's kong.service.request view). In on_log only headers, method, path and query remain (bodies are gone).
 ---@class gw.request

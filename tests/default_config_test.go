@@ -131,6 +131,23 @@ func TestDefaultConfigTour(t *testing.T) {
 	if st, _, _ := get("GET", "/api/../legacy/x", nil); st != 410 {
 		t.Errorf("/api/../legacy/x: %d", st)
 	}
+	// curl -s 127.0.0.1:9080/metrics | grep '^moongate_http_requests_total'
+	// The tour's requests are counted by route, method and status: what
+	// the grep shows, parsed by Prometheus's text parser.
+	m := gt.Scrape(t, "http://"+admin, "Host", "127.0.0.1:"+adminPort)
+	for _, c := range []struct {
+		route, method, status string
+		want                  float64
+	}{{"users", "GET", "200", 1}, {"api", "POST", "200", 1}, {"hello", "GET", "400", 1}, {"cached", "GET", "200", 3},
+		{"legacy", "GET", "410", 2}} {
+		if v, _ := m.Value("moongate_http_requests_total", "route", c.route, "method", c.method, "status", c.status); v != c.want {
+			t.Errorf("/metrics: %s %s %s = %v, want %v\n%s", c.route, c.method, c.status, v, c.want,
+				m.String("moongate_http_requests_total"))
+		}
+	}
+	if !strings.Contains(m.Text, "\nmoongate_http_requests_total{route=\"users\",method=\"GET\",status=\"200\"} 1\n") {
+		t.Errorf("the README's grep finds no line for the users route:\n%s", m.Text)
+	}
 	// curl localhost:9080/status
 	st, b, _ := gt.Do(t, "GET", "http://"+admin+"/status", nil, "Host", adminHost)
 	if st != 200 || !strings.Contains(string(b), `"routes": 6`) {

@@ -72,6 +72,9 @@ type conn struct {
 	tracking bool
 	cur      pending
 	prev     respScan
+	// The metrics of the request whose response is being written
+	// (awaitMetrics).
+	meter pendingMetrics
 }
 
 func (c *conn) init(nc net.Conn, buf int) {
@@ -161,11 +164,13 @@ func connState(c net.Conn, s fasthttp.ConnState) {
 	case fasthttp.StateIdle:
 		if cc := connOf(c); cc != nil {
 			cc.writeEnded(true)
+			cc.metricsEnded(false)
 			cc.nextRequest()
 		}
 	case fasthttp.StateClosed, fasthttp.StateHijacked:
 		if cc := connOf(c); cc != nil {
 			cc.writeEnded(false)
+			cc.metricsEnded(s == fasthttp.StateHijacked)
 		}
 	}
 }

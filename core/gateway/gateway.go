@@ -247,19 +247,19 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	if status, msg := rt.checkRequest(fc, path); status != 0 {
 		reqctx.WriteError(&fc.Response, status, msg, nil)
 		fc.SetConnectionClose()
-		rt.metrics.observe(c)
+		rt.metrics.handled(fc, c)
 		rt.release(c)
 		return
 	}
 	if !prepareBody(fc, rt) {
-		rt.metrics.observe(c)
+		rt.metrics.handled(fc, c)
 		rt.release(c)
 		return
 	}
 	id, res := rt.router.Match(fc.Request.Header.Method(), fc.Request.Header.Host(), path, &c.Params)
 	if res != router.Found {
 		g.noRoute(fc, rt, res, path)
-		rt.metrics.observe(c)
+		rt.metrics.handled(fc, c)
 		rt.release(c)
 		return
 	}
@@ -267,7 +267,7 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	c.Setup(&m.route.Route, m.prefixSegs, rt.trusted, rt.lookup, rt.logger)
 	rt.stripClientHeaders(&fc.Request.Header, m.route)
 	m.route.Serve(c)
-	rt.metrics.observe(c)
+	rt.metrics.handled(fc, c)
 	if m.route.Chain.HasLog() {
 		rt.logAfterWrite(fc, c)
 		return
@@ -285,7 +285,7 @@ func (g *Gateway) recoverPanic(c *reqctx.Context, rt *Runtime) {
 		"request_id", string(c.RequestID()))
 	if c.Fast != nil {
 		reqctx.WriteError(&c.Fast.Response, 500, "internal error", c.RequestID())
-		rt.metrics.observe(c)
+		rt.metrics.handled(c.Fast, c)
 	}
 	rt.release(c)
 }

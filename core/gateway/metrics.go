@@ -201,26 +201,94 @@ func (rm *runtimeMetrics) route(c *reqctx.Context) *routeMetrics {
 	return rm.unmatched
 }
 
-// observe counts a request that ended: its status, times and sizes.
-func (rm *runtimeMetrics) observe(c *reqctx.Context) {
+// handled counts a request whose handler returned, as fc is about to
+// be written: its status, method, request body and upstream time now;
+// its duration and response bytes once the write ends (see
+// pendingMetrics), so that they include the write. Without a gateway
+// connection (a RequestCtx built by hand), the write counts as done now.
+func (rm *runtimeMetrics) handled(fc *fasthttp.RequestCtx, c *reqctx.Context) {
 	if rm == nil {
 		return
 	}
 	m := rm.route(c)
-	total := time.Since(c.Start())
-	up := c.UpstreamTime()
-	m.duration.Update(total.Seconds())
-	if up > 0 {
-		m.upstream.Update(up.Seconds())
-	}
-	m.overhead.Update((total - up).Seconds())
+	m.count(c.Request.Header.Method(), c.Response.StatusCode())
 	if n := requestBodySize(c.Request); n > 0 {
 		m.bytesIn.Add(n)
 	}
-	if n := responseBodySize(c.Response); n > 0 {
-		m.bytesOut.Add(n)
+	up := c.UpstreamTime()
+	if up > 0 {
+		m.upstream.Update(up.Seconds())
 	}
-	m.count(c.Request.Header.Method(), c.Response.StatusCode())
+	if cc := connOf(fc.Conn()); cc != nil {
+		cc.awaitMetrics(m, c.Start(), up, &fc.Request, &fc.Response)
+		return
+	}
+	var s respScan
+	s.start(&fc.Request, &fc.Response)
+	m.written(time.Now(), c.Start(), up, s.expect)
+}
+
+// written counts the end of a response's write: at end, with sent body
+// bytes (negative: unknown, not counted).
+func (m *routeMetrics) written(end, start time.Time, up time.Duration, sent int64) {
+	total := end.Sub(start)
+	m.duration.Update(total.Seconds())
+	m.overhead.Update((total - up).Seconds())
+	if sent > 0 {
+		m.bytesOut.Add(int(sent))
+	}
+}
+
+// pendingMetrics is a request whose response is being written, on its
+// connection: its route's series, when it started, its upstream time,
+// and its body's length, or (for a streamed body) a scan of what the
+// connection writes of it.
+type pendingMetrics struct {
+	m      *routeMetrics
+	start  time.Time
+	up     time.Duration
+	scan   respScan
+	stream bool
+}
+
+// awaitMetrics parks the request's metrics on the connection until the
+// write of resp ends (metricsEnded). A request still parked (pipelining:
+// the next one was read before the connection went idle) ends now.
+func (cc *conn) awaitMetrics(m *routeMetrics, start time.Time, up time.Duration, req *fasthttp.Request, resp *fasthttp.Response) {
+	if cc.meter.m != nil {
+		cc.metricsEnded(false)
+	}
+	p := &cc.meter
+	p.m, p.start, p.up = m, start, up
+	p.scan.start(req, resp)
+	p.stream = resp.IsBodyStream() && !p.scan.noBody
+	if !p.stream {
+		p.scan.state = scanIdle // the length is known: nothing to follow
+	}
+	cc.tracking = cc.tracking || p.scan.active()
+}
+
+// metricsEnded counts the end of the write of the request parked on the
+// connection: a buffered body counts whole, a streamed one as far as the
+// connection wrote it. A hijacked connection (a WebSocket, an HTTP/1.0
+// close-delimited stream) is written by another goroutine from now on:
+// its scan is left alone, and its body bytes are not counted.
+func (cc *conn) metricsEnded(hijacked bool) {
+	p := &cc.meter
+	if p.m == nil {
+		return
+	}
+	if hijacked {
+		p.m.written(time.Now(), p.start, p.up, -1)
+		p.m = nil
+		return
+	}
+	sent := p.scan.expect
+	if p.stream && p.scan.state != scanLost {
+		sent = p.scan.body
+	}
+	p.m.written(time.Now(), p.start, p.up, sent)
+	*p = pendingMetrics{}
 }
 
 // observeRefused counts a request fasthttp refused before the handler
@@ -234,15 +302,6 @@ func (rm *runtimeMetrics) observeRefused(fc *fasthttp.RequestCtx) {
 
 // requestBodySize is the body a request had: read whole, or announced.
 func requestBodySize(r *fasthttp.Request) int {
-	if r.IsBodyStream() {
-		return r.Header.ContentLength()
-	}
-	return len(r.Body())
-}
-
-// responseBodySize is the body a response has: whole, or announced (a
-// streamed body is never read here).
-func responseBodySize(r *fasthttp.Response) int {
 	if r.IsBodyStream() {
 		return r.Header.ContentLength()
 	}

@@ -1,7 +1,10 @@
 package gateway_test
 
 import (
+	"bufio"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -103,12 +106,12 @@ upstream = "backend"
 		t.Errorf("/metrics without the token: %d, want 401", st)
 	}
 
-	s := scrape(t, g, counted(4, metric.HTTPRequests, "route", "private", "method", "GET", "status", "401"))
-	for _, c := range []struct {
+	type want struct {
 		family string
 		labels []string
 		want   float64
-	}{
+	}
+	wants := []want{
 		{metric.HTTPRequests, []string{"route", "api", "method", "GET", "status", "200"}, 7},
 		{metric.HTTPRequests, []string{"route", "api", "method", "POST", "status", "200"}, 3},
 		{metric.HTTPRequests, []string{"route", "legacy", "method", "GET", "status", "410"}, 2},
@@ -133,7 +136,18 @@ upstream = "backend"
 		{metric.Reloads, []string{"result", "failed"}, 0},
 		{metric.InflightRequests, nil, 0},
 		{metric.LogDropped, nil, 0},
-	} {
+	}
+	// Durations and response bytes are counted once each response's
+	// write has ended, just after the client has it: wait for them.
+	s := scrape(t, g, func(s *gatewaytest.Scraped) bool {
+		for _, c := range wants {
+			if got, _ := s.Value(c.family, c.labels...); got != c.want {
+				return false
+			}
+		}
+		return true
+	})
+	for _, c := range wants {
 		got, ok := s.Value(c.family, c.labels...)
 		if !ok || got != c.want {
 			t.Errorf("%s%q = %v (present %v), want %v\n%s", c.family, c.labels, got, ok, c.want, s.String(c.family))
@@ -198,7 +212,7 @@ upstream = "retired"
 	for i := 0; i < 2; i++ {
 		gatewaytest.Do(t, "GET", g.URL+"/api/x", nil)
 	}
-	s = scrape(t, g, counted(5, metric.HTTPRequests, apiGet...))
+	s = scrape(t, g, counted(5, metric.HTTPRequestDuration, "route", "api"))
 	for _, c := range []struct {
 		family string
 		labels []string
@@ -294,5 +308,54 @@ func TestMetricsCardinalityBounded(t *testing.T) {
 		if !strings.Contains("GET HEAD POST PUT DELETE PATCH OPTIONS CONNECT TRACE OTHER", m) {
 			t.Errorf("method label %q", m)
 		}
+	}
+}
+
+// TestMetricsAfterTheStreamEnds: a streamed response's duration and
+// bytes are counted when its stream ends, with the body bytes the
+// connection really wrote (a chunked stream announces no length), not
+// when the handler returns.
+func TestMetricsAfterTheStreamEnds(t *testing.T) {
+	last := make(chan struct{})
+	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("text/event-stream")
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			for i := range 3 {
+				w.WriteString("data: " + strconv.Itoa(i) + "\n\n")
+				w.Flush()
+			}
+			<-last
+			w.WriteString("data: end\n\n")
+			w.Flush()
+		})
+	})
+	g := gatewaytest.Start(t, metricsConfig(up.URL, ""))
+	c, br := rawGet(t, g, "/api/events")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 3*len("data: 0\n\n"))
+	if _, err := io.ReadFull(resp.Body, got); err != nil {
+		t.Fatal(err)
+	}
+	// The handler has returned (the status is counted), the stream goes on.
+	s := scrape(t, g, counted(1, metric.HTTPRequests, "route", "api", "method", "GET", "status", "200"))
+	if v, _ := s.Value(metric.HTTPRequestDuration, "route", "api"); v != 0 {
+		t.Errorf("the request's duration was counted before its stream ended")
+	}
+	close(last)
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil || string(rest) != "data: end\n\n" {
+		t.Fatalf("rest %q (%v)", rest, err)
+	}
+	c.Close()
+	want := float64(len(got) + len(rest))
+	s = scrape(t, g, counted(want, metric.HTTPResponseBytes, "route", "api"))
+	if v, _ := s.Value(metric.HTTPResponseBytes, "route", "api"); v != want {
+		t.Errorf("response bytes %v, want %v", v, want)
+	}
+	if v, _ := s.Value(metric.HTTPRequestDuration, "route", "api"); v != 1 {
+		t.Errorf("duration count %v, want 1", v)
 	}
 }

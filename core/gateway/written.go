@@ -74,7 +74,7 @@ func awaitWrite(fc *fasthttp.RequestCtx, c *reqctx.Context, done func(*reqctx.Co
 	if lost {
 		p.scan.state = scanLost
 	}
-	cc.tracking = cc.prev.active() || p.scan.active()
+	cc.tracking = cc.prev.active() || p.scan.active() || cc.meter.scan.active()
 	return true
 }
 
@@ -116,7 +116,10 @@ func (cc *conn) feed(b []byte) {
 	if len(b) > 0 && cc.cur.scan.active() {
 		cc.cur.scan.feed(b)
 	}
-	cc.tracking = cc.prev.active() || cc.cur.scan.active()
+	if len(b) > 0 && cc.meter.scan.active() {
+		cc.meter.scan.feed(b)
+	}
+	cc.tracking = cc.prev.active() || cc.cur.scan.active() || cc.meter.scan.active()
 }
 
 // respScan follows the bytes of one response as they are written, to

@@ -27,6 +27,11 @@
 // requests by core/plugin/plugintest; docs/plugins.md walks through
 // writing, testing, registering and benchmarking one.
 //
+// A plugin's metrics are made in its factory through Spec.Metrics
+// (counters, gauges, histograms, per-route and bounded per-value
+// counters), kept by the instance and served on GET /metrics with the
+// gateway's; plugintest.Chain.Metric reads them in tests.
+//
 // A factory runs once per configuration load, never per request. The
 // instance it returns serves many requests at once: per-request state
 // belongs in the Context (SetValue), never in the instance.

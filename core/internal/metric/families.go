@@ -65,14 +65,14 @@ var Families = []Family{
 		"`route` is empty for requests no route matched (404, 405) and those refused before routing (400, 413, 431); " +
 		"`method` is one of GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, CONNECT, TRACE, or OTHER; " +
 		"`status` is `other` outside 100-599.", "gateway"},
-	{HTTPRequestDuration, Histogram, []string{"route"}, "Time from the start of the request to the end of the response, " +
+	{HTTPRequestDuration, Histogram, []string{"route"}, "Time from the start of the request to the end of the response's write (a streamed response: the end of its stream), " +
 		"the upstream's time and the steps' included. Buckets from 0.5 ms to 60 s.", "gateway"},
 	{UpstreamDuration, Histogram, []string{"route"}, "Time spent on the upstream call, all tries and the waits between them, " +
 		"up to the response's headers (a buffered body included). Only requests that went upstream. Buckets from 0.5 ms to 60 s.", "gateway"},
 	{GatewayOverhead, Histogram, []string{"route"}, "The gateway's own time per request: the request's time minus the upstream's. " +
 		"Buckets from 25 µs to 1 s.", "gateway"},
 	{HTTPRequestBytes, Counter, []string{"route"}, "Request body bytes received from clients (the announced length of a streamed body).", "gateway"},
-	{HTTPResponseBytes, Counter, []string{"route"}, "Response body bytes sent to clients (the announced length of a streamed body).", "gateway"},
+	{HTTPResponseBytes, Counter, []string{"route"}, "Response body bytes sent to clients, counted when the write ends: a buffered body whole, a streamed one as far as the connection wrote it.", "gateway"},
 	{OpenConnections, Gauge, nil, "Client connections open on the public listeners.", "gateway"},
 	{InflightRequests, Gauge, nil, "Requests being served (read, routed, and not yet answered).", "gateway"},
 	{UpstreamRequests, Counter, []string{"upstream", "target"}, "Tries sent to each target of each upstream (a retry counts again, on the target it goes to). " +
