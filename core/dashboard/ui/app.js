@@ -238,7 +238,7 @@ function computeFigures(m, now) {
   const all = buckets(lat);
   const cache = groupSum(increases(prev.m, m, 'moongate_cache_requests_total'), (l) => l.status);
   const fromCache = (cache.get('hit') || 0) + (cache.get('stale') || 0) + (cache.get('revalidated') || 0);
-  const cacheable = fromCache + (cache.get('miss') || 0);
+  const cacheable = fromCache + (cache.get('miss') || 0) + (cache.get('expired') || 0);
   const luaErrors = increases(prev.m, m, 'moongate_lua_errors_total');
   const luaTimeouts = increases(prev.m, m, 'moongate_lua_timeouts_total');
 
