@@ -7,7 +7,7 @@ COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w -X github.com/moongate/moongate/core/gateway.Version=$(VERSION) -X github.com/moongate/moongate/core/gateway.Commit=$(COMMIT)
 CONFIG ?= conf/moongate.toml
 
-.PHONY: help build run test test-short race vet fmt check fuzz bench bench-compare clean redis-server npm
+.PHONY: help build run test test-short race vet fmt check fuzz bench bench-compare clean redis-server npm chromium
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -18,12 +18,12 @@ build: ## build bin/moongate
 run: build ## build and run the gateway on conf/moongate.toml (CONFIG=... to change)
 	./$(BIN) run -c $(CONFIG)
 
-test: vet redis-server npm ## run every test: vet, gofmt check, unit + end-to-end tests, then the race detector
+test: vet redis-server npm chromium ## run every test: vet, gofmt check, unit + end-to-end tests, then the race detector
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 -timeout 8m ./...
 	$(GO) test -race -count=1 -timeout 8m ./...
 
-test-short: redis-server npm ## run the tests once, without the race detector
+test-short: redis-server npm chromium ## run the tests once, without the race detector
 	$(GO) test -count=1 ./...
 
 # The Redis tests (core/redistest) start their own redis-server processes on
@@ -55,6 +55,18 @@ npm: ## install node and npm (Debian packages) when missing, for the official SD
 		command -v apt-get >/dev/null && $$SUDO sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null' \
 			|| echo "could not install nodejs and npm: TestOfficialSDKs will skip"; \
 	}
+
+# The dashboard's browser test (core/dashboard, TestBrowser) drives a
+# headless Chromium. When none is found (chromium, chromium-browser,
+# google-chrome or $MOONGATE_BROWSER), Debian's package is installed; if
+# that cannot be done, make goes on and the test skips, saying why.
+chromium: ## install Debian's chromium when no browser is found, for the dashboard's browser test
+	@if [ -n "$$MOONGATE_BROWSER" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		command -v google-chrome >/dev/null; then exit 0; fi; \
+	echo "installing chromium (apt-get)"; \
+	SUDO=; if [ "$$(id -u)" != 0 ]; then SUDO=$$(command -v sudo) || { echo "chromium missing and not root (apt-get install chromium): the browser test will skip"; exit 0; }; fi; \
+	$$SUDO sh -ec 'apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null' || \
+		echo "chromium could not be installed: the browser test will skip"
 
 vet: ## go vet
 	$(GO) vet ./...

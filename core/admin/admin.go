@@ -86,7 +86,8 @@ func NormalizeHost(h string) string {
 }
 
 // Handle registers h for method and path (exact match). A path ending in
-// "/" matches every path under it.
+// "/" matches every path under it, except "/" itself, which matches only
+// "/": the admin API has no catch-all, an unknown path is a 404.
 func (s *Server) Handle(method, path string, h Handler) {
 	if s.routes[path] == nil {
 		s.routes[path] = map[string]Handler{}
@@ -96,8 +97,9 @@ func (s *Server) Handle(method, path string, h Handler) {
 
 // HandleOpen registers h for GET and HEAD on path (exact match), answered
 // without the token: for the health checks of load balancers and service
-// managers (/healthz, /readyz), which often cannot send one. Such an
-// endpoint must tell nothing but the process's state. The other checks
+// managers (/healthz, /readyz), which often cannot send one, and the
+// dashboard's static files. Such an endpoint must tell nothing but the
+// process's state, or nothing at all. The other checks
 // (Host, Origin, Sec-Fetch-Site) apply as to every endpoint.
 func (s *Server) HandleOpen(path string, h Handler) {
 	s.Handle("GET", path, h)
@@ -121,7 +123,7 @@ func (s *Server) ServeHTTP(ctx *fasthttp.RequestCtx) {
 	if methods == nil {
 		best := ""
 		for p := range s.routes {
-			if strings.HasSuffix(p, "/") && strings.HasPrefix(path, p) && len(p) > len(best) {
+			if p != "/" && strings.HasSuffix(p, "/") && strings.HasPrefix(path, p) && len(p) > len(best) {
 				best = p
 			}
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/moongate/moongate/core/admin"
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/dashboard"
 	"github.com/moongate/moongate/core/internal/chain"
 	"github.com/moongate/moongate/core/internal/echo"
 	"github.com/moongate/moongate/core/internal/registered"
@@ -62,6 +63,8 @@ type reloadStats struct {
 	Failed    int       `json:"failed"`
 	LastError string    `json:"last_error,omitempty"`
 	LastAt    time.Time `json:"last_at,omitzero"`
+
+	history []ReloadRecord // newest first, see record
 }
 
 // New builds the first runtime from cfg, read from file (the file reloads
@@ -358,6 +361,7 @@ func (g *Gateway) Reload() ReloadResult {
 	res := g.reload()
 	g.meter.reloaded(res.OK)
 	g.reloads.LastAt = time.Now()
+	g.reloads.record(g.reloads.LastAt, res, g.Runtime().Config.Hash)
 	if res.OK {
 		g.reloads.OK++
 		g.reloads.LastError = ""
@@ -549,6 +553,8 @@ func (g *Gateway) registerAdmin(a *admin.Server) {
 		})
 	})
 	g.registerCacheAdmin(a)
+	g.registerReloadsAdmin(a)
+	dashboard.Register(a)
 	g.registerMetrics(a)
 	a.Handle("GET", "/status", func(ctx *fasthttp.RequestCtx) {
 		admin.WriteJSON(ctx, 200, g.Status())
