@@ -28,6 +28,7 @@ func (c *Config) check(rep *reporter) {
 	}
 
 	c.checkCache(rep)
+	c.checkRedis(rep)
 
 	upstreams := map[string]bool{}
 	for i := range c.Upstreams {

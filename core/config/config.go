@@ -23,6 +23,7 @@ type Config struct {
 	Log       Log        `toml:"log"`
 	Cache     Cache      `toml:"cache"`
 	Lua       Lua        `toml:"lua"`
+	Redis     *Redis     `toml:"redis"` // nil without a [redis] section: no client
 	Upstreams []Upstream `toml:"upstreams"`
 	Routes    []Route    `toml:"routes"`
 	// Plugins is the global chain: it runs for every route, in order.

@@ -21,6 +21,7 @@ import (
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/router"
 	"github.com/moongate/moongate/core/store"
+	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 )
 
@@ -34,6 +35,11 @@ type Gateway struct {
 	logger *slog.Logger
 	rt     atomic.Pointer[Runtime]
 	cache  *store.Store
+	// redis is the process's Redis client, built from redisCfg, the
+	// [redis] of the start (or of the first reload that had one); nil
+	// until a configuration has [redis]. Guarded by reloadMu.
+	redis    redis.UniversalClient
+	redisCfg *config.Redis
 
 	servers   []*fasthttp.Server
 	listeners []net.Listener
@@ -63,15 +69,22 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	shared := openCache(cfg, logger)
-	rt, err := Build(cfg, shared, logger)
+	rc, err := newRedis(cfg, logger)
 	if err != nil {
+		return nil, err
+	}
+	shared := openCache(cfg, logger)
+	rt, err := build(cfg, shared, rc, false, nil, logger)
+	if err != nil {
+		if rc != nil {
+			rc.Close()
+		}
 		return nil, err
 	}
 	for _, w := range rt.Warnings() {
 		logger.Warn(w.Error())
 	}
-	g := &Gateway{file: cfg.File, logger: logger, cache: shared}
+	g := &Gateway{file: cfg.File, logger: logger, cache: shared, redis: rc, redisCfg: cfg.Redis}
 	g.rt.Store(rt)
 	return g, nil
 }
@@ -341,7 +354,22 @@ func (g *Gateway) Reload() ReloadResult {
 }
 
 func (g *Gateway) reload() ReloadResult {
-	rt, err := Load(g.file, g.cache, g.logger)
+	var fresh redis.UniversalClient // made by this reload: the first [redis]
+	rt, err := load(g.file, g.cache, func(cfg *config.Config) (redis.UniversalClient, error) {
+		if g.redis != nil {
+			return g.redis, nil
+		}
+		c, err := newRedis(cfg, g.logger)
+		fresh = c
+		return c, err
+	}, g.logger)
+	if fresh != nil {
+		if err != nil {
+			fresh.Close()
+		} else {
+			g.redis, g.redisCfg = fresh, rt.Config.Redis
+		}
+	}
 	if err != nil {
 		ps := config.AsProblems(err)
 		r := ReloadResult{Errors: ps}
@@ -353,6 +381,9 @@ func (g *Gateway) reload() ReloadResult {
 	old := g.rt.Swap(rt)
 	go old.Close(old.Config.Server.ShutdownTimeout.Std())
 	warnings := restartOnly(old.Config, rt.Config)
+	if g.redisCfg != nil && rt.Config.Redis != nil && !g.redisCfg.Equal(rt.Config.Redis) {
+		warnings = append(warnings, "[redis] changed: it takes effect after a restart (the client built from the previous [redis] keeps serving)")
+	}
 	for _, w := range rt.Warnings() {
 		warnings = append(warnings, w.Error())
 	}
@@ -425,6 +456,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	rt.Close(wait)
 	g.wg.Wait()
 	g.saveCache()
+	g.reloadMu.Lock()
+	if g.redis != nil {
+		g.redis.Close()
+	}
+	g.reloadMu.Unlock()
 	return errors.Join(errs...)
 }
 

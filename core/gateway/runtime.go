@@ -18,6 +18,7 @@ import (
 	"github.com/moongate/moongate/core/router"
 	"github.com/moongate/moongate/core/store"
 	"github.com/moongate/moongate/core/upstream"
+	"github.com/redis/go-redis/v9"
 )
 
 // Runtime is everything the request path needs, compiled from one
@@ -34,6 +35,7 @@ type Runtime struct {
 	logger    *slog.Logger
 	lookup    reqctx.UpstreamLookup
 	instances []any
+	ownRedis  redis.UniversalClient // a client Build made for this runtime alone, closed with it
 
 	warnings       config.Problems    // see Warnings
 	identity       *authstep.Identity // [auth] headers, removed from every request
@@ -54,14 +56,26 @@ type match struct {
 
 // Build compiles cfg. On failure the error is config.Problems naming every
 // step, upstream and route that could not be built, and nothing is left
-// running.
+// running. With a [redis] section, the runtime gets a Redis client of its
+// own, closed with it (a Gateway shares one client between its runtimes).
 func Build(cfg *config.Config, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
+	rc, err := newRedis(cfg, logger)
+	return build(cfg, shared, rc, rc != nil, config.AsProblemsOrNil(err), logger)
+}
+
+// build is Build with the Redis client rc (nil: none), given to the
+// plugins; own says the runtime closes it. problems are found already
+// (the client's): they are reported with the build's.
+func build(cfg *config.Config, shared *store.Store, rc redis.UniversalClient, own bool, problems config.Problems, logger *slog.Logger) (*Runtime, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	rt := &Runtime{Config: cfg, upstreams: map[string]*upstream.Upstream{}, logger: logger,
 		strictPaths: cfg.Server.StrictPaths, foldPaths: cfg.Server.CaseInsensitivePaths,
 		maxHeaderCount: cfg.Server.MaxHeaderCount}
+	if own {
+		rt.ownRedis = rc
+	}
 	rt.release = rt.releaseContext
 	rt.lookup = func(name string) reqctx.Upstream {
 		if u, ok := rt.upstreams[name]; ok {
@@ -69,7 +83,6 @@ func Build(cfg *config.Config, shared *store.Store, logger *slog.Logger) (*Runti
 		}
 		return nil
 	}
-	var problems config.Problems
 	addErr := func(err error) { problems = append(problems, config.AsProblems(err)...) }
 
 	var prefixes []netip.Prefix
@@ -93,7 +106,7 @@ func Build(cfg *config.Config, shared *store.Store, logger *slog.Logger) (*Runti
 	// with an auth step: otherwise a route without auth would let clients
 	// send X-Consumer-Name to an upstream it shares with protected routes.
 	rt.identity = authstep.NewIdentity(cfg.Auth)
-	env := &plugin.Env{Logger: logger, Config: cfg, Store: shared}
+	env := &plugin.Env{Logger: logger, Config: cfg, Store: shared, Redis: rc}
 	if reg, err := consumer.New(cfg); err != nil {
 		addErr(err)
 	} else {
@@ -216,6 +229,9 @@ func (rt *Runtime) cleanup() {
 	for _, u := range rt.upstreams {
 		u.Close()
 	}
+	if rt.ownRedis != nil {
+		rt.ownRedis.Close()
+	}
 }
 
 // Load reads the configuration file and builds a runtime from it, as a
@@ -223,6 +239,12 @@ func (rt *Runtime) cleanup() {
 // (syntax, keys, values, references) and the build's (plugins, scripts,
 // balancers, certificates). On failure nothing is left running.
 func Load(file string, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
+	return load(file, shared, nil, logger)
+}
+
+// load is Load with redisFor, which gives the Redis client for a
+// configuration that has a [redis] section (nil: Build's).
+func load(file string, shared *store.Store, redisFor func(*config.Config) (redis.UniversalClient, error), logger *slog.Logger) (*Runtime, error) {
 	cfg, err := config.Load(file)
 	if cfg == nil {
 		return nil, err
@@ -233,7 +255,18 @@ func Load(file string, shared *store.Store, logger *slog.Logger) (*Runtime, erro
 			problems = append(problems, config.AsProblems(err)...)
 		}
 	}
-	rt, err := Build(cfg, shared, logger)
+	var rc redis.UniversalClient
+	own := false
+	if cfg.Redis != nil && !hasProblemAt(problems, "redis") {
+		if redisFor != nil {
+			rc, err = redisFor(cfg)
+		} else {
+			rc, err = newRedis(cfg, logger)
+			own = rc != nil
+		}
+		problems = append(problems, config.AsProblemsOrNil(err)...)
+	}
+	rt, err := build(cfg, shared, rc, own, nil, logger)
 	if err != nil {
 		problems = append(problems, config.AsProblems(err)...)
 	}
@@ -244,4 +277,14 @@ func Load(file string, shared *store.Store, logger *slog.Logger) (*Runtime, erro
 		return nil, problems.Dedupe()
 	}
 	return rt, nil
+}
+
+// hasProblemAt reports whether a problem of ps is at key or under it.
+func hasProblemAt(ps config.Problems, key string) bool {
+	for _, p := range ps {
+		if p.Key == key || strings.HasPrefix(p.Key, key+".") || strings.HasPrefix(p.Key, key+"[") {
+			return true
+		}
+	}
+	return false
 }

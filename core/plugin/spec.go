@@ -6,6 +6,7 @@ import (
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/store"
+	"github.com/redis/go-redis/v9"
 )
 
 // Spec is what a factory builds a plugin instance from: the step as
@@ -40,6 +41,9 @@ type Env struct {
 	// Consumers are the configuration's [[consumers]], built once per
 	// load (so a reload adds and removes consumers).
 	Consumers *consumer.Registry
+	// Redis is the process's one Redis client, built by the gateway from
+	// [redis]; nil when the configuration has no [redis] section.
+	Redis redis.UniversalClient
 }
 
 // Logger returns the process logger (slog.Default without an Env).
@@ -78,4 +82,17 @@ func (s Spec) Settings() *config.Config {
 		return nil
 	}
 	return s.Env.Config
+}
+
+// Redis returns the process's shared Redis client, or nil when the
+// configuration has no [redis] section (a step that needs one refuses to
+// be built, naming its key). The client belongs to the gateway: never close
+// it. It honours each call's context deadline and never retries a command
+// by itself; bound every call with a short deadline of your own, and
+// decide what a request gets when Redis fails or is slow.
+func (s Spec) Redis() redis.UniversalClient {
+	if s.Env == nil {
+		return nil
+	}
+	return s.Env.Redis
 }
