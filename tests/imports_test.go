@@ -28,6 +28,9 @@ var pluginImports = []string{
 	"core/store",    // the shared store's namespaces
 	"core/realip",   // trusted proxies, client addresses
 	"core/ttlmap",   // bounded map with expiry
+
+	"core/ratelimit", // rate-limit decisions, local and on Redis
+	"core/limitkey",  // who a limit counts (consumer, ip, header, ...)
 }
 
 // extraImports are what some packages may import besides: path prefixes

@@ -19,6 +19,7 @@ import (
 	_ "github.com/moongate/moongate/plugins/lua"
 	_ "github.com/moongate/moongate/plugins/mock"
 	_ "github.com/moongate/moongate/plugins/multiauth"
+	_ "github.com/moongate/moongate/plugins/ratelimit"
 	_ "github.com/moongate/moongate/plugins/requestid"
 	_ "github.com/moongate/moongate/plugins/requestsizelimit"
 	_ "github.com/moongate/moongate/plugins/requesttermination"
