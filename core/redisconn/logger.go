@@ -62,9 +62,16 @@ func (adapter) Printf(ctx context.Context, format string, v ...any) {
 }
 
 // failure reports whether a go-redis message reports something that went
-// wrong (rather than a topology change or a retry note).
+// wrong (rather than a topology change or a retry note). A failed dial of
+// the pool is not: the command that needed the connection fails with the
+// same error, and its caller reports it (the rate-limit plugin once per
+// interval while Redis is down), where go-redis would log it once per
+// attempt.
 func failure(format string) bool {
 	f := strings.ToLower(format)
+	if strings.Contains(f, "failed to dial") {
+		return false
+	}
 	for _, w := range []string{"fail", "error", "err=", "panic", "unable", "cannot", "can't", "refused", "timeout"} {
 		if strings.Contains(f, w) {
 			return true

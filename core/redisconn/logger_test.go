@@ -41,11 +41,13 @@ func TestLoggerGoesToSlog(t *testing.T) {
 	buf.Reset()
 	adapter{}.Printf(context.Background(), "auth with %s failed: %v", secret, errors.New("WRONGPASS "+secret))
 	adapter{}.Printf(context.Background(), "sentinel: new master=%q addr=%q", "m", "10.0.0.1:6379")
+	adapter{}.Printf(context.Background(), "redis: connection pool: failed to dial after %d attempts: %v", 1, errors.New("refused"))
 	out = buf.String()
 	if strings.Contains(out, secret) || strings.Count(out, "[redacted]") != 2 {
 		t.Errorf("the secret was not redacted:\n%s", out)
 	}
-	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, `level=DEBUG msg=redis message="sentinel: new master`) {
+	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, `level=DEBUG msg=redis message="sentinel: new master`) ||
+		!strings.Contains(out, `level=DEBUG msg=redis message="redis: connection pool: failed to dial`) {
 		t.Errorf("levels:\n%s", out)
 	}
 }
