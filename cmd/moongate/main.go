@@ -9,6 +9,7 @@ import (
 	_ "github.com/moongate/moongate/plugins/acl"
 	_ "github.com/moongate/moongate/plugins/basicauth"
 	_ "github.com/moongate/moongate/plugins/cache"
+	_ "github.com/moongate/moongate/plugins/concurrencylimit"
 	_ "github.com/moongate/moongate/plugins/cors"
 	_ "github.com/moongate/moongate/plugins/forwardauth"
 	_ "github.com/moongate/moongate/plugins/headers"
