@@ -50,8 +50,10 @@
 // that know nothing of the engine: core/config (its table and value
 // types), core/consumer (the consumers and their credentials),
 // core/authstep (what authentication steps share), core/store (the
-// shared store's namespaces), core/realip and core/ttlmap; and
-// core/plugin/plugintest in its tests. The engine itself lives in
+// shared store's namespaces), core/realip, core/ttlmap, core/ratelimit
+// (rate-limit decisions) and core/limitkey (who a limit counts); and
+// core/plugin/plugintest in its tests. The process's shared Redis client,
+// when the configuration has [redis], comes with the Spec (Spec.Redis). The engine itself lives in
 // core/internal, where the compiler keeps plugins out; a test in tests/
 // checks the rest (make check).
 package plugin

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/moongate/moongate/core/plugin"
-	"github.com/moongate/moongate/core/ratelimit"
 )
 
 func init() { plugin.HandleAdmin("GET", "/rate-limits", adminList) }
@@ -44,7 +43,7 @@ type Step struct {
 	Refused uint64 `json:"refused"`
 	Passed  uint64 `json:"passed"`
 	// Local is the key table of policy "local".
-	Local *ratelimit.LocalStats `json:"local,omitempty"`
+	Local *LocalState `json:"local,omitempty"`
 	// Redis is the state of policy "redis": calls, failures, decisions
 	// taken without Redis (fallbacks), whether Redis is down now.
 	Redis *RedisState `json:"redis,omitempty"`
@@ -57,11 +56,23 @@ type Limit struct {
 	Burst    int64  `json:"burst,omitempty"`
 }
 
+// LocalState is the key table of a step of policy "local".
+type LocalState struct {
+	Keys       int    `json:"keys"`       // keys in the table
+	Bytes      int64  `json:"bytes"`      // its accounted memory
+	Evictions  uint64 `json:"evictions"`  // keys removed (their counts were over) to make room
+	Overflowed uint64 `json:"overflowed"` // decisions for keys that found no room, by the shared overflow state
+}
+
 // RedisState is the counters of a step of policy "redis".
 type RedisState struct {
-	ratelimit.RedisStats
-	OnError string `json:"on_redis_error"`
-	Nodes   int    `json:"nodes"`
+	Calls     uint64 `json:"calls"`     // decisions asked of Redis
+	Errors    uint64 `json:"errors"`    // of which failed (timeouts included)
+	Timeouts  uint64 `json:"timeouts"`  // of which timed out
+	Fallbacks uint64 `json:"fallbacks"` // decisions taken without Redis, by on_redis_error
+	Down      bool   `json:"down"`      // Redis failed and has not answered since
+	OnError   string `json:"on_redis_error"`
+	Nodes     int    `json:"nodes"`
 }
 
 // Stats describes the step.
@@ -73,11 +84,13 @@ func (p *Plugin) Stats() Step {
 	}
 	if p.local != nil {
 		ls := p.local.Stats()
-		st.Local = &ls
+		st.Local = &LocalState{Keys: ls.Keys, Bytes: ls.Bytes, Evictions: ls.Evictions, Overflowed: ls.Overflowed}
 	}
 	if p.redis != nil {
+		rs := p.redis.Stats()
 		st.Policy = "redis"
-		st.Redis = &RedisState{RedisStats: p.redis.Stats(), OnError: p.s.ropts.OnError.String(), Nodes: p.s.ropts.Nodes}
+		st.Redis = &RedisState{Calls: rs.Calls, Errors: rs.Errors, Timeouts: rs.Timeouts, Fallbacks: rs.Fallbacks,
+			Down: rs.Down, OnError: p.s.ropts.OnError.String(), Nodes: p.s.ropts.Nodes}
 	}
 	return st
 }
