@@ -79,6 +79,11 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s; FUZZFLAGS='-paral
 	$(call fuzz,FuzzStreamToAnthropic,./plugins/aiproxy/translate)
 	$(call fuzz,FuzzAppendJSON,./core/accesslog)
 	$(call fuzz,FuzzAppendRedactedQuery,./core/accesslog)
+	$(call fuzz,FuzzCompile,./core/template)
+	$(call fuzz,FuzzApply,./core/jsonedit)
+	$(call fuzz,FuzzNegotiate,./core/compress)
+	$(call fuzz,FuzzHasToken,./core/httpbytes)
+	$(call fuzz,FuzzQuote,./core/jsonstr)
 
 # fuzz runs target $(1) of package $(2):
 #   go test -run '^$' -fuzz '^$(1)$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) $(2)

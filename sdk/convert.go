@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/moongate/moongate/core/jsonstr"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -205,7 +206,7 @@ func (s *State) appendJSON(dst []byte, v lua.LValue, depth int) ([]byte, error) 
 	case lua.LNumber:
 		return appendJSONNumber(dst, float64(x))
 	case lua.LString:
-		return appendJSONString(dst, string(x)), nil
+		return jsonstr.Quote(dst, string(x)), nil
 	case *lua.LUserData:
 		if x == s.null {
 			return append(dst, "null"...), nil
@@ -259,7 +260,7 @@ func (s *State) appendJSON(dst []byte, v lua.LValue, depth int) ([]byte, error) 
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, it.k)
+			dst = jsonstr.Quote(dst, it.k)
 			dst = append(dst, ':')
 			if dst, err = s.appendJSON(dst, it.v, depth+1); err != nil {
 				return dst, err
@@ -298,41 +299,7 @@ func appendJSONNumber(dst []byte, f float64) ([]byte, error) {
 	return dst, nil
 }
 
-func appendJSONString(b []byte, str string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(str); {
-		c := str[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20 || c == 0x7f:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(str[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, str[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
-}
-
-// jsonName returns s as it reads once written by appendJSONString, which
+// jsonName returns s as it reads once written by jsonstr.Quote, which
 // writes each byte that is not valid UTF-8 as U+FFFD.
 func jsonName(s string) string {
 	if utf8.ValidString(s) {

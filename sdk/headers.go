@@ -6,8 +6,94 @@ import (
 	"strings"
 
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
 	lua "github.com/yuin/gopher-lua"
 )
+
+// headerFunctions builds get_header, get_headers, set_header,
+// add_header and clear_header for one side of the exchange: gw.request
+// and gw.response have the same functions, with the same parameters and
+// checks, and differ only in their phases, their docs and examples, and
+// the headers they act on.
+type headerFunctions struct {
+	read, write Phases // of the getters, of the setters
+	// headers returns the headers the getters read.
+	headers func(s *State) headerList
+	// change makes a change asked for by a setter.
+	change func(s *State, op plugin.HeaderOp, name, value string)
+	// The functions' docs, and their examples in the order above.
+	getDoc, getAllDoc, setDoc, addDoc, clearDoc string
+	examples                                    [5]string
+}
+
+// headerList is what request and response headers have in common for
+// the getters.
+type headerList interface {
+	pairSource
+	headerValues
+}
+
+func (h *headerFunctions) get() *Binding {
+	return &Binding{Name: "get_header", Phases: h.read, Doc: h.getDoc,
+		Params:  []Param{headerNameParam},
+		Returns: []Param{{"value", "string?", "the value, nil when absent"}},
+		Example: h.examples[0],
+		Fn: func(s *State, L *lua.LState) int {
+			return pushHeader(L, h.headers(s), checkHeaderName(L, 1))
+		}}
+}
+
+func (h *headerFunctions) getAll() *Binding {
+	return &Binding{Name: "get_headers", Phases: h.read, Doc: h.getAllDoc,
+		Returns: []Param{{"headers", "table<string, string|string[]>", "the headers"}},
+		Example: h.examples[1],
+		Fn:      func(s *State, L *lua.LState) int { return s.pushHeaders(L, h.headers(s)) }}
+}
+
+// setter returns set_header (op HeaderSet), add_header (HeaderAdd) or
+// clear_header (HeaderDel).
+func (h *headerFunctions) setter(op plugin.HeaderOp) *Binding {
+	b := &Binding{Phases: h.write, Params: []Param{headerNameParam},
+		Fn: func(s *State, L *lua.LState) int {
+			name, value := checkHeaderName(L, 1), ""
+			if op != plugin.HeaderDel {
+				value = checkHeaderValue(L, 2)
+			}
+			h.change(s, op, name, value)
+			return 0
+		}}
+	switch op {
+	case plugin.HeaderSet:
+		b.Name, b.Doc, b.Example = "set_header", h.setDoc, h.examples[2]
+		b.Params = append(b.Params, Param{"value", "string", "new value (no CR or LF)"})
+	case plugin.HeaderAdd:
+		b.Name, b.Doc, b.Example = "add_header", h.addDoc, h.examples[3]
+		b.Params = append(b.Params, Param{"value", "string", "value to add (no CR or LF)"})
+	default:
+		b.Name, b.Doc, b.Example = "clear_header", h.clearDoc, h.examples[4]
+	}
+	return b
+}
+
+// headerWriter is what request and response headers have in common for
+// the setters.
+type headerWriter interface {
+	Set(name, value string)
+	Add(name, value string)
+	Del(name string)
+}
+
+// changeHeader makes a change of a header on h.
+func changeHeader(h headerWriter, op plugin.HeaderOp, name, value string) {
+	switch op {
+	case plugin.HeaderSet:
+		h.Set(name, value)
+	case plugin.HeaderAdd:
+		h.Add(name, value)
+	case plugin.HeaderDel:
+		h.Del(name)
+	}
+}
 
 // pairSource is what request and response headers, and query
 // arguments, have in common.

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -92,19 +93,6 @@ func init() {
 				}
 				return 0
 			}},
-		&Binding{Name: "get_header", Phases: All, Doc: "Returns the first value of a request header, or nil when the request does not carry it " +
-			"(\"\" for a header sent with an empty value; Content-Type, User-Agent, Cookie and Host sent empty read as nil).",
-			Params:  []Param{headerNameParam},
-			Returns: []Param{{"value", "string?", "the value, nil when absent"}},
-			Example: `local tenant = gw.request.get_header("X-Tenant")`,
-			Fn: func(s *State, L *lua.LState) int {
-				return pushHeader(L, &s.C.Request.Header, checkHeaderName(L, 1))
-			}},
-		&Binding{Name: "get_headers", Phases: All, Doc: "Returns every request header in a table keyed by lower-case name; " +
-			"a repeated header maps to a list of its values.",
-			Returns: []Param{{"headers", "table<string, string|string[]>", "the headers"}},
-			Example: `for name, value in pairs(gw.request.get_headers()) do gw.log.debug(name) end`,
-			Fn:      func(s *State, L *lua.LState) int { return s.pushHeaders(L, &s.C.Request.Header) }},
 		&Binding{Name: "get_original_header", Phases: All, Doc: "Returns the first value of a header of the client's request " +
 			"as it reached the chain, whatever steps changed since (set_header, clear_header, Go plugins), or nil. " +
 			"The gateway has already removed hop-by-hop headers and forged identity headers (X-Consumer-*) then. " +
@@ -123,27 +111,6 @@ func init() {
 			Example: `local sent = gw.request.get_original_headers()`,
 			Fn: func(s *State, L *lua.LState) int {
 				return s.pushHeaders(L, s.originalHeaders(L, "get_original_headers"))
-			}},
-		&Binding{Name: "set_header", Phases: Request, Doc: "Sets a request header sent upstream, replacing its values.",
-			Params:  []Param{headerNameParam, {"value", "string", "new value (no CR or LF)"}},
-			Example: `gw.request.set_header("X-Tenant", "acme")`,
-			Fn: func(s *State, L *lua.LState) int {
-				s.C.Request.Header.Set(checkHeaderName(L, 1), checkHeaderValue(L, 2))
-				return 0
-			}},
-		&Binding{Name: "add_header", Phases: Request, Doc: "Adds a value to a request header sent upstream, keeping its other values.",
-			Params:  []Param{headerNameParam, {"value", "string", "value to add (no CR or LF)"}},
-			Example: `gw.request.add_header("Via", "moongate")`,
-			Fn: func(s *State, L *lua.LState) int {
-				s.C.Request.Header.Add(checkHeaderName(L, 1), checkHeaderValue(L, 2))
-				return 0
-			}},
-		&Binding{Name: "clear_header", Phases: Request, Doc: "Removes a request header before it is sent upstream.",
-			Params:  []Param{headerNameParam},
-			Example: `gw.request.clear_header("Cookie")`,
-			Fn: func(s *State, L *lua.LState) int {
-				s.C.Request.Header.Del(checkHeaderName(L, 1))
-				return 0
 			}},
 		&Binding{Name: "get_body", Phases: Request | Response, Doc: "Returns the request body (\"\" when there is none); " +
 			"nil and a message when the body is larger than server.buffer_body_size and streams to the upstream.",
@@ -208,7 +175,32 @@ func init() {
 				id := s.C.RequestID()
 				return pushOpt(L, id, len(id) > 0)
 			}},
+		requestHeaders.get(), requestHeaders.getAll(),
+		requestHeaders.setter(plugin.HeaderSet), requestHeaders.setter(plugin.HeaderAdd), requestHeaders.setter(plugin.HeaderDel),
 	)
+}
+
+// requestHeaders are the header functions of gw.request.
+var requestHeaders = headerFunctions{
+	read: All, write: Request,
+	headers: func(s *State) headerList { return &s.C.Request.Header },
+	change: func(s *State, op plugin.HeaderOp, name, value string) {
+		changeHeader(&s.C.Request.Header, op, name, value)
+	},
+	getDoc: "Returns the first value of a request header, or nil when the request does not carry it " +
+		"(\"\" for a header sent with an empty value; Content-Type, User-Agent, Cookie and Host sent empty read as nil).",
+	getAllDoc: "Returns every request header in a table keyed by lower-case name; " +
+		"a repeated header maps to a list of its values.",
+	setDoc:   "Sets a request header sent upstream, replacing its values.",
+	addDoc:   "Adds a value to a request header sent upstream, keeping its other values.",
+	clearDoc: "Removes a request header before it is sent upstream.",
+	examples: [5]string{
+		`local tenant = gw.request.get_header("X-Tenant")`,
+		`for name, value in pairs(gw.request.get_headers()) do gw.log.debug(name) end`,
+		`gw.request.set_header("X-Tenant", "acme")`,
+		`gw.request.add_header("Via", "moongate")`,
+		`gw.request.clear_header("Cookie")`,
+	},
 }
 
 // OriginalHeaderFunctions are the functions that read the client's

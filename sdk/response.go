@@ -29,46 +29,6 @@ func init() {
 				s.C.Response.SetStatusCode(checkStatus(L, 1))
 				return 0
 			}},
-		&Binding{Name: "get_header", Phases: Response | Log, Doc: "Returns the first value of a response header, or nil when the response does not carry it " +
-			"(\"\" for a header with an empty value; Content-Type, Content-Encoding and Server when empty read as nil).",
-			Params:  []Param{headerNameParam},
-			Returns: []Param{{"value", "string?", "the value, nil when absent"}},
-			Example: `local ct = gw.response.get_header("Content-Type")`,
-			Fn: func(s *State, L *lua.LState) int {
-				return pushHeader(L, &s.C.Response.Header, checkHeaderName(L, 1))
-			}},
-		&Binding{Name: "get_headers", Phases: Response | Log, Doc: "Returns every response header in a table keyed by lower-case name; " +
-			"a repeated header maps to a list of its values.",
-			Returns: []Param{{"headers", "table<string, string|string[]>", "the headers"}},
-			Example: `local h = gw.response.get_headers()`,
-			Fn:      func(s *State, L *lua.LState) int { return s.pushHeaders(L, &s.C.Response.Header) }},
-		&Binding{Name: "set_header", Phases: Request | Response, Doc: "Sets a response header, replacing its values. " +
-			"In on_request it is kept and made on the response the request gets, whichever it is: " +
-			"the upstream's or an error, when the response phase reaches this step (before its on_response; " +
-			"the steps after it in the chain, such as a cache, do not see it, as they do not see what its on_response sets), " +
-			"or a response produced with gw.response.exit, at once (headers given to exit win).",
-			Params:  []Param{headerNameParam, {"value", "string", "new value (no CR or LF)"}},
-			Example: `gw.response.set_header("X-Tenant", "acme")`,
-			Fn: func(s *State, L *lua.LState) int {
-				s.changeResponseHeader(plugin.HeaderSet, checkHeaderName(L, 1), checkHeaderValue(L, 2))
-				return 0
-			}},
-		&Binding{Name: "add_header", Phases: Request | Response, Doc: "Adds a value to a response header, keeping its other values. " +
-			"In on_request it applies to the response the request gets, as set_header.",
-			Params:  []Param{headerNameParam, {"value", "string", "value to add (no CR or LF)"}},
-			Example: `gw.response.add_header("Vary", "X-Tenant")`,
-			Fn: func(s *State, L *lua.LState) int {
-				s.changeResponseHeader(plugin.HeaderAdd, checkHeaderName(L, 1), checkHeaderValue(L, 2))
-				return 0
-			}},
-		&Binding{Name: "clear_header", Phases: Request | Response, Doc: "Removes a response header. " +
-			"In on_request it applies to the response the request gets, as set_header.",
-			Params:  []Param{headerNameParam},
-			Example: `gw.response.clear_header("Server")`,
-			Fn: func(s *State, L *lua.LState) int {
-				s.changeResponseHeader(plugin.HeaderDel, checkHeaderName(L, 1), "")
-				return 0
-			}},
 		&Binding{Name: "get_body", Phases: Response, Doc: "Returns the response body as received (still compressed if the upstream compressed it: check Content-Encoding). " +
 			"A streamed response (server-sent events, or a body larger than the upstream's stream_threshold) is not read: " +
 			"get_body returns nil and \"streamed\" at once, and the body flows to the client untouched (see is_streamed).",
@@ -100,7 +60,36 @@ if body then gw.response.set_body((body:gsub("secret", "******"))) end`,
 				s.C.Response.SetBodyString(L.CheckString(1))
 				return 0
 			}},
+		responseHeaders.get(), responseHeaders.getAll(),
+		responseHeaders.setter(plugin.HeaderSet), responseHeaders.setter(plugin.HeaderAdd), responseHeaders.setter(plugin.HeaderDel),
 	)
+}
+
+// responseHeaders are the header functions of gw.response.
+var responseHeaders = headerFunctions{
+	read: Response | Log, write: Request | Response,
+	headers: func(s *State) headerList { return &s.C.Response.Header },
+	change:  (*State).changeResponseHeader,
+	getDoc: "Returns the first value of a response header, or nil when the response does not carry it " +
+		"(\"\" for a header with an empty value; Content-Type, Content-Encoding and Server when empty read as nil).",
+	getAllDoc: "Returns every response header in a table keyed by lower-case name; " +
+		"a repeated header maps to a list of its values.",
+	setDoc: "Sets a response header, replacing its values. " +
+		"In on_request it is kept and made on the response the request gets, whichever it is: " +
+		"the upstream's or an error, when the response phase reaches this step (before its on_response; " +
+		"the steps after it in the chain, such as a cache, do not see it, as they do not see what its on_response sets), " +
+		"or a response produced with gw.response.exit, at once (headers given to exit win).",
+	addDoc: "Adds a value to a response header, keeping its other values. " +
+		"In on_request it applies to the response the request gets, as set_header.",
+	clearDoc: "Removes a response header. " +
+		"In on_request it applies to the response the request gets, as set_header.",
+	examples: [5]string{
+		`local ct = gw.response.get_header("Content-Type")`,
+		`local h = gw.response.get_headers()`,
+		`gw.response.set_header("X-Tenant", "acme")`,
+		`gw.response.add_header("Vary", "X-Tenant")`,
+		`gw.response.clear_header("Server")`,
+	},
 }
 
 func checkStatus(L *lua.LState, n int) int {
@@ -160,13 +149,5 @@ func (s *State) changeResponseHeader(op plugin.HeaderOp, name, value string) {
 		s.C.DeferResponseHeader(op, name, value)
 		return
 	}
-	h := &s.C.Response.Header
-	switch op {
-	case plugin.HeaderSet:
-		h.Set(name, value)
-	case plugin.HeaderAdd:
-		h.Add(name, value)
-	case plugin.HeaderDel:
-		h.Del(name)
-	}
+	changeHeader(&s.C.Response.Header, op, name, value)
 }

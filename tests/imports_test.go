@@ -21,14 +21,24 @@ const module = "github.com/moongate/moongate/"
 
 // pluginImports are the packages of the module every plugin may import.
 var pluginImports = []string{
-	"core/plugin",   // the contract
-	"core/config",   // table and value types, problems
-	"core/consumer", // consumers, kinds of credentials
-	"core/authstep", // what authentication steps share
-	"core/store",    // the shared store's namespaces
-	"core/realip",   // trusted proxies, client addresses
-	"core/ttlmap",   // bounded map with expiry
+	"core/plugin",    // the contract
+	"core/config",    // table and value types, problems
+	"core/consumer",  // consumers, kinds of credentials
+	"core/authstep",  // what authentication steps share
+	"core/store",     // the shared store's namespaces
+	"core/realip",    // trusted proxies, client addresses
+	"core/ttlmap",    // bounded map with expiry
+	"core/httpbytes", // ASCII case folding, header lists, hex digits
+	"core/jsonstr",   // JSON string escaping
 
+	// The transformation plugins' libraries (issue 16).
+	"core/template",      // value templates of request data
+	"core/jsonedit",      // JSON body edits by dotted path
+	"core/compress",      // content negotiation, codecs
+	"core/jsonschema",    // JSON Schema validation
+	"core/transformstep", // what the transformation steps share
+
+	// The limits' libraries (issue 14).
 	"core/ratelimit", // rate-limit decisions, local and on Redis
 	"core/limitkey",  // who a limit counts (consumer, ip, header, ...)
 }

@@ -9,6 +9,7 @@ import (
 	_ "github.com/moongate/moongate/plugins/acl"
 	_ "github.com/moongate/moongate/plugins/basicauth"
 	_ "github.com/moongate/moongate/plugins/cache"
+	_ "github.com/moongate/moongate/plugins/compression"
 	_ "github.com/moongate/moongate/plugins/concurrencylimit"
 	_ "github.com/moongate/moongate/plugins/cors"
 	_ "github.com/moongate/moongate/plugins/forwardauth"
@@ -21,9 +22,13 @@ import (
 	_ "github.com/moongate/moongate/plugins/mock"
 	_ "github.com/moongate/moongate/plugins/multiauth"
 	_ "github.com/moongate/moongate/plugins/ratelimit"
+	_ "github.com/moongate/moongate/plugins/redirect"
 	_ "github.com/moongate/moongate/plugins/requestid"
 	_ "github.com/moongate/moongate/plugins/requestsizelimit"
 	_ "github.com/moongate/moongate/plugins/requesttermination"
+	_ "github.com/moongate/moongate/plugins/requesttransformer"
+	_ "github.com/moongate/moongate/plugins/requestvalidator"
+	_ "github.com/moongate/moongate/plugins/responsetransformer"
 	_ "github.com/moongate/moongate/plugins/session"
 )
 

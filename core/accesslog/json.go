@@ -1,5 +1,7 @@
 package accesslog
 
+import "github.com/moongate/moongate/core/jsonstr"
+
 // AppendJSON appends r to dst as one JSON object followed by '\n' (JSON
 // lines) and returns the extended buffer. It does not allocate beyond
 // growing dst.
@@ -27,7 +29,7 @@ func AppendJSON(dst []byte, r *Record) []byte {
 	dst = jsonField(dst, `,"request_id":"`, r.RequestID)
 	if r.ClientIP.IsValid() {
 		dst = append(dst, `,"client_ip":"`...)
-		dst = appendAddr(dst, r.ClientIP, appendJSONStringString)
+		dst = appendAddr(dst, r.ClientIP, jsonstr.AppendString)
 		dst = append(dst, '"')
 	}
 	dst = jsonField(dst, `,"method":"`, r.Method)
@@ -70,6 +72,6 @@ func jsonField(dst []byte, key string, v []byte) []byte {
 		return dst
 	}
 	dst = append(dst, key...)
-	dst = appendJSONString(dst, v)
+	dst = jsonstr.AppendBytes(dst, v)
 	return append(dst, '"')
 }

@@ -3,6 +3,8 @@ package accesslog
 import (
 	"net/netip"
 	"time"
+
+	"github.com/moongate/moongate/core/httpbytes"
 )
 
 // Record holds the fields of one access-log line. The access-log plugin
@@ -167,37 +169,16 @@ func decodedEqualFold(raw []byte, name string) bool {
 		case '+':
 			c = ' '
 		case '%':
-			if i+2 < len(raw) && isHex(raw[i+1]) && isHex(raw[i+2]) {
-				c = unhex(raw[i+1])<<4 | unhex(raw[i+2])
-				i += 2
+			if i+2 < len(raw) {
+				if d, ok := httpbytes.HexByte(raw[i+1], raw[i+2]); ok {
+					c, i = d, i+2
+				}
 			}
 		}
-		if j == len(name) || lower(c) != lower(name[j]) {
+		if j == len(name) || httpbytes.Lower(c) != httpbytes.Lower(name[j]) {
 			return false
 		}
 		j++
 	}
 	return j == len(name)
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c >= 'a':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
-}
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/moongate/moongate/core/jsonstr"
 )
 
 // Escaping says how a Template escapes the values of its variables.
@@ -255,7 +257,7 @@ func (t *Template) appendField(dst []byte, f field, r *Record) []byte {
 			return t.absent(dst)
 		}
 		if t.esc == EscapeJSON {
-			return appendAddr(dst, r.ClientIP, appendJSONStringString)
+			return appendAddr(dst, r.ClientIP, jsonstr.AppendString)
 		}
 		return appendAddr(dst, r.ClientIP, appendNginxString)
 	case fMethod:
@@ -334,7 +336,7 @@ func (t *Template) appendBytes(dst, v []byte) []byte {
 		return t.absent(dst)
 	}
 	if t.esc == EscapeJSON {
-		return appendJSONString(dst, v)
+		return jsonstr.AppendBytes(dst, v)
 	}
 	return appendNginx(dst, v)
 }
@@ -348,7 +350,7 @@ func (t *Template) absent(dst []byte) []byte {
 
 func (t *Template) escapeFunc() func(dst, s []byte) []byte {
 	if t.esc == EscapeJSON {
-		return appendJSONString
+		return jsonstr.AppendBytes
 	}
 	return appendNginx
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
@@ -332,17 +333,8 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 // scheme, given in lower case, matches in any case and must be followed
 // by a space.
 func CutScheme(v []byte, scheme string) ([]byte, bool) {
-	if len(v) <= len(scheme) || v[len(scheme)] != ' ' {
+	if len(v) <= len(scheme) || v[len(scheme)] != ' ' || !httpbytes.HasPrefixFold(v, scheme) {
 		return nil, false
-	}
-	for i := 0; i < len(scheme); i++ {
-		ch := v[i]
-		if ch >= 'A' && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		if ch != scheme[i] {
-			return nil, false
-		}
 	}
 	return v[len(scheme)+1:], true
 }

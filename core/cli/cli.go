@@ -14,6 +14,7 @@ import (
 
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/gateway"
+	"github.com/moongate/moongate/core/internal/registered"
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/store"
 )
@@ -41,7 +42,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
-	c, ok := plugin.LookupCommand(name)
+	c, ok := registered.Commands.Lookup(name)
 	if !ok {
 		fmt.Fprintf(stderr, "moongate: unknown command %q\n", name)
 		usage(stderr)
@@ -53,8 +54,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: moongate <command> [flags]")
 	fmt.Fprintln(w)
-	for _, n := range plugin.CommandNames() {
-		c, _ := plugin.LookupCommand(n)
+	for _, n := range registered.Commands.Names() {
+		c, _ := registered.Commands.Lookup(n)
 		fmt.Fprintf(w, "  %-10s %s\n", n, c.Summary)
 	}
 }

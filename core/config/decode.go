@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -228,6 +229,17 @@ func (d *decoder) decodeStruct(path string, m map[string]any, v reflect.Value) {
 	}
 	if remain != nil {
 		v.FieldByIndex(remain).Set(reflect.ValueOf(Table{path: path, raw: rest, dec: d}))
+	}
+	// A table the file leaves out (a step without [config]) still knows
+	// its place, so that its owner's problems carry file, line and key.
+	for name, idx := range fields {
+		f := v.FieldByIndex(idx)
+		if remain != nil && slices.Equal(idx, remain) {
+			continue
+		}
+		if f.Type() == tableType && f.Interface().(Table).path == "" {
+			f.Set(reflect.ValueOf(Table{path: childPath(path, name), dec: d}))
+		}
 	}
 }
 

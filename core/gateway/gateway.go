@@ -17,6 +17,7 @@ import (
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/internal/chain"
 	"github.com/moongate/moongate/core/internal/echo"
+	"github.com/moongate/moongate/core/internal/registered"
 	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/router"
@@ -507,9 +508,9 @@ func (g *Gateway) Status() Status {
 
 func (g *Gateway) registerAdmin(a *admin.Server) {
 	// The plugins' endpoints first: the gateway's own win a clash.
-	plugin.AdminEndpoints(func(e plugin.AdminEndpoint) {
+	registered.AdminEndpoints.Each(func(_ string, e registered.AdminEndpoint) {
 		a.Handle(e.Method, e.Path, func(ctx *fasthttp.RequestCtx) {
-			e.Handler(&plugin.AdminRequest{Ctx: ctx, Config: g.Runtime().Config, Store: g.cache, Logger: g.logger})
+			e.Serve(ctx, g.Runtime().Config, g.cache, g.logger)
 		})
 	})
 	g.registerCacheAdmin(a)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/fasthttp"
 )
@@ -96,7 +97,7 @@ func (rt *Runtime) checkTarget(t []byte) string {
 			return ""
 		case '%':
 			if i+2 < len(t) {
-				if d, ok := unhex(t[i+1], t[i+2]); ok {
+				if d, ok := httpbytes.HexByte(t[i+1], t[i+2]); ok {
 					c = d
 				}
 			}
@@ -123,24 +124,6 @@ var targetSpecial = func() (t [256]bool) {
 	}
 	return t
 }()
-
-func unhex(a, b byte) (byte, bool) {
-	x, ok1 := hexValue(a)
-	y, ok2 := hexValue(b)
-	return x<<4 | y, ok1 && ok2
-}
-
-func hexValue(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
 
 // bodyTooLarge reports whether a request announces a body over
 // max_body_size.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/moongate/moongate/core/admin"
 	"github.com/moongate/moongate/core/config"
-	"github.com/moongate/moongate/core/registry"
+	"github.com/moongate/moongate/core/internal/registered"
 	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
@@ -33,14 +33,6 @@ func (r *AdminRequest) JSON(status int, v any) { admin.WriteJSON(r.Ctx, status, 
 // Error answers with the admin API's error format, {"error": message}.
 func (r *AdminRequest) Error(status int, message string) { admin.WriteError(r.Ctx, status, message) }
 
-// AdminEndpoint is an endpoint added with HandleAdmin.
-type AdminEndpoint struct {
-	Method, Path string
-	Handler      AdminHandler
-}
-
-var adminEndpoints = registry.New[AdminEndpoint]("admin endpoint")
-
 // HandleAdmin adds an endpoint to the admin API, for method and path
 // (exact match; a path ending in "/" matches every path under it). It is
 // meant to be called from init; the same method and path registered twice
@@ -52,13 +44,10 @@ func HandleAdmin(method, path string, h AdminHandler) {
 	if h == nil {
 		panic("plugin: HandleAdmin needs a handler")
 	}
-	adminEndpoints.Register(method+" "+path, AdminEndpoint{Method: method, Path: path, Handler: h})
-}
-
-// AdminEndpoints calls f with every endpoint added with HandleAdmin, in
-// the order they were added: for the gateway, when it starts the admin API.
-func AdminEndpoints(f func(AdminEndpoint)) {
-	adminEndpoints.Each(func(_ string, e AdminEndpoint) { f(e) })
+	registered.AdminEndpoints.Register(method+" "+path, registered.AdminEndpoint{Method: method, Path: path,
+		Serve: func(ctx *fasthttp.RequestCtx, cfg *config.Config, st *store.Store, logger *slog.Logger) {
+			h(&AdminRequest{Ctx: ctx, Config: cfg, Store: st, Logger: logger})
+		}})
 }
 
 // ReachesAdmin reports whether a connection to dst would reach an admin

@@ -3,7 +3,7 @@ package plugin
 import (
 	"io"
 
-	"github.com/moongate/moongate/core/registry"
+	"github.com/moongate/moongate/core/internal/registered"
 )
 
 // Command is a subcommand of the moongate command line: it gets the
@@ -15,8 +15,6 @@ type Command struct {
 	Run func(args []string, stdout, stderr io.Writer) int
 }
 
-var commands = registry.New[Command]("command")
-
 // RegisterCommand adds a subcommand to the moongate command line (`moongate
 // script ...`); moongate's own (run, validate, version) are registered the
 // same way. It is meant to be called from init; an empty or duplicate name
@@ -25,11 +23,5 @@ func RegisterCommand(name string, c Command) {
 	if c.Run == nil {
 		panic("plugin: RegisterCommand needs a Run function")
 	}
-	commands.Register(name, c)
+	registered.Commands.Register(name, registered.Command(c))
 }
-
-// LookupCommand returns the subcommand registered under name.
-func LookupCommand(name string) (Command, bool) { return commands.Lookup(name) }
-
-// CommandNames returns the names of the subcommands, sorted.
-func CommandNames() []string { return commands.Names() }

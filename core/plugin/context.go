@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"io"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -138,13 +139,28 @@ func (c *Context) Trusted() *realip.Trusted { return c.x().Trusted() }
 // Start returns when the request started.
 func (c *Context) Start() time.Time { return c.x().Start() }
 
-// Logger returns the process logger; add the request's ID when logging
-// about a request (see LogAttrs).
+// Logger returns the logger of the running step: the process logger
+// tagged with the route and the step (route=api step=key-auth), made
+// once when the chain was built. Outside a step's phase (a context built
+// by hand in a test), it is the process logger. Add the request's ID when
+// logging about a request (see LogAttrs).
 func (c *Context) Logger() *slog.Logger { return c.x().Logger() }
 
-// LogAttrs logs msg with the route and request ID attached.
+// LogAttrs logs msg with Logger, the route and the request's ID attached.
 func (c *Context) LogAttrs(level slog.Level, msg string, attrs ...slog.Attr) {
 	c.x().LogAttrs(level, msg, attrs...)
+}
+
+// StepTime returns how long the step at index i of the route's chain (0
+// for the first, in the order the chain runs) took in phase p of this
+// request, as the engine timed it: from the end of the step before it in
+// the phase (or the phase's start) to its own end. It is 0 for a phase
+// the step has not run (yet), past the chain's 16th step, and on a chain
+// that does not time its steps (see StepTimesUser): a log step sees the
+// request and response times of the steps that ran them, and the log
+// times of the steps before it.
+func (c *Context) StepTime(i int, p Phase) time.Duration {
+	return c.x().StepTime(i, reqctx.Phase(p))
 }
 
 // RequestID returns the request's ID, set by the request-id step; nil if
@@ -246,6 +262,16 @@ func (c *Context) RequestBody() (body []byte, streamed bool) { return c.x().Requ
 // max_body_size, or a lower limit set before).
 func (c *Context) LimitRequestBody(n int64) { c.x().LimitRequestBody(n) }
 
+// TakeResponseStream takes over the streamed response body, for a step
+// that replaces it with a stream of its own reading from it (compressing
+// it as it comes, say): c.Response no longer closes it, and the step must
+// set its new stream (c.Response.SetBodyStream) and close the taken body
+// when its own stream is closed, which gives the upstream connection back.
+// It returns nil, changing nothing, when the response is not streamed or
+// its stream cannot be taken (it must implement Take() io.ReadCloser, as
+// the upstream's streamed bodies do); a body can be taken once.
+func (c *Context) TakeResponseStream() io.ReadCloser { return c.x().TakeResponseStream() }
+
 // BodySize returns the size of the response body written to the client;
 // meant for the log phase, where the body itself is gone. For a streamed
 // response (c.Response.IsBodyStream()) it is the announced Content-Length,
@@ -265,9 +291,10 @@ func (c *Context) KeepScratch(b []byte) { c.x().KeepScratch(b) }
 // outside the client's flow, such as the background refresh of a cached
 // response: it has c's route, upstream, target, matched prefix, path
 // parameters (copied), client address, TLS flag, trusted proxies,
-// upstream lookup, logger, consumer, request ID and cache key parts
-// (copied), and req and resp as its request and response. It has no
-// fasthttp context (Fast is nil) and runs no steps: send it with Forward.
+// upstream lookup, logger (the step's), consumer, request ID and cache
+// key parts (copied), and req and resp as its request and response. It
+// has no fasthttp context (Fast is nil) and runs no steps: send it with
+// Forward.
 //
 // The detached Context does not depend on c and may outlive its request;
 // req and resp belong to the caller, who releases the Context with

@@ -17,30 +17,15 @@
 //	                never delays the response
 //
 // Writing a plugin: implement any of RequestHandler, ResponseHandler and
-// LogHandler, and register a Factory under the name users write in TOML:
+// LogHandler, and register a Factory under the name users write in TOML,
+// from init:
 //
-//	func init() { plugin.Register("hello", New) }
+//	func init() { plugin.Register("hello", NewHello) }
 //
-//	type Config struct {
-//		Greeting string `toml:"greeting"`
-//	}
-//
-//	type Plugin struct{ greeting []byte }
-//
-//	var _ plugin.ResponseHandler = (*Plugin)(nil)
-//
-//	func New(spec plugin.Spec) (any, error) {
-//		cfg := Config{Greeting: "hello"}
-//		if err := spec.Config.Decode(&cfg); err != nil {
-//			return nil, err
-//		}
-//		return &Plugin{greeting: []byte(cfg.Greeting)}, nil
-//	}
-//
-//	func (p *Plugin) OnResponse(c *plugin.Context) error {
-//		c.Response.Header.SetBytesV("X-Greeting", p.greeting)
-//		return nil
-//	}
+// The package's Example is a whole plugin of some thirty lines (its
+// config decoded, a request phase and a response phase), built and served
+// requests by core/plugin/plugintest; docs/plugins.md walks through
+// writing, testing, registering and benchmarking one.
 //
 // A factory runs once per configuration load, never per request. The
 // instance it returns serves many requests at once: per-request state
@@ -50,10 +35,14 @@
 // that know nothing of the engine: core/config (its table and value
 // types), core/consumer (the consumers and their credentials),
 // core/authstep (what authentication steps share), core/store (the
-// shared store's namespaces), core/realip, core/ttlmap, core/ratelimit
-// (rate-limit decisions) and core/limitkey (who a limit counts); and
-// core/plugin/plugintest in its tests. The process's shared Redis client,
-// when the configuration has [redis], comes with the Spec (Spec.Redis). The engine itself lives in
+// shared store's namespaces), core/realip, core/ttlmap, core/httpbytes
+// (ASCII case folding, header lists) and core/jsonstr (JSON strings),
+// the transformation steps' libraries (core/template, core/jsonedit,
+// core/compress, core/jsonschema, core/transformstep), and the limits'
+// libraries (core/ratelimit: rate-limit decisions, core/limitkey: who a
+// limit counts); and core/plugin/plugintest in its tests. The process's
+// shared Redis client, when the configuration has [redis], comes with the
+// Spec (Spec.Redis). The engine itself lives in
 // core/internal, where the compiler keeps plugins out; a test in tests/
 // checks the rest (make check).
 package plugin

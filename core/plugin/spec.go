@@ -46,12 +46,23 @@ type Env struct {
 	Redis redis.UniversalClient
 }
 
-// Logger returns the process logger (slog.Default without an Env).
+// Logger returns the process logger (slog.Default without an Env),
+// tagged with the step's route (for a step of [[routes.plugins]]) and
+// name, as the step's Context.Logger is during its phases: for what the
+// instance logs outside a request (a background refresh, a failed
+// fetch). Each call makes a new logger: call it once, in the factory.
 func (s Spec) Logger() *slog.Logger {
+	l := slog.Default()
 	if s.Env != nil && s.Env.Logger != nil {
-		return s.Env.Logger
+		l = s.Env.Logger
 	}
-	return slog.Default()
+	switch {
+	case s.Route != "" && s.Name != "":
+		return l.With(slog.String("route", s.Route), slog.String("step", s.Name))
+	case s.Name != "":
+		return l.With(slog.String("step", s.Name))
+	}
+	return l
 }
 
 // Namespace returns the namespace called name of the shared store,

@@ -20,7 +20,9 @@ import (
 //
 // ARGV[1] is "now" in microseconds; 0 (what Redis.Allow always sends) means
 // the server's TIME. Tests pass a time to compare the script with the Go
-// implementation step by step.
+// implementation step by step; Redis expires keys on its own clock, which
+// does not follow a given time, so such keys get a fixed TTL of an hour
+// (else a loaded test machine would see a key expire early).
 //
 // Both return {allowed (1/0), retry-after (µs), then per window:
 // remaining, reset (µs)}. They write only when the request passes, and set
@@ -33,7 +35,8 @@ import (
 // decision. ARGV: now, cost, k, then per window: limit, bucket width (µs).
 const slidingScript = `
 local now = tonumber(ARGV[1])
-if now == 0 then
+local given = now ~= 0
+if not given then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
@@ -114,7 +117,7 @@ for i = 1, nw do
 end
 out[2] = retry
 if allowed then
-  redis.call('SET', KEYS[1], struct.pack(fmt, unpack(v, 1, nw * (ring + 1))), 'PX', math.ceil((fresh - now) / 1000))
+  redis.call('SET', KEYS[1], struct.pack(fmt, unpack(v, 1, nw * (ring + 1))), 'PX', given and 3600000 or math.ceil((fresh - now) / 1000))
 end
 return out
 `
@@ -124,7 +127,8 @@ return out
 // per window: emission interval, tau (burst * emission interval), both µs.
 const gcraScript = `
 local now = tonumber(ARGV[1])
-if now == 0 then
+local given = now ~= 0
+if not given then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
@@ -168,7 +172,7 @@ for i = 1, nw do
 end
 out[2] = retry
 if allowed then
-  redis.call('SET', KEYS[1], struct.pack(fmt, unpack(tat, 1, nw)), 'PX', math.ceil((fresh - now) / 1000))
+  redis.call('SET', KEYS[1], struct.pack(fmt, unpack(tat, 1, nw)), 'PX', given and 3600000 or math.ceil((fresh - now) / 1000))
 end
 return out
 `

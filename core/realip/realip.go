@@ -2,6 +2,8 @@ package realip
 
 import (
 	"net/netip"
+
+	"github.com/moongate/moongate/core/httpbytes"
 )
 
 // Trusted is the set of proxies whose forwarding headers are believed. The
@@ -59,7 +61,7 @@ func (t *Trusted) ClientIP(remote netip.Addr, xff ...[]byte) netip.Addr {
 			}
 			entry := line[start+1 : end]
 			end = start
-			if isBlank(entry) {
+			if len(httpbytes.TrimOWS(entry)) == 0 {
 				continue
 			}
 			a, ok := parseAddr(entry)
@@ -75,25 +77,11 @@ func (t *Trusted) ClientIP(remote netip.Addr, xff ...[]byte) netip.Addr {
 	return client
 }
 
-func isBlank(b []byte) bool {
-	for _, c := range b {
-		if c != ' ' && c != '\t' {
-			return false
-		}
-	}
-	return true
-}
-
 // parseAddr parses one X-Forwarded-For entry, trimming spaces and allowing
 // a port or brackets around IPv6 ("[::1]:80", "1.2.3.4:80"). IPv4
 // addresses are parsed without allocating.
 func parseAddr(b []byte) (netip.Addr, bool) {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
+	b = httpbytes.TrimOWS(b)
 	if len(b) == 0 || len(b) > 64 {
 		return netip.Addr{}, false
 	}

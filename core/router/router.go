@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sort"
 	"strings"
+
+	"github.com/moongate/moongate/core/httpbytes"
 )
 
 // Route is what the router is built from: one configured route.
@@ -285,32 +287,13 @@ func (r *Router) Match(method, host, path []byte, ps *Params) (id int, res Resul
 // hostKey lower-cases host and strips its port into dst.
 func hostKey(dst, host []byte) []byte {
 	end := len(host)
-	if i := lastColon(host); i >= 0 {
+	if i := httpbytes.PortColon(host); i >= 0 {
 		end = i
 	}
 	if end > 0 && host[end-1] == '.' { // "example.com." is example.com
 		end--
 	}
-	for _, c := range host[:end] {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
-
-// lastColon finds the colon before a port, ignoring those of an IPv6 literal.
-func lastColon(h []byte) int {
-	for i := len(h) - 1; i >= 0; i-- {
-		switch h[i] {
-		case ':':
-			return i
-		case ']':
-			return -1
-		}
-	}
-	return -1
+	return httpbytes.AppendLower(dst, host[:end])
 }
 
 func (t *table) match(method, path []byte, ps *Params) (int, Result) {

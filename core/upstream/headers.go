@@ -4,6 +4,7 @@ import (
 	"iter"
 	"net/netip"
 
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/fasthttp"
 )
@@ -29,51 +30,32 @@ var hopNames = [...]string{"Connection", "Keep-Alive", "TE", "Trailer", "Transfe
 func hopBit(k []byte) uint16 {
 	switch len(k) {
 	case 2:
-		if eqFold(k, "TE") {
+		if httpbytes.EqualFold(k, "TE") {
 			return hopTE
 		}
 	case 7:
-		if eqFold(k, "Trailer") {
+		if httpbytes.EqualFold(k, "Trailer") {
 			return hopTrailer
 		}
-		if eqFold(k, "Upgrade") {
+		if httpbytes.EqualFold(k, "Upgrade") {
 			return hopUpgrade
 		}
 	case 10:
-		if eqFold(k, "Connection") {
+		if httpbytes.EqualFold(k, "Connection") {
 			return hopConnection
 		}
-		if eqFold(k, "Keep-Alive") {
+		if httpbytes.EqualFold(k, "Keep-Alive") {
 			return hopKeepAlive
 		}
 	case 17:
-		if eqFold(k, "Transfer-Encoding") {
+		if httpbytes.EqualFold(k, "Transfer-Encoding") {
 			return hopTransferEncoding
 		}
 	}
-	if len(k) > 6 && eqFold(k[:6], "Proxy-") {
+	if len(k) > 6 && httpbytes.EqualFold(k[:6], "Proxy-") {
 		return hopProxy
 	}
 	return 0
-}
-
-func eqFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		if lower(b[i]) != lower(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
 
 // delConnectionTokens deletes the headers named in a Connection value.
@@ -86,29 +68,12 @@ func delConnectionTokens(conn []byte, del func(name []byte)) {
 		v = append([]byte(nil), conn...)
 	}
 	for len(v) > 0 {
-		i := 0
-		for i < len(v) && v[i] != ',' {
-			i++
-		}
-		tok := trimSpace(v[:i])
-		if len(tok) > 0 && !eqFold(tok, "close") && !eqFold(tok, "keep-alive") {
+		var tok []byte
+		tok, v = httpbytes.NextElement(v)
+		if len(tok) > 0 && !httpbytes.EqualFold(tok, "close") && !httpbytes.EqualFold(tok, "keep-alive") {
 			del(tok)
 		}
-		if i == len(v) {
-			break
-		}
-		v = v[i+1:]
 	}
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // The scans below run on every request: they use the concrete header
@@ -172,7 +137,7 @@ func forwardedBit(k []byte) uint8 {
 	switch len(k) {
 	case 9, 15, 16, 17:
 		for i, n := range forwardedNames {
-			if eqFold(k, n) {
+			if httpbytes.EqualFold(k, n) {
 				return 1 << i
 			}
 		}
@@ -223,11 +188,11 @@ func stripHopByHop(h *fasthttp.RequestHeader, found uint16, websocket bool) {
 				conn = append(append(conn, v...), ',')
 			}
 		}
-		upgrade = websocket && hasToken(conn, "upgrade") && eqFold(trimSpace(h.Peek("Upgrade")), "websocket")
+		upgrade = websocket && httpbytes.HasToken(conn, "upgrade") && httpbytes.EqualFold(httpbytes.TrimOWS(h.Peek("Upgrade")), "websocket")
 		for rest := conn; len(rest) > 0; {
 			var tok []byte
-			tok, rest = nextToken(rest)
-			if len(tok) > 0 && !eqFold(tok, "close") && !eqFold(tok, "keep-alive") && !endToEnd(tok) {
+			tok, rest = httpbytes.NextElement(rest)
+			if len(tok) > 0 && !httpbytes.EqualFold(tok, "close") && !httpbytes.EqualFold(tok, "keep-alive") && !endToEnd(tok) {
 				h.DelBytes(tok)
 			}
 		}
@@ -242,36 +207,11 @@ func stripHopByHop(h *fasthttp.RequestHeader, found uint16, websocket bool) {
 	}
 }
 
-// nextToken returns the first element of a comma-separated list, trimmed,
-// and the rest after its comma.
-func nextToken(list []byte) (tok, rest []byte) {
-	i := 0
-	for i < len(list) && list[i] != ',' {
-		i++
-	}
-	if i == len(list) {
-		return trimSpace(list), nil
-	}
-	return trimSpace(list[:i]), list[i+1:]
-}
-
-// hasToken reports whether a comma-separated list holds tok, in any case.
-func hasToken(list []byte, tok string) bool {
-	for len(list) > 0 {
-		var t []byte
-		t, list = nextToken(list)
-		if eqFold(t, tok) {
-			return true
-		}
-	}
-	return false
-}
-
 // endToEnd reports whether a Connection token names a header that must
 // not be removed as a connection option.
 func endToEnd(tok []byte) bool {
 	for _, n := range endToEndNames {
-		if eqFold(tok, n) {
+		if httpbytes.EqualFold(tok, n) {
 			return true
 		}
 	}
@@ -352,7 +292,7 @@ func prepareRequest(c *reqctx.Context) {
 	b := c.Scratch()
 	if trusted {
 		for _, line := range h.PeekAll("X-Forwarded-For") {
-			if line = trimSpace(line); len(line) > 0 {
+			if line = httpbytes.TrimOWS(line); len(line) > 0 {
 				b = append(append(b, line...), ", "...)
 			}
 		}
@@ -397,7 +337,7 @@ func lastElement(lines [][]byte) []byte {
 			for j >= 0 && l[j] != ',' {
 				j--
 			}
-			if e := trimSpace(l[j+1:]); len(e) > 0 {
+			if e := httpbytes.TrimOWS(l[j+1:]); len(e) > 0 {
 				return e
 			}
 			if j < 0 {

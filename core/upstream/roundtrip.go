@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
@@ -117,110 +118,33 @@ func (u *Upstream) roundTrip(c *reqctx.Context, t *Target, o options, end time.T
 		if err = readResponseHeader(resp, br); err != nil {
 			hc.ReleaseReader(br)
 			hc.CloseConn(cc)
-			if !time.Now().Before(end) {
-				// Some read errors hide the timeout behind them.
-				return false, classify(fasthttp.ErrTimeout, true)
-			}
-			if staleConn(err) {
+			if time.Now().Before(end) && staleConn(err) {
 				hc.CloseIdleConnections()
 				if reused && !replayed && !streamedBody && replayable(req, o) {
 					replayed, check = true, true
 					continue
 				}
 			}
-			return false, classify(err, true)
+			return false, readFailed(err, end)
 		}
-		closeConn := req.ConnectionClose() || resp.ConnectionClose()
-		status := resp.StatusCode()
-		if req.Header.IsHead() || status == 204 || status == 304 || status < 200 {
-			if status < 200 {
-				hc.ReleaseReader(br)
-				hc.CloseConn(cc)
-				return false, classify(errBadResponse, true)
-			}
-			resp.SkipBody = true
+		sb, reusable, err := u.readBody(req, resp, br, hc.MaxResponseBodySize, end)
+		closeConn := !reusable || req.ConnectionClose() || resp.ConnectionClose()
+		if sb == nil {
+			// The exchange is over: the connection goes back to the pool,
+			// unless it failed or a side asked to close it.
 			hc.ReleaseReader(br)
-			if closeConn {
+			if err != nil || closeConn {
 				hc.CloseConn(cc)
 			} else {
 				markUsed(tr)
 				hc.ReleaseConn(cc)
 			}
-			return false, nil
-		}
-		cl := resp.Header.ContentLength()
-		if cl >= 0 && cl <= u.streamAt && !isEventStream(resp.Header.ContentType()) {
-			err = resp.ReadBody(br, hc.MaxResponseBodySize)
-			hc.ReleaseReader(br)
-			if err != nil {
-				hc.CloseConn(cc)
-				if !time.Now().Before(end) {
-					err = fasthttp.ErrTimeout
-				}
-				return false, classify(err, true)
-			}
-			if closeConn {
-				hc.CloseConn(cc)
-			} else {
-				markUsed(tr)
-				hc.ReleaseConn(cc)
-			}
-			return false, nil
-		}
-
-		// A chunked or close-delimited body may well be small (servers
-		// chunk whatever they did not measure first): read up to
-		// stream_threshold of it, and buffer it when it ends by then, so
-		// that steps (the cache, scripts) see it whole. Streams meant to
-		// be read as they come are never held back (see liveStream).
-		var prefix []byte
-		var chunked io.Reader
-		if cl == -1 {
-			chunked = httputil.NewChunkedReader(br)
-		}
-		if cl < 0 && !liveStream(&resp.Header) {
-			src := io.Reader(br)
-			if chunked != nil {
-				src = chunked
-			}
-			whole, head, err := readUpTo(src, u.streamAt)
-			if err == nil && whole && chunked != nil {
-				err = skipTrailers(br)
-			}
-			if err != nil {
-				hc.ReleaseReader(br)
-				hc.CloseConn(cc)
-				if !time.Now().Before(end) {
-					err = fasthttp.ErrTimeout
-				}
-				return false, classify(err, true)
-			}
-			if whole {
-				resp.SetBody(head)
-				hc.ReleaseReader(br)
-				if closeConn || cl == -2 {
-					hc.CloseConn(cc)
-				} else {
-					markUsed(tr)
-					hc.ReleaseConn(cc)
-				}
-				return false, nil
-			}
-			prefix = head
+			return false, err
 		}
 
 		// Stream the body: the server writes it to the client after the
 		// response phase, reading it from the upstream as it goes.
-		sb := &streamBody{conn: conn, br: br, idle: u.streamIdle, t: t, fc: c.Fast, writeTimeout: u.writeTimeout, prefix: prefix}
-		switch {
-		case cl >= 0:
-			sb.left = int64(cl)
-			sb.fixed = true
-		case cl == -1:
-			sb.chunked = chunked
-		default: // delimited by the connection's end
-			closeConn = true
-		}
+		sb.conn, sb.idle, sb.t, sb.fc, sb.writeTimeout = conn, u.streamIdle, t, c.Fast, u.writeTimeout
 		sb.release = func(discard bool) {
 			hc.ReleaseReader(br)
 			if discard || closeConn {
@@ -230,13 +154,83 @@ func (u *Upstream) roundTrip(c *reqctx.Context, t *Target, o options, end time.T
 			markUsed(tr)
 			hc.ReleaseConn(cc)
 		}
-		if cl < 0 {
-			cl = -1
+		size := -1
+		if sb.fixed {
+			size = int(sb.left)
 		}
-		resp.SetBodyStream(sb, cl)
+		resp.SetBodyStream(sb, size)
 		resp.ImmediateHeaderFlush = true
 		return true, nil
 	}
+}
+
+// readBody reads the body of the response whose header is in resp, from
+// br: none for a response that has none (HEAD, 204, 304), the whole body
+// when it is short enough (see roundTrip), and otherwise returns the
+// stream to read it from (its conn, timeouts and release still to set).
+// reusable is false when the body ends with the connection. A failure is
+// the try's error: a timeout once end has passed, whatever error hid it.
+func (u *Upstream) readBody(req *fasthttp.Request, resp *fasthttp.Response, br *bufio.Reader, maxBody int, end time.Time) (sb *streamBody, reusable bool, err error) {
+	status := resp.StatusCode()
+	if status < 200 {
+		return nil, false, classify(errBadResponse, true)
+	}
+	if req.Header.IsHead() || status == 204 || status == 304 {
+		resp.SkipBody = true
+		return nil, true, nil
+	}
+	cl := resp.Header.ContentLength()
+	if cl >= 0 && cl <= u.streamAt && !isEventStream(resp.Header.ContentType()) {
+		if err := resp.ReadBody(br, maxBody); err != nil {
+			return nil, false, readFailed(err, end)
+		}
+		return nil, true, nil
+	}
+
+	// A chunked or close-delimited body may well be small (servers chunk
+	// whatever they did not measure first): read up to stream_threshold
+	// of it, and buffer it when it ends by then, so that steps (the
+	// cache, scripts) see it whole. Streams meant to be read as they come
+	// are never held back (see liveStream).
+	var chunked io.Reader
+	if cl == -1 {
+		chunked = httputil.NewChunkedReader(br)
+	}
+	reusable = cl != -2 // -2: delimited by the connection's end
+	var prefix []byte
+	if cl < 0 && !liveStream(&resp.Header) {
+		src := io.Reader(br)
+		if chunked != nil {
+			src = chunked
+		}
+		whole, head, err := readUpTo(src, u.streamAt)
+		if err == nil && whole && chunked != nil {
+			err = skipTrailers(br)
+		}
+		if err != nil {
+			return nil, false, readFailed(err, end)
+		}
+		if whole {
+			resp.SetBody(head)
+			return nil, reusable, nil
+		}
+		prefix = head
+	}
+	sb = &streamBody{br: br, chunked: chunked, prefix: prefix}
+	if cl >= 0 {
+		sb.left, sb.fixed = int64(cl), true
+	}
+	return sb, reusable, nil
+}
+
+// readFailed is the try's error when the response could not be read
+// after the request was sent: a timeout once end has passed, since some
+// read errors hide the timeout behind them.
+func readFailed(err error, end time.Time) error {
+	if !time.Now().Before(end) {
+		err = fasthttp.ErrTimeout
+	}
+	return classify(err, true)
 }
 
 // replayable reports whether a request that may have reached the target
@@ -319,13 +313,10 @@ func liveStream(h *fasthttp.ResponseHeader) bool {
 		bytes.Contains(ct, []byte("stream")) {
 		return true
 	}
-	return eqFold(h.Peek("X-Accel-Buffering"), "no")
+	return httpbytes.EqualFold(h.Peek("X-Accel-Buffering"), "no")
 }
 
-func isEventStream(ct []byte) bool {
-	const es = "text/event-stream"
-	return len(ct) >= len(es) && eqFold(ct[:len(es)], es)
-}
+func isEventStream(ct []byte) bool { return httpbytes.HasPrefixFold(ct, "text/event-stream") }
 
 // streamBody is a response body read from the upstream connection while
 // the server writes it to the client. Every read pushes the upstream read
@@ -348,6 +339,7 @@ type streamBody struct {
 	t            *Target
 	release      func(discard bool)
 	once         sync.Once
+	taken        bool // a step took it over: Close is its body's (Take)
 }
 
 // Read implements io.Reader.
@@ -403,8 +395,34 @@ func (s *streamBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Take hands the body over to a step that wraps it in a stream of its own
+// (plugin.Context.TakeResponseStream): from then on the Close the server
+// calls when the response's stream is replaced does nothing, and the
+// returned body's Close gives the connection back. A body is taken once.
+func (s *streamBody) Take() io.ReadCloser {
+	if s.taken {
+		return nil
+	}
+	s.taken = true
+	return takenBody{s}
+}
+
+// takenBody is a streamBody taken over by a step.
+type takenBody struct{ s *streamBody }
+
+func (t takenBody) Read(p []byte) (int, error) { return t.s.Read(p) }
+
+func (t takenBody) Close() error { return t.s.close() }
+
 // Close implements io.Closer.
 func (s *streamBody) Close() error {
+	if s.taken {
+		return nil
+	}
+	return s.close()
+}
+
+func (s *streamBody) close() error {
 	s.once.Do(func() {
 		s.release(!s.eof)
 		s.t.active.Add(-1)

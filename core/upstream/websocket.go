@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/fasthttp"
 )
@@ -17,24 +18,10 @@ import (
 // (RFC 6455 §4.1): "Upgrade: websocket" and "upgrade" among the
 // Connection tokens.
 func isWebSocket(h *fasthttp.RequestHeader) bool {
-	if !eqFold(trimSpace(h.Peek("Upgrade")), "websocket") {
+	if !httpbytes.EqualFold(httpbytes.TrimOWS(h.Peek("Upgrade")), "websocket") {
 		return false
 	}
-	conn := h.Peek("Connection")
-	for len(conn) > 0 {
-		i := 0
-		for i < len(conn) && conn[i] != ',' {
-			i++
-		}
-		if eqFold(trimSpace(conn[:i]), "upgrade") {
-			return true
-		}
-		if i == len(conn) {
-			break
-		}
-		conn = conn[i+1:]
-	}
-	return false
+	return httpbytes.HasToken(h.Peek("Connection"), "upgrade")
 }
 
 // restoreUpgrade sets the upgrade headers of a WebSocket handshake in

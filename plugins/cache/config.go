@@ -1,12 +1,9 @@
 package cache
 
 import (
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/moongate/moongate/core/config"
-	"github.com/moongate/moongate/core/plugin"
 )
 
 // Config is the step's TOML table. Every field's comment gives its key
@@ -151,130 +148,4 @@ func defaults() Config {
 		KeyHost:              true,
 		TargetedCacheControl: []string{cdnCacheControl},
 	}
-}
-
-// compile checks cfg and fills p.
-func (p *Plugin) compile(spec plugin.Spec, cfg *Config) error {
-	t := spec.Config
-	p.ttl = int64(cfg.TTL)
-	p.force = cfg.Force
-	if p.force && p.ttl == 0 {
-		return t.Problem("ttl", `must be set with force = true (how long to keep responses), e.g. ttl = "60s"`)
-	}
-	if len(cfg.Methods) == 0 {
-		return t.Problem("methods", "needs at least one method")
-	}
-	for i, m := range cfg.Methods {
-		switch m {
-		case "GET":
-			p.getOK = true
-		case "HEAD":
-			p.headOK = true
-		case "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PURGE":
-			return t.Problem("methods["+strconv.Itoa(i)+"]", "method "+m+" cannot be cached (GET, HEAD, QUERY or SEARCH can; POST cannot be, as it would never invalidate)")
-		default:
-			if !config.IsToken(m) || strings.ToUpper(m) != m {
-				return t.Problem("methods["+strconv.Itoa(i)+"]", "must be an upper-case method name such as GET, got "+strconv.Quote(m))
-			}
-			p.otherMethods = append(p.otherMethods, m)
-		}
-	}
-	for i, s := range cfg.Statuses {
-		if s < 100 || s > 599 {
-			return t.Problem("statuses["+strconv.Itoa(i)+"]", "must be between 100 and 599, got "+strconv.Itoa(s))
-		}
-		p.statuses[s] = true
-	}
-	for _, ct := range cfg.ContentTypes {
-		p.contentTypes = append(p.contentTypes, []byte(strings.ToLower(strings.TrimSpace(ct))))
-	}
-	if cfg.MaxObjectSize < 1 {
-		return t.Problem("max_object_size", "must be at least 1B, got "+cfg.MaxObjectSize.String())
-	}
-	if gc := spec.Settings(); gc != nil && cfg.MaxObjectSize > gc.Cache.Size/4 {
-		return t.Problem("max_object_size", "must be at most a quarter of [cache] size ("+gc.Cache.Size.String()+"), got "+cfg.MaxObjectSize.String())
-	}
-	p.maxSize = cfg.MaxObjectSize.Int()
-	for _, a := range cfg.QueryArgs {
-		p.queryArgs = append(p.queryArgs, []byte(a))
-	}
-	p.ignoreQuery = cfg.IgnoreQuery
-	for i, h := range cfg.KeyHeaders {
-		if !config.IsToken(h) {
-			return t.Problem("key_headers["+strconv.Itoa(i)+"]", "invalid header name "+strconv.Quote(h))
-		}
-		p.keyHeaders = append(p.keyHeaders, h)
-	}
-	for i, ck := range cfg.KeyCookies {
-		if !config.IsToken(ck) {
-			return t.Problem("key_cookies["+strconv.Itoa(i)+"]", "invalid cookie name "+strconv.Quote(ck))
-		}
-	}
-	p.keyCookies = cfg.KeyCookies
-	p.keyConsumer = cfg.KeyConsumer
-	p.keyHost = cfg.KeyHost
-	p.heuristic = cfg.Heuristic
-	p.heuristicMax = int64(cfg.HeuristicMax)
-	p.swr = int64(cfg.StaleWhileRevalidate)
-	p.sie = int64(cfg.StaleIfError)
-	p.keepStale = int64(cfg.KeepStale)
-	p.collapse = cfg.Collapse
-	p.collapseTimeout = int64(cfg.CollapseTimeout)
-	if p.collapse && p.collapseTimeout <= 0 {
-		return t.Problem("collapse_timeout", "must be more than 0s")
-	}
-	if cfg.TagHeader != "" && !config.IsToken(cfg.TagHeader) {
-		return t.Problem("tag_header", "invalid header name "+strconv.Quote(cfg.TagHeader))
-	}
-	p.tagHeader = cfg.TagHeader
-	for i, name := range cfg.TargetedCacheControl {
-		if !config.IsToken(name) {
-			return t.Problem("targeted_cache_control["+strconv.Itoa(i)+"]", "invalid header name "+strconv.Quote(name))
-		}
-		p.targeted = append(p.targeted, name)
-		if !strings.EqualFold(name, cdnCacheControl) {
-			p.ownTargetedNames = append(p.ownTargetedNames, name)
-		}
-	}
-	for i, name := range cfg.KeyCtx {
-		if name == "" {
-			return t.Problem("key_ctx["+strconv.Itoa(i)+"]", "must be the name of a per-request value, got \"\"")
-		}
-	}
-	p.keyCtx = cfg.KeyCtx
-	p.exposeTags = cfg.ExposeTags
-	p.invalidate = cfg.Invalidate
-	p.requestDirectives = cfg.RequestDirectives
-	if cfg.Purge != nil {
-		p.purgeOn = true
-		if len(cfg.Purge.IPs) == 0 && len(cfg.Purge.Consumers) == 0 {
-			return t.Problem("purge", "needs ips or consumers: who may send PURGE")
-		}
-		for i, s := range cfg.Purge.IPs {
-			pf, err := config.ParsePrefix(s)
-			if err != nil {
-				return t.Problem("purge.ips["+strconv.Itoa(i)+"]", "is not an IP address or CIDR: "+strconv.Quote(s))
-			}
-			p.purgeIPs = append(p.purgeIPs, pf)
-		}
-		p.purgeConsumers = cfg.Purge.Consumers
-	}
-	return nil
-}
-
-func (p *Plugin) purgeAllowed(c *plugin.Context) bool {
-	ip := c.ClientIP()
-	for _, pf := range p.purgeIPs {
-		if ip.IsValid() && pf.Contains(ip) {
-			return true
-		}
-	}
-	if c.Consumer != nil {
-		for _, n := range p.purgeConsumers {
-			if n == c.Consumer.Name {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"time"
 
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/valyala/fasthttp"
 )
 
@@ -38,7 +39,7 @@ func (d *directives) parse(v []byte) {
 			}
 			i++
 		}
-		d.one(trim(v[:i]))
+		d.one(httpbytes.TrimOWS(v[:i]))
 		if i == len(v) {
 			break
 		}
@@ -53,44 +54,44 @@ func (d *directives) one(t []byte) {
 	name, val := t, []byte(nil)
 	for i, c := range t {
 		if c == '=' {
-			name, val = trim(t[:i]), trim(t[i+1:])
+			name, val = httpbytes.TrimOWS(t[:i]), httpbytes.TrimOWS(t[i+1:])
 			break
 		}
 	}
 	switch {
-	case eqFold(name, "max-age"):
+	case httpbytes.EqualFold(name, "max-age"):
 		d.maxAge = seconds(val)
-	case eqFold(name, "s-maxage"):
+	case httpbytes.EqualFold(name, "s-maxage"):
 		d.sMaxAge = seconds(val)
-	case eqFold(name, "stale-while-revalidate"):
+	case httpbytes.EqualFold(name, "stale-while-revalidate"):
 		d.swr = seconds(val)
-	case eqFold(name, "stale-if-error"):
+	case httpbytes.EqualFold(name, "stale-if-error"):
 		d.sie = seconds(val)
-	case eqFold(name, "max-stale"):
+	case httpbytes.EqualFold(name, "max-stale"):
 		if len(val) == 0 {
 			d.anyMaxStale = true
 		} else {
 			d.maxStale = seconds(val)
 		}
-	case eqFold(name, "min-fresh"):
+	case httpbytes.EqualFold(name, "min-fresh"):
 		d.minFresh = seconds(val)
-	case eqFold(name, "no-store"):
+	case httpbytes.EqualFold(name, "no-store"):
 		d.noStore = true
-	case eqFold(name, "no-cache"):
+	case httpbytes.EqualFold(name, "no-cache"):
 		// A qualified no-cache="field" is treated as unqualified, as RFC
 		// 9111 §5.2.2.4 allows: the response is revalidated every time.
 		d.noCache = true
-	case eqFold(name, "private"):
+	case httpbytes.EqualFold(name, "private"):
 		// Likewise, private="field" is treated as private (§5.2.2.7): a
 		// shared cache does not store it.
 		d.private = true
-	case eqFold(name, "public"):
+	case httpbytes.EqualFold(name, "public"):
 		d.public = true
-	case eqFold(name, "must-revalidate"):
+	case httpbytes.EqualFold(name, "must-revalidate"):
 		d.mustRevalidate = true
-	case eqFold(name, "proxy-revalidate"):
+	case httpbytes.EqualFold(name, "proxy-revalidate"):
 		d.proxyRevalidate = true
-	case eqFold(name, "only-if-cached"):
+	case httpbytes.EqualFold(name, "only-if-cached"):
 		d.onlyIfCached = true
 	}
 }
@@ -117,32 +118,6 @@ func seconds(v []byte) int64 {
 	return n * int64(time.Second)
 }
 
-func trim(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-func eqFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // responseDirectives parses the response's Cache-Control headers.
 func responseDirectives(h *fasthttp.ResponseHeader) directives {
 	d := newDirectives()
@@ -154,22 +129,7 @@ func responseDirectives(h *fasthttp.ResponseHeader) directives {
 
 // containsToken reports whether a comma-separated list holds tok
 // (case-insensitive).
-func containsToken(list []byte, tok string) bool {
-	for len(list) > 0 {
-		i := 0
-		for i < len(list) && list[i] != ',' {
-			i++
-		}
-		if eqFold(trim(list[:i]), tok) {
-			return true
-		}
-		if i == len(list) {
-			break
-		}
-		list = list[i+1:]
-	}
-	return false
-}
+func containsToken(list []byte, tok string) bool { return httpbytes.HasToken(list, tok) }
 
 // heuristicStatus reports whether a status is heuristically cacheable
 // (RFC 9110 §15.1), so that RFC 9111 §4.2.2 heuristic freshness applies.
@@ -205,7 +165,7 @@ const (
 // more than 50 years ahead is in the past century (RFC 9110 §5.6.7). The
 // result is clamped to minDate..maxDate, so that dates keep their order.
 func parseDate(v []byte) (int64, bool) {
-	v = trim(v)
+	v = httpbytes.TrimOWS(v)
 	var year, day, hour, minute, sec int
 	var month time.Month
 	ok := false
@@ -214,7 +174,7 @@ func parseDate(v []byte) (int64, bool) {
 		// Sun, 06 Nov 1994 08:49:37 GMT
 		ok = dayName(v[:3], false) && v[4] == ' ' && num(v[5:7], &day) && v[7] == ' ' &&
 			monthName(v[8:11], &month) && v[11] == ' ' && num(v[12:16], &year) && v[16] == ' ' &&
-			clock(v[17:25], &hour, &minute, &sec) && v[25] == ' ' && eqFold(v[26:], "gmt")
+			clock(v[17:25], &hour, &minute, &sec) && v[25] == ' ' && httpbytes.EqualFold(v[26:], "gmt")
 	case len(v) == 24 && v[3] == ' ':
 		// Sun Nov  6 08:49:37 1994
 		d := v[8:10]
@@ -232,7 +192,7 @@ func parseDate(v []byte) (int64, bool) {
 		r := v[i:]
 		ok = dayName(v[:i], true) && r[1] == ' ' && num(r[2:4], &day) && r[4] == '-' &&
 			monthName(r[5:8], &month) && r[8] == '-' && num(r[9:11], &year) && r[11] == ' ' &&
-			clock(r[12:20], &hour, &minute, &sec) && r[20] == ' ' && eqFold(r[21:], "gmt")
+			clock(r[12:20], &hour, &minute, &sec) && r[20] == ' ' && httpbytes.EqualFold(r[21:], "gmt")
 		if ok {
 			now := time.Now().UTC().Year()
 			year += now - now%100
@@ -290,7 +250,7 @@ func dayName(b []byte, long bool) bool {
 		if !long {
 			d = d[:3]
 		}
-		if eqFold(b, d) {
+		if httpbytes.EqualFold(b, d) {
 			return true
 		}
 	}
@@ -300,7 +260,7 @@ func dayName(b []byte, long bool) bool {
 // monthName reads a three-letter month name, in any case.
 func monthName(b []byte, m *time.Month) bool {
 	for i, n := range monthNames {
-		if eqFold(b, n) {
+		if httpbytes.EqualFold(b, n) {
 			*m = time.Month(i + 1)
 			return true
 		}
@@ -317,7 +277,7 @@ func ageValue(h *fasthttp.ResponseHeader) int64 {
 	if i := bytes.IndexByte(v, ','); i >= 0 {
 		v = v[:i]
 	}
-	v = trim(v)
+	v = httpbytes.TrimOWS(v)
 	for _, c := range v {
 		if c < '0' || c > '9' {
 			return 0

@@ -12,4 +12,27 @@
 // the store's [cache] file), on the admin API's POST /cache/purge
 // (purge.go), on PURGE requests when the step allows them, and after
 // unsafe methods.
+//
+// The files, one job each:
+//
+//	config.go      the TOML table (Config) and its defaults
+//	policy.go      what a step decides once, from its Config (policy)
+//	plugin.go      the step: its policy and its machinery (Plugin), New
+//	step.go        the request and response phases (OnRequest, OnResponse)
+//	key.go         what a request's key is made of (digest)
+//	lookup.go      finding a request's entry, and whether it may serve
+//	serve.go       answering from an entry: Age, validators, ranges
+//	fetch.go       going upstream: conditional requests, 304s, errors
+//	store.go       whether and how a response is stored
+//	refresh.go     background refreshes (stale-while-revalidate)
+//	flight.go      collapsing concurrent misses of a key
+//	purge.go       dropping entries: the admin API, PURGE, unsafe methods
+//	marks.go       purge marks by route, prefix and tag
+//	state.go       what one request's phases share (pooled)
+//	entry.go       the stored record's format
+//	directives.go  Cache-Control, HTTP dates, Age
+//	targeted.go    targeted cache control (RFC 9213)
+//	vary.go        normalized values of the headers a response varies on
+//	range.go       Range requests served from an entry
+//	date.go        the Date of a served entry
 package cache

@@ -2,6 +2,8 @@ package cache
 
 import (
 	"encoding/binary"
+
+	"github.com/moongate/moongate/core/httpbytes"
 )
 
 // A stored value is one of two records:
@@ -101,7 +103,7 @@ func (e *entry) header(name string) []byte {
 			return nil
 		}
 		v, _ := r.next()
-		if eqFoldBytes(k, name) {
+		if httpbytes.EqualFold(k, name) {
 			return v
 		}
 	}
@@ -136,23 +138,4 @@ func appendFixed(dst []byte, e *entry) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(e.nt))
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(e.body)))
 	return binary.BigEndian.AppendUint32(dst, uint32(len(e.headers)))
-}
-
-func eqFoldBytes(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		x, y := b[i], s[i]
-		if x >= 'A' && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if y >= 'A' && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/moongate/moongate/core/plugin"
 )
 
@@ -110,22 +111,6 @@ func (p *Plugin) appendQuery(st *state, b, q []byte) ([]byte, bool) {
 	return b, true
 }
 
-func (p *Plugin) allowedArg(a []byte) bool {
-	if len(p.queryArgs) == 0 {
-		return true
-	}
-	name := a
-	if i := bytes.IndexByte(a, '='); i >= 0 {
-		name = a[:i]
-	}
-	for _, q := range p.queryArgs {
-		if bytes.Equal(name, q) {
-			return true
-		}
-	}
-	return false
-}
-
 func appendStr(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
@@ -133,13 +118,7 @@ func appendStr(dst []byte, s string) []byte {
 
 func appendLower(dst, s []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	for _, c := range s {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-	}
-	return dst
+	return httpbytes.AppendLower(dst, s)
 }
 
 // appendIdentity appends who is asking. Requests with credentials (an
@@ -192,11 +171,11 @@ func appendOrigin(b []byte, c *plugin.Context) []byte {
 		xfp, xfh = h.Peek("X-Forwarded-Proto"), h.Peek("X-Forwarded-Host")
 	}
 	if len(xfp) > 0 {
-		https = eqFoldBytes(trim(xfp), "https")
+		https = httpbytes.EqualFold(httpbytes.TrimOWS(xfp), "https")
 		lines := h.PeekAll("X-Forwarded-Proto")
 		b = binary.AppendUvarint(b, uint64(len(lines)))
 		for _, v := range lines {
-			b = appendLower(b, trim(v))
+			b = appendLower(b, httpbytes.TrimOWS(v))
 		}
 	} else {
 		b = binary.AppendUvarint(b, 0)
@@ -213,7 +192,7 @@ func appendOrigin(b []byte, c *plugin.Context) []byte {
 	lines := h.PeekAll("X-Forwarded-Host")
 	b = binary.AppendUvarint(b, uint64(len(lines)))
 	for _, v := range lines {
-		b = appendHost(b, trim(v), https)
+		b = appendHost(b, httpbytes.TrimOWS(v), https)
 	}
 	return b
 }
@@ -221,27 +200,13 @@ func appendOrigin(b []byte, c *plugin.Context) []byte {
 // appendHost appends host in lower case, without the scheme's default
 // port (":80", ":443") or an empty one (RFC 3986 §6.2.3).
 func appendHost(dst, host []byte, https bool) []byte {
-	if i := portColon(host); i >= 0 {
+	if i := httpbytes.PortColon(host); i >= 0 {
 		port := string(host[i+1:])
 		if port == "" || (port == "80" && !https) || (port == "443" && https) {
 			host = host[:i]
 		}
 	}
 	return appendLower(dst, host)
-}
-
-// portColon finds the colon before a port, ignoring those of an IPv6
-// literal; -1 if there is none.
-func portColon(h []byte) int {
-	for i := len(h) - 1; i >= 0; i-- {
-		switch h[i] {
-		case ':':
-			return i
-		case ']':
-			return -1
-		}
-	}
-	return -1
 }
 
 // appendSteps appends what the steps before the cache step decided about

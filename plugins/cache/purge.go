@@ -166,3 +166,52 @@ func normalizePath(url string) []byte {
 	}
 	return append([]byte(nil), u.Path()...)
 }
+
+// invalidateAfter drops the cached responses of an unsafe request's URL,
+// and of its Location and Content-Location on the same host, when it
+// succeeded (RFC 9111 §4.4).
+func (p *Plugin) invalidateAfter(c *plugin.Context, st *state) {
+	s := c.Response.StatusCode()
+	if s < 200 || s >= 400 {
+		return
+	}
+	purgePath(p.ns, st.path)
+	p.n.invalidated.Add(1)
+	for _, name := range [...]string{"Location", "Content-Location"} {
+		loc := c.Response.Header.Peek(name)
+		if len(loc) == 0 {
+			continue
+		}
+		path, ok := sameHostPath(loc, st.host)
+		if ok {
+			purgePath(p.ns, path)
+		}
+	}
+}
+
+// sameHostPath returns the normalized path of a Location value when it is
+// relative or names host.
+func sameHostPath(loc, host []byte) ([]byte, bool) {
+	if len(loc) > 0 && loc[0] == '/' && !(len(loc) > 1 && loc[1] == '/') {
+		return normalizePath(string(loc)), true
+	}
+	var u fasthttp.URI
+	if err := u.Parse(nil, loc); err != nil {
+		return nil, false
+	}
+	if !bytes.EqualFold(u.Host(), host) {
+		return nil, false
+	}
+	return append([]byte(nil), u.Path()...), true
+}
+
+// purgeRequest answers a PURGE of the request's URL.
+func (p *Plugin) purgeRequest(c *plugin.Context) error {
+	if !p.purgeAllowed(c) {
+		return plugin.NewError(403, "purge not allowed")
+	}
+	purgePath(p.ns, c.Path())
+	body := append([]byte(`{"purged":`), strconv.Quote("url "+string(c.Path()))...)
+	c.Respond(200, "application/json", append(body, "}\n"...))
+	return nil
+}

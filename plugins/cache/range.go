@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/valyala/fasthttp"
 )
 
@@ -54,11 +55,11 @@ func answerRange(resp *fasthttp.Response, body, rng, ifRange []byte) bool {
 // ok is false when it is to be ignored (another unit, several ranges,
 // invalid); first is -1 when the range is unsatisfiable.
 func parseRange(v []byte, n int) (first, last int, ok bool) {
-	v = trim(v)
-	if len(v) < 6 || !eqFold(v[:6], "bytes=") {
+	v = httpbytes.TrimOWS(v)
+	if len(v) < 6 || !httpbytes.EqualFold(v[:6], "bytes=") {
 		return 0, 0, false
 	}
-	spec := trim(v[6:])
+	spec := httpbytes.TrimOWS(v[6:])
 	if bytes.IndexByte(spec, ',') >= 0 {
 		return 0, 0, false
 	}
@@ -120,9 +121,9 @@ func rangeNum(b []byte) (int, bool) {
 // Last-Modified be strong: at least a second before the response's Date
 // (§8.8.2.2).
 func ifRangeHolds(h *fasthttp.ResponseHeader, ifRange []byte) bool {
-	ifRange = trim(ifRange)
+	ifRange = httpbytes.TrimOWS(ifRange)
 	if len(ifRange) > 0 && (ifRange[0] == '"' || bytes.HasPrefix(ifRange, []byte(`W/"`))) {
-		etag := trim(h.Peek("ETag"))
+		etag := httpbytes.TrimOWS(h.Peek("ETag"))
 		return ifRange[0] == '"' && len(etag) > 0 && etag[0] == '"' && bytes.Equal(etag, ifRange)
 	}
 	since, ok1 := parseDate(ifRange)

@@ -12,7 +12,7 @@ import (
 // state is what the request phase of one request leaves for its response
 // phase. It comes from a pool; its buffers are reused.
 type state struct {
-	mode         uint8
+	mode         uint8              // what the request phase decided: modeBypass, modeFetch, modeInvalidate
 	found        bool               // an entry was found (st.entry), fresh or not
 	tooBig       bool               // the key's response is known to be too large to store
 	validated    bool               // a 304 revalidated the entry: date304 is its Date
@@ -24,36 +24,36 @@ type state struct {
 	upstream     string             // the upstream's name when the key was made
 	target       string             // the target when the key was made
 	keyParts     int                // length of the steps' key parts when the key was made
-	req          directives
-	digest       [16]byte // hash of everything the key is made of, but the path generation
-	gen          uint64   // the path's generation seen at lookup (0: none)
-	key          [24]byte // key of the entry found
-	stamp        int64    // when the request went upstream
-	entry        entry    // points into val
-	val          []byte   // the record found
-	path         []byte
-	host         []byte
-	inm, ims     []byte // the client's validators, kept aside
-	reqINM       []byte // the client's If-None-Match (in the request's headers)
-	reqIMS       []byte // the client's If-Modified-Since (in the request's headers)
-	reqRange     []byte // the client's Range of a GET (in the request's headers)
-	reqIfRange   []byte // the client's If-Range (in the request's headers)
-	rng, ifRange []byte // copies of Range and If-Range, kept aside when going upstream
-	date304      []byte // the Date of the 304 that revalidated the entry
-	dateBuf      []byte // the header block setDate parses
-	dateSrc      bytes.Reader
-	dateReader   *bufio.Reader
+	req          directives         // the request's Cache-Control (request_directives)
+	digest       [16]byte           // hash of everything the key is made of, but the path generation
+	gen          uint64             // the path's generation seen at lookup (0: none)
+	key          [24]byte           // key of the entry found
+	stamp        int64              // when the request went upstream
+	entry        entry              // points into val
+	val          []byte             // the record found
+	path         []byte             // the request's path, as keyed: the generation's key
+	host         []byte             // the request's Host, for invalidation of a Location on the same host
+	inm, ims     []byte             // the client's validators, kept aside
+	reqINM       []byte             // the client's If-None-Match (in the request's headers)
+	reqIMS       []byte             // the client's If-Modified-Since (in the request's headers)
+	reqRange     []byte             // the client's Range of a GET (in the request's headers)
+	reqIfRange   []byte             // the client's If-Range (in the request's headers)
+	rng, ifRange []byte             // copies of Range and If-Range, kept aside when going upstream
+	date304      []byte             // the Date of the 304 that revalidated the entry
+	dateBuf      []byte             // the header block setDate parses
+	dateSrc      bytes.Reader       // what dateReader reads: dateBuf
+	dateReader   *bufio.Reader      // reads the header block setDate parses
 	// The header writeEntry rendered last, and for which entry: a memo
 	// kept across requests, not per-request state.
 	memo                    fasthttp.ResponseHeader
 	memoKey                 [24]byte
 	memoStamp, memoRespTime int64
 	memoOK                  bool
-	vary                    varyScratch
-	keybuf                  []byte
-	args                    [][]byte // query arguments being sorted (point into the request)
-	rec                     []byte   // record being stored
-	flight                  *flight
+	vary                    varyScratch // scratch space of the normalized Vary values
+	keybuf                  []byte      // what the digest is made of, being built
+	args                    [][]byte    // query arguments being sorted (point into the request)
+	rec                     []byte      // record being stored
+	flight                  *flight     // the fetch this request leads (collapse), finished with it
 }
 
 var statePool = sync.Pool{New: func() any {

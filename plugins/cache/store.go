@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 )
@@ -57,11 +58,8 @@ func (p *Plugin) store(c *plugin.Context, st *state, now int64) ([]byte, bool) {
 	nv := 0
 	for _, v := range resp.Header.PeekAll("Vary") {
 		for len(v) > 0 {
-			i := bytes.IndexByte(v, ',')
-			if i < 0 {
-				i = len(v)
-			}
-			n := trim(v[:i])
+			var n []byte
+			n, v = httpbytes.NextElement(v)
 			if len(n) == 1 && n[0] == '*' {
 				return nil, false // varies on everything: not reusable
 			}
@@ -72,10 +70,6 @@ func (p *Plugin) store(c *plugin.Context, st *state, now int64) ([]byte, bool) {
 				names[nv] = n
 				nv++
 			}
-			if i == len(v) {
-				break
-			}
-			v = v[i+1:]
 		}
 	}
 	if len(p.contentTypes) > 0 && !p.allowedType(resp.Header.ContentType()) {
@@ -185,14 +179,14 @@ func (p *Plugin) store(c *plugin.Context, st *state, now int64) ([]byte, bool) {
 	// §6.6.1). writeEntry relies on it being first.
 	rec = appendStr(rec, "Date")
 	if hasDate {
-		rec = appendString(rec, trim(dateV))
+		rec = appendString(rec, httpbytes.TrimOWS(dateV))
 	} else {
 		var buf [32]byte
 		rec = appendString(rec, fasthttp.AppendHTTPDate(buf[:0], time.Unix(0, now)))
 	}
 	nh := 1
 	for k, v := range resp.Header.All() {
-		if skipStored(k) || (p.tagHeader != "" && !p.exposeTags && eqFoldBytes(k, p.tagHeader)) || p.ownTargeted(k) {
+		if skipStored(k) || (p.tagHeader != "" && !p.exposeTags && httpbytes.EqualFold(k, p.tagHeader)) || p.ownTargeted(k) {
 			continue
 		}
 		if nh == maxHeaders {
@@ -300,47 +294,22 @@ func repeated(b []byte, n int, name []byte) bool {
 func skipStored(k []byte) bool {
 	switch len(k) {
 	case 3:
-		return eqFoldBytes(k, "Age")
+		return httpbytes.EqualFold(k, "Age")
 	case 4:
-		return eqFoldBytes(k, "Date")
+		return httpbytes.EqualFold(k, "Date")
 	case 10:
-		return eqFoldBytes(k, "Connection") || eqFoldBytes(k, "Keep-Alive") || eqFoldBytes(k, "Set-Cookie")
+		return httpbytes.EqualFold(k, "Connection") || httpbytes.EqualFold(k, "Keep-Alive") || httpbytes.EqualFold(k, "Set-Cookie")
 	case 14:
-		return eqFoldBytes(k, "Content-Length") || eqFoldBytes(k, "X-Cache-Status")
+		return httpbytes.EqualFold(k, "Content-Length") || httpbytes.EqualFold(k, "X-Cache-Status")
 	case 17:
-		return eqFoldBytes(k, "Transfer-Encoding")
+		return httpbytes.EqualFold(k, "Transfer-Encoding")
 	}
 	return false
-}
-
-func (p *Plugin) allowedType(ct []byte) bool {
-	for _, want := range p.contentTypes {
-		if len(ct) >= len(want) && eqFoldPrefix(ct[:len(want)], want) {
-			return true
-		}
-	}
-	return false
-}
-
-func eqFoldPrefix(a, b []byte) bool {
-	for i := range a {
-		x := a[i]
-		if x >= 'A' && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if x != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // isEventStream reports whether a Content-Type is text/event-stream, in
 // any case (media types are case-insensitive), as the upstream judges it.
-func isEventStream(ct []byte) bool {
-	const es = "text/event-stream"
-	return len(ct) >= len(es) && eqFoldPrefix(ct[:len(es)], []byte(es))
-}
+func isEventStream(ct []byte) bool { return httpbytes.HasPrefixFold(ct, "text/event-stream") }
 
 // warnKeyChanged says, once per step, that a step after the cache step
 // changed what the key is made of, so that its responses are not stored.

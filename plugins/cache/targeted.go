@@ -3,6 +3,7 @@ package cache
 import (
 	"time"
 
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/valyala/fasthttp"
 )
 
@@ -36,18 +37,6 @@ func (p *Plugin) responseDirectives(h *fasthttp.ResponseHeader) (directives, boo
 	return responseDirectives(h), false
 }
 
-// ownTargeted reports whether k is a targeted field meant for this cache
-// alone: one configured that is not CDN-Cache-Control. Such fields are
-// neither stored nor sent to clients.
-func (p *Plugin) ownTargeted(k []byte) bool {
-	for _, name := range p.ownTargetedNames {
-		if eqFoldBytes(k, name) {
-			return true
-		}
-	}
-	return false
-}
-
 // stripOwn removes from a response to a client the fields addressed to
 // this cache only: the tag header (unless expose_tags) and the targeted
 // fields that are not CDN-Cache-Control.
@@ -71,7 +60,7 @@ func (p *Plugin) stripOwn(resp *fasthttp.Response) {
 func (d *directives) parseTargeted(lines [][]byte) bool {
 	members := 0
 	for _, line := range lines {
-		v := trim(line)
+		v := httpbytes.TrimOWS(line)
 		if len(v) == 0 {
 			continue
 		}

@@ -3,6 +3,8 @@ package cache
 import (
 	"bytes"
 	"encoding/binary"
+
+	"github.com/moongate/moongate/core/httpbytes"
 )
 
 // The request headers a response varies on select its variant. Requests
@@ -46,11 +48,11 @@ const (
 
 func varyKindOf(name []byte) int {
 	switch {
-	case eqFoldBytes(name, "Accept-Encoding"):
+	case httpbytes.EqualFold(name, "Accept-Encoding"):
 		return varySorted
-	case eqFoldBytes(name, "Accept-Language"), eqFoldBytes(name, "Accept-Charset"):
+	case httpbytes.EqualFold(name, "Accept-Language"), httpbytes.EqualFold(name, "Accept-Charset"):
 		return varyByWeight
-	case eqFoldBytes(name, "Accept"):
+	case httpbytes.EqualFold(name, "Accept"):
 		return varyMediaList
 	}
 	return varyPlain
@@ -77,7 +79,7 @@ func appendVaryValue(b []byte, vs *varyScratch, name []byte, lines [][]byte) []b
 	}
 	vs.buf = vs.buf[:0]
 	for _, l := range lines {
-		l = trim(l)
+		l = httpbytes.TrimOWS(l)
 		if len(l) == 0 {
 			continue
 		}
@@ -97,7 +99,7 @@ func (vs *varyScratch) list(kind int, lines [][]byte) (int, bool) {
 	for _, l := range lines {
 		for len(l) > 0 {
 			i := splitAt(l, ',')
-			m := trim(l[:i])
+			m := httpbytes.TrimOWS(l[:i])
 			if i < len(l) {
 				l = l[i+1:]
 			} else {
@@ -145,14 +147,14 @@ func (vs *varyScratch) member(kind int, m []byte) (int, bool) {
 	first := true
 	for len(m) > 0 {
 		i := splitAt(m, ';')
-		part := trim(m[:i])
+		part := httpbytes.TrimOWS(m[:i])
 		if i < len(m) {
 			m = m[i+1:]
 		} else {
 			m = nil
 		}
 		if first {
-			vs.buf = appendLowerRaw(vs.buf, part)
+			vs.buf = httpbytes.AppendLower(vs.buf, part)
 			first = false
 			continue
 		}
@@ -161,9 +163,9 @@ func (vs *varyScratch) member(kind int, m []byte) (int, bool) {
 		}
 		name, val := part, []byte(nil)
 		if j := bytes.IndexByte(part, '='); j >= 0 {
-			name, val = trim(part[:j]), trim(part[j+1:])
+			name, val = httpbytes.TrimOWS(part[:j]), httpbytes.TrimOWS(part[j+1:])
 		}
-		if eqFold(name, "q") {
+		if httpbytes.EqualFold(name, "q") {
 			var ok bool
 			if q, ok = qvalue(val); !ok {
 				return 0, false
@@ -171,13 +173,13 @@ func (vs *varyScratch) member(kind int, m []byte) (int, bool) {
 			continue
 		}
 		vs.buf = append(vs.buf, ';')
-		vs.buf = appendLowerRaw(vs.buf, name)
+		vs.buf = httpbytes.AppendLower(vs.buf, name)
 		if val != nil {
 			vs.buf = append(vs.buf, '=')
 			if kind == varyMediaList {
 				vs.buf = append(vs.buf, val...)
 			} else {
-				vs.buf = appendLowerRaw(vs.buf, val)
+				vs.buf = httpbytes.AppendLower(vs.buf, val)
 			}
 		}
 	}
@@ -222,15 +224,4 @@ func splitAt(b []byte, sep byte) int {
 		}
 	}
 	return len(b)
-}
-
-// appendLowerRaw appends s in lower case.
-func appendLowerRaw(dst, s []byte) []byte {
-	for _, c := range s {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-	}
-	return dst
 }

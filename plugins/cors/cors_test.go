@@ -4,84 +4,36 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/core/plugin/plugintest"
 	_ "github.com/moongate/moongate/plugins/keyauth"
-	"github.com/valyala/fasthttp"
 )
 
-func start(t *testing.T) (*gatewaytest.Gateway, *gatewaytest.Upstream) {
-	u := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
-		// A careless upstream that allows everyone.
-		ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
-		ctx.SetBodyString("ok")
-	})
-	g := gatewaytest.Start(t, `
+// apiChain is cors, then key-auth, in front of a careless upstream that
+// allows everyone.
+func apiChain(t *testing.T) *plugintest.Chain {
+	ch := plugintest.New(t, `
 [[consumers]]
 name = "alice"
 keys = ["alice-key"]
-[[upstreams]]
-name = "app"
-targets = [{ url = "`+u.URL+`" }]
-[[routes]]
-paths = ["/api/"]
-upstream = "app"
-  [[routes.plugins]]
-  name = "cors"
-  [routes.plugins.config]
-  origins = ["https://app.example.com", "http://localhost:3000"]
-  origin_patterns = ["https://*.tenants.example.com"]
-  methods = ["GET", "POST"]
-  headers = ["X-API-Key", "Content-Type"]
-  expose_headers = ["X-Request-Id"]
-  credentials = true
-  max_age = "5m"
-  [[routes.plugins]]
-  name = "key-auth"
+[[plugins]]
+name = "cors"
+[plugins.config]
+origins = ["https://app.example.com", "http://localhost:3000"]
+origin_patterns = ["https://*.tenants.example.com"]
+methods = ["GET", "POST"]
+headers = ["X-API-Key", "Content-Type"]
+expose_headers = ["X-Request-Id"]
+credentials = true
+max_age = "5m"
+[[plugins]]
+name = "key-auth"
 `)
-	return g, u
-}
-
-func TestPreflight(t *testing.T) {
-	g, u := start(t)
-	status, body, resp := gatewaytest.Do(t, "OPTIONS", g.URL+"/api/orders", nil, "Origin", "https://app.example.com",
-		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "x-api-key, content-type")
-	if status != 204 {
-		t.Fatalf("preflight: status %d: %s", status, body)
-	}
-	want := map[string]string{
-		"Access-Control-Allow-Origin":      "https://app.example.com",
-		"Access-Control-Allow-Credentials": "true",
-		"Access-Control-Allow-Methods":     "GET, POST",
-		"Access-Control-Allow-Headers":     "X-API-Key, Content-Type",
-		"Access-Control-Max-Age":           "300",
-	}
-	for k, v := range want {
-		if got := string(resp.Header.Peek(k)); got != v {
-			t.Fatalf("%s: %q, want %q", k, got, v)
-		}
-	}
-	if u.Hits() != 0 {
-		t.Fatal("preflight reached the upstream")
-	}
-	refused := [][]string{
-		{"Origin", "https://app.example.com", "Access-Control-Request-Method", "DELETE"},
-		{"Origin", "https://app.example.com", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "X-Admin"},
-		{"Origin", "https://app.example.com.evil.tld", "Access-Control-Request-Method", "GET"},
-		{"Origin", "null", "Access-Control-Request-Method", "GET"},
-	}
-	for _, h := range refused {
-		status, _, resp := gatewaytest.Do(t, "OPTIONS", g.URL+"/api/orders", nil, h...)
-		if status != 403 || len(resp.Header.Peek("Access-Control-Allow-Origin")) != 0 {
-			t.Fatalf("%v: status %d, ACAO %q", h, status, resp.Header.Peek("Access-Control-Allow-Origin"))
-		}
-	}
-	if u.Hits() != 0 {
-		t.Fatal("refused preflight reached the upstream")
-	}
+	ch.SetUpstream(plugintest.Reply{Header: []string{"Access-Control-Allow-Origin", "*"}, Body: "ok"})
+	return ch
 }
 
 func TestOriginLookAlikes(t *testing.T) {
-	g, _ := start(t)
+	ch := apiChain(t)
 	cases := []struct {
 		origin string
 		ok     bool
@@ -111,26 +63,70 @@ func TestOriginLookAlikes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.origin, func(t *testing.T) {
-			status, body, resp := gatewaytest.Do(t, "GET", g.URL+"/api/orders", nil, "Origin", tc.origin, "X-API-Key", "alice-key")
-			if status != 200 {
-				t.Fatalf("status %d: %s", status, body)
+			res := ch.Do(plugintest.Request{Header: []string{"Origin", tc.origin, "X-API-Key", "alice-key"}})
+			if res.Status != 200 {
+				t.Fatalf("status %d: %s", res.Status, res.Body)
 			}
-			acao := string(resp.Header.Peek("Access-Control-Allow-Origin"))
-			if tc.ok && (acao != tc.origin || string(resp.Header.Peek("Access-Control-Expose-Headers")) != "X-Request-Id") {
-				t.Fatalf("allowed origin: ACAO %q, expose %q", acao, resp.Header.Peek("Access-Control-Expose-Headers"))
+			h := &res.Response.Header
+			acao := string(h.Peek("Access-Control-Allow-Origin"))
+			if tc.ok && (acao != tc.origin || string(h.Peek("Access-Control-Expose-Headers")) != "X-Request-Id" ||
+				string(h.Peek("Access-Control-Allow-Credentials")) != "true") {
+				t.Fatalf("allowed origin: ACAO %q, expose %q, credentials %q", acao,
+					h.Peek("Access-Control-Expose-Headers"), h.Peek("Access-Control-Allow-Credentials"))
 			}
-			if !tc.ok && (acao != "" || len(resp.Header.Peek("Access-Control-Allow-Credentials")) != 0) {
+			// The upstream's "*" never reaches a look-alike.
+			if !tc.ok && (acao != "" || len(h.Peek("Access-Control-Allow-Credentials")) != 0) {
 				t.Fatalf("look-alike allowed: ACAO %q", acao)
 			}
-			if !strings.Contains(string(resp.Header.Peek("Vary")), "Origin") {
-				t.Fatalf("Vary %q lacks Origin", resp.Header.Peek("Vary"))
+			if !strings.Contains(string(h.Peek("Vary")), "Origin") {
+				t.Fatalf("Vary %q lacks Origin", h.Peek("Vary"))
 			}
 		})
 	}
 	// A refusal by a later step still carries the CORS headers, so the
 	// browser lets the page read the 401.
-	status, _, resp := gatewaytest.Do(t, "GET", g.URL+"/api/orders", nil, "Origin", "https://app.example.com")
-	if status != 401 || string(resp.Header.Peek("Access-Control-Allow-Origin")) != "https://app.example.com" {
-		t.Fatalf("401: status %d, ACAO %q", status, resp.Header.Peek("Access-Control-Allow-Origin"))
+	res := ch.Do(plugintest.Request{Header: []string{"Origin", "https://app.example.com"}})
+	if res.Status != 401 || string(res.Response.Header.Peek("Access-Control-Allow-Origin")) != "https://app.example.com" {
+		t.Fatalf("401: status %d, ACAO %q", res.Status, res.Response.Header.Peek("Access-Control-Allow-Origin"))
+	}
+}
+
+// A preflight is answered by the step: the later steps (key-auth, which
+// would refuse it) and the upstream never see it.
+func TestPreflightAnswers(t *testing.T) {
+	ch := apiChain(t)
+	res := ch.Do(plugintest.Request{Method: "OPTIONS", URL: "/orders", Header: []string{"Origin", "https://acme.tenants.example.com",
+		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type"}})
+	if res.Status != 204 || !res.Stopped {
+		t.Fatalf("status %d, stopped %v: %s", res.Status, res.Stopped, res.Body)
+	}
+	if got := string(res.Response.Header.Peek("Access-Control-Allow-Methods")); got != "GET, POST" {
+		t.Errorf("Allow-Methods %q", got)
+	}
+	if got := string(res.Response.Header.Peek("Access-Control-Max-Age")); got != "300" {
+		t.Errorf("Max-Age %q", got)
+	}
+	// An OPTIONS request that is not a preflight is an ordinary request.
+	res = ch.Do(plugintest.Request{Method: "OPTIONS", URL: "/orders", Header: []string{"X-API-Key", "alice-key"}})
+	if res.Stopped || res.Status != 200 {
+		t.Errorf("plain OPTIONS: status %d, stopped %v", res.Status, res.Stopped)
+	}
+}
+
+func TestConfigProblems(t *testing.T) {
+	for _, tc := range []struct{ config, want string }{
+		{`credentials = true`, "test.toml:3: plugins[0].config.origins: needs origins or origin_patterns"},
+		{`origins = ["*"]
+credentials = true`, `test.toml:4: plugins[0].config.origins[0]: "*" cannot be used with credentials = true: list the origins`},
+		{`origins = ["https://app.example.com/path"]`, `test.toml:4: plugins[0].config.origins[0]: must be an origin such as "https://app.example.com"`},
+		{`origin_patterns = ["https://*.com"]`, `test.toml:4: plugins[0].config.origin_patterns[0]: needs a domain of at least two labels after "*."`},
+		{`origin_patterns = ["https://app.*.example.com"]`, `test.toml:4: plugins[0].config.origin_patterns[0]: must look like "https://*.example.com"`},
+		{`origins = ["https://a.example.com"]
+methods = ["get"]`, `test.toml:5: plugins[0].config.methods[0]: must be an upper-case method, got "get"`},
+	} {
+		_, err := plugintest.Build("[[plugins]]\nname = \"cors\"\n[plugins.config]\n" + tc.config + "\n")
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s: got %v\nwant %s", tc.config, err, tc.want)
+		}
 	}
 }

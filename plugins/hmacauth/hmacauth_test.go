@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moongate/moongate/core/gateway/gatewaytest"
-	"github.com/valyala/fasthttp"
+	"github.com/moongate/moongate/core/plugin/plugintest"
 )
 
 const secret = "alice-shared-secret"
@@ -55,25 +54,19 @@ func digest(body string) string {
 	return "SHA-256=" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
-func TestSignedRequests(t *testing.T) {
-	u := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
-		ctx.SetBodyString(string(ctx.Request.Header.Peek("X-Consumer-Name")))
-	})
-	g := gatewaytest.Start(t, `
+// aliceChain is a hmac-auth step (sha256 only) and alice's secret.
+const aliceChain = `
 [[consumers]]
 name = "alice"
-hmac_secrets = [{ key = "alice-hmac", secret = "`+secret+`" }]
-[[upstreams]]
-name = "app"
-targets = [{ url = "`+u.URL+`" }]
-[[routes]]
-paths = ["/"]
-upstream = "app"
-  [[routes.plugins]]
-  name = "hmac-auth"
-  [routes.plugins.config]
-  algorithms = ["hmac-sha256"]
-`)
+hmac_secrets = [{ key = "alice-hmac", secret = "` + secret + `" }]
+[[plugins]]
+name = "hmac-auth"
+[plugins.config]
+algorithms = ["hmac-sha256"]
+`
+
+func TestSignedRequests(t *testing.T) {
+	ch := plugintest.New(t, aliceChain)
 	now := time.Now().UTC().Format(http.TimeFormat)
 	old := time.Now().Add(-10 * time.Minute).UTC().Format(http.TimeFormat)
 	std := "@request-target date"
@@ -115,18 +108,21 @@ upstream = "app"
 			if tc.sendAs != "" {
 				method = tc.sendAs
 			}
-			status, got, resp := gatewaytest.Do(t, method, g.URL+target, body, tc.s.authorization()...)
-			if status != tc.status {
-				t.Fatalf("status %d, want %d: %s", status, tc.status, got)
+			res := ch.Do(plugintest.Request{Method: method, URL: target, Body: string(body), Header: tc.s.authorization()})
+			if res.Status != tc.status {
+				t.Fatalf("status %d, want %d: %s", res.Status, tc.status, res.Body)
 			}
-			if status == 200 && string(got) != "alice" {
-				t.Fatalf("upstream saw consumer %q", got)
+			if res.Status == 200 && string(res.Sent.Header.Peek("X-Consumer-Name")) != "alice" {
+				t.Fatalf("upstream saw consumer %q", res.Sent.Header.Peek("X-Consumer-Name"))
 			}
-			if status == 401 {
-				if !strings.HasPrefix(string(resp.Header.Peek("WWW-Authenticate")), "Signature ") {
-					t.Fatalf("WWW-Authenticate %q", resp.Header.Peek("WWW-Authenticate"))
+			if res.Status == 401 {
+				if !res.Stopped {
+					t.Fatal("a refused request went on")
 				}
-				if strings.Contains(string(got), secret) {
+				if !strings.HasPrefix(string(res.Response.Header.Peek("WWW-Authenticate")), "Signature ") {
+					t.Fatalf("WWW-Authenticate %q", res.Response.Header.Peek("WWW-Authenticate"))
+				}
+				if strings.Contains(res.Body, secret) {
 					t.Fatal("secret in body")
 				}
 			}
@@ -134,8 +130,21 @@ upstream = "app"
 	}
 	for _, h := range []string{"Signature", "Signature ", `Signature keyId="alice-hmac"`, `Signature keyId=alice,signature=x`,
 		`Signature keyId="alice-hmac",signature="!!!",headers="date"`, `Signature keyId="alice-hmac",signature="` + strings.Repeat("A", 3000) + `"`} {
-		if status, body, _ := gatewaytest.Do(t, "GET", g.URL+"/x", nil, "Authorization", h, "Date", now); status != 401 {
-			t.Fatalf("%.40q: status %d, want 401: %s", h, status, body)
+		if res := ch.Do(plugintest.Request{URL: "/x", Header: []string{"Authorization", h, "Date", now}}); res.Status != 401 {
+			t.Fatalf("%.40q: status %d, want 401: %s", h, res.Status, res.Body)
+		}
+	}
+}
+
+func TestConfigProblems(t *testing.T) {
+	for _, tc := range []struct{ config, want string }{
+		{`algorithms = ["hmac-md5"]`, "test.toml:4: plugins[0].config.algorithms[0]:"},
+		{`clock_skew = "forever"`, "test.toml:4: plugins[0].config.clock_skew:"},
+		{`anonymous = "ghost"`, `test.toml:4: plugins[0].config.anonymous: unknown consumer "ghost"`},
+	} {
+		_, err := plugintest.Build("[[plugins]]\nname = \"hmac-auth\"\n[plugins.config]\n" + tc.config + "\n")
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s: got %v\nwant %s", tc.config, err, tc.want)
 		}
 	}
 }

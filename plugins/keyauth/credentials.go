@@ -7,6 +7,7 @@ import (
 
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/httpbytes"
 )
 
 // keys are the consumers' API keys, [[consumers]] keys: each a key, or
@@ -68,26 +69,13 @@ func KeyHash(key string) (sum [32]byte, ok bool) {
 			return sum, false
 		}
 		for i := 0; i < 32; i++ {
-			hi, ok1 := unhex(h[2*i])
-			lo, ok2 := unhex(h[2*i+1])
-			if !ok1 || !ok2 {
+			b, ok := httpbytes.HexByte(h[2*i], h[2*i+1])
+			if !ok {
 				return sum, false
 			}
-			sum[i] = hi<<4 | lo
+			sum[i] = b
 		}
 		return sum, true
 	}
 	return sha256.Sum256([]byte(key)), true
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }

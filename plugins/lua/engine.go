@@ -108,12 +108,12 @@ func (s Step) OnRequest(c *plugin.Context) error { return s.run(c, onRequest) }
 // OnResponse implements plugin.ResponseHandler.
 func (s Step) OnResponse(c *plugin.Context) error { return s.run(c, onResponse) }
 
-// OnLog implements plugin.LogHandler. Errors are logged here: the log
-// phase has no response to fail.
+// OnLog implements plugin.LogHandler. Errors are logged here, with the
+// step's logger (which names the route and the step): the log phase has
+// no response to fail.
 func (s Step) OnLog(c *plugin.Context) {
 	if err := s.run(c, onLog); err != nil {
-		c.LogAttrs(slog.LevelError, "step failed", slog.String("step", s.path),
-			slog.String("phase", "log"), slog.String("error", err.Error()))
+		c.LogAttrs(slog.LevelError, "step failed", slog.String("phase", "log"), slog.String("error", err.Error()))
 	}
 }
 

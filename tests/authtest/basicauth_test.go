@@ -18,6 +18,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
+// TestBasicAuth: a bcrypt and a plain password through a real gateway;
+// the table of malformed and wrong credentials is a unit test of
+// plugins/basicauth.
 func TestBasicAuth(t *testing.T) {
 	u := startRecorder(t)
 	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret pass:word"), bcrypt.MinCost)
@@ -42,22 +45,9 @@ upstream = "app"
 		status int
 	}{
 		{"Basic " + b64("alice:s3cret pass:word"), 200},
-		{"basic " + b64("alice:s3cret pass:word"), 200},
 		{"Basic " + b64("bob:plain-pw"), 200},
 		{"Basic " + b64("alice:wrong"), 401},
-		{"Basic " + b64("bob:plain-pw "), 401},
-		{"Basic " + b64("carol:plain-pw"), 401},
-		{"Basic " + b64(":plain-pw"), 401},
-		{"Basic " + b64("bobplain-pw"), 401},
-		{"Basic " + b64(""), 401},
 		{"Basic !!!not-base64!!!", 401},
-		{"Basic " + b64("bob:plain-pw")[:5], 401},
-		{"Basic " + strings.Repeat("QUFB", 400), 401},
-		{"Basic", 401},
-		{"Basic ", 401},
-		{"Basicx " + b64("bob:plain-pw"), 401},
-		{"Bearer " + b64("bob:plain-pw"), 401},
-		{b64("bob:plain-pw"), 401},
 		{"", 401},
 	}
 	for _, tc := range cases {
@@ -76,8 +66,8 @@ upstream = "app"
 			t.Fatal("hide_credentials: Authorization forwarded")
 		}
 	}
-	if u.Hits() != 3 {
-		t.Fatalf("upstream hits %d, want 3", u.Hits())
+	if u.Hits() != 2 {
+		t.Fatalf("upstream hits %d, want 2", u.Hits())
 	}
 }
 

@@ -3,10 +3,9 @@ package chain
 import (
 	"errors"
 	"log/slog"
-	"strconv"
 	"strings"
+	"time"
 
-	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/moongate/moongate/core/plugin"
 )
@@ -15,33 +14,60 @@ import (
 // same value as a *plugin.Context (see core/internal/reqctx).
 type Context = reqctx.Context
 
-// step is one built step of a chain, with its phase handlers looked up once.
-type step struct {
-	id       string // identity in the merge of global and route steps
-	label    string // plugin name or script path, for logs
-	instance any
-	req      plugin.RequestHandler
-	resp     plugin.ResponseHandler
-	log      plugin.LogHandler
-	cont     bool // on_error = "continue"
-}
-
 // Chain is the ordered, immutable list of steps of one route, built once
 // per configuration load and shared by all its requests.
 type Chain struct {
-	steps    []*step
+	slots    []slot
 	hasLog   bool
 	original bool // a step reads the client's original headers
+	// timed: the chain times its steps, since its observer observes one
+	// of them or one of them reads the times (plugin.StepTimesUser);
+	// other chains pay nothing for it.
+	timed bool
+}
+
+// newChain returns the chain of route made of steps, each step with its
+// logger (tagged from base; none when base is nil) and its observer.
+func newChain(route string, steps []*step, base *slog.Logger, obs Observer) *Chain {
+	ch := &Chain{slots: make([]slot, len(steps))}
+	for i, s := range steps {
+		sl := &ch.slots[i]
+		sl.step, sl.index = s, i
+		if base != nil {
+			sl.logger = base.With(slog.String("route", route), slog.String("step", s.label))
+		}
+		if obs != nil {
+			sl.obs = obs.Step(StepInfo{Route: route, Index: i, Name: s.label})
+		}
+		ch.hasLog = ch.hasLog || s.log != nil
+		if u, ok := s.instance.(plugin.OriginalHeadersUser); ok && u.UsesOriginalHeaders() {
+			ch.original = true
+		}
+		u, ok := s.instance.(plugin.StepTimesUser)
+		ch.timed = ch.timed || sl.obs != nil || ok && u.UsesStepTimes()
+	}
+	for i := range ch.slots {
+		ch.slots[i].timed = ch.timed
+	}
+	return ch
+}
+
+// start reads the clock at the start of a phase of a timed chain.
+func (ch *Chain) start() time.Duration {
+	if !ch.timed {
+		return 0
+	}
+	return clock()
 }
 
 // Len returns the number of steps.
-func (ch *Chain) Len() int { return len(ch.steps) }
+func (ch *Chain) Len() int { return len(ch.slots) }
 
 // Labels returns the steps' names (plugin names or script paths), in order.
 func (ch *Chain) Labels() []string {
-	out := make([]string, len(ch.steps))
-	for i, s := range ch.steps {
-		out[i] = s.label
+	out := make([]string, len(ch.slots))
+	for i := range ch.slots {
+		out[i] = ch.slots[i].label
 	}
 	return out
 }
@@ -51,7 +77,8 @@ func (ch *Chain) Labels() []string {
 func (ch *Chain) Answers() (plugin.Answer, []string) {
 	best := plugin.AnswerNever
 	var labels []string
-	for _, s := range ch.steps {
+	for i := range ch.slots {
+		s := &ch.slots[i]
 		r, ok := s.instance.(plugin.Responder)
 		if !ok || s.req == nil {
 			continue
@@ -97,55 +124,74 @@ func NewRoute(name string, ch *Chain, up reqctx.Upstream) *Route {
 // Serve runs c through the route: the request phase, the upstream unless a
 // step answered, then the response phase in reverse order. Errors become
 // error responses; Serve itself does not fail.
+//
+// On a timed chain, each phase of each step is timed (Context.StepTime,
+// Observer) from the end of the step before it in the phase, or the
+// phase's start, to its own end: one clock read per step, shared with
+// the next; the engine's work between two steps counts to the later one.
+// The upstream call is no step's.
 func (r *Route) Serve(c *Context) {
-	steps := r.Chain.steps
-	if r.Chain.original {
+	ch := r.Chain
+	if ch.original {
 		c.KeepOriginalHeaders()
 	}
-	pc := (*plugin.Context)(c)
-	c.SetPhase(reqctx.PhaseRequest)
-	for i, s := range steps {
-		c.SetDepth(i + 1)
-		if s.req == nil {
-			continue
-		}
-		if err := s.req.OnRequest(pc); err != nil {
-			if stepFailed(c, s, err) {
-				break
-			}
-			continue
-		}
-		if c.Answered() {
-			break
-		}
-	}
+	t := ch.requestPhase(c)
 	// The upstream's reason phrase belongs to the upstream's status.
 	upstreamStatus := 0
 	if !c.Answered() {
 		c.SetPhase(reqctx.PhaseNone)
 		r.forward(c)
 		upstreamStatus = c.Response.StatusCode()
+		t = -1
 	}
-	c.SetPhase(reqctx.PhaseResponse)
-	for i := c.Depth() - 1; i >= 0; i-- {
-		if c.HasDeferredHeaders() {
-			c.ApplyResponseHeaders(i + 1)
-		}
-		s := steps[i]
-		if s.resp == nil {
-			continue
-		}
-		if err := s.resp.OnResponse(pc); err != nil {
-			stepFailed(c, s, err)
-		}
-	}
-	c.SetPhase(reqctx.PhaseNone)
+	ch.responsePhase(c, t)
 	if c.Response.StatusCode() != upstreamStatus {
 		// A step changed the status, or produced the response: the status
 		// line gets the standard phrase of the status sent, never the
 		// upstream's phrase of another status ("418 OK").
 		c.Response.Header.SetStatusMessage(nil)
 	}
+}
+
+// requestPhase runs the request phase of the steps, in order, until one
+// answers, and returns the clock when it ended (-1 for a chain without
+// steps).
+func (ch *Chain) requestPhase(c *Context) time.Duration {
+	c.SetPhase(reqctx.PhaseRequest)
+	if len(ch.slots) == 0 {
+		return -1
+	}
+	t := ch.start()
+	for i := range ch.slots {
+		s := &ch.slots[i]
+		c.SetDepth(i + 1)
+		if s.req == nil {
+			continue
+		}
+		var stop bool
+		if stop, t = s.onRequest(c, t); stop {
+			break
+		}
+	}
+	return t
+}
+
+// responsePhase runs the response phase of the steps whose request phase
+// ran, in reverse order, from t on the clock (-1: from now).
+func (ch *Chain) responsePhase(c *Context, t time.Duration) {
+	c.SetPhase(reqctx.PhaseResponse)
+	if t < 0 && c.Depth() > 0 {
+		t = ch.start()
+	}
+	for i := c.Depth() - 1; i >= 0; i-- {
+		if c.HasDeferredHeaders() {
+			c.ApplyResponseHeaders(i + 1)
+		}
+		if s := &ch.slots[i]; s.resp != nil {
+			t = s.onResponse(c, t)
+		}
+	}
+	c.SetPhase(reqctx.PhaseNone)
 }
 
 var errNoUpstream = plugin.NewError(502, "route has no upstream")
@@ -222,31 +268,6 @@ func afterSegments(path []byte, n int) []byte {
 	return rest
 }
 
-// stepFailed handles an error returned by step s and reports whether the
-// current phase must stop. A 4xx *Error is the step's deliberate answer;
-// anything else is a failure, logged, then skipped (on_error = "continue")
-// or answered with 500 (or the error's own 5xx status). The log line
-// names the route, the step and the error (a script's error starts with
-// its file and line); the client's answer names none of them.
-func stepFailed(c *Context, s *step, err error) bool {
-	var e *plugin.Error
-	if errors.As(err, &e) && e.Status < 500 {
-		c.Error(e.Status, e.Message)
-		return true
-	}
-	c.LogAttrs(slog.LevelError, "step failed", slog.String("step", s.label),
-		slog.String("phase", c.Phase().String()), slog.String("error", err.Error()))
-	if s.cont {
-		return false
-	}
-	if e != nil {
-		c.Error(e.Status, e.Message)
-	} else {
-		c.Error(500, "internal error")
-	}
-	return true
-}
-
 // Rewrite is a compiled upstream path template: literal text, path
 // parameters "{name}" and "{*}", what follows the matched prefix.
 type Rewrite struct {
@@ -289,154 +310,4 @@ func (rw *Rewrite) append(dst []byte, c *Context, rest []byte) []byte {
 		}
 	}
 	return dst
-}
-
-// Builder builds the chains of one configuration. Global steps are built
-// once and shared by every route that keeps them.
-type Builder struct {
-	env      *plugin.Env
-	global   []*step
-	built    []any // every instance, for Cleanup
-	problems config.Problems
-}
-
-// NewBuilder builds the global chain of env.Config.
-func NewBuilder(env *plugin.Env) *Builder {
-	b := &Builder{env: env}
-	for i := range env.Config.Plugins {
-		// One entry per global step, nil when disabled, so that indexes
-		// match the configuration's in Chain.
-		b.global = append(b.global, b.build(&env.Config.Plugins[i], "plugins["+strconv.Itoa(i)+"]", ""))
-	}
-	return b
-}
-
-// Chain builds the chain of route i: the global steps, where a route step
-// with the same name replaces a global step in place (enabled = false
-// removes it for this route), then the route's other steps in order.
-func (b *Builder) Chain(i int) *Chain {
-	r := &b.env.Config.Routes[i]
-	steps := make([]*step, len(b.global))
-	copy(steps, b.global)
-	ids := make([]string, len(b.env.Config.Plugins))
-	for j := range b.env.Config.Plugins {
-		ids[j] = b.env.Config.Plugins[j].ID()
-	}
-	for j := range r.Plugins {
-		st := &r.Plugins[j]
-		s := b.build(st, "routes["+strconv.Itoa(i)+"].plugins["+strconv.Itoa(j)+"]", r.Name)
-		replaced := false
-		for k, id := range ids {
-			if id != "" && id == st.ID() {
-				steps[k] = s
-				replaced = true
-				break
-			}
-		}
-		if !replaced && s != nil {
-			steps = append(steps, s)
-			ids = append(ids, st.ID())
-		}
-	}
-	ch := &Chain{}
-	for _, s := range steps {
-		if s == nil {
-			continue
-		}
-		ch.steps = append(ch.steps, s)
-		ch.hasLog = ch.hasLog || s.log != nil
-		if u, ok := s.instance.(plugin.OriginalHeadersUser); ok && u.UsesOriginalHeaders() {
-			ch.original = true
-		}
-	}
-	return ch
-}
-
-// build builds one step; nil for a disabled step or one that failed (the
-// failure is recorded).
-func (b *Builder) build(st *config.Step, path, route string) *step {
-	var f plugin.Factory
-	var ok bool
-	label := st.Name
-	if st.Script != "" {
-		label = st.Script
-		f, ok = plugin.ScriptEngine(st.Script)
-		if !ok {
-			b.problem(path+".script", "no script engine for "+strconv.Quote(st.Script)+" (scripts end in .lua)")
-			return nil
-		}
-	} else {
-		f, ok = plugin.Lookup(st.Name)
-		if !ok {
-			names := plugin.Names()
-			hint := "known: " + strings.Join(names, ", ")
-			if s := config.Suggest(st.Name, names); s != "" {
-				hint = "did you mean " + strconv.Quote(s) + "?"
-			}
-			b.problem(path+".name", "unknown plugin "+strconv.Quote(st.Name)+" ("+hint+")")
-			return nil
-		}
-	}
-	if !st.Enabled {
-		return nil
-	}
-	inst, err := f(plugin.Spec{Name: label, Config: st.Config, Step: *st, Path: path, Route: route, Env: b.env})
-	if err != nil {
-		var ps config.Problems
-		var p config.Problem
-		switch {
-		case errors.As(err, &ps):
-			b.problems = append(b.problems, ps...)
-		case errors.As(err, &p):
-			b.problems = append(b.problems, p)
-		default:
-			b.problem(path, "plugin "+strconv.Quote(label)+": "+err.Error())
-		}
-		return nil
-	}
-	s := &step{id: st.ID(), label: label, instance: inst, cont: st.OnError == "continue"}
-	s.req, _ = inst.(plugin.RequestHandler)
-	s.resp, _ = inst.(plugin.ResponseHandler)
-	s.log, _ = inst.(plugin.LogHandler)
-	if f, ok := inst.(plugin.PhaseFilter); ok {
-		if !f.Handles(plugin.PhaseRequest) {
-			s.req = nil
-		}
-		if !f.Handles(plugin.PhaseResponse) {
-			s.resp = nil
-		}
-		if !f.Handles(plugin.PhaseLog) {
-			s.log = nil
-		}
-	}
-	if s.req == nil && s.resp == nil && s.log == nil {
-		b.problem(path, "plugin "+strconv.Quote(label)+" implements no phase")
-		return nil
-	}
-	b.built = append(b.built, inst)
-	return s
-}
-
-func (b *Builder) problem(path, reason string) {
-	b.problems = append(b.problems, b.env.Config.Problem(path, reason))
-}
-
-// Problems returns what went wrong building steps.
-func (b *Builder) Problems() config.Problems { return b.problems }
-
-// Instances returns every plugin instance built, for Cleanup.
-func (b *Builder) Instances() []any { return b.built }
-
-// Cleanup calls Cleanup on every instance that has it and returns the
-// errors joined.
-func Cleanup(instances []any) error {
-	var errs []error
-	for _, inst := range instances {
-		if cl, ok := inst.(plugin.Cleaner); ok {
-			if err := cl.Cleanup(); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	return errors.Join(errs...)
 }

@@ -82,7 +82,7 @@ func (statusUpstream) Forward(c *Context) error {
 func TestFailedStepAnswer(t *testing.T) {
 	for _, phase := range []plugin.Phase{plugin.PhaseRequest, plugin.PhaseResponse} {
 		var logs bytes.Buffer
-		r := NewRoute("canary", &Chain{steps: []*step{{label: "scripts/canary.lua", req: failingStep{phase}, resp: failingStep{phase}}}},
+		r := NewRoute("canary", newChain("canary", []*step{{label: "scripts/canary.lua", req: failingStep{phase}, resp: failingStep{phase}}}, nil, nil),
 			statusUpstream{})
 		fc := &fasthttp.RequestCtx{}
 		fc.Init(&fasthttp.Request{}, nil, nil)
@@ -129,10 +129,10 @@ func (d deferStep) OnResponse(c *plugin.Context) error {
 // see it, as they would not see what its response phase sets.
 func TestDeferredResponseHeadersOnionOrder(t *testing.T) {
 	var seen []string
-	r := NewRoute("r", &Chain{steps: []*step{
+	r := NewRoute("r", newChain("r", []*step{
 		{label: "a", req: deferStep{"A", &seen}, resp: deferStep{"A", &seen}},
 		{label: "b", req: deferStep{"B", &seen}, resp: deferStep{"B", &seen}},
-	}}, statusUpstream{})
+	}, nil, nil), statusUpstream{})
 	fc := &fasthttp.RequestCtx{}
 	fc.Init(&fasthttp.Request{}, nil, nil)
 	c := reqctx.Acquire(fc)

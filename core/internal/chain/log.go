@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	"github.com/moongate/moongate/core/internal/reqctx"
-	"github.com/moongate/moongate/core/plugin"
 )
 
 // The log phase runs on a few worker goroutines fed by a bounded queue, so
@@ -54,19 +53,30 @@ func logWorker() {
 	}
 }
 
+// runLog runs the log phase of the steps whose request phase ran, in
+// order. A step that panics ends the phase for the steps after it: the
+// panic is logged with the step's logger, and counts as Failed.
 func runLog(c *Context) {
+	ch := c.Route().Engine.(*Route).Chain
+	var s *slot // the step running
+	t := ch.start()
 	defer func() {
 		if p := recover(); p != nil {
 			c.LogAttrs(slog.LevelError, "log phase panicked", slog.Any("panic", p))
+			c.SetStepLogger(nil)
+			if s != nil {
+				s.done(c, reqctx.PhaseLog, s.now()-t, Failed)
+			}
 		}
 		c.SetPhase(reqctx.PhaseNone)
 		c.Done()
 	}()
 	c.SetPhase(reqctx.PhaseLog)
-	pc := (*plugin.Context)(c)
-	for _, s := range c.Route().Engine.(*Route).Chain.steps[:c.Depth()] {
-		if s.log != nil {
-			s.log.OnLog(pc)
+	slots := ch.slots[:c.Depth()]
+	for i := range slots {
+		if s = &slots[i]; s.log != nil {
+			t = s.onLog(c, t)
 		}
 	}
+	s = nil
 }

@@ -3,7 +3,6 @@ package echo
 import (
 	"encoding/json"
 	"net"
-	"sort"
 
 	"github.com/valyala/fasthttp"
 )
@@ -30,17 +29,14 @@ func Handler(ctx *fasthttp.RequestCtx) {
 		Body:    string(ctx.PostBody()),
 		From:    ctx.RemoteAddr().String(),
 	}
-	var names []string
 	for k, v := range ctx.Request.Header.All() {
 		name := string(k)
 		if prev, ok := r.Headers[name]; ok {
 			r.Headers[name] = prev + ", " + string(v)
 			continue
 		}
-		names = append(names, name)
 		r.Headers[name] = string(v)
 	}
-	sort.Strings(names)
 	b, _ := json.MarshalIndent(r, "", "  ")
 	ctx.SetContentType("application/json")
 	ctx.SetBody(append(b, '\n'))

@@ -146,7 +146,8 @@ type Context struct {
 	clientIP   netip.Addr
 	trusted    *realip.Trusted
 	upstreams  UpstreamLookup
-	logger     *slog.Logger
+	logger     *slog.Logger // the process logger
+	stepLogger *slog.Logger // the running step's, tagged with route and step; nil outside a step
 	start      time.Time
 	bodySize   int
 	requestID  []byte
@@ -163,6 +164,11 @@ type Context struct {
 	// for them (plugin.OriginalHeadersUser).
 	orig    fasthttp.RequestHeader
 	origSet bool
+
+	// How long each step took in each phase (SetStepTime), by step
+	// index and phase; rows below timedSteps may be set.
+	stepTimes  [MaxTimedSteps][3]time.Duration
+	timedSteps int
 
 	// Copies of the headers, for the log phase.
 	logReq  fasthttp.Request
@@ -201,7 +207,9 @@ func Release(c *Context) {
 	c.phase, c.depth, c.answered, c.pathSet, c.detached, c.prefixSegs = PhaseNone, 0, false, false, false, -1
 	c.target = ""
 	c.tls, c.localPort, c.remote, c.clientIP = false, 0, netip.Addr{}, netip.Addr{}
-	c.trusted, c.upstreams, c.logger = nil, nil, nil
+	c.trusted, c.upstreams, c.logger, c.stepLogger = nil, nil, nil, nil
+	clear(c.stepTimes[:c.timedSteps])
+	c.timedSteps = 0
 	c.start, c.bodySize = time.Time{}, 0
 	c.requestID = c.requestID[:0]
 	for i := 0; i < c.nvalues; i++ {
@@ -409,28 +417,61 @@ func (c *Context) Trusted() *realip.Trusted { return c.trusted }
 // Start returns when the request started.
 func (c *Context) Start() time.Time { return c.start }
 
-// Logger returns the process logger.
+// Logger returns the running step's logger, tagged with the route and
+// the step (see SetStepLogger); outside a step, the process logger.
 func (c *Context) Logger() *slog.Logger {
+	if c.stepLogger != nil {
+		return c.stepLogger
+	}
 	if c.logger == nil {
 		return slog.Default()
 	}
 	return c.logger
 }
 
-// LogAttrs logs msg with the route and request ID attached.
+// SetStepLogger makes l the logger of the step about to run, nil when
+// it has returned. The engine calls it around each phase of a step.
+func (c *Context) SetStepLogger(l *slog.Logger) { c.stepLogger = l }
+
+// LogAttrs logs msg with the route and request ID attached (the step's
+// logger has the route already, and the step).
 func (c *Context) LogAttrs(level slog.Level, msg string, attrs ...slog.Attr) {
 	l := c.Logger()
 	if !l.Enabled(context.Background(), level) {
 		return
 	}
 	extra := make([]slog.Attr, 0, len(attrs)+2)
-	if c.route != nil {
+	if c.route != nil && c.stepLogger == nil {
 		extra = append(extra, slog.String("route", c.route.Name))
 	}
 	if len(c.requestID) > 0 {
 		extra = append(extra, slog.String("request_id", string(c.requestID)))
 	}
 	l.LogAttrs(context.Background(), level, msg, append(extra, attrs...)...)
+}
+
+// MaxTimedSteps is how many steps of a chain have their times kept on
+// the context (StepTime); the engine times the steps past it for its
+// observer only.
+const MaxTimedSteps = 16
+
+// SetStepTime records that the step at index i of the chain took d in
+// phase p. The engine calls it as each step returns.
+func (c *Context) SetStepTime(i int, p Phase, d time.Duration) {
+	if i < 0 || i >= MaxTimedSteps || p < PhaseRequest || p > PhaseLog {
+		return
+	}
+	c.stepTimes[i][p-PhaseRequest] = d
+	c.timedSteps = max(c.timedSteps, i+1)
+}
+
+// StepTime returns how long the step at index i took in phase p of this
+// request (see plugin.Context.StepTime); 0 when it has not run that phase.
+func (c *Context) StepTime(i int, p Phase) time.Duration {
+	if i < 0 || i >= MaxTimedSteps || p < PhaseRequest || p > PhaseLog {
+		return 0
+	}
+	return c.stepTimes[i][p-PhaseRequest]
 }
 
 // RequestID returns the request's ID; nil if none.
@@ -596,6 +637,21 @@ func (c *Context) BodySize() int {
 		return c.bodySize
 	}
 	return responseBodySize(c.Response)
+}
+
+// streamTaker is implemented by streamed response bodies a step may take
+// over (core/upstream's).
+type streamTaker interface {
+	Take() io.ReadCloser
+}
+
+// TakeResponseStream takes over the streamed response body; see
+// plugin.Context.TakeResponseStream.
+func (c *Context) TakeResponseStream() io.ReadCloser {
+	if t, ok := c.Response.BodyStream().(streamTaker); ok {
+		return t.Take()
+	}
+	return nil
 }
 
 // responseBodySize is the size of a buffered body, or the announced size of

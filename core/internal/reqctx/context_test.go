@@ -1,7 +1,9 @@
 package reqctx
 
 import (
+	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 )
@@ -42,5 +44,28 @@ func TestWriteErrorEscapes(t *testing.T) {
 	want := `{"error":"bad \"thing\"\n\u003cscript\u003e","status":400,"request_id":"id-1"}` + "\n"
 	if string(resp.Body()) != want || resp.StatusCode() != 400 || string(resp.Header.ContentType()) != "application/json" {
 		t.Errorf("got %d %q %s", resp.StatusCode(), resp.Header.ContentType(), resp.Body())
+	}
+}
+
+// TestWriteErrorInvalidUTF8: a message or request ID with bytes that are
+// not UTF-8 (a script's error text, a client's ID) still makes a valid
+// JSON body, each bad byte read as U+FFFD.
+func TestWriteErrorInvalidUTF8(t *testing.T) {
+	var resp fasthttp.Response
+	WriteError(&resp, 500, "bad \xff byte", []byte("id-\xc3"))
+	var got struct {
+		Error     string `json:"error"`
+		RequestID string `json:"request_id"`
+	}
+	// JSON text is UTF-8 (RFC 8259 §8.1); encoding/json alone would
+	// accept the bad bytes.
+	if !utf8.Valid(resp.Body()) {
+		t.Fatalf("body is not UTF-8: %q", resp.Body())
+	}
+	if err := json.Unmarshal(resp.Body(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Error != "bad \uFFFD byte" || got.RequestID != "id-\uFFFD" {
+		t.Errorf("got %q, %q; want %q, %q", got.Error, got.RequestID, "bad \uFFFD byte", "id-\uFFFD")
 	}
 }

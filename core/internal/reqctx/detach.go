@@ -9,10 +9,10 @@ import (
 // Detach returns a new Context for a request that a step sends on its own,
 // outside the client's flow (see plugin.Context.Detach). It has c's route,
 // upstream, target, matched prefix, path parameters (copied), client
-// address, TLS flag, trusted proxies, upstream lookup, logger, consumer,
-// request ID and cache key parts (copied), and req and resp as its request
-// and response; no fasthttp context. Send it with Forward, release it with
-// Release.
+// address, TLS flag, trusted proxies, upstream lookup, loggers (the
+// step's, when a step detaches it), consumer, request ID and cache key
+// parts (copied), and req and resp as its request and response; no
+// fasthttp context. Send it with Forward, release it with Release.
 func (c *Context) Detach(req *fasthttp.Request, resp *fasthttp.Response) *Context {
 	d := pool.Get().(*Context)
 	d.detached = true
@@ -25,7 +25,7 @@ func (c *Context) Detach(req *fasthttp.Request, resp *fasthttp.Response) *Contex
 	d.detachParams()
 	d.pathSet, d.target, d.prefixSegs = c.pathSet, c.target, c.prefixSegs
 	d.tls, d.remote, d.clientIP = c.tls, c.remote, c.clientIP
-	d.trusted, d.upstreams, d.logger = c.trusted, c.upstreams, c.logger
+	d.trusted, d.upstreams, d.logger, d.stepLogger = c.trusted, c.upstreams, c.logger, c.stepLogger
 	d.requestID = append(d.requestID[:0], c.requestID...)
 	d.cacheKey = append(d.cacheKey[:0], c.cacheKey...)
 	d.start = time.Now()

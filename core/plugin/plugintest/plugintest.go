@@ -1,12 +1,8 @@
-// Package plugintest runs plugins without a gateway: it builds a request
-// Context for a hand-made fasthttp request, and a route's chain of steps
-// from configuration, as the gateway builds them, with a synthetic
-// upstream. Plugin tests and benchmarks use it, and so does the Lua
-// harness behind `moongate script run` and `moongate script test`.
 package plugintest
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"time"
 
@@ -22,16 +18,19 @@ import (
 
 // NewContext returns a Context for the request in fc, as the gateway makes
 // one before routing: no route, no upstream, no consumer. Call a step's
-// handlers with it directly; release it with Release.
+// handlers with it directly; release it with Release. ContextFor builds
+// the request too.
 func NewContext(fc *fasthttp.RequestCtx) *plugin.Context {
 	return (*plugin.Context)(reqctx.Acquire(fc))
 }
 
-// Release returns a Context from NewContext or Chain.Context to the pool.
+// Release returns a Context from NewContext, ContextFor or Chain.Context
+// to the pool.
 func Release(c *plugin.Context) { reqctx.Release((*reqctx.Context)(c)) }
 
 // Upstream is a synthetic upstream: Forward fills c.Response (or returns
 // an error, such as a *plugin.Error with 502) as a real upstream would.
+// Reply is the simplest one.
 type Upstream interface {
 	Name() string
 	Forward(c *plugin.Context) error
@@ -52,7 +51,7 @@ type Options struct {
 	// Store is the shared store the steps take namespaces of; nil: none.
 	Store *store.Store
 	// Logger is the process logger the steps and the chain log to; nil:
-	// slog.Default.
+	// the chain keeps what is logged (Chain.Logs).
 	Logger *slog.Logger
 	// Upstream is the route's upstream; nil: none (a request that no step
 	// answers gets 502 "route has no upstream").
@@ -71,6 +70,9 @@ type Chain struct {
 	trusted   *realip.Trusted
 	lookup    reqctx.UpstreamLookup
 	logger    *slog.Logger
+	logs      *Logs    // what is logged, when the chain was given no logger
+	up        Upstream // the route's upstream; nil: none
+	res       *Result  // the request Do is running, nil outside Do
 }
 
 // NewChain builds the steps of o. Problems (an unknown plugin, a bad
@@ -88,9 +90,22 @@ func NewChain(o Options) (*Chain, error) {
 	}
 	cfg.Plugins = nil
 	cfg.Routes = []config.Route{{Name: o.Route, Paths: []string{"/"}, Plugins: o.Steps}}
-	env := &plugin.Env{Logger: o.Logger, Config: &cfg, Store: o.Store}
+	return build(&cfg, o.Store, o.Logger, o.Upstream, o.Upstreams, realip.NewTrusted(nil))
+}
+
+// build builds the chain of cfg's first route: its global steps merged
+// with the route's own, as the gateway does.
+func build(cfg *config.Config, st *store.Store, logger *slog.Logger, up Upstream,
+	upstreams func(string) Upstream, trusted *realip.Trusted) (*Chain, error) {
+	ch := &Chain{trusted: trusted, up: up}
+	if logger == nil {
+		ch.logs = NewLogs()
+		logger = slog.New(ch.logs)
+	}
+	ch.logger = logger
+	env := &plugin.Env{Logger: logger, Config: cfg, Store: st}
 	if len(cfg.Consumers) > 0 {
-		reg, err := consumer.New(&cfg)
+		reg, err := consumer.New(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -102,16 +117,12 @@ func NewChain(o Options) (*Chain, error) {
 		chain.Cleanup(b.Instances())
 		return nil, ps
 	}
-	ch := &Chain{instances: b.Instances(), trusted: realip.NewTrusted(nil), logger: o.Logger}
-	var up reqctx.Upstream
-	if o.Upstream != nil {
-		up = adapter{o.Upstream}
-	}
-	ch.route = chain.NewRoute(o.Route, steps, up)
-	if o.Upstreams != nil {
+	ch.instances = b.Instances()
+	ch.route = chain.NewRoute(cfg.Routes[0].Name, steps, adapter{ch: ch})
+	if upstreams != nil {
 		ch.lookup = func(name string) reqctx.Upstream {
-			if u := o.Upstreams(name); u != nil {
-				return adapter{u}
+			if u := upstreams(name); u != nil {
+				return adapter{ch: ch, u: u}
 			}
 			return nil
 		}
@@ -119,11 +130,72 @@ func NewChain(o Options) (*Chain, error) {
 	return ch, nil
 }
 
-// adapter is an Upstream as the engine calls it.
-type adapter struct{ u Upstream }
+// errNoUpstream is the gateway's answer for a route without an upstream.
+var errNoUpstream = plugin.NewError(502, "route has no upstream")
 
-func (a adapter) Name() string                    { return a.u.Name() }
-func (a adapter) Forward(c *reqctx.Context) error { return a.u.Forward((*plugin.Context)(c)) }
+// adapter is an Upstream as the engine calls it: u, or the chain's
+// upstream of the moment when u is nil. Inside Do, it records the
+// request as the upstream gets it.
+type adapter struct {
+	ch *Chain
+	u  Upstream
+}
+
+func (a adapter) upstream() Upstream {
+	if a.u != nil {
+		return a.u
+	}
+	return a.ch.up
+}
+
+func (a adapter) Name() string {
+	if u := a.upstream(); u != nil {
+		return u.Name()
+	}
+	return ""
+}
+
+func (a adapter) Forward(x *reqctx.Context) error {
+	res := a.ch.res
+	if res != nil {
+		res.Stopped = false
+	}
+	u := a.upstream()
+	if u == nil {
+		return errNoUpstream
+	}
+	c := (*plugin.Context)(x)
+	if res != nil {
+		if err := readStream(c); err != nil {
+			return err
+		}
+		res.Sent = &fasthttp.Request{}
+		c.Request.CopyTo(res.Sent)
+	}
+	return u.Forward(c)
+}
+
+// readStream reads a streamed request body whole, as an upstream
+// receives it, and answers 413 past its limit, as the gateway's upstream
+// call does.
+func readStream(c *plugin.Context) error {
+	if !c.Request.IsBodyStream() {
+		return nil
+	}
+	body, err := io.ReadAll(c.Request.BodyStream())
+	if errors.Is(err, errTooLarge) {
+		return &plugin.Error{Status: 413, Message: "request body too large", Err: err}
+	}
+	if err != nil {
+		return err
+	}
+	c.Request.SetBody(body)
+	return nil
+}
+
+// SetUpstream makes u the route's upstream for the requests that follow;
+// nil: none.
+func (ch *Chain) SetUpstream(u Upstream) { ch.up = u }
 
 // Close releases the steps' resources (plugin.Cleaner).
 func (ch *Chain) Close() error { return chain.Cleanup(ch.instances) }
@@ -133,6 +205,21 @@ func (ch *Chain) HasLog() bool { return ch.route.Chain.HasLog() }
 
 // Labels returns the steps' names (plugin names or script paths), in order.
 func (ch *Chain) Labels() []string { return ch.route.Chain.Labels() }
+
+// Instances returns the plugin instances the steps were built into, in
+// the order of the configuration, for tests that call a step's methods
+// directly.
+func (ch *Chain) Instances() []any { return ch.instances }
+
+// Logs returns what the steps and the chain logged so far, building
+// included, one line per record (see Logs); nil when the chain was given
+// a logger of its own.
+func (ch *Chain) Logs() []string {
+	if ch.logs == nil {
+		return nil
+	}
+	return ch.logs.Lines()
+}
 
 // Context returns a Context for the request in fc on the chain's route,
 // as the gateway has it when the chain starts. Set path parameters on

@@ -1,0 +1,160 @@
+package chain
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
+)
+
+// Builder builds the chains of one configuration. Global steps are built
+// once and shared by every route that keeps them.
+type Builder struct {
+	env      *plugin.Env
+	obs      Observer
+	global   []*step
+	built    []any // every instance, for Cleanup
+	problems config.Problems
+}
+
+// Observe makes o the observer of the chains built from now on (see
+// Observer); the default is NopObserver.
+func (b *Builder) Observe(o Observer) { b.obs = o }
+
+// NewBuilder builds the global chain of env.Config.
+func NewBuilder(env *plugin.Env) *Builder {
+	b := &Builder{env: env, obs: NopObserver{}}
+	for i := range env.Config.Plugins {
+		// One entry per global step, nil when disabled, so that indexes
+		// match the configuration's in Chain.
+		b.global = append(b.global, b.build(&env.Config.Plugins[i], "plugins["+strconv.Itoa(i)+"]", ""))
+	}
+	return b
+}
+
+// Chain builds the chain of route i: the global steps, where a route step
+// with the same name replaces a global step in place (enabled = false
+// removes it for this route), then the route's other steps in order.
+func (b *Builder) Chain(i int) *Chain {
+	r := &b.env.Config.Routes[i]
+	steps := make([]*step, len(b.global))
+	copy(steps, b.global)
+	ids := make([]string, len(b.env.Config.Plugins))
+	for j := range b.env.Config.Plugins {
+		ids[j] = b.env.Config.Plugins[j].ID()
+	}
+	for j := range r.Plugins {
+		st := &r.Plugins[j]
+		s := b.build(st, "routes["+strconv.Itoa(i)+"].plugins["+strconv.Itoa(j)+"]", r.Name)
+		replaced := false
+		for k, id := range ids {
+			if id != "" && id == st.ID() {
+				steps[k] = s
+				replaced = true
+				break
+			}
+		}
+		if !replaced && s != nil {
+			steps = append(steps, s)
+			ids = append(ids, st.ID())
+		}
+	}
+	kept := steps[:0]
+	for _, s := range steps {
+		if s != nil {
+			kept = append(kept, s)
+		}
+	}
+	return newChain(r.Name, kept, b.env.Logger, b.obs)
+}
+
+// build builds one step; nil for a disabled step or one that failed (the
+// failure is recorded).
+func (b *Builder) build(st *config.Step, path, route string) *step {
+	var f plugin.Factory
+	var ok bool
+	label := st.Name
+	if st.Script != "" {
+		label = st.Script
+		f, ok = plugin.ScriptEngine(st.Script)
+		if !ok {
+			b.problem(path+".script", "no script engine for "+strconv.Quote(st.Script)+" (scripts end in .lua)")
+			return nil
+		}
+	} else {
+		f, ok = plugin.Lookup(st.Name)
+		if !ok {
+			names := plugin.Names()
+			hint := "known: " + strings.Join(names, ", ")
+			if s := config.Suggest(st.Name, names); s != "" {
+				hint = "did you mean " + strconv.Quote(s) + "?"
+			}
+			b.problem(path+".name", "unknown plugin "+strconv.Quote(st.Name)+" ("+hint+")")
+			return nil
+		}
+	}
+	if !st.Enabled {
+		return nil
+	}
+	inst, err := f(plugin.Spec{Name: label, Config: st.Config, Step: *st, Path: path, Route: route, Env: b.env})
+	if err != nil {
+		var ps config.Problems
+		var p config.Problem
+		switch {
+		case errors.As(err, &ps):
+			b.problems = append(b.problems, ps...)
+		case errors.As(err, &p):
+			b.problems = append(b.problems, p)
+		default:
+			b.problem(path, "plugin "+strconv.Quote(label)+": "+err.Error())
+		}
+		return nil
+	}
+	s := &step{id: st.ID(), label: label, instance: inst, cont: st.OnError == "continue"}
+	s.req, _ = inst.(plugin.RequestHandler)
+	s.resp, _ = inst.(plugin.ResponseHandler)
+	s.log, _ = inst.(plugin.LogHandler)
+	if f, ok := inst.(plugin.PhaseFilter); ok {
+		if !f.Handles(plugin.PhaseRequest) {
+			s.req = nil
+		}
+		if !f.Handles(plugin.PhaseResponse) {
+			s.resp = nil
+		}
+		if !f.Handles(plugin.PhaseLog) {
+			s.log = nil
+		}
+	}
+	if s.req == nil && s.resp == nil && s.log == nil {
+		b.problem(path, "plugin "+strconv.Quote(label)+" implements no phase")
+		return nil
+	}
+	b.built = append(b.built, inst)
+	return s
+}
+
+func (b *Builder) problem(path, reason string) {
+	b.problems = append(b.problems, b.env.Config.Problem(path, reason))
+}
+
+// Problems returns what went wrong building steps.
+func (b *Builder) Problems() config.Problems { return b.problems }
+
+// Instances returns every plugin instance built, for Cleanup.
+func (b *Builder) Instances() []any { return b.built }
+
+// Cleanup calls Cleanup on every instance that has it and returns the
+// errors joined.
+func Cleanup(instances []any) error {
+	var errs []error
+	for _, inst := range instances {
+		if cl, ok := inst.(plugin.Cleaner); ok {
+			if err := cl.Cleanup(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

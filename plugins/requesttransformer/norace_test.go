@@ -1,0 +1,5 @@
+//go:build !race
+
+package requesttransformer
+
+const raceEnabled = false

@@ -1,0 +1,5 @@
+//go:build race
+
+package requestvalidator
+
+const raceEnabled = true

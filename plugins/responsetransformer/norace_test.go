@@ -1,0 +1,5 @@
+//go:build !race
+
+package responsetransformer
+
+const raceEnabled = false
