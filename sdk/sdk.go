@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/ratelimit"
 	"github.com/moongate/moongate/core/registry"
 	"github.com/moongate/moongate/core/store"
+	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -153,6 +155,17 @@ type Options struct {
 	// Budget is charged for every string a gw.* function returns and every
 	// table it builds; nil charges nothing.
 	Budget *Budget
+	// Shared is the script's gw.shared dictionary; nil turns gw.shared
+	// into an error.
+	Shared *Dict
+	// Redis is the process's shared Redis client (gw.redis); nil when the
+	// configuration has no [redis] section, which turns gw.redis into an
+	// error.
+	Redis redis.UniversalClient
+	// Limits finds a named rate limit of [[rate_limits]] for
+	// gw.ratelimit.check (nil when there is none of that name); nil turns
+	// every name into an unknown one.
+	Limits func(name string) ratelimit.Limiter
 	// Views, when set, makes gw and its namespaces read-only for scripts
 	// (and gw.json's array marker); the functions that take tables see
 	// through views of tables.
@@ -169,13 +182,14 @@ type State struct {
 	// bound its timeout. Zero means no deadline.
 	Deadline time.Time
 
-	opts      Options
-	client    *fasthttp.Client // gw.http's, for opts.HTTP
-	exit      *lua.LUserData   // raised by gw.response.exit to end the call
-	null      *lua.LUserData   // gw.json.null
-	arrayMeta *lua.LTable      // metatable marking a table as a JSON array
-	badNumber string           // a number gw.json.decode met out of the double range
-	buf       []byte
+	opts        Options
+	client      *fasthttp.Client // gw.http's, for opts.HTTP
+	exit        *lua.LUserData   // raised by gw.response.exit to end the call
+	null        *lua.LUserData   // gw.json.null
+	arrayMeta   *lua.LTable      // metatable marking a table as a JSON array
+	badNumber   string           // a number gw.json.decode met out of the double range
+	limitResult ratelimit.Result // gw.ratelimit.check's decision, reused
+	buf         []byte
 }
 
 // Open binds `gw` into L as a global and returns the State that its

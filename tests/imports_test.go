@@ -60,6 +60,10 @@ var thirdParty = []string{
 	"github.com/golang-jwt/jwt/v5",
 	"github.com/go-jose/go-jose/v4",
 	"golang.org/x/crypto/",
+
+	// The shared client of Spec.Redis (issue 14): plugins and gw.redis
+	// use the one the gateway builds, never a client of their own.
+	"github.com/redis/go-redis/v9",
 }
 
 // engine are the packages no plugin may depend on, even through another

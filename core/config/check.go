@@ -29,6 +29,7 @@ func (c *Config) check(rep *reporter) {
 
 	c.checkCache(rep)
 	c.checkRedis(rep)
+	c.checkRateLimits(rep)
 
 	upstreams := map[string]bool{}
 	for i := range c.Upstreams {

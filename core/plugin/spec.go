@@ -5,6 +5,7 @@ import (
 
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/ratelimit"
 	"github.com/moongate/moongate/core/store"
 	"github.com/redis/go-redis/v9"
 )
@@ -44,6 +45,9 @@ type Env struct {
 	// Redis is the process's one Redis client, built by the gateway from
 	// [redis]; nil when the configuration has no [redis] section.
 	Redis redis.UniversalClient
+	// Limits are the named rate limits of [[rate_limits]], by name, built
+	// before the chains; nil when there are none. Read-only.
+	Limits map[string]ratelimit.Limiter
 }
 
 // Logger returns the process logger (slog.Default without an Env),
@@ -106,4 +110,14 @@ func (s Spec) Redis() redis.UniversalClient {
 		return nil
 	}
 	return s.Env.Redis
+}
+
+// Limit returns the named rate limit of [[rate_limits]] called name, nil
+// when there is none. Steps built by the same configuration load share
+// it (and its counts).
+func (s Spec) Limit(name string) ratelimit.Limiter {
+	if s.Env == nil {
+		return nil
+	}
+	return s.Env.Limits[name]
 }

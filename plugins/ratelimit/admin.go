@@ -4,6 +4,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/moongate/moongate/core/limitkey"
 	"github.com/moongate/moongate/core/plugin"
 )
 
@@ -30,13 +31,16 @@ func unregister(p *Plugin) {
 
 // Step is what GET /rate-limits tells of one rate-limit step.
 type Step struct {
-	// Route is the route of a route's step, "" for a global step.
+	// Route is the route of a route's step, "" for a global step (and a
+	// named limit).
 	Route string `json:"route"`
+	// Name is the name of an entry of [[rate_limits]], "" for a step.
+	Name string `json:"name,omitempty"`
 	// Step is its key path in the configuration file.
 	Step      string   `json:"step"`
 	Policy    string   `json:"policy"`
 	Algorithm string   `json:"algorithm"`
-	Key       []string `json:"key"`
+	Key       []string `json:"key,omitempty"`
 	Limits    []Limit  `json:"limits"`
 	// Refused counts the requests answered 429; Passed the requests
 	// without a key let through (missing_key = "pass").
@@ -77,8 +81,8 @@ type RedisState struct {
 
 // Stats describes the step.
 func (p *Plugin) Stats() Step {
-	st := Step{Route: p.route, Step: p.path, Policy: "local", Algorithm: p.s.limit.Algorithm.String(),
-		Key: p.s.key.Spec(), Refused: p.refused.Load(), Passed: p.passed.Load()}
+	st := Step{Route: p.route, Name: p.name, Step: p.path, Policy: "local", Algorithm: p.s.limit.Algorithm.String(),
+		Key: keySpec(p.s.key), Refused: p.refused.Load(), Passed: p.passed.Load()}
 	for _, w := range p.s.limit.Windows {
 		st.Limits = append(st.Limits, Limit{Requests: w.Requests, Per: w.Per.String(), Burst: w.Burst})
 	}
@@ -108,4 +112,13 @@ func adminList(r *plugin.AdminRequest) {
 	stepsMu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Step < out[j].Step })
 	r.JSON(200, out)
+}
+
+// keySpec is what a step counts per; nil for a named limit (its callers
+// choose the key).
+func keySpec(k *limitkey.Key) []string {
+	if k == nil {
+		return nil
+	}
+	return k.Spec()
 }

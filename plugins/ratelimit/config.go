@@ -10,13 +10,13 @@ import (
 	"github.com/moongate/moongate/core/ratelimit"
 )
 
-// Config is the rate-limit step's [config] table. Every field's comment
-// gives its key, unit and default; defaults are set in defaults.
+// Config is the rate-limit step's [config] table: who is counted and
+// what requests get (Key, MissingKey, Headers, Message), and how they are
+// counted (Counting, the keys a named limit of [[rate_limits]] has too).
+// Every field's comment gives its key, unit and default; defaults are set
+// in defaults.
 type Config struct {
-	// Limits are the windows, all of which must pass:
-	// [{ requests = 100, per = "1m" }, { requests = 10, per = "1s" }].
-	// Required.
-	Limits []Window `toml:"limits"`
+	Counting
 	// Key says who is counted: "consumer", "ip", "route", "header:NAME",
 	// "param:NAME", "query:NAME", "ctx:NAME", or a list of them combined.
 	// Default "consumer".
@@ -26,6 +26,25 @@ type Config struct {
 	// one shared key (the missing parts), "pass" lets them through
 	// uncounted. Default "anonymous".
 	MissingKey string `toml:"missing_key"`
+	// Headers chooses the rate-limit header fields written on every
+	// response: "draft" (RateLimit-Policy and RateLimit, IETF
+	// draft-ietf-httpapi-ratelimit-headers, every window), "legacy"
+	// (RateLimit-Limit, -Remaining, -Reset of the window closest to
+	// refusing) or "none". Retry-After is always sent with 429. Default
+	// "draft".
+	Headers string `toml:"headers"`
+	// Message is the error text of the 429 answer. Default "rate limit
+	// exceeded".
+	Message string `toml:"message"`
+}
+
+// Counting is how requests are counted: the keys of a rate-limit step
+// that an entry of [[rate_limits]] has too.
+type Counting struct {
+	// Limits are the windows, all of which must pass:
+	// [{ requests = 100, per = "1m" }, { requests = 10, per = "1s" }].
+	// Required.
+	Limits []Window `toml:"limits"`
 	// Policy is where the counters live: "local" (this node; exact, no
 	// network) or "redis" (shared by every node using the same Redis;
 	// needs [redis]). Default "local".
@@ -41,16 +60,6 @@ type Config struct {
 	// (more: closer to requests per "per" for clients that hammer the
 	// limit, more memory). Default 20, at most 100.
 	SubWindows int `toml:"sub_windows"`
-	// Headers chooses the rate-limit header fields written on every
-	// response: "draft" (RateLimit-Policy and RateLimit, IETF
-	// draft-ietf-httpapi-ratelimit-headers, every window), "legacy"
-	// (RateLimit-Limit, -Remaining, -Reset of the window closest to
-	// refusing) or "none". Retry-After is always sent with 429. Default
-	// "draft".
-	Headers string `toml:"headers"`
-	// Message is the error text of the 429 answer. Default "rate limit
-	// exceeded".
-	Message string `toml:"message"`
 	// MaxKeys and MaxMemory bound the local table of keys (policy
 	// "local", and the fallback of policy "redis"). A key leaves it only
 	// once its counts are over; when full, new keys share one
@@ -77,7 +86,8 @@ type Config struct {
 	// RedisPrefix starts the step's Redis keys. Steps (on any node) with
 	// the same prefix and the same limits share their counters. Default
 	// "moongate:rl:<route>:" for a route's step, "moongate:rl:*:" for a
-	// global step.
+	// global step, "moongate:rl-named:<name>:" for an entry of
+	// [[rate_limits]].
 	RedisPrefix string `toml:"redis_prefix"`
 }
 
@@ -97,12 +107,18 @@ type Window struct {
 
 func defaults() Config {
 	return Config{
-		Key:          config.StringList{"consumer"},
-		MissingKey:   "anonymous",
+		Counting:   countingDefaults(),
+		Key:        config.StringList{"consumer"},
+		MissingKey: "anonymous",
+		Headers:    "draft",
+		Message:    "rate limit exceeded",
+	}
+}
+
+func countingDefaults() Counting {
+	return Counting{
 		Policy:       "local",
 		Algorithm:    "sliding-window",
-		Headers:      "draft",
-		Message:      "rate limit exceeded",
 		MaxKeys:      100000,
 		MaxMemory:    32 << 20,
 		OnRedisError: "local",
@@ -130,7 +146,8 @@ const (
 	headersNone
 )
 
-// compile checks cfg and reports every problem at once, each at its key.
+// compile checks a step's cfg and reports every problem at once, each at
+// its key.
 func compile(spec plugin.Spec, cfg *Config) (*settings, error) {
 	t := spec.Config
 	var ps config.Problems
@@ -138,7 +155,63 @@ func compile(spec plugin.Spec, cfg *Config) (*settings, error) {
 		ps = append(ps, config.AsProblems(t.Problem(key, reason))...)
 	}
 	s := &settings{message: cfg.Message}
+	prefix := "moongate:rl:*:"
+	if spec.Route != "" {
+		prefix = "moongate:rl:" + spec.Route + ":"
+	}
+	compileCounting(spec, &cfg.Counting, prefix, s, bad)
+	var err error
+	if s.key, err = limitkey.Parse(cfg.Key); err != nil {
+		bad("key", err.Error())
+	}
+	switch cfg.MissingKey {
+	case "anonymous":
+	case "pass":
+		s.pass = true
+	default:
+		bad("missing_key", `must be "anonymous" or "pass", got `+strconv.Quote(cfg.MissingKey))
+	}
+	switch cfg.Headers {
+	case "draft":
+		s.headers = headersDraft
+	case "legacy":
+		s.headers = headersLegacy
+	case "none":
+		s.headers = headersNone
+	default:
+		bad("headers", `must be "draft", "legacy" or "none", got `+strconv.Quote(cfg.Headers))
+	}
+	if cfg.Message == "" || !config.IsHeaderValue(cfg.Message) {
+		bad("message", "must be a non-empty line of text")
+	}
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return s, nil
+}
 
+// compileNamed checks an entry of [[rate_limits]].
+func compileNamed(spec plugin.Spec, cfg *Counting) (*settings, error) {
+	var ps config.Problems
+	bad := func(key, reason string) {
+		ps = append(ps, config.AsProblems(spec.Config.Problem(key, reason))...)
+	}
+	s := &settings{}
+	compileCounting(spec, cfg, "moongate:rl-named:"+spec.Name+":", s, bad)
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return s, nil
+}
+
+// compileCounting checks how requests are counted into s, reporting
+// problems with bad. defaultPrefix is redis_prefix's default.
+func compileCounting(spec plugin.Spec, cfg *Counting, defaultPrefix string, s *settings, report func(key, reason string)) {
+	problems := 0
+	bad := func(key, reason string) {
+		problems++
+		report(key, reason)
+	}
 	alg, err := ratelimit.ParseAlgorithm(cfg.Algorithm)
 	if err != nil {
 		bad("algorithm", `must be "sliding-window" or "gcra", got `+strconv.Quote(cfg.Algorithm))
@@ -184,36 +257,13 @@ func compile(spec plugin.Spec, cfg *Config) (*settings, error) {
 	} else if cfg.SubWindows != 0 && alg != ratelimit.SlidingWindow {
 		bad("sub_windows", `applies to algorithm = "sliding-window" only`)
 	}
-	if len(ps) == 0 {
+	if problems == 0 {
 		// The library's own checks (a rate too fine for GCRA, ...).
 		if err := s.limit.Validate(); err != nil {
 			bad("limits", err.Error())
 		}
 	}
 
-	if s.key, err = limitkey.Parse(cfg.Key); err != nil {
-		bad("key", err.Error())
-	}
-	switch cfg.MissingKey {
-	case "anonymous":
-	case "pass":
-		s.pass = true
-	default:
-		bad("missing_key", `must be "anonymous" or "pass", got `+strconv.Quote(cfg.MissingKey))
-	}
-	switch cfg.Headers {
-	case "draft":
-		s.headers = headersDraft
-	case "legacy":
-		s.headers = headersLegacy
-	case "none":
-		s.headers = headersNone
-	default:
-		bad("headers", `must be "draft", "legacy" or "none", got `+strconv.Quote(cfg.Headers))
-	}
-	if cfg.Message == "" || !config.IsHeaderValue(cfg.Message) {
-		bad("message", "must be a non-empty line of text")
-	}
 	if cfg.MaxKeys < 1 {
 		bad("max_keys", "must be at least 1, got "+strconv.Itoa(cfg.MaxKeys))
 	}
@@ -257,10 +307,7 @@ func compile(spec plugin.Spec, cfg *Config) (*settings, error) {
 	}
 	prefix := cfg.RedisPrefix
 	if prefix == "" {
-		prefix = "moongate:rl:*:"
-		if spec.Route != "" {
-			prefix = "moongate:rl:" + spec.Route + ":"
-		}
+		prefix = defaultPrefix
 	}
 	s.ropts = ratelimit.RedisOptions{
 		Prefix:        prefix,
@@ -270,8 +317,4 @@ func compile(spec plugin.Spec, cfg *Config) (*settings, error) {
 		RetryInterval: cfg.RedisRetryInterval.Std(),
 		Fallback:      s.local,
 	}
-	if len(ps) > 0 {
-		return nil, ps
-	}
-	return s, nil
 }

@@ -13,7 +13,10 @@ import (
 	"github.com/moongate/moongate/core/ratelimit"
 )
 
-func init() { plugin.Register("rate-limit", New) }
+func init() {
+	plugin.Register("rate-limit", New)
+	plugin.RegisterLimits(NewNamed)
+}
 
 // fallbackLogInterval is how often a step deciding without Redis says so
 // again in the log, after the line of the failure itself.
@@ -29,10 +32,11 @@ type Plugin struct {
 	redis   *ratelimit.Redis // policy "redis"
 	status  int
 
-	// Who the step is, for logs and GET /rate-limits.
-	route, path string
-	cfg         *config.Config // the configuration it was built in
-	logger      *slog.Logger
+	// Who the step is, for logs and GET /rate-limits; name is the name of
+	// an entry of [[rate_limits]].
+	route, path, name string
+	cfg               *config.Config // the configuration it was built in
+	logger            *slog.Logger
 
 	// valueKey names the decision among the request's values.
 	valueKey string
@@ -67,9 +71,35 @@ func New(spec plugin.Spec) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return build(spec, s)
+}
+
+// NewNamed builds an entry of [[rate_limits]]: the limiter scripts call
+// by name (gw.ratelimit.check). It is a plugin.LimitFactory.
+func NewNamed(spec plugin.Spec) (ratelimit.Limiter, error) {
+	cfg := countingDefaults()
+	if err := spec.Config.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	s, err := compileNamed(spec, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	p, err := build(spec, s)
+	if err != nil {
+		return nil, err
+	}
+	p.name = spec.Name
+	p.logger = p.logger.With("rate_limit", spec.Name)
+	return &Named{p}, nil
+}
+
+// build makes the step (or named limit) of the compiled settings s.
+func build(spec plugin.Spec, s *settings) (*Plugin, error) {
 	p := &Plugin{s: s, status: 429, route: spec.Route, path: spec.Path, cfg: spec.Settings(), logger: spec.Logger()}
 	p.valueKey = "rate-limit:" + spec.Path
 	p.states.New = func() any { return &state{key: make([]byte, 0, 64)} }
+	var err error
 	if s.redis {
 		o := s.ropts
 		o.OnDown, o.OnUp = p.redisDown, p.redisUp
@@ -86,6 +116,37 @@ func New(spec plugin.Spec) (any, error) {
 	register(p)
 	return p, nil
 }
+
+// Named is an entry of [[rate_limits]]: a limit that scripts call by
+// name, counted like a step's (and listed with them by GET
+// /rate-limits). It is safe for concurrent use.
+type Named struct{ p *Plugin }
+
+var (
+	_ ratelimit.Limiter = (*Named)(nil)
+	_ plugin.Cleaner    = (*Named)(nil)
+)
+
+// Allow implements ratelimit.Limiter.
+func (n *Named) Allow(ctx context.Context, key []byte, res *ratelimit.Result) {
+	n.AllowN(ctx, key, 1, res)
+}
+
+// AllowN implements ratelimit.Limiter: the limit's decision, counted and
+// logged like a step's.
+func (n *Named) AllowN(ctx context.Context, key []byte, cost int64, res *ratelimit.Result) {
+	p := n.p
+	p.limiter.AllowN(ctx, key, cost, res)
+	if res.Source > ratelimit.SourceRedis {
+		p.withoutRedis(p.logger, res)
+	}
+	if !res.Allowed {
+		p.refused.Add(1)
+	}
+}
+
+// Cleanup implements plugin.Cleaner: the limit leaves GET /rate-limits.
+func (n *Named) Cleanup() error { return n.p.Cleanup() }
 
 // Cleanup implements plugin.Cleaner: the step leaves GET /rate-limits.
 func (p *Plugin) Cleanup() error {
@@ -108,7 +169,7 @@ func (p *Plugin) OnRequest(c *plugin.Context) error {
 	p.limiter.Allow(context.Background(), st.key, &st.res)
 	c.SetValue(p.valueKey, st)
 	if st.res.Source > ratelimit.SourceRedis {
-		p.withoutRedis(c, &st.res)
+		p.withoutRedis(c.Logger(), &st.res)
 	}
 	if !st.res.Allowed {
 		p.refused.Add(1)
@@ -174,7 +235,7 @@ func (p *Plugin) redisUp() {
 
 // withoutRedis notes a decision taken without Redis: at most one log line
 // per fallbackLogInterval while it lasts.
-func (p *Plugin) withoutRedis(c *plugin.Context, res *ratelimit.Result) {
+func (p *Plugin) withoutRedis(logger *slog.Logger, res *ratelimit.Result) {
 	now := time.Now().UnixNano()
 	last := p.lastLog.Load()
 	if now-last < int64(fallbackLogInterval) || !p.lastLog.CompareAndSwap(last, now) {
@@ -185,7 +246,7 @@ func (p *Plugin) withoutRedis(c *plugin.Context, res *ratelimit.Result) {
 	if res.Err != nil {
 		reason = res.Err.Error()
 	}
-	c.LogAttrs(slog.LevelWarn, "rate-limit: still deciding without redis", slog.String("step", p.path),
+	logger.LogAttrs(context.Background(), slog.LevelWarn, "rate-limit: still deciding without redis", slog.String("step", p.path),
 		slog.String("on_redis_error", p.s.ropts.OnError.String()), slog.Uint64("fallbacks", st.Fallbacks),
 		slog.Uint64("errors", st.Errors), slog.String("error", reason))
 }
