@@ -178,7 +178,7 @@ assert(gw.shared.get("a") == nil)
 // is an error.
 func TestRedisFromLua(t *testing.T) {
 	rd := redistest.Start(t)
-	rc := redis.NewClient(&redis.Options{Addr: rd.Addr, MaxRetries: -1})
+	rc := redis.NewClient(&redis.Options{Addr: rd.Addr, MaxRetries: -1, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { rc.Close() })
 	e := newEnvWith(t, sdk.Options{Redis: rc})
 	e.s.Deadline = time.Now().Add(10 * time.Second)

@@ -41,6 +41,7 @@ var pluginImports = []string{
 	// The limits' libraries (issue 14).
 	"core/ratelimit", // rate-limit decisions, local and on Redis
 	"core/limitkey",  // who a limit counts (consumer, ip, header, ...)
+	"core/marks",     // marks shared through Redis (replays, logouts)
 }
 
 // extraImports are what some packages may import besides: path prefixes
