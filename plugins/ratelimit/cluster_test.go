@@ -185,3 +185,49 @@ func TestClusterRedisKilledFallsBackAndRecovers(t *testing.T) {
 		t.Errorf("after the recovery %d of 45 passed across the nodes, want 30 (the restarted Redis starts from zero)", got)
 	}
 }
+
+// TestClusterNamedLimitFromLua: a named limit on Redis, called by
+// scripts/ratelimit.lua on three nodes: one bucket per client for the
+// whole cluster, exactly its burst of 20 for concurrent requests spread
+// over the nodes.
+func TestClusterNamedLimitFromLua(t *testing.T) {
+	rd := redistest.Start(t)
+	up := upstreamOK(t)
+	cfg := `
+[redis]
+addresses = ["` + rd.Addr + `"]
+
+[[rate_limits]]
+name = "per-client"
+limits = [{ requests = 10, per = "1h", burst = 20 }]
+algorithm = "gcra"
+policy = "redis"
+redis_timeout = "2s"
+
+[[upstreams]]
+name = "up"
+targets = [{ url = "` + up.URL + `" }]
+
+[[routes]]
+name = "api"
+paths = ["/"]
+upstream = "up"
+  [[routes.plugins]]
+  script = "../../scripts/ratelimit.lua"
+  [routes.plugins.config]
+  header = "X-API-Key"
+`
+	nodes := []*node{startNode(t, cfg), startNode(t, cfg), startNode(t, cfg)}
+	rs, _ := concurrently(90, func(i int) result {
+		return do(t, nodes[i%3].url+"/x", "X-API-Key", "k1")
+	})
+	noServerErrors(t, "load", rs)
+	if got := count(rs, 200); got != 20 {
+		t.Errorf("%d of %d passed across 3 nodes, want exactly 20 (the burst)", got, len(rs))
+	}
+	for i, n := range nodes {
+		if st := rateLimits(t, n); st.Name != "per-client" || st.Redis.Errors != 0 || st.Redis.Calls != 30 {
+			t.Errorf("node %d: %+v %+v", i, st, st.Redis)
+		}
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/plugin/plugintest"
 	_ "github.com/moongate/moongate/plugins/mock"
 )
 
@@ -235,5 +237,85 @@ func TestConfigProblems(t *testing.T) {
 `)
 	if err == nil || !strings.Contains(err.Error(), `config.limts: unknown key (did you mean "limits"?)`) {
 		t.Errorf("typo: %v", err)
+	}
+}
+
+// TestNamedLimitProblems: an entry of [[rate_limits]] is checked like a
+// step's counting keys, at its own line and key; the keys only a step
+// has (who is counted, what a refusal says) are unknown there; names are
+// required and unique.
+func TestNamedLimitProblems(t *testing.T) {
+	build := func(src string) error {
+		cfg, err := config.Parse("test.toml", []byte(src+"\n[[routes]]\nname = \"api\"\npaths = [\"/\"]\n"))
+		if err != nil {
+			return err
+		}
+		ch, err := plugintest.NewChain(plugintest.Options{Config: cfg, Route: "api", Upstream: &upstream{}})
+		if err == nil {
+			ch.Close()
+		}
+		return err
+	}
+	err := build(`
+[[rate_limits]]
+name = "a"
+limits = [{ requests = 5, per = "1m" }]
+key = "ip"
+`)
+	if err == nil || !strings.Contains(err.Error(), `test.toml:5: rate_limits[0].key: unknown key`) {
+		t.Errorf("a step's key in a named limit: %v", err)
+	}
+	err = build(`
+[[rate_limits]]
+name = "a"
+limits = [{ requests = 0, per = "1m" }]
+nodes = 2
+`)
+	for _, want := range []string{
+		"test.toml:4: rate_limits[0].limits[0].requests: must be between 1 and",
+		`test.toml:5: rate_limits[0].nodes: applies to policy = "redis" only`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	err = build(`
+[[rate_limits]]
+name = "a"
+limits = [{ requests = 5, per = "1m" }]
+policy = "redis"
+`)
+	if err == nil || !strings.Contains(err.Error(), `test.toml:5: rate_limits[0].policy: "redis" needs a [redis] section`) {
+		t.Errorf("policy = redis without [redis]: %v", err)
+	}
+	_, err = config.Parse("test.toml", []byte(`
+[[rate_limits]]
+limits = [{ requests = 5, per = "1m" }]
+[[rate_limits]]
+name = "b"
+limits = [{ requests = 5, per = "1m" }]
+[[rate_limits]]
+name = "b"
+limits = [{ requests = 5, per = "1m" }]
+[[rate_limits]]
+name = "c d"
+limits = [{ requests = 5, per = "1m" }]
+`))
+	for _, want := range []string{
+		"rate_limits[0].name: is required",
+		`rate_limits[2].name: duplicate rate limit name "b"`,
+		`rate_limits[3].name: must be a token`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	if err := build(`
+[[rate_limits]]
+name = "ok"
+limits = [{ requests = 5, per = "1m", burst = 8 }]
+algorithm = "gcra"
+`); err != nil {
+		t.Errorf("a valid entry: %v", err)
 	}
 }
