@@ -152,6 +152,11 @@ func TestClusterRedisKilledFallsBackAndRecovers(t *testing.T) {
 			!strings.Contains(log, "on_redis_error=local") {
 			t.Errorf("node %d logged no failure:\n%s", i, log)
 		}
+		// Once, not per request: 20 fallback decisions, one line (and at
+		// most one reminder, every 10 s).
+		if log := n.log.String(); strings.Count(log, "rate-limit: redis failed") != 1 || strings.Count(log, "still deciding without redis") > 1 {
+			t.Errorf("node %d: want one failure line and at most one reminder for %d fallbacks:\n%s", i, st.Redis.Fallbacks, log)
+		}
 	}
 	for _, r := range rs {
 		if r.status == 429 && (r.headers["Retry-After"] == "" || !strings.HasPrefix(r.headers["Ratelimit-Policy"], `"3600s";q=10;`)) {
