@@ -35,6 +35,7 @@ command -v nginx >/dev/null || need+=(nginx)
 command -v haproxy >/dev/null || need+=(haproxy)
 command -v varnishd >/dev/null || need+=(varnish)
 command -v wrk >/dev/null || need+=(wrk)
+command -v redis-server >/dev/null || need+=(redis-server)
 [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] || need+=(libnginx-mod-http-lua)
 command -v taskset >/dev/null || need+=(util-linux)
 if ((${#need[@]})); then

@@ -15,9 +15,12 @@
 ---@field json gw.json
 ---@field log gw.log
 ---@field metrics gw.metrics
+---@field ratelimit gw.ratelimit
+---@field redis gw.redis
 ---@field request gw.request
 ---@field response gw.response
 ---@field route gw.route
+---@field shared gw.shared
 ---@field time gw.time
 ---@field upstream gw.upstream
 gw = {}
@@ -402,6 +405,86 @@ gw.metrics = {}
 ---@return boolean? ok true when counted
 ---@return string? err why not
 function gw.metrics.inc(name, labels) end
+
+---The configuration's named rate limits ([[rate_limits]], docs/ratelimit.md): a script chooses the key and what to do past the limit; the limit counts, exactly, on this node (policy = "local") or for the whole cluster on Redis (policy = "redis", with its on_redis_error when Redis fails).
+---@class gw.ratelimit
+gw.ratelimit = {}
+
+---Counts a request of key against the named limit and says whether it may pass. A refused request is not counted. The call never fails: a limit on Redis decides by its on_redis_error when Redis is away or slower than its redis_timeout (or the step's deadline). An unknown name raises an error.
+---
+---Phases: request, response, log.
+---
+---```lua
+---local ok, left, wait = gw.ratelimit.check("per-client", gw.request.get_client_ip())
+---if not ok then
+---  return gw.response.exit(429, { error = "slow down" }, { ["Retry-After"] = tostring(wait) })
+---end
+---```
+---@param name string the name of a [[rate_limits]] entry
+---@param key string who is counted: a client, a tenant, ...
+---@param cost integer? how many requests this one counts for; default 1
+---@return boolean allowed whether the request may pass
+---@return integer remaining requests left in the window closest to refusing
+---@return integer retry_after when refused, seconds (rounded up) until a request may pass; 0 when allowed
+function gw.ratelimit.check(name, key, cost) end
+
+---Values and counters shared by every node of the cluster, in the Redis of the configuration's [redis] section (see docs/cluster.md); a script without one raises an error. Keys are the script's own under "moongate:lua:" (scripts share them; moongate's plugins keep theirs apart). Each call is one round trip, bounded by the step's deadline (lua.timeout, default 1s, or the step's timeout): when Redis fails, or has not answered shortly before that deadline (a tenth of the time left is kept, at most 50 ms), it returns nil and a message, and the script decides what the request gets. For node-local counters without a round trip, gw.shared.
+---@class gw.redis
+gw.redis = {}
+
+---Removes key.
+---
+---Phases: request, response, log.
+---
+---```lua
+---gw.redis.del("flag:" .. tenant)
+---```
+---@param key string the key
+---@return boolean? ok true, whether the key existed or not
+---@return string? err why not
+function gw.redis.del(key) end
+
+---Returns the value stored under key, or nil when there is none.
+---
+---Phases: request, response, log.
+---
+---```lua
+---local v, err = gw.redis.get("flag:" .. tenant)
+---if err then gw.log.warn("redis: ", err) end
+---```
+---@param key string the key
+---@return string? value the value; nil when absent (or on failure)
+---@return string? err why Redis did not answer: only on failure
+function gw.redis.get(key) end
+
+---Adds by to the integer stored under key and returns the sum, atomically for the whole cluster. A key that holds nothing starts from 0; ttl is set on a key without expiry (a new one) and an existing expiry is kept, so that a counter of a fixed window ends with its window.
+---
+---Phases: request, response, log.
+---
+---```lua
+---local n, err = gw.redis.incr("orders:" .. tenant, 1, 60)
+---if n and n > 1000 then return gw.response.exit(429) end
+---```
+---@param key string the key
+---@param by integer? what to add (negative subtracts); default 1
+---@param ttl number? seconds until a new key expires (to the millisecond); nil or 0: never
+---@return integer? value the new value
+---@return string? err why not (Redis away, the key holds no integer)
+function gw.redis.incr(key, by, ttl) end
+
+---Stores a value under key, replacing what was there.
+---
+---Phases: request, response, log.
+---
+---```lua
+---local ok, err = gw.redis.set("flag:" .. tenant, "on", 3600)
+---```
+---@param key string the key
+---@param value string the value (a number is stored as its text)
+---@param ttl number? seconds until it expires (fractions allowed, to the millisecond); nil or 0: never
+---@return boolean? ok true once stored
+---@return string? err why not
+function gw.redis.set(key, value, ttl) end
 
 ---The request as it will be sent upstream: it starts as the client sent it (after the gateway removed hop-by-hop headers and forged identity headers), and the getters see the changes steps made since (set_header, set_path, set_method, set_query_arg, ...), which reach the upstream. What the client itself sent, whatever the steps changed, is read with get_original_header, get_original_headers and get_raw_query (Kong's kong.request; the other getters are Kong's kong.service.request view). In on_log only headers, method, path and query remain (bodies are gone).
 ---@class gw.request
@@ -789,6 +872,76 @@ gw.route = {}
 ---```
 ---@return string name the route's name from [[routes]]
 function gw.route.get_name() end
+
+---Values and counters of the script's own, on this node, changed atomically: every Lua state of the process sees the same entries at once, and an increment never loses another's (gw.cache cannot do that: a get and a set are two steps). Entries last until their TTL, across reloads, not across restarts; the dictionary holds at most lua.shared_size bytes, and a write that finds no room (once expired entries are gone) fails rather than evict a live entry. Other nodes do not see them: gw.redis is shared by the cluster.
+---@class gw.shared
+gw.shared = {}
+
+---Stores a value under key only if the key holds none (or an expired one), atomically: of several callers adding the same key at once, exactly one gets true.
+---
+---Phases: any.
+---
+---```lua
+---if not gw.shared.add("nonce:" .. nonce, 1, 300) then
+---  return gw.response.exit(409, { error = "nonce already used" })
+---end
+---```
+---@param key string the key
+---@param value string|number the value
+---@param ttl number? seconds until it expires; nil or 0: never
+---@return boolean? added true if stored, false if the key already held a value
+---@return string? err "no room" when the dictionary is full
+function gw.shared.add(key, value, ttl) end
+
+---Removes the value stored under key.
+---
+---Phases: any.
+---
+---```lua
+---gw.shared.delete("mode")
+---```
+---@param key string the key
+function gw.shared.delete(key) end
+
+---Returns the value stored under key, or nil when absent or expired.
+---
+---Phases: any.
+---
+---```lua
+---local hits = gw.shared.get("hits:" .. route) or 0
+---```
+---@param key string the key
+---@return string|number? value the value, a string or a number as it was stored
+function gw.shared.get(key) end
+
+---Adds by to the number stored under key and returns the sum, atomically. A key that holds nothing (or an expired value) starts from 0; ttl is set on a key that has no expiry (a new one), and an existing expiry is kept, so that a counter of a fixed window ends with its window.
+---
+---Phases: any.
+---
+---```lua
+---local n = gw.shared.incr("req:" .. gw.request.get_client_ip(), 1, 60)
+---if n and n > 100 then return gw.response.exit(429) end
+---```
+---@param key string the key
+---@param by number? what to add (negative subtracts); default 1
+---@param ttl number? seconds until a new key expires; nil or 0: never
+---@return number? value the new value
+---@return string? err "not a number" when the key holds a string, "no room" when the dictionary is full
+function gw.shared.incr(key, by, ttl) end
+
+---Stores a value under key, replacing what was there.
+---
+---Phases: any.
+---
+---```lua
+---gw.shared.set("mode", "maintenance", 60)
+---```
+---@param key string the key
+---@param value string|number the value
+---@param ttl number? seconds until it expires (fractions allowed); nil or 0: never
+---@return boolean? ok true once stored
+---@return string? err "no room" when the dictionary is full
+function gw.shared.set(key, value, ttl) end
 
 ---The wall clock.
 ---@class gw.time

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/ratelimit"
 	"github.com/moongate/moongate/core/registry"
 	"github.com/moongate/moongate/core/store"
+	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -156,6 +158,17 @@ type Options struct {
 	// Metrics are the counters the script declared (gw.metrics.inc), by
 	// name; nil: none.
 	Metrics map[string]Counter
+	// Shared is the script's gw.shared dictionary; nil turns gw.shared
+	// into an error.
+	Shared *Dict
+	// Redis is the process's shared Redis client (gw.redis); nil when the
+	// configuration has no [redis] section, which turns gw.redis into an
+	// error.
+	Redis redis.UniversalClient
+	// Limits finds a named rate limit of [[rate_limits]] for
+	// gw.ratelimit.check (nil when there is none of that name); nil turns
+	// every name into an unknown one.
+	Limits func(name string) ratelimit.Limiter
 	// Views, when set, makes gw and its namespaces read-only for scripts
 	// (and gw.json's array marker); the functions that take tables see
 	// through views of tables.
@@ -172,13 +185,14 @@ type State struct {
 	// bound its timeout. Zero means no deadline.
 	Deadline time.Time
 
-	opts      Options
-	client    *fasthttp.Client // gw.http's, for opts.HTTP
-	exit      *lua.LUserData   // raised by gw.response.exit to end the call
-	null      *lua.LUserData   // gw.json.null
-	arrayMeta *lua.LTable      // metatable marking a table as a JSON array
-	badNumber string           // a number gw.json.decode met out of the double range
-	buf       []byte
+	opts        Options
+	client      *fasthttp.Client // gw.http's, for opts.HTTP
+	exit        *lua.LUserData   // raised by gw.response.exit to end the call
+	null        *lua.LUserData   // gw.json.null
+	arrayMeta   *lua.LTable      // metatable marking a table as a JSON array
+	badNumber   string           // a number gw.json.decode met out of the double range
+	limitResult ratelimit.Result // gw.ratelimit.check's decision, reused
+	buf         []byte
 	// metricValues is gw.metrics.inc's buffer of label values.
 	metricValues []string
 }

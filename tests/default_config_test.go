@@ -138,6 +138,21 @@ func TestDefaultConfigTour(t *testing.T) {
 	if _, _, h = get("GET", "/cached/report", nil); h["X-Cache-Status"] != "MISS" {
 		t.Errorf("after the purge: %v", h)
 	}
+	// for i in 1 2 3 4 5 6; do curl ... localhost:8080/limited/; done
+	var codes []int
+	for i := 0; i < 6; i++ {
+		st, _, _ := get("GET", "/limited/", nil)
+		codes = append(codes, st)
+	}
+	if !slices.Equal(codes, []int{200, 200, 200, 200, 200, 429}) {
+		t.Errorf("/limited/ six times: %v, want five 200 then 429", codes)
+	}
+	// curl -si localhost:8080/limited/ | grep -iE '^(ratelimit|retry-after)'
+	st, _, h = get("GET", "/limited/", nil)
+	if st != 429 || h["Ratelimit-Policy"] != `"60s";q=5;w=60` || !strings.HasPrefix(h["Ratelimit"], `"60s";r=0;t=`) ||
+		h["Retry-After"] == "" || !strings.Contains(h["body"], "rate limit exceeded") {
+		t.Errorf("/limited/ past the limit: %d %v", st, h)
+	}
 	// curl -i localhost:8080/legacy/v1/users
 	st, _, h = get("GET", "/legacy/v1/users", nil)
 	if st != 410 || !strings.Contains(h["body"], "retired") || h["X-Served-By"] != "" || h["X-Request-Id"] == "" {
@@ -179,7 +194,7 @@ func TestDefaultConfigTour(t *testing.T) {
 	}
 	// curl localhost:9080/status
 	st, b, _ := gt.Do(t, "GET", "http://"+admin+"/status", nil, "Host", adminHost)
-	if st != 200 || !strings.Contains(string(b), `"routes": 7`) {
+	if st != 200 || !strings.Contains(string(b), `"routes": 8`) {
 		t.Errorf("status: %d %s", st, b)
 	}
 	// curl -X POST localhost:9080/reload

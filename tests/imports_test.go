@@ -39,11 +39,13 @@ var pluginImports = []string{
 	"core/jsonschema",    // JSON Schema validation
 	"core/transformstep", // what the transformation steps share
 
-	// The AI gateway's libraries (issue 15).
-	"core/ratelimit", // token budgets (ai-proxy's limits)
-
 	// The observability plugins' libraries (issue 13).
 	"core/accesslog", // access-log formats, redaction, batching writer
+
+	// The limits' libraries (issue 14).
+	"core/ratelimit", // rate-limit decisions, local and on Redis
+	"core/limitkey",  // who a limit counts (consumer, ip, header, ...)
+	"core/marks",     // marks shared through Redis (replays, logouts)
 }
 
 // extraImports are what some packages may import besides: path prefixes
@@ -64,6 +66,10 @@ var thirdParty = []string{
 	"github.com/go-jose/go-jose/v4",
 	"golang.org/x/crypto/",
 	"go.opentelemetry.io/otel/", // the opentelemetry plugin's SDK and OTLP exporter
+
+	// The shared client of Spec.Redis (issue 14): plugins and gw.redis
+	// use the one the gateway builds, never a client of their own.
+	"github.com/redis/go-redis/v9",
 }
 
 // engine are the packages no plugin may depend on, even through another

@@ -79,6 +79,7 @@ type tmplData struct {
 	Dir, Script, Key                          string
 	NoFile, MaxConn                           int
 	LuaModules                                string
+	Redis                                     string
 }
 
 var templates = template.Must(template.New("").ParseFS(conf.FS, "*.tmpl"))
@@ -91,7 +92,7 @@ func (e *Env) render(c Contender, dir, listen string) (string, error) {
 	host, port, _ := net.SplitHostPort(e.Backend)
 	d := tmplData{Listen: listen, Backend: e.Backend, BackendHost: host, BackendPort: port,
 		Cores: e.Layout.ProxyCores, Dir: dir, Script: e.Script, Key: apiKey,
-		NoFile: e.NoFile, MaxConn: max(e.NoFile/2-64, 256), LuaModules: e.LuaModules}
+		NoFile: e.NoFile, MaxConn: max(e.NoFile/2-64, 256), LuaModules: e.LuaModules, Redis: e.Redis}
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, c.Template+".tmpl", d); err != nil {
 		return "", err
@@ -142,6 +143,9 @@ func (e *Env) availability(ctx context.Context, c Contender, dir string) string 
 	}
 	if c.Kind == kindNginx && strings.Contains(c.Template, "lua") && e.LuaModules == "" {
 		return "not available: the nginx lua module is not installed (libnginx-mod-http-lua)"
+	}
+	if needsRedis(c) && e.Redis == "" {
+		return "not available: redis-server is not installed (apt-get install redis-server)"
 	}
 	file, err := e.render(c, dir, listen)
 	if err != nil {

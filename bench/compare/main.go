@@ -50,7 +50,7 @@ func parseFlags(args []string) (Options, error) {
 	fs.IntVar(&o.Connections, "connections", 64, "wrk connections")
 	fs.StringVar(&o.Layout, "layout", "pinned", "CPU layout: pinned (proxy on its own core(s), wrk and origin on the rest) or shared")
 	fs.IntVar(&o.ProxyCores, "proxy-cores", 1, "cores given to the proxy in the pinned layout")
-	fs.StringVar(&o.Scenarios, "scenarios", "plain,chain,cache,accesslog,idle", "scenarios to run, comma-separated")
+	fs.StringVar(&o.Scenarios, "scenarios", "plain,chain,cache,accesslog,idle,ratelimit", "scenarios to run, comma-separated")
 	fs.IntVar(&o.IdleConns, "idle-conns", 10000, "connections of the idle scenario")
 	fs.StringVar(&o.Bin, "bin", "bench/out/bin", "directory of the programs compare.sh built")
 	fs.StringVar(&o.Out, "out", "bench/out", "directory for this run's files (a timestamped folder is made in it)")
@@ -154,9 +154,22 @@ func run(opts Options) error {
 
 	res := &Results{}
 	var selected []Scenario
+	redis := false
 	for _, name := range strings.Split(opts.Scenarios, ",") {
 		sc, _ := findScenario(strings.TrimSpace(name))
 		selected = append(selected, sc)
+		for _, c := range sc.Contenders {
+			redis = redis || needsRedis(c)
+		}
+	}
+	if redis {
+		if err := e.startRedis(ctx); err != nil {
+			return err
+		}
+		if e.redis != nil {
+			defer e.redis.Stop(5 * time.Second)
+			logf("redis-server on %s", e.Redis)
+		}
 	}
 	for _, sc := range selected {
 		if ctx.Err() != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +38,10 @@ type Env struct {
 	WrkScript string
 
 	origin *Process
+	// Redis is the host:port of the redis-server of the rate-limit
+	// scenario, "" when it is not running.
+	Redis string
+	redis *Process
 	// moongate replaces bin/moongate and extraEnv is added to the
 	// contender's environment (for the profiling run).
 	moongate string
@@ -107,6 +112,57 @@ func (e *Env) startOrigin(ctx context.Context) error {
 	}
 	e.origin, e.Backend = p, addr
 	return nil
+}
+
+// startRedis starts a redis-server on the load CPUs, like the origin:
+// without persistence, on a free loopback port, its files in the run's
+// directory. Without redis-server on PATH it does nothing, and the
+// contenders that need it are skipped.
+func (e *Env) startRedis(ctx context.Context) error {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	dir := filepath.Join(e.Out, "redis")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	argv := append(pin(e.Layout.LoadCPUs), bin, "--bind", "127.0.0.1", "--port", port, "--save", "",
+		"--appendonly", "no", "--dir", dir, "--daemonize", "no")
+	p, err := startProcess("redis", argv, nil, filepath.Join(e.Out, "redis.log"))
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !redisPing(addr) {
+		if p.Exited() || time.Now().After(deadline) || ctx.Err() != nil {
+			p.Stop(time.Second)
+			return fmt.Errorf("redis-server on %s did not answer PING within 10s", addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.redis, e.Redis = p, addr
+	return nil
+}
+
+// redisPing reports whether a Redis answers PING on addr.
+func redisPing(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "+PONG")
 }
 
 // originHits reads the origin's request counter.

@@ -1,6 +1,10 @@
 package main
 
-import "github.com/moongate/moongate/bench/origin"
+import (
+	"strings"
+
+	"github.com/moongate/moongate/bench/origin"
+)
 
 // Kinds of contender: the program that runs.
 const (
@@ -59,11 +63,13 @@ var (
 	expectChain = Expect{Response: []string{"X-Request-Id", "X-Served-By"},
 		Upstream:  append([]string{"X-Request-Id", "X-Gateway", "X-Lua", "X-Consumer-Name"}, forwarded...),
 		KeyHeader: "X-API-Key"}
-	expectCache = Expect{CacheHit: true}
+	expectCache     = Expect{CacheHit: true}
+	expectRateLimit = Expect{Response: []string{"RateLimit", "RateLimit-Policy"}, Upstream: forwarded}
 )
 
 // scenarios are the four scenarios of issue 3, each against its natural
-// peers, and the access log's cost (issue 13), moongate's beside nginx's.
+// peers, the access log's cost (issue 13), moongate's beside nginx's, and
+// the rate-limit scenario of issue 14.
 var scenarios = []Scenario{
 	{
 		Name:  "plain",
@@ -121,7 +127,21 @@ var scenarios = []Scenario{
 			{Name: "moongate", Kind: kindMoongate, Template: "moongate-plain.toml", Peer: "nginx"},
 		},
 	},
+	{
+		Name:  "ratelimit",
+		Title: "5. Rate limiting (the plain proxy, with a local rate limit, with a rate limit on Redis)",
+		Paths: []string{origin.SmallPath},
+		Contenders: []Contender{
+			{Name: "moongate", Kind: kindMoongate, Template: "moongate-plain.toml", Expect: expectPlain},
+			{Name: "moongate-rl-local", Kind: kindMoongate, Template: "moongate-ratelimit-local.toml", Peer: "moongate", Expect: expectRateLimit},
+			{Name: "moongate-rl-redis", Kind: kindMoongate, Template: "moongate-ratelimit-redis.toml", Peer: "moongate", Expect: expectRateLimit},
+		},
+	},
 }
+
+// needsRedis reports whether a contender's configuration uses the
+// harness's redis-server.
+func needsRedis(c Contender) bool { return strings.Contains(c.Template, "redis") }
 
 func findScenario(name string) (Scenario, bool) {
 	for _, s := range scenarios {

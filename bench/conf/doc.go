@@ -9,7 +9,8 @@
 // proxy), .Dir (the contender's run directory), .Script (the path of
 // trivial.lua), .Key (the API key of the chain scenario), .NoFile (the
 // open-files limit), .MaxConn (haproxy's maxconn within it), .LuaModules
-// (nginx load_module lines).
+// (nginx load_module lines), .Redis (the host:port of the redis-server the
+// harness starts for the rate-limit scenario).
 package conf
 
 import "embed"

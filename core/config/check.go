@@ -32,6 +32,8 @@ func (c *Config) check(rep *reporter) {
 
 	c.checkCache(rep)
 	c.checkTracing(rep)
+	c.checkRedis(rep)
+	c.checkRateLimits(rep)
 
 	upstreams := map[string]bool{}
 	for i := range c.Upstreams {

@@ -24,10 +24,14 @@ type Config struct {
 	Cache     Cache      `toml:"cache"`
 	Lua       Lua        `toml:"lua"`
 	Tracing   Tracing    `toml:"tracing"`
+	Redis     *Redis     `toml:"redis"` // nil without a [redis] section: no client
 	Upstreams []Upstream `toml:"upstreams"`
 	Routes    []Route    `toml:"routes"`
 	// Plugins is the global chain: it runs for every route, in order.
 	Plugins []Step `toml:"plugins"`
+	// RateLimits are rate limits with a name, which scripts call
+	// ([[rate_limits]]). Default: none.
+	RateLimits []RateLimit `toml:"rate_limits"`
 	// Consumers are the clients that authentication steps identify.
 	Consumers []Consumer `toml:"consumers"`
 	// Auth sets the identity headers authentication steps send upstream.

@@ -49,6 +49,13 @@ type Lua struct {
 	// fails with "memory limit exceeded" and its state is thrown away.
 	// Default "32MB".
 	MaxMemory Size `toml:"max_memory"`
+	// SharedSize bounds each script's gw.shared dictionary (its node-local
+	// counters and values): keys and values, plus about 64 bytes per
+	// entry. When a write finds no room, expired entries are dropped; if
+	// there is still none, the write fails (gw.shared.set, add and incr
+	// return nil and "no room"): a live counter is never evicted, so a
+	// limit built on it never resets early. Default "8MB"; at least "64KB".
+	SharedSize Size `toml:"shared_size"`
 	// Watch reloads the configuration when a file under Dir changes (for
 	// development). Default false.
 	Watch bool `toml:"watch"`
@@ -90,7 +97,7 @@ const maxLuaTimeout = 30 * time.Second
 // DefaultLua returns the [lua] defaults.
 func DefaultLua() Lua {
 	return Lua{Dir: "scripts", Timeout: Duration(DefaultLuaTimeout), MaxInstructions: DefaultMaxInstructions, MaxStringSize: 16 << 20, MaxStateSize: 64 << 20,
-		MaxMemory: 32 << 20, HTTPDeny: slices.Clone(DefaultHTTPDeny)}
+		MaxMemory: 32 << 20, SharedSize: 8 << 20, HTTPDeny: slices.Clone(DefaultHTTPDeny)}
 }
 
 func (c *Config) checkLua(rep *reporter) {
@@ -112,6 +119,9 @@ func (c *Config) checkLua(rep *reporter) {
 	}
 	if l.MaxMemory < 1<<20 || l.MaxMemory > 1<<40 {
 		rep.add("lua.max_memory", "must be at least 1MB and at most 1TB, got "+l.MaxMemory.String())
+	}
+	if l.SharedSize < 64<<10 || l.SharedSize > 1<<40 {
+		rep.add("lua.shared_size", "must be at least 64KB and at most 1TB, got "+l.SharedSize.String())
 	}
 	for _, list := range []struct {
 		key   string

@@ -24,6 +24,7 @@ import (
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/router"
 	"github.com/moongate/moongate/core/store"
+	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 )
 
@@ -34,6 +35,11 @@ type Gateway struct {
 	logger *slog.Logger
 	rt     atomic.Pointer[Runtime]
 	cache  *store.Store
+	// redis is the process's Redis client, built from redisCfg, the
+	// [redis] of the start (or of the first reload that had one); nil
+	// until a configuration has [redis]. Guarded by reloadMu.
+	redis    redis.UniversalClient
+	redisCfg *config.Redis
 
 	servers   []*fasthttp.Server
 	listeners []net.Listener
@@ -73,13 +79,20 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	rc, err := newRedis(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
 	shared := openCache(cfg, logger)
-	g := &Gateway{file: cfg.File, logger: logger, cache: shared}
+	g := &Gateway{file: cfg.File, logger: logger, cache: shared, redis: rc, redisCfg: cfg.Redis}
 	if cfg.Metrics.Enabled {
 		g.meter = newMeter(g)
 	}
-	rt, err := build(cfg, shared, logger, g.meter.registry())
+	rt, err := build(cfg, shared, rc, false, nil, logger, g.meter.registry())
 	if err != nil {
+		if rc != nil {
+			rc.Close()
+		}
 		return nil, err
 	}
 	for _, w := range rt.Warnings() {
@@ -382,7 +395,22 @@ func (g *Gateway) Reload() ReloadResult {
 }
 
 func (g *Gateway) reload() ReloadResult {
-	rt, err := load(g.file, g.cache, g.logger, g.meter.registry())
+	var fresh redis.UniversalClient // made by this reload: the first [redis]
+	rt, err := load(g.file, g.cache, func(cfg *config.Config) (redis.UniversalClient, error) {
+		if g.redis != nil {
+			return g.redis, nil
+		}
+		c, err := newRedis(cfg, g.logger)
+		fresh = c
+		return c, err
+	}, g.logger, g.meter.registry())
+	if fresh != nil {
+		if err != nil {
+			fresh.Close()
+		} else {
+			g.redis, g.redisCfg = fresh, rt.Config.Redis
+		}
+	}
 	if err != nil {
 		ps := config.AsProblems(err)
 		r := ReloadResult{Errors: ps}
@@ -408,6 +436,9 @@ func (g *Gateway) reload() ReloadResult {
 		g.retiredMu.Unlock()
 	}()
 	warnings := restartOnly(old.Config, rt.Config)
+	if g.redisCfg != nil && rt.Config.Redis != nil && !g.redisCfg.Equal(rt.Config.Redis) {
+		warnings = append(warnings, "[redis] changed: it takes effect after a restart (the client built from the previous [redis] keeps serving)")
+	}
 	for _, w := range rt.Warnings() {
 		warnings = append(warnings, w.Error())
 	}
@@ -501,6 +532,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	rt.Close(wait)
 	g.wg.Wait()
 	g.saveCache()
+	g.reloadMu.Lock()
+	if g.redis != nil {
+		g.redis.Close()
+	}
+	g.reloadMu.Unlock()
 	return errors.Join(errs...)
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/moongate/moongate/core/router"
 	"github.com/moongate/moongate/core/store"
 	"github.com/moongate/moongate/core/upstream"
+	"github.com/redis/go-redis/v9"
 )
 
 // Runtime is everything the request path needs, compiled from one
@@ -35,6 +36,7 @@ type Runtime struct {
 	logger    *slog.Logger
 	lookup    reqctx.UpstreamLookup
 	instances []any
+	ownRedis  redis.UniversalClient // a client Build made for this runtime alone, closed with it
 
 	warnings       config.Problems    // see Warnings
 	identity       *authstep.Identity // [auth] headers, removed from every request
@@ -57,19 +59,27 @@ type match struct {
 
 // Build compiles cfg. On failure the error is config.Problems naming every
 // step, upstream and route that could not be built, and nothing is left
-// running.
+// running. With a [redis] section, the runtime gets a Redis client of its
+// own, closed with it (a Gateway shares one client between its runtimes).
 func Build(cfg *config.Config, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
-	return build(cfg, shared, logger, nil)
+	rc, err := newRedis(cfg, logger)
+	return build(cfg, shared, rc, rc != nil, config.AsProblemsOrNil(err), logger, nil)
 }
 
-// build is Build making its metrics in reg (nil: none).
-func build(cfg *config.Config, shared *store.Store, logger *slog.Logger, reg *metric.Registry) (*Runtime, error) {
+// build is Build with the Redis client rc (nil: none), given to the
+// plugins, and making its metrics in reg (nil: none); own says the
+// runtime closes rc. problems are found already (the client's): they are
+// reported with the build's.
+func build(cfg *config.Config, shared *store.Store, rc redis.UniversalClient, own bool, problems config.Problems, logger *slog.Logger, reg *metric.Registry) (*Runtime, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	rt := &Runtime{Config: cfg, upstreams: map[string]*upstream.Upstream{}, logger: logger,
 		strictPaths: cfg.Server.StrictPaths, foldPaths: cfg.Server.CaseInsensitivePaths,
 		maxHeaderCount: cfg.Server.MaxHeaderCount, tracing: newTracing(cfg.Tracing)}
+	if own {
+		rt.ownRedis = rc
+	}
 	rt.release = rt.releaseContext
 	rt.lookup = func(name string) reqctx.Upstream {
 		if u, ok := rt.upstreams[name]; ok {
@@ -77,7 +87,6 @@ func build(cfg *config.Config, shared *store.Store, logger *slog.Logger, reg *me
 		}
 		return nil
 	}
-	var problems config.Problems
 	addErr := func(err error) { problems = append(problems, config.AsProblems(err)...) }
 
 	var prefixes []netip.Prefix
@@ -102,7 +111,7 @@ func build(cfg *config.Config, shared *store.Store, logger *slog.Logger, reg *me
 	// send X-Consumer-Name to an upstream it shares with protected routes.
 	rt.identity = authstep.NewIdentity(cfg.Auth)
 	mb := reg.Begin()
-	env := &plugin.Env{Logger: logger, Config: cfg, Store: shared, Metrics: mb}
+	env := &plugin.Env{Logger: logger, Config: cfg, Store: shared, Metrics: mb, Redis: rc}
 	if reg, err := consumer.New(cfg); err != nil {
 		addErr(err)
 	} else {
@@ -232,6 +241,9 @@ func (rt *Runtime) cleanup() {
 	for _, u := range rt.upstreams {
 		u.Close()
 	}
+	if rt.ownRedis != nil {
+		rt.ownRedis.Close()
+	}
 }
 
 // Load reads the configuration file and builds a runtime from it, as a
@@ -239,33 +251,46 @@ func (rt *Runtime) cleanup() {
 // (syntax, keys, values, references) and the build's (plugins, scripts,
 // balancers, certificates). On failure nothing is left running.
 func Load(file string, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
-	return load(file, shared, logger, nil)
+	return load(file, shared, nil, logger, nil)
 }
 
-// load is Load making its metrics in reg (nil: none).
-func load(file string, shared *store.Store, logger *slog.Logger, reg *metric.Registry) (*Runtime, error) {
+// load is Load with redisFor, which gives the Redis client for a
+// configuration that has a [redis] section (nil: Build's), making its
+// metrics in reg (nil: none).
+func load(file string, shared *store.Store, redisFor func(*config.Config) (redis.UniversalClient, error), logger *slog.Logger, reg *metric.Registry) (*Runtime, error) {
 	cfg, err := config.Load(file)
 	if cfg == nil {
 		return nil, err
 	}
-	return buildLoaded(cfg, err, shared, logger, reg)
+	return buildLoaded(cfg, err, shared, redisFor, logger, reg)
 }
 
 // BuildLoaded is Load for a configuration already read: cfg and err are
 // what config.Load returned (cfg not nil).
 func BuildLoaded(cfg *config.Config, err error, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
-	return buildLoaded(cfg, err, shared, logger, nil)
+	return buildLoaded(cfg, err, shared, nil, logger, nil)
 }
 
-// buildLoaded is BuildLoaded making its metrics in reg (nil: none).
-func buildLoaded(cfg *config.Config, err error, shared *store.Store, logger *slog.Logger, reg *metric.Registry) (*Runtime, error) {
+// buildLoaded is BuildLoaded with load's redisFor and reg.
+func buildLoaded(cfg *config.Config, err error, shared *store.Store, redisFor func(*config.Config) (redis.UniversalClient, error), logger *slog.Logger, reg *metric.Registry) (*Runtime, error) {
 	problems := config.AsProblemsOrNil(err)
 	if cfg.Server.TLS != nil {
 		if _, err := loadCertificate(cfg); err != nil {
 			problems = append(problems, config.AsProblems(err)...)
 		}
 	}
-	rt, err := build(cfg, shared, logger, reg)
+	var rc redis.UniversalClient
+	own := false
+	if cfg.Redis != nil && !hasProblemAt(problems, "redis") {
+		if redisFor != nil {
+			rc, err = redisFor(cfg)
+		} else {
+			rc, err = newRedis(cfg, logger)
+			own = rc != nil
+		}
+		problems = append(problems, config.AsProblemsOrNil(err)...)
+	}
+	rt, err := build(cfg, shared, rc, own, nil, logger, reg)
 	if err != nil {
 		problems = append(problems, config.AsProblems(err)...)
 	}
@@ -277,4 +302,14 @@ func buildLoaded(cfg *config.Config, err error, shared *store.Store, logger *slo
 		return nil, problems.Dedupe()
 	}
 	return rt, nil
+}
+
+// hasProblemAt reports whether a problem of ps is at key or under it.
+func hasProblemAt(ps config.Problems, key string) bool {
+	for _, p := range ps {
+		if p.Key == key || strings.HasPrefix(p.Key, key+".") || strings.HasPrefix(p.Key, key+"[") {
+			return true
+		}
+	}
+	return false
 }

@@ -42,9 +42,13 @@
 // core/authstep (what authentication steps share), core/store (the
 // shared store's namespaces), core/realip, core/ttlmap, core/httpbytes
 // (ASCII case folding, header lists) and core/jsonstr (JSON strings),
-// and the transformation steps' libraries (core/template, core/jsonedit,
-// core/compress, core/jsonschema, core/transformstep); and
-// core/plugin/plugintest in its tests. The engine itself lives in
+// the transformation steps' libraries (core/template, core/jsonedit,
+// core/compress, core/jsonschema, core/transformstep), and the limits'
+// libraries (core/ratelimit: rate-limit decisions, core/limitkey: who a
+// limit counts, core/marks: marks shared through Redis); and
+// core/plugin/plugintest in its tests. The process's
+// shared Redis client, when the configuration has [redis], comes with the
+// Spec (Spec.Redis). The engine itself lives in
 // core/internal, where the compiler keeps plugins out; a test in tests/
 // checks the rest (make check).
 package plugin

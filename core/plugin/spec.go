@@ -6,7 +6,9 @@ import (
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/internal/metric"
+	"github.com/moongate/moongate/core/ratelimit"
 	"github.com/moongate/moongate/core/store"
+	"github.com/redis/go-redis/v9"
 )
 
 // Spec is what a factory builds a plugin instance from: the step as
@@ -45,6 +47,12 @@ type Env struct {
 	// build of the configuration: a step reaches it through
 	// Spec.Metrics. nil when metrics are off.
 	Metrics *metric.Build
+	// Redis is the process's one Redis client, built by the gateway from
+	// [redis]; nil when the configuration has no [redis] section.
+	Redis redis.UniversalClient
+	// Limits are the named rate limits of [[rate_limits]], by name, built
+	// before the chains; nil when there are none. Read-only.
+	Limits map[string]ratelimit.Limiter
 }
 
 // Logger returns the process logger (slog.Default without an Env),
@@ -94,4 +102,27 @@ func (s Spec) Settings() *config.Config {
 		return nil
 	}
 	return s.Env.Config
+}
+
+// Redis returns the process's shared Redis client, or nil when the
+// configuration has no [redis] section (a step that needs one refuses to
+// be built, naming its key). The client belongs to the gateway: never close
+// it. It honours each call's context deadline and never retries a command
+// by itself; bound every call with a short deadline of your own, and
+// decide what a request gets when Redis fails or is slow.
+func (s Spec) Redis() redis.UniversalClient {
+	if s.Env == nil {
+		return nil
+	}
+	return s.Env.Redis
+}
+
+// Limit returns the named rate limit of [[rate_limits]] called name, nil
+// when there is none. Steps built by the same configuration load share
+// it (and its counts).
+func (s Spec) Limit(name string) ratelimit.Limiter {
+	if s.Env == nil {
+		return nil
+	}
+	return s.Env.Limits[name]
 }

@@ -23,7 +23,13 @@
 //	clock_skew = "300s"                           # Date (or X-Date) this close to now
 //	validate_body = true                          # Digest required with a body
 //
+//	use_redis = true                              # default; with [redis], replays are refused cluster-wide
+//	redis_timeout = "50ms"                        # one Redis call; past it, this node's record decides
+//
 // A signature is accepted once: a repeat within the clock-skew window is
-// refused as a replay (remembered per node in the shared cache, so it
-// survives reloads).
+// refused as a replay. The signatures used are remembered in the node's
+// shared cache (so they survive reloads) and, when the configuration has
+// [redis], in Redis, so that a signature used on one node is refused on
+// every node. While Redis fails, each node refuses the repeats it saw
+// itself, and logs that it does (core/marks).
 package hmacauth

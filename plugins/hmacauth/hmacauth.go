@@ -7,18 +7,16 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"hash"
-	"hash/maphash"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/moongate/moongate/core/authstep"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/marks"
 	"github.com/moongate/moongate/core/plugin"
-	"github.com/moongate/moongate/core/store"
 )
 
 func init() { plugin.Register("hmac-auth", New) }
@@ -39,6 +37,15 @@ type Config struct {
 	ValidateBody bool `toml:"validate_body"`
 	// HideCredentials removes Authorization before forwarding. Default false.
 	HideCredentials bool `toml:"hide_credentials"`
+	// UseRedis keeps the signatures already used in the Redis of [redis]
+	// too, so that a signature used on one node is refused on every node.
+	// No effect without [redis] (each node remembers its own). Default
+	// true.
+	UseRedis bool `toml:"use_redis"`
+	// RedisTimeout bounds one Redis call; past it (or when Redis fails)
+	// the node decides on the signatures it saw itself, and says so in
+	// the log. Default "50ms", at most "10s".
+	RedisTimeout config.Duration `toml:"redis_timeout"`
 }
 
 // Plugin checks signed requests. It implements authstep.Authenticator.
@@ -49,7 +56,7 @@ type Plugin struct {
 	skew      time.Duration
 	body      bool
 	hide      bool
-	replays   *store.Namespace
+	replays   *marks.Set
 	challenge string
 }
 
@@ -72,7 +79,8 @@ var hashes = map[string]func() hash.Hash{"hmac-sha256": sha256.New, "hmac-sha384
 // New builds the plugin from its step.
 func New(spec plugin.Spec) (any, error) {
 	cfg := Config{Options: authstep.DefaultOptions(), Algorithms: []string{"hmac-sha256", "hmac-sha384", "hmac-sha512"},
-		EnforceHeaders: []string{"@request-target", "date"}, ClockSkew: config.Duration(300 * time.Second), ValidateBody: true}
+		EnforceHeaders: []string{"@request-target", "date"}, ClockSkew: config.Duration(300 * time.Second), ValidateBody: true,
+		UseRedis: true, RedisTimeout: config.Duration(marks.DefaultTimeout)}
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
 	}
@@ -95,7 +103,15 @@ func New(spec plugin.Spec) (any, error) {
 	if p.skew <= 0 {
 		return nil, spec.Config.Problem("clock_skew", "must be more than 0s")
 	}
-	p.replays = spec.Namespace("hmac-auth:replay")
+	if cfg.RedisTimeout <= 0 || cfg.RedisTimeout.Std() > 10*time.Second {
+		return nil, spec.Config.Problem("redis_timeout", `must be more than 0s and at most "10s", got "`+cfg.RedisTimeout.String()+`"`)
+	}
+	o := marks.Options{What: "hmac-auth replay protection", Local: spec.Namespace("hmac-auth:replay"),
+		Prefix: "moongate:hmac-auth:replay:", Timeout: cfg.RedisTimeout.Std(), Logger: spec.Logger()}
+	if cfg.UseRedis {
+		o.Redis = spec.Redis()
+	}
+	p.replays = marks.New(o)
 	return authstep.NewAuth(spec, p, cfg.Options)
 }
 
@@ -251,26 +267,7 @@ func digestMatches(header, body []byte) bool {
 	return hmac.Equal(bytes.TrimSpace(header[len(prefix):]), want)
 }
 
-// Replays: the check-and-set of a signature is atomic per stripe, and the
-// remembered signatures live in the shared cache (they outlive reloads).
-var (
-	stripes [64]sync.Mutex
-	seed    = maphash.MakeSeed()
-)
-
 // firstUse records sig and reports whether it was not seen before within
-// twice the clock skew (after which its date is refused anyway).
-func (p *Plugin) firstUse(sig []byte) bool {
-	if p.replays == nil {
-		return true
-	}
-	mu := &stripes[maphash.Bytes(seed, sig)%uint64(len(stripes))]
-	mu.Lock()
-	defer mu.Unlock()
-	var buf [8]byte
-	if _, ok := p.replays.Get(buf[:0], sig); ok {
-		return false
-	}
-	p.replays.Set(sig, []byte{1}, 2*p.skew)
-	return true
-}
+// twice the clock skew (after which its date is refused anyway): on this
+// node, and with [redis] on any node.
+func (p *Plugin) firstUse(sig []byte) bool { return p.replays.Add(sig, 2*p.skew) }

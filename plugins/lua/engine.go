@@ -2,6 +2,7 @@ package lua
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,6 +61,7 @@ type Script struct {
 	maxState  int
 	maxMemory int
 	cache     *store.Namespace
+	services  sdk.Options // gw.shared, gw.redis and gw.ratelimit's: the same for every state
 	http      *sdk.HTTPPolicy
 	logger    *slog.Logger
 	stats     *Stats
@@ -168,6 +170,7 @@ func New(spec plugin.Spec) (any, error) {
 		modules:   &modules{dir: lc.Dir, protos: map[string]*glua.FunctionProto{}},
 		logger:    spec.Logger(),
 		cache:     spec.Namespace("lua:" + spec.Name),
+		services:  sdk.Options{Shared: sharedDict(spec, lc.SharedSize.Int()), Redis: spec.Redis(), Limits: spec.Limit},
 	}
 	m := spec.Metrics()
 	sc.calls = m.Counter("moongate_lua_calls_total", "script", spec.Name)
@@ -212,6 +215,20 @@ func New(spec plugin.Spec) (any, error) {
 	sc.original = sc.modules.anyNames(sdk.OriginalHeaderFunctions) || namesAny(proto, sdk.OriginalHeaderFunctions, 0)
 	sc.pool.Put(st)
 	return Step{sc}, nil
+}
+
+// sharedDict returns the script's gw.shared dictionary, holding at most
+// size bytes: kept in the shared store beside the script's gw.cache
+// namespace, so that the entries outlive reloads, or a new one without a
+// store.
+func sharedDict(spec plugin.Spec, size int) *sdk.Dict {
+	ns := spec.Namespace("lua-shared:" + spec.Name)
+	if ns == nil {
+		return sdk.NewDict(int64(size))
+	}
+	d := ns.Extension(func(json.RawMessage) store.Extension { return sdk.NewDict(int64(size)) }).(*sdk.Dict)
+	d.SetLimit(int64(size))
+	return d
 }
 
 // checkConf checks the step's config against the schema the module
@@ -341,7 +358,8 @@ func (sc *Script) loadState() (*state, error) {
 	L.SetContext(st.w)
 	views := sdk.NewViews(L)
 	st.sdk = sdk.Open(L, sdk.Options{Script: sc.path, Cache: sc.cache, MaxString: sc.maxString, Logger: sc.logger,
-		Budget: mem, Views: views, HTTP: sc.http, Metrics: sc.declared})
+		Budget: mem, Views: views, HTTP: sc.http, Metrics: sc.declared,
+		Shared: sc.services.Shared, Redis: sc.services.Redis, Limits: sc.services.Limits})
 	L.SetGlobal("print", L.GetField(L.GetField(L.GetGlobal("gw"), "log"), "info"))
 	L.SetGlobal("require", L.NewFunction(sc.modules.require(st)))
 	st.views = views

@@ -62,6 +62,11 @@ type HarnessOptions struct {
 	Upstreams []string
 	// Cache is the shared cache; nil makes a small one.
 	Cache *store.Store
+	// RateLimits are named rate limits (gw.ratelimit.check), by name: each
+	// an entry of [[rate_limits]] without its name, such as
+	// {"limits": [{"requests": 10, "per": "1s", "burst": 20}], "algorithm": "gcra"}.
+	// Policy "redis" is refused (the harness has no Redis).
+	RateLimits map[string]map[string]any
 }
 
 // NewHarness compiles the script at path for testing. Compile and load
@@ -92,6 +97,15 @@ func NewHarness(path string, o HarnessOptions) (*Harness, error) {
 	cfg.Lua.Timeout = config.Duration(o.Timeout)
 	if o.MaxInstructions > 0 {
 		cfg.Lua.MaxInstructions = o.MaxInstructions
+	}
+	names := make([]string, 0, len(o.RateLimits))
+	for n := range o.RateLimits {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		cfg.RateLimits = append(cfg.RateLimits, config.RateLimit{Name: n,
+			Config: config.NewTable("rate_limits["+strconv.Itoa(i)+"]", o.RateLimits[n])})
 	}
 	ch, err := plugintest.NewChain(plugintest.Options{
 		Config: cfg,

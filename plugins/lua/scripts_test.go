@@ -9,6 +9,7 @@ import (
 
 	"github.com/moongate/moongate/core/cli"
 	"github.com/moongate/moongate/plugins/lua"
+	_ "github.com/moongate/moongate/plugins/ratelimit" // [[rate_limits]] for scripts/ratelimit.lua
 )
 
 // TestShippedScripts runs the *_test.lua of every script in scripts/, as
@@ -20,7 +21,7 @@ func TestShippedScripts(t *testing.T) {
 	if sum.Failed > 0 || sum.Passed == 0 {
 		t.Fatalf("got %d passed, %d failed; want all passing", sum.Passed, sum.Failed)
 	}
-	for _, name := range []string{"tenant", "api_key", "redact", "ratelimit", "ext_auth"} {
+	for _, name := range []string{"tenant", "api_key", "redact", "ratelimit", "ratelimit_key", "ext_auth"} {
 		if !strings.Contains(out.String(), "scripts/"+name+"_test.lua") {
 			t.Errorf("no test ran for scripts/%s.lua", name)
 		}

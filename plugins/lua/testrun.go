@@ -176,7 +176,8 @@ func (tf *testFile) test(L *glua.LState) int {
 }
 
 // load(path, conf?, opts?) returns a script handle with run, cache_get,
-// cache_set. path is relative to the test file's folder.
+// cache_set. opts: timeout, max_instructions, on_error, dir, upstreams,
+// rate_limits (named limits: { name = { limits = {...}, ... } }). path is relative to the test file's folder.
 func (tf *testFile) load(L *glua.LState) int {
 	p := L.CheckString(1)
 	if !filepath.IsAbs(p) {
@@ -202,6 +203,20 @@ func (tf *testFile) load(L *glua.LState) int {
 		}
 		if v, ok := opts.RawGetString("dir").(glua.LString); ok {
 			o.Dir = filepath.Join(tf.dir, string(v))
+		}
+		if v, ok := opts.RawGetString("rate_limits").(*glua.LTable); ok {
+			m, err := tf.toGoMap(L, v)
+			if err != nil {
+				L.ArgError(3, "rate_limits: "+err.Error())
+			}
+			o.RateLimits = map[string]map[string]any{}
+			for name, e := range m {
+				t, ok := e.(map[string]any)
+				if !ok {
+					L.ArgError(3, "rate_limits."+name+" must be a table")
+				}
+				o.RateLimits[name] = integers(t).(map[string]any)
+			}
 		}
 		if v, ok := opts.RawGetString("upstreams").(*glua.LTable); ok {
 			o.Upstreams = []string{}
@@ -241,6 +256,26 @@ func (tf *testFile) load(L *glua.LState) int {
 	})
 	L.Push(t)
 	return 1
+}
+
+// integers returns v with whole numbers as int64, as TOML would give
+// them (Lua has only one number type; Go config structs want integers).
+func integers(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if x == float64(int64(x)) {
+			return int64(x)
+		}
+	case map[string]any:
+		for k, e := range x {
+			x[k] = integers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = integers(e)
+		}
+	}
+	return v
 }
 
 func (tf *testFile) toGoMap(L *glua.LState, t *glua.LTable) (map[string]any, error) {

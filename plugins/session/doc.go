@@ -1,7 +1,9 @@
 // Package session is the "session" plugin: stateless sessions carried by
 // the client in an encrypted, authenticated cookie (AES-256-GCM or
-// XChaCha20-Poly1305). Any node holding the keys can check a session; no
-// server-side store exists.
+// XChaCha20-Poly1305). Any node holding the keys can check a session; the
+// only server-side state is the sessions logged out (revoked), kept in the
+// node's shared cache and, with [redis], in Redis, so that a logout holds
+// on every node.
 //
 // A step has one of three modes:
 //
@@ -9,7 +11,8 @@
 //	mode = "login"   # the route logs a consumer in: the cookie is set on a successful
 //	                 # response, for the consumer an earlier step authenticated (e.g.
 //	                 # basic-auth) or the one the upstream names in login_header
-//	mode = "logout"  # the response clears the cookie
+//	mode = "logout"  # the cookie's session is revoked (give the step the keys) and
+//	                 # the response clears the cookie
 //
 // Example: log in with a password once, then use the cookie:
 //

@@ -16,6 +16,7 @@ import (
 	"github.com/moongate/moongate/core/authstep"
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
+	"github.com/moongate/moongate/core/marks"
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/crypto/chacha20poly1305"
@@ -57,6 +58,14 @@ type Config struct {
 	// consumer named by LoginHeader that is not in [[consumers]]; it is
 	// removed from the response. Default "X-Session-Groups".
 	LoginGroupsHeader string `toml:"login_groups_header"`
+	// UseRedis keeps the sessions logged out in the Redis of [redis] too,
+	// so that a logout on one node holds on every node. No effect without
+	// [redis] (each node knows its own logouts). Default true.
+	UseRedis bool `toml:"use_redis"`
+	// RedisTimeout bounds one Redis call; past it (or when Redis fails)
+	// the node decides on the logouts it saw itself, and says so in the
+	// log. Default "50ms", at most "10s".
+	RedisTimeout config.Duration `toml:"redis_timeout"`
 }
 
 // Plugin is an instance of session.
@@ -78,6 +87,7 @@ type Plugin struct {
 	loginHdr  string
 	groupsHdr string
 	challenge string
+	revoked   *marks.Set // sessions logged out before their end
 }
 
 type sealer struct {
@@ -92,6 +102,7 @@ var (
 	errInvalid = plugin.NewError(401, "invalid session")
 	errExpired = plugin.NewError(401, "session expired")
 	errGone    = plugin.NewError(401, "session consumer no longer exists")
+	errRevoked = plugin.NewError(401, "session logged out")
 )
 
 // maxCookie bounds a session cookie.
@@ -102,7 +113,8 @@ func New(spec plugin.Spec) (any, error) {
 	cfg := Config{Options: authstep.DefaultOptions(), Mode: "check", Cookie: "moongate_session", Cipher: "aes-256-gcm",
 		IdleTimeout: config.Duration(30 * time.Minute), AbsoluteTimeout: config.Duration(12 * time.Hour),
 		Path: "/", Secure: true, HTTPOnly: true, SameSite: "Lax",
-		LoginHeader: "X-Session-Login", LoginGroupsHeader: "X-Session-Groups"}
+		LoginHeader: "X-Session-Login", LoginGroupsHeader: "X-Session-Groups",
+		UseRedis: true, RedisTimeout: config.Duration(marks.DefaultTimeout)}
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
 	}
@@ -177,6 +189,15 @@ func New(spec plugin.Spec) (any, error) {
 	if cfg.Path == "" || cfg.Path[0] != '/' || strings.ContainsAny(cfg.Path+cfg.Domain, ";\r\n ") {
 		return nil, prob("path", `must start with "/" and hold no ';' or spaces`)
 	}
+	if cfg.RedisTimeout <= 0 || cfg.RedisTimeout.Std() > 10*time.Second {
+		return nil, prob("redis_timeout", `must be more than 0s and at most "10s", got "`+cfg.RedisTimeout.String()+`"`)
+	}
+	o := marks.Options{What: "session revocation", Local: spec.Namespace("session:revoked"),
+		Prefix: "moongate:session:revoked:", Timeout: cfg.RedisTimeout.Std(), Logger: spec.Logger()}
+	if cfg.UseRedis {
+		o.Redis = spec.Redis()
+	}
+	p.revoked = marks.New(o)
 	if cfg.Mode != "check" {
 		if cfg.Anonymous != "" {
 			return nil, prob("anonymous", `only applies in mode "check"`)
@@ -222,18 +243,25 @@ func (p *Plugin) Challenge() string { return p.challenge }
 
 // contents is a session's plaintext:
 //
-//	version(1) issued(8) seen(8) flags(1) name(1+n) credential(1+n) groups(1 + (1+n)...)
+//	version(1) issued(8) seen(8) flags(1) id(16) name(1+n) credential(1+n) groups(1 + (1+n)...)
 //
 // flags bit 0: the consumer is not in [[consumers]] (named by the
-// upstream); its groups are then in the cookie.
+// upstream); its groups are then in the cookie. id is random, chosen at
+// login and kept by every re-sealing: a logout revokes the session by it.
+// Version 1 had no id; a version 1 cookie's id is derived from what it
+// holds (legacyID), and kept when it is re-sealed as version 2.
 type contents struct {
 	issued, seen int64
 	external     bool
+	id           [16]byte
 	name, cred   []byte
 	groups       [][]byte
 }
 
-const version = 1
+const (
+	version  = 2
+	version1 = 1 // cookies sealed before sessions had an id
+)
 
 // refreshMark is stored under valueKey when the cookie is to be re-sealed.
 var refreshMark = &struct{ byte }{}
@@ -261,6 +289,12 @@ func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
 	if now-s.issued >= p.absolute || now+60 < s.issued || p.idle > 0 && now-s.seen >= p.idle {
 		return nil, errExpired
 	}
+	if p.revoked != nil {
+		var kb [64]byte
+		if p.revoked.Has(p.revocationKey(kb[:0], &s), p.left(&s, now)) {
+			return nil, errRevoked
+		}
+	}
 	if now-s.seen >= p.refresh {
 		c.SetValue(valueKey, refreshMark)
 	}
@@ -278,9 +312,50 @@ func (p *Plugin) Authenticate(c *plugin.Context) (*consumer.Consumer, error) {
 	return cons, nil
 }
 
-// OnRequest implements plugin.RequestHandler for modes login and logout
-// (nothing to do before the upstream).
-func (p *Plugin) OnRequest(c *plugin.Context) error { return nil }
+// OnRequest implements plugin.RequestHandler for modes login (nothing to
+// do before the upstream) and logout: the session of the request's
+// cookie is revoked, on this node and (with [redis]) on every node, so
+// that a copy of the cookie no longer authenticates either.
+func (p *Plugin) OnRequest(c *plugin.Context) error {
+	if p.mode == "logout" {
+		p.revoke(c)
+	}
+	return nil
+}
+
+// revoke marks the session of the request's cookie as logged out until
+// its absolute end. Without keys, the step cannot open the cookie: it only
+// clears it.
+func (p *Plugin) revoke(c *plugin.Context) {
+	v := c.Request.Header.Cookie(p.cookie)
+	if len(v) == 0 || len(p.open) == 0 {
+		return
+	}
+	pt, buf, ok := p.unseal(c.Scratch(), v)
+	c.KeepScratch(buf)
+	var s contents
+	if !ok || !parse(pt, &s) {
+		return
+	}
+	if left := p.left(&s, time.Now().Unix()); left > 0 {
+		var kb [64]byte
+		p.revoked.Put(p.revocationKey(kb[:0], &s), left)
+	}
+}
+
+// left is how long the session s may still authenticate at now (unix
+// seconds), plus the minute of clock skew Authenticate tolerates.
+func (p *Plugin) left(s *contents, now int64) time.Duration {
+	return time.Duration(s.issued+p.absolute-now+60) * time.Second
+}
+
+// revocationKey appends the key of s's revocation: the cookie name and
+// the session id in hex.
+func (p *Plugin) revocationKey(dst []byte, s *contents) []byte {
+	dst = append(dst, p.cookie...)
+	dst = append(dst, ':')
+	return hex.AppendEncode(dst, s.id[:])
+}
 
 // OnResponse implements plugin.ResponseHandler: login sets the cookie,
 // logout clears it, check re-seals a cookie in use.
@@ -310,7 +385,7 @@ func (p *Plugin) OnResponse(c *plugin.Context) error {
 
 func (p *Plugin) login(c *plugin.Context, cons *consumer.Consumer) {
 	now := time.Now().Unix()
-	s := contents{issued: now, seen: now, name: []byte(cons.Name), cred: []byte(cons.CredentialID)}
+	s := contents{issued: now, seen: now, id: newID(), name: []byte(cons.Name), cred: []byte(cons.CredentialID)}
 	if p.reg.Consumer(cons.Name) == nil {
 		s.external = true
 		for _, g := range cons.Groups {
@@ -326,7 +401,7 @@ func (p *Plugin) loginUpstream(c *plugin.Context, name, groups []byte) {
 		return
 	}
 	now := time.Now().Unix()
-	s := contents{issued: now, seen: now, name: append([]byte(nil), name...), cred: []byte("upstream")}
+	s := contents{issued: now, seen: now, id: newID(), name: append([]byte(nil), name...), cred: []byte("upstream")}
 	if p.reg.ConsumerBytes(name) == nil {
 		s.external = true
 		for _, g := range strings.Split(string(groups), ",") {
@@ -336,6 +411,14 @@ func (p *Plugin) loginUpstream(c *plugin.Context, name, groups []byte) {
 		}
 	}
 	p.set(c, &s)
+}
+
+// newID returns a random session id.
+func newID() (id [16]byte) {
+	if _, err := rand.Read(id[:]); err != nil {
+		panic("session: no randomness: " + err.Error())
+	}
+	return id
 }
 
 func printable(b []byte) bool {
@@ -456,6 +539,7 @@ func marshal(b []byte, s *contents) []byte {
 		flags |= 1
 	}
 	b = append(b, flags)
+	b = append(b, s.id[:]...)
 	b = appendShort(b, s.name)
 	b = appendShort(b, s.cred)
 	b = append(b, byte(min(len(s.groups), 255)))
@@ -476,19 +560,29 @@ func appendShort(b, s []byte) []byte {
 }
 
 func parse(b []byte, s *contents) bool {
-	if len(b) < 18 || b[0] != version {
+	if len(b) < 18 || b[0] != version && b[0] != version1 {
 		return false
 	}
 	s.issued = int64(binary.BigEndian.Uint64(b[1:]))
 	s.seen = int64(binary.BigEndian.Uint64(b[9:]))
 	s.external = b[17]&1 != 0
 	rest := b[18:]
+	if b[0] == version {
+		if len(rest) < len(s.id) {
+			return false
+		}
+		copy(s.id[:], rest)
+		rest = rest[len(s.id):]
+	}
 	var ok bool
 	if s.name, rest, ok = short(rest); !ok || len(s.name) == 0 {
 		return false
 	}
 	if s.cred, rest, ok = short(rest); !ok || len(rest) < 1 {
 		return false
+	}
+	if b[0] == version1 {
+		s.id = legacyID(s)
 	}
 	n := int(rest[0])
 	rest = rest[1:]
@@ -502,6 +596,20 @@ func parse(b []byte, s *contents) bool {
 		}
 	}
 	return len(rest) == 0
+}
+
+// legacyID is the id of a version 1 session: a hash of its consumer,
+// credential and login time. (Two logins of one consumer with one
+// credential in the same second share it.)
+func legacyID(s *contents) [16]byte {
+	var buf [8 + 2*256]byte
+	b := binary.BigEndian.AppendUint64(buf[:0], uint64(s.issued))
+	b = appendShort(b, s.name)
+	b = appendShort(b, s.cred)
+	sum := sha256.Sum256(b)
+	var id [16]byte
+	copy(id[:], sum[:])
+	return id
 }
 
 func short(b []byte) (s, rest []byte, ok bool) {

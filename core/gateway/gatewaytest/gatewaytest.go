@@ -39,6 +39,13 @@ type Gateway struct {
 // when -v is given.
 func Start(t testing.TB, toml string) *Gateway {
 	t.Helper()
+	return StartWithLogger(t, toml, Logger(t))
+}
+
+// StartWithLogger is Start with the process log going to logger, for
+// tests that check what the gateway logs.
+func StartWithLogger(t testing.TB, toml string, logger *slog.Logger) *Gateway {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "moongate.toml")
 	if err := os.WriteFile(file, []byte(WithTestListeners(toml)), 0o600); err != nil {
 		t.Fatal(err)
@@ -47,7 +54,7 @@ func Start(t testing.TB, toml string) *Gateway {
 	if err != nil {
 		t.Fatalf("config:\n%v", err)
 	}
-	g, err := gateway.New(cfg, Logger(t))
+	g, err := gateway.New(cfg, logger)
 	if err != nil {
 		t.Fatalf("build:\n%v", err)
 	}

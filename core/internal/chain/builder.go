@@ -7,6 +7,7 @@ import (
 
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/ratelimit"
 )
 
 // Builder builds the chains of one configuration. Global steps are built
@@ -24,9 +25,12 @@ type Builder struct {
 // Observer); the default is NopObserver.
 func (b *Builder) Observe(o Observer) { b.obs = o }
 
-// NewBuilder builds the global chain of env.Config.
+// NewBuilder builds the named rate limits of env.Config ([[rate_limits]],
+// into env.Limits: steps built next find them there) and its global
+// chain.
 func NewBuilder(env *plugin.Env) *Builder {
 	b := &Builder{env: env, obs: NopObserver{}, steps: env.Config.Plugins}
+	b.buildLimits()
 	if env.Config.Log.Access != "" && !hasStep(b.steps, AccessLog) {
 		// [log] access: an access-log step ends the global chain. It
 		// reads its settings from [log], where its problems are found.
@@ -55,6 +59,35 @@ func hasStep(steps []config.Step, name string) bool {
 		}
 	}
 	return false
+}
+
+// buildLimits builds the entries of [[rate_limits]] with the factory the
+// rate-limit plugin registered (plugin.RegisterLimits).
+func (b *Builder) buildLimits() {
+	cfg := b.env.Config
+	if len(cfg.RateLimits) == 0 {
+		return
+	}
+	f := plugin.Limits()
+	b.env.Limits = map[string]ratelimit.Limiter{}
+	for i := range cfg.RateLimits {
+		e := &cfg.RateLimits[i]
+		path := "rate_limits[" + strconv.Itoa(i) + "]"
+		if f == nil {
+			b.problems = append(b.problems, cfg.Problem(path, "no plugin of this build counts named rate limits (rate-limit is not linked in)"))
+			return
+		}
+		if e.Name == "" || b.env.Limits[e.Name] != nil {
+			continue // config.Parse reports it
+		}
+		l, err := f(plugin.Spec{Name: e.Name, Config: e.Config, Path: path, Env: b.env})
+		if err != nil {
+			b.problems = append(b.problems, config.AsProblems(err)...)
+			continue
+		}
+		b.env.Limits[e.Name] = l
+		b.built = append(b.built, l)
+	}
 }
 
 // Chain builds the chain of route i: the global steps, where a route step

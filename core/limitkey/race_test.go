@@ -1,0 +1,5 @@
+//go:build race
+
+package limitkey
+
+const raceEnabled = true
