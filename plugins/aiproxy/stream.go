@@ -184,6 +184,40 @@ func (cl *call) end(err error) []byte {
 	return cl.out
 }
 
+// maxDrain is how much of a provider's answer the gateway reads past the
+// end of the client's answer, to end the provider's answer properly.
+const maxDrain = 64 << 10
+
+// drain reads the rest of the provider's answer once the client's answer
+// is complete: what follows the client's last event (OpenAI's "data:
+// [DONE]" after the usage chunk that completes an Anthropic client's
+// answer, the chunked body's last chunk). Read to its end, the provider's
+// answer is over and its connection goes back to the pool; closed before
+// its end, the connection is closed, which cancels a request the provider
+// was still answering and costs a new connection for the next one. Each
+// read waits at most the provider's idle timeout; past maxDrain bytes
+// (or as many reads), or on an error, Close closes the connection as
+// before.
+func (cl *call) drain() {
+	body := cl.resp.BodyStream()
+	if body == nil {
+		return
+	}
+	buf := cl.out[:0]
+	if cap(buf) < 4096 {
+		buf = make([]byte, 0, 4096)
+		cl.out = buf
+	}
+	buf = buf[:cap(buf)]
+	for n, reads := 0, 0; n <= maxDrain && reads < maxDrain/512; reads++ {
+		m, err := body.Read(buf)
+		n += m
+		if err != nil {
+			return
+		}
+	}
+}
+
 // Close implements io.Closer: fasthttp calls it when the body is
 // written, or abandoned. It closes the provider's answer (the connection
 // itself when the answer was not read to its end, which cancels the
@@ -194,6 +228,9 @@ func (cl *call) Close() error {
 		return nil
 	}
 	cl.closed = true
+	if cl.complete && !cl.clientGone {
+		cl.drain()
+	}
 	if cl.pc != nil {
 		cl.pc.streaming.Store(false)
 	}

@@ -2,6 +2,7 @@ package aitest
 
 import (
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -343,6 +344,110 @@ func TestStreamIncremental(t *testing.T) {
 			for range texts {
 			}
 			mock.WaitHandled(t, 5*time.Second)
+		})
+	}
+}
+
+// The provider's streamed answer is read to its end, also when the
+// client's answer is complete first: an Anthropic client served by an
+// OpenAI model has its message_stop with OpenAI's usage chunk, before
+// OpenAI's "data: [DONE]". The provider's request is not cut short (the
+// mock sees no cancellation) and its connection serves the next request
+// (the mock accepts one connection for two answers). The provider holds
+// its last event (Gate) until the client has its whole answer, so the
+// gateway cannot read it early by chance.
+func TestStreamReadsTheProviderAnswerToItsEnd(t *testing.T) {
+	for _, tc := range []struct{ model, path string }{
+		{"gpt-4o", "/v1/chat/completions"}, {"gpt-via-claude", "/v1/chat/completions"},
+		{"claude-sonnet", "/v1/messages"}, {"claude-via-gpt", "/v1/messages"},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			e := start(t, defaultModels)
+			mock, evs := e.oa, providertest.OpenAIStream("gpt-4o-mini", providertest.DefaultPieces, &providertest.DefaultUsage)
+			if tc.model == "gpt-via-claude" || tc.model == "claude-sonnet" {
+				mock, evs = e.an, providertest.AnthropicStream("claude-sonnet-4-5", providertest.DefaultPieces, providertest.DefaultUsage)
+			}
+			b, h := body(streamChatUsage, tc.model), openaiHeaders(clientKey)
+			final := func(ev sseEvent) bool { return ev.data == "[DONE]" }
+			if tc.path == "/v1/messages" {
+				b, h = body(streamMessages, tc.model), anthropicHeaders(clientKey)
+				final = func(ev sseEvent) bool { return ev.typ == "message_stop" }
+			}
+			// early: the client's answer is complete before the
+			// provider's last event.
+			early := tc.model == "claude-via-gpt"
+
+			gate := make(chan struct{})
+			mock.Enqueue(providertest.Reply{Events: evs, Gate: gate})
+			resp := e.open(t, "POST", tc.path, h, b)
+			defer resp.Body.Close()
+			got := make(chan sseEvent, 64)
+			go func() {
+				defer close(got)
+				r := newEventReader(resp.Body)
+				for {
+					ev, ok := r.next()
+					if !ok {
+						return
+					}
+					got <- ev
+				}
+			}()
+			release := func(i int) {
+				select {
+				case gate <- struct{}{}:
+				case <-time.After(5 * time.Second):
+					t.Fatalf("the provider mock did not ask for event %d", i)
+				}
+			}
+			last := len(evs) - 1
+			for i := 1; i < last; i++ {
+				release(i)
+			}
+			if !early {
+				release(last)
+			}
+			complete := false
+			for !complete {
+				select {
+				case ev, ok := <-got:
+					if !ok {
+						t.Fatal("the client's answer ended before its last event")
+					}
+					complete = final(ev)
+				case <-time.After(5 * time.Second):
+					t.Fatal("the client did not get its last event")
+				}
+			}
+			var handled *providertest.Request
+			if early {
+				// The gateway has the client's whole answer: it must
+				// still wait for the provider's last event.
+				select {
+				case gate <- struct{}{}:
+				case r := <-mock.Handled():
+					handled = &r
+				}
+			}
+			for range got {
+			}
+			if handled == nil {
+				r := mock.WaitHandled(t, 5*time.Second)
+				handled = &r
+			}
+			if handled.Canceled {
+				t.Error("the provider's request was canceled: the gateway closed its answer before the end")
+			}
+
+			// The next answer comes on the same provider connection.
+			mock.Enqueue(providertest.Reply{Events: evs})
+			r := e.open(t, "POST", tc.path, h, b)
+			io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+			mock.WaitHandled(t, 5*time.Second)
+			if n := mock.Conns(); n != 1 {
+				t.Errorf("the provider accepted %d connections for two answers, want 1: its connection was closed after the first", n)
+			}
 		})
 	}
 }

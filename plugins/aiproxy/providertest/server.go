@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -116,6 +118,8 @@ type Server struct {
 	models  []string
 	handled chan Request
 
+	conns atomic.Int64 // connections accepted
+
 	mu       sync.Mutex
 	requests []Request
 	replies  []Reply
@@ -132,7 +136,13 @@ func New(t testing.TB, kind Kind, keys ...string) *Server {
 	for _, k := range keys {
 		s.keys[k] = true
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.srv.Start()
 	s.URL = s.srv.URL
 	t.Cleanup(s.Close)
 	return s
@@ -159,6 +169,10 @@ func (s *Server) Enqueue(replies ...Reply) {
 	s.replies = append(s.replies, replies...)
 	s.mu.Unlock()
 }
+
+// Conns returns how many connections the mock accepted so far: requests
+// sent on a kept-alive connection share one.
+func (s *Server) Conns() int { return int(s.conns.Load()) }
 
 // Requests returns the requests received so far, in order.
 func (s *Server) Requests() []Request {
