@@ -7,6 +7,7 @@ import (
 
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/store"
+	"github.com/moongate/moongate/plugins/cache/clustersync"
 )
 
 func init() { plugin.Register("cache", New) }
@@ -36,6 +37,11 @@ type Plugin struct {
 	n counters
 	// keyWarned is set once warnKeyChanged has logged.
 	keyWarned atomic.Bool
+	// cluster publishes this step's purges to the other nodes (PURGE,
+	// unsafe methods); nil without [redis] (cluster.go). detach ends the
+	// step's attachment to it, in Cleanup.
+	cluster *clustersync.Sync
+	detach  func()
 }
 
 // counters are the namespace's counters a step adds to.
@@ -75,11 +81,16 @@ func New(spec plugin.Spec) (any, error) {
 		stored: p.ns.Counter("stored"), collapsed: p.ns.Counter("collapsed"), refreshed: p.ns.Counter("refreshed"),
 		invalidated: p.ns.Counter("invalidated"),
 	}
+	p.attachCluster(spec)
 	return p, nil
 }
 
-// Cleanup waits (a few seconds at most) for background refreshes.
+// Cleanup waits (a few seconds at most) for background refreshes, and
+// detaches the step from the cluster sync (the last step to go stops it).
 func (p *Plugin) Cleanup() error {
+	if p.detach != nil {
+		p.detach()
+	}
 	done := make(chan struct{})
 	go func() { p.wg.Wait(); close(done) }()
 	select {
