@@ -179,6 +179,7 @@ type Sync struct {
 	// pendingLen is len(pending), for Stats.
 	pendingLen atomic.Int64
 
+	running      atomic.Bool // client != nil, for readers that must not wait on mu
 	connected    atomic.Bool
 	offlineSince atomic.Int64 // unix ns; 0 while connected
 	blockedID    atomic.Int64 // the subscriber connection's CLIENT ID, 0 when unknown
@@ -251,17 +252,14 @@ func (s *Sync) detach(a *attachment) {
 }
 
 // Running reports whether the subscriber runs (some attachment is left).
-func (s *Sync) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.client != nil
-}
+func (s *Sync) Running() bool { return s.running.Load() }
 
 // start runs the subscriber and the publisher on c. s.mu is held.
 func (s *Sync) start(c redis.UniversalClient) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.client, s.cancel, s.done = c, cancel, done
+	s.running.Store(true)
 	s.connected.Store(false)
 	s.offlineSince.Store(time.Now().UnixNano())
 	var wg sync.WaitGroup
@@ -292,6 +290,7 @@ func (s *Sync) stop() {
 		select {
 		case <-s.done:
 			s.client, s.cancel, s.done = nil, nil, nil
+			s.running.Store(false)
 			s.connected.Store(false)
 			return
 		case <-tick.C:
