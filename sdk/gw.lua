@@ -356,7 +356,7 @@ gw.ratelimit = {}
 ---@return integer retry_after when refused, seconds (rounded up) until a request may pass; 0 when allowed
 function gw.ratelimit.check(name, key, cost) end
 
----Values and counters shared by every node of the cluster, in the Redis of the configuration's [redis] section (see docs/cluster.md); a script without one raises an error. Keys are the script's own under "moongate:lua:" (scripts share them; moongate's plugins keep theirs apart). Each call is one round trip, bounded by the step's deadline (lua.timeout, default 1s, or the step's timeout): when Redis fails or is slow it returns nil and a message, and the script decides what the request gets. For node-local counters without a round trip, gw.shared.
+---Values and counters shared by every node of the cluster, in the Redis of the configuration's [redis] section (see docs/cluster.md); a script without one raises an error. Keys are the script's own under "moongate:lua:" (scripts share them; moongate's plugins keep theirs apart). Each call is one round trip, bounded by the step's deadline (lua.timeout, default 1s, or the step's timeout): when Redis fails, or has not answered shortly before that deadline (a tenth of the time left is kept, at most 50 ms), it returns nil and a message, and the script decides what the request gets. For node-local counters without a round trip, gw.shared.
 ---@class gw.redis
 gw.redis = {}
 

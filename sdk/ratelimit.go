@@ -1,8 +1,6 @@
 package sdk
 
 import (
-	"context"
-
 	"github.com/moongate/moongate/core/ratelimit"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -38,12 +36,8 @@ end`,
 				if lim == nil {
 					L.RaiseError("gw.ratelimit.check: no rate limit named %q in [[rate_limits]]", name)
 				}
-				var ctx context.Context = context.Background()
-				if !s.Deadline.IsZero() {
-					var cancel context.CancelFunc
-					ctx, cancel = context.WithDeadline(ctx, s.Deadline)
-					defer cancel()
-				}
+				ctx, cancel := s.redisContext()
+				defer cancel()
 				s.buf = append(s.buf[:0], key...)
 				res := &s.limitResult
 				lim.AllowN(ctx, s.buf, cost, res)

@@ -36,8 +36,9 @@ func init() {
 		"configuration's [redis] section (see docs/cluster.md); a script without one raises an error. Keys are " +
 		`the script's own under "` + RedisPrefix + `" (scripts share them; moongate's plugins keep theirs apart). ` +
 		"Each call is one round trip, bounded by the step's deadline (lua.timeout, default 1s, or the step's " +
-		"timeout): when Redis fails or is slow it returns nil and a message, and the script decides what the " +
-		"request gets. For node-local counters without a round trip, gw.shared."},
+		"timeout): when Redis fails, or has not answered shortly before that deadline (a tenth of the time left " +
+		"is kept, at most 50 ms), it returns nil and a message, and the script decides what the request gets. " +
+		"For node-local counters without a round trip, gw.shared."},
 		&Binding{Name: "get", Phases: All, Doc: "Returns the value stored under key, or nil when there is none.",
 			Params: []Param{{"key", "string", "the key"}},
 			Returns: []Param{{"value", "string?", "the value; nil when absent (or on failure)"},
@@ -129,12 +130,16 @@ func (s *State) redisClient(L *lua.LState) redis.UniversalClient {
 	return s.opts.Redis
 }
 
-// redisContext bounds a call by the step's deadline.
+// redisContext bounds a call by the step's deadline, less a reserve (a
+// tenth of the time left, at most 50 ms) in which the script gets the
+// failure and decides what the request gets, before the deadline ends
+// the script itself.
 func (s *State) redisContext() (context.Context, context.CancelFunc) {
 	if s.Deadline.IsZero() {
 		return context.WithTimeout(context.Background(), defaultRedisTimeout)
 	}
-	return context.WithDeadline(context.Background(), s.Deadline)
+	left := time.Until(s.Deadline)
+	return context.WithTimeout(context.Background(), left-min(left/10, 50*time.Millisecond))
 }
 
 // redisKey reads the key argument n and returns it with RedisPrefix.

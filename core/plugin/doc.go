@@ -40,7 +40,8 @@
 // the transformation steps' libraries (core/template, core/jsonedit,
 // core/compress, core/jsonschema, core/transformstep), and the limits'
 // libraries (core/ratelimit: rate-limit decisions, core/limitkey: who a
-// limit counts); and core/plugin/plugintest in its tests. The process's
+// limit counts, core/marks: marks shared through Redis); and
+// core/plugin/plugintest in its tests. The process's
 // shared Redis client, when the configuration has [redis], comes with the
 // Spec (Spec.Redis). The engine itself lives in
 // core/internal, where the compiler keeps plugins out; a test in tests/

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/moongate/moongate/core/gateway/gatewaytest"
+	"github.com/moongate/moongate/core/redistest"
 )
 
 // TestSharedCountsEveryRequestAndOutlivesReload: a script counting its
@@ -55,5 +56,37 @@ paths = ["/"]
 	}
 	if _, body, _ := gatewaytest.Do(t, "GET", g.URL+"/", nil); string(body) != "201" {
 		t.Errorf("after 200 requests and a reload: %q, want 201", body)
+	}
+}
+
+// TestRedisSlowLeavesTheScriptToDecide: Redis stops answering (paused);
+// a gw.redis call returns nil and "timeout" shortly before the step's
+// deadline, and the script answers the request itself (503) instead of
+// being stopped by the deadline (500).
+func TestRedisSlowLeavesTheScriptToDecide(t *testing.T) {
+	rd := redistest.Start(t)
+	dir := writeScripts(t, map[string]string{"flag.lua": `
+return { on_request = function()
+  local v, err = gw.redis.get("flag")
+  if err then return gw.response.exit(503, "redis: " .. err) end
+  return gw.response.exit(200, v or "none")
+end }`})
+	g := gatewaytest.Start(t, `
+[redis]
+addresses = ["`+rd.Addr+`"]
+
+[[routes]]
+paths = ["/"]
+  [[routes.plugins]]
+  script = "`+filepath.Join(dir, "flag.lua")+`"
+  timeout = "500ms"
+`)
+	if status, body, _ := gatewaytest.Do(t, "GET", g.URL+"/", nil); status != 200 || string(body) != "none" {
+		t.Fatalf("Redis up: %d %q", status, body)
+	}
+	rd.Pause()
+	defer rd.Resume()
+	if status, body, _ := gatewaytest.Do(t, "GET", g.URL+"/", nil); status != 503 || string(body) != "redis: timeout" {
+		t.Errorf("Redis paused: %d %q, want 503 \"redis: timeout\" from the script", status, body)
 	}
 }

@@ -367,6 +367,7 @@ paths = ["/"]
 upstream = "up"
   [[routes.plugins]]
   script = "../../scripts/ratelimit.lua"
+  timeout = "5s"                 # a backstop only: a busy machine must not fail calls
   [routes.plugins.config]
   header = "X-API-Key"
 `)

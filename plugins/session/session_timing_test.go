@@ -8,6 +8,7 @@ import (
 	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/plugin/plugintest"
+	"github.com/moongate/moongate/core/store"
 	"github.com/valyala/fasthttp"
 )
 
@@ -31,7 +32,10 @@ paths = ["/"]
 	if err != nil {
 		tb.Fatal(err)
 	}
-	inst, err := New(plugin.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &plugin.Env{Config: cfg, Consumers: reg}})
+	// With the shared store, as in the gateway: the check looks the
+	// session up among the revoked ones.
+	inst, err := New(plugin.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &plugin.Env{Config: cfg, Consumers: reg,
+		Store: store.New(store.MinSize)}})
 	if err != nil {
 		tb.Fatal(err)
 	}
