@@ -29,18 +29,23 @@ const (
 func init() { plugin.HandleAdmin("GET", "/cache/cluster", adminCluster) }
 
 // attachCluster attaches the step to the namespace's cluster sync when
-// the configuration has [redis] and [cache.cluster] enabled.
+// the configuration has [redis]. The sync is made by the first
+// configuration with [redis] and [cache.cluster] enabled; like the rest
+// of [cache], a later change of [cache.cluster] takes effect at a
+// restart.
 func (p *Plugin) attachCluster(spec plugin.Spec) {
-	rc := spec.Redis()
-	cfg := spec.Settings()
-	if rc == nil || cfg == nil || !cfg.Cache.Cluster.Enabled {
+	rc, cfg := spec.Redis(), spec.Settings()
+	if rc == nil || cfg == nil {
 		return
 	}
-	loaded := false
-	if p.marks.clusterOf() == nil && spec.Env.Store != nil {
-		loaded = spec.Env.Store.Stats().Loaded // read once: Stats walks the store
+	if p.marks.clusterOf() == nil {
+		if !cfg.Cache.Cluster.Enabled {
+			return
+		}
+		loaded := spec.Env.Store != nil && spec.Env.Store.Stats().Loaded // once: Stats walks the store
+		p.marks.clusterSync(p.ns, cfg.Cache.Cluster, spec.Env.Logger, loaded)
 	}
-	p.cluster = p.marks.clusterSync(p.ns, cfg.Cache.Cluster, spec.Env.Logger, loaded)
+	p.cluster = p.marks.clusterOf()
 	p.detach = p.cluster.Attach(rc)
 }
 
@@ -93,14 +98,8 @@ var _ clustersync.Handler = (*applier)(nil)
 // everything requested before it arrived, whatever the clocks.
 func (a *applier) Apply(op clustersync.Op) {
 	switch op.Kind {
-	case kindURL:
-		purgePath(a.ns, []byte(op.Key))
-	case kindPrefix:
-		a.marks.purgePrefix(op.Key)
-	case kindRoute:
-		a.marks.mark(scopeRoute, op.Key)
-	case kindTag:
-		a.marks.mark(scopeTag, op.Key)
+	case kindURL, kindPrefix, kindRoute, kindTag:
+		applyOp(a.ns, a.marks, op)
 	default: // clustersync.KindAll, and kinds of newer nodes: their extent is unknown
 		a.DropAll()
 	}

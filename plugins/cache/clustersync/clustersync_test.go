@@ -359,3 +359,38 @@ func TestOneSubscriberWhateverTheAttachments(t *testing.T) {
 		t.Errorf("attached again: %+v", st)
 	}
 }
+
+// TestOnRedisCluster: with a Cluster client (no connection of its own to
+// read with), purges go through the same way; the stream is one key, in
+// one hash slot.
+func TestOnRedisCluster(t *testing.T) {
+	srv := redistest.Start(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	ctx := context.Background()
+	direct := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer direct.Close()
+	if err := direct.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "cluster_state:ok", func() bool {
+		info, _ := direct.ClusterInfo(ctx).Result()
+		return strings.Contains(info, "cluster_state:ok")
+	})
+	rc, err := redisconn.New(redisconn.Options{Addresses: []string{srv.Addr}, Cluster: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rc.Close() })
+	if _, ok := rc.(*redis.ClusterClient); !ok {
+		t.Fatalf("client %T, want a *redis.ClusterClient", rc)
+	}
+	a, b := newNode(t, rc, clustersync.Options{}), newNode(t, rc, clustersync.Options{})
+	a.Publish(clustersync.Op{Kind: "prefix", Key: "/p/"})
+	waitFor(t, "the purge on b", func() bool { return b.Stats().Applied == 1 })
+	if ops, _ := b.h.got(); !opsEqual(ops, []clustersync.Op{{Kind: "prefix", Key: "/p/"}}) {
+		t.Errorf("b applied %v", ops)
+	}
+	b.stop()
+	if b.Running() {
+		t.Error("b still runs after its last detach")
+	}
+}
