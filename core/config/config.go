@@ -384,7 +384,7 @@ func Default() *Config {
 		},
 		Admin:   Admin{Listen: "127.0.0.1:9080"},
 		Log:     Log{Level: "info", Format: "text", AccessFormat: "json"},
-		Cache:   Cache{Size: 256 << 20},
+		Cache:   Cache{Size: 256 << 20, Cluster: DefaultCacheCluster()},
 		Auth:    DefaultAuth(),
 		Lua:     DefaultLua(),
 		Tracing: DefaultTracing(),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/moongate/moongate/core/store"
+	"github.com/moongate/moongate/plugins/cache/clustersync"
 )
 
 // Marks are the purge records of the proxy cache, for purges that a
@@ -62,6 +63,14 @@ var emptyMarks = &Marks{}
 type markSet struct {
 	mu  sync.Mutex // serializes writers
 	cur atomic.Pointer[Marks]
+
+	// The namespace's cluster sync (cluster.go), made by the first step
+	// built with a Redis client, kept across reloads with the marks; and
+	// the place in the purge stream a saved cache was loaded with, for
+	// that sync to start from.
+	clusterMu sync.Mutex
+	cluster   *clustersync.Sync
+	savedPos  clustersync.Position
 }
 
 var _ store.Extension = (*markSet)(nil)
@@ -75,6 +84,9 @@ type savedMarks struct {
 	Newest int64       `json:"newest,omitempty"`
 	Floor  int64       `json:"floor,omitempty"`
 	Marks  []savedMark `json:"marks,omitempty"`
+	// Cluster is the place in the purge stream up to which the saved
+	// entries heard the other nodes' purges (cluster.go).
+	Cluster *clustersync.Position `json:"cluster,omitempty"`
 }
 
 type savedMark struct {
@@ -101,16 +113,23 @@ func loadMarks(saved json.RawMessage) store.Extension {
 		m.base[string(mk.Key)] = mk.Stamp
 	}
 	s.cur.Store(m)
+	if sm.Cluster != nil {
+		s.savedPos = *sm.Cluster
+	}
 	return s
 }
 
 // Save implements store.Extension.
 func (s *markSet) Save() (json.RawMessage, error) {
 	m := s.load()
-	if m.Len() == 0 && m.newest == 0 && m.floor == 0 {
+	pos := s.clusterPosition()
+	if m.Len() == 0 && m.newest == 0 && m.floor == 0 && !pos.Known() {
 		return nil, nil
 	}
 	sm := savedMarks{Newest: m.newest, Floor: m.floor}
+	if pos.Known() {
+		sm.Cluster = &pos
+	}
 	for _, mm := range []map[string]int64{m.base, m.delta} {
 		for k, v := range mm {
 			sm.Marks = append(sm.Marks, savedMark{Key: []byte(k), Stamp: v})
@@ -163,6 +182,20 @@ func (s *markSet) markAt(scope byte, key string, stamp int64) {
 		}
 	}
 	s.cur.Store(next)
+}
+
+// dropBefore purges every entry stored from a response requested before
+// stamp, whatever its scope: it raises the floor. Unlike a purge of the
+// namespace's generation, it also drops a response on its way from the
+// upstream when it is called.
+func (s *markSet) dropBefore(stamp int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.load()
+	next := *old
+	next.floor = max(next.floor, stamp)
+	next.newest = max(next.newest, stamp)
+	s.cur.Store(&next)
 }
 
 // fold drops the oldest half of the marks and raises the floor to the

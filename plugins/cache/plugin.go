@@ -7,6 +7,7 @@ import (
 
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/store"
+	"github.com/moongate/moongate/plugins/cache/clustersync"
 )
 
 func init() { plugin.Register("cache", New) }
@@ -39,6 +40,11 @@ type Plugin struct {
 	// m counts the requests by route and X-Cache-Status, for
 	// moongate_cache_requests_total.
 	m requestCounters
+	// cluster publishes this step's purges to the other nodes (PURGE,
+	// unsafe methods); nil without [redis] (cluster.go). detach ends the
+	// step's attachment to it, in Cleanup.
+	cluster *clustersync.Sync
+	detach  func()
 }
 
 // requestCounters count the requests the step saw, by their
@@ -94,11 +100,16 @@ func New(spec plugin.Spec) (any, error) {
 		invalidated: p.ns.Counter("invalidated"),
 	}
 	p.m = newRequestCounters(spec.Metrics())
+	p.attachCluster(spec)
 	return p, nil
 }
 
-// Cleanup waits (a few seconds at most) for background refreshes.
+// Cleanup waits (a few seconds at most) for background refreshes, and
+// detaches the step from the cluster sync (the last step to go stops it).
 func (p *Plugin) Cleanup() error {
+	if p.detach != nil {
+		p.detach()
+	}
 	done := make(chan struct{})
 	go func() { p.wg.Wait(); close(done) }()
 	select {

@@ -10,6 +10,7 @@ import (
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/store"
+	"github.com/moongate/moongate/plugins/cache/clustersync"
 	"github.com/valyala/fasthttp"
 )
 
@@ -55,12 +56,13 @@ func adminPurge(r *plugin.AdminRequest) {
 		return
 	}
 	ns := r.Store.Namespace(namespace)
-	done, err := p.apply(ns, marksOf(ns))
+	marks := marksOf(ns)
+	done, err := p.apply(ns, marks)
 	if err != nil {
 		r.Error(400, err.Error())
 		return
 	}
-	r.Logger.Info("cache purged", "what", strings.Join(done, ", "))
+	r.Logger.Info("cache purged", "what", strings.Join(done, ", "), "cluster", marks.clusterOf() != nil)
 	r.JSON(200, map[string]any{"purged": done})
 }
 
@@ -99,42 +101,82 @@ func (p Purge) Empty() bool {
 	return p.URL == "" && p.Prefix == "" && p.Route == "" && p.Tag == "" && len(p.Tags) == 0 && !p.All
 }
 
-// apply performs p on the proxy cache's namespace ns and its marks, each
-// kind in O(1) (a generation renewed or a mark recorded), and returns what
-// it did, for the admin API's answer.
-func (p Purge) apply(ns *store.Namespace, marks *markSet) ([]string, error) {
+// ops returns what p asks for as purges, normalized (the form they are
+// published in): everything, URLs' paths, prefixes ending in "/", routes,
+// tags.
+func (p Purge) ops() ([]clustersync.Op, error) {
 	if p.Empty() {
 		return nil, errors.New(`nothing to purge: give one of "url", "prefix", "route", "tag", "tags" or "all"`)
 	}
-	var done []string
+	var ops []clustersync.Op
 	if p.All {
-		ns.Purge()
-		done = append(done, "all")
+		ops = append(ops, clustersync.Op{Kind: clustersync.KindAll})
 	}
 	if p.URL != "" {
-		path := normalizePath(p.URL)
-		purgePath(ns, path)
-		done = append(done, "url "+string(path))
+		ops = append(ops, clustersync.Op{Kind: kindURL, Key: string(normalizePath(p.URL))})
 	}
 	if p.Prefix != "" {
 		pfx := string(normalizePath(p.Prefix))
 		if !strings.HasSuffix(pfx, "/") {
 			pfx += "/"
 		}
-		marks.purgePrefix(pfx)
-		done = append(done, "prefix "+pfx)
+		ops = append(ops, clustersync.Op{Kind: kindPrefix, Key: pfx})
 	}
 	if p.Route != "" {
-		marks.mark(scopeRoute, p.Route)
-		done = append(done, "route "+p.Route)
+		ops = append(ops, clustersync.Op{Kind: kindRoute, Key: p.Route})
 	}
 	for _, t := range append([]string{p.Tag}, p.Tags...) {
 		if t = strings.TrimSpace(t); t != "" {
-			marks.mark(scopeTag, t)
-			done = append(done, "tag "+t)
+			ops = append(ops, clustersync.Op{Kind: kindTag, Key: t})
+		}
+	}
+	return ops, nil
+}
+
+// apply performs p on the proxy cache's namespace ns and its marks, each
+// kind in O(1) (a generation renewed or a mark recorded), queues it for
+// the other nodes when the namespace has a cluster sync (without waiting
+// for Redis), and returns what it did, for the admin API's answer.
+func (p Purge) apply(ns *store.Namespace, marks *markSet) ([]string, error) {
+	ops, err := p.ops()
+	if err != nil {
+		return nil, err
+	}
+	cluster := marks.clusterOf()
+	done := make([]string, 0, len(ops))
+	for _, op := range ops {
+		applyOp(ns, marks, op)
+		done = append(done, describe(op))
+		if cluster != nil {
+			cluster.Publish(op)
 		}
 	}
 	return done, nil
+}
+
+// applyOp performs one purge this node made.
+func applyOp(ns *store.Namespace, marks *markSet, op clustersync.Op) {
+	switch op.Kind {
+	case clustersync.KindAll:
+		ns.Purge()
+	case kindURL:
+		purgePath(ns, []byte(op.Key))
+	case kindPrefix:
+		marks.purgePrefix(op.Key)
+	case kindRoute:
+		marks.mark(scopeRoute, op.Key)
+	case kindTag:
+		marks.mark(scopeTag, op.Key)
+	}
+}
+
+// describe says what op purged, for the admin API's answer: "all",
+// "url /x", "prefix /x/", "route r", "tag t".
+func describe(op clustersync.Op) string {
+	if op.Kind == clustersync.KindAll {
+		return "all"
+	}
+	return op.Kind + " " + op.Key
 }
 
 // purgePath drops every entry derived from path: the path's generation
@@ -176,6 +218,7 @@ func (p *Plugin) invalidateAfter(c *plugin.Context, st *state) {
 		return
 	}
 	purgePath(p.ns, st.path)
+	p.publish(kindURL, st.path)
 	p.n.invalidated.Add(1)
 	for _, name := range [...]string{"Location", "Content-Location"} {
 		loc := c.Response.Header.Peek(name)
@@ -185,6 +228,7 @@ func (p *Plugin) invalidateAfter(c *plugin.Context, st *state) {
 		path, ok := sameHostPath(loc, st.host)
 		if ok {
 			purgePath(p.ns, path)
+			p.publish(kindURL, path)
 		}
 	}
 }
@@ -211,6 +255,7 @@ func (p *Plugin) purgeRequest(c *plugin.Context) error {
 		return plugin.NewError(403, "purge not allowed")
 	}
 	purgePath(p.ns, c.Path())
+	p.publish(kindURL, c.Path())
 	body := append([]byte(`{"purged":`), strconv.Quote("url "+string(c.Path()))...)
 	c.Respond(200, "application/json", append(body, "}\n"...))
 	return nil

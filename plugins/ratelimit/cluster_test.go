@@ -218,7 +218,7 @@ name = "api"
 paths = ["/"]
 upstream = "up"
   [[routes.plugins]]
-  script = "`+scriptsDir+`/ratelimit.lua"
+  script = "` + scriptsDir + `/ratelimit.lua"
   timeout = "5s"                 # the call to Redis is bounded by the step's deadline too
   [routes.plugins.config]
   header = "X-API-Key"
