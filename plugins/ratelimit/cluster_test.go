@@ -85,6 +85,10 @@ func TestClusterThreeNodesOneRedis(t *testing.T) {
 	if got := count(bob, 200); got != len(bob) {
 		t.Errorf("bob: %d of %d passed, want all: consumers share nothing", got, len(bob))
 	}
+	// Which node let alice's 100 through depends on scheduling (one node
+	// may see all its requests after the budget is spent): only the
+	// total says the nodes share one count (alone, each would let 100
+	// through). Every node called Redis for each of its requests.
 	var calls, errs uint64
 	perNode := [3]int{}
 	for i, r := range rs {
@@ -92,13 +96,10 @@ func TestClusterThreeNodesOneRedis(t *testing.T) {
 			perNode[i%3]++
 		}
 	}
-	for i, n := range nodes {
+	for _, n := range nodes {
 		st := rateLimits(t, n)
 		calls += st.Redis.Calls
 		errs += st.Redis.Errors + st.Redis.Fallbacks
-		if perNode[i] == 0 {
-			t.Errorf("node %d let none of alice's requests through: the load was not spread", i)
-		}
 	}
 	if calls != uint64(len(rs)) || errs != 0 {
 		t.Errorf("redis calls %d (want %d), errors and fallbacks %d (want 0)", calls, len(rs), errs)
