@@ -49,7 +49,7 @@ func New(spec plugin.Spec) (any, error) {
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
 	}
-	if err := cfg.check(spec.Config); err != nil {
+	if err := cfg.check(spec); err != nil {
 		return nil, err
 	}
 	p := &Plugin{path: spec.Path, route: spec.Route, settings: spec.Settings(), logger: spec.Logger(),
@@ -65,7 +65,7 @@ func New(spec plugin.Spec) (any, error) {
 		byName[pr.name] = pr
 	}
 	p.models = newModelTable(cfg.Models, byName)
-	lim, err := newTokenLimits(spec.Route+"\x00"+spec.Path, cfg.Limits)
+	lim, err := newTokenLimits(spec, cfg.Limits)
 	if err != nil {
 		return nil, spec.Config.Problem("limits", err.Error())
 	}

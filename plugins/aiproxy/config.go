@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/moongate/moongate/core/config"
+	"github.com/moongate/moongate/core/plugin"
+	"github.com/moongate/moongate/core/ratelimit"
 )
 
 // Config is the ai-proxy step's TOML table. docs/ai-gateway.md has the
@@ -174,8 +176,29 @@ type LimitsConfig struct {
 	// "credential" (each key of a consumer has its own). Requests
 	// without a consumer count under the client's IP address.
 	By string `toml:"by"`
-	// Policy is "local" (each node counts alone; the default).
+	// Policy is "local" (each node counts alone; the default) or
+	// "redis" (one budget for every node on the same Redis; needs the
+	// gateway's [redis] section).
 	Policy string `toml:"policy"`
+	// OnRedisError is what a request gets when Redis fails or is slower
+	// than redis_timeout (policy "redis"): "local" decides on this node
+	// with every budget divided by nodes, "allow" lets it through
+	// uncounted, "deny" answers 429. Each is logged. Default "local".
+	OnRedisError string `toml:"on_redis_error"`
+	// Nodes is the number of gateway nodes sharing the budgets, by which
+	// on_redis_error = "local" divides them. Default 1.
+	Nodes int `toml:"nodes"`
+	// RedisTimeout bounds one decision on Redis, connection included.
+	// Default "50ms".
+	RedisTimeout config.Duration `toml:"redis_timeout"`
+	// RedisRetryInterval is how long after a failure requests are decided
+	// by on_redis_error without asking Redis; then one request tries it
+	// again. Default "1s".
+	RedisRetryInterval config.Duration `toml:"redis_retry_interval"`
+	// RedisPrefix starts the budgets' Redis keys; steps (on any node)
+	// with the same prefix and the same budgets share them. Default
+	// "moongate:ai-budget:<route>:".
+	RedisPrefix string `toml:"redis_prefix"`
 }
 
 // CacheConfig is [...cache]: the prompt cache.
@@ -199,7 +222,7 @@ func defaultConfig() Config {
 		DefaultMaxTokens: 4096,
 		MaxAttempts:      5,
 		MaxResponseSize:  32 << 20,
-		Limits:           LimitsConfig{By: "consumer", Policy: "local"},
+		Limits:           LimitsConfig{By: "consumer", Policy: "local", OnRedisError: "local", Nodes: 1},
 		Cache:            CacheConfig{TTL: config.Duration(time.Hour), MaxEntrySize: 1 << 20},
 	}
 }
@@ -223,7 +246,8 @@ var reservedHeaders = []string{"authorization", "api-key", "x-api-key", "content
 	"host", "accept", "connection", "transfer-encoding", "anthropic-version"}
 
 // check reports every problem of cfg at once, each at its key.
-func (cfg *Config) check(t config.Table) error {
+func (cfg *Config) check(spec plugin.Spec) error {
+	t := spec.Config
 	var ps config.Problems
 	add := func(key, reason string) {
 		var p config.Problem
@@ -400,10 +424,37 @@ func (cfg *Config) check(t config.Table) error {
 	}
 	switch l.Policy {
 	case "local":
+		for _, k := range []struct {
+			key string
+			set bool
+		}{{"on_redis_error", l.OnRedisError != "local"}, {"nodes", l.Nodes != 1}, {"redis_timeout", l.RedisTimeout != 0},
+			{"redis_retry_interval", l.RedisRetryInterval != 0}, {"redis_prefix", l.RedisPrefix != ""}} {
+			if k.set {
+				add("limits."+k.key, `applies to policy = "redis" only`)
+			}
+		}
 	case "redis":
-		add("limits.policy", `"redis" needs the gateway's [redis] section, which this build does not have yet: use "local"`)
+		if spec.Redis() == nil {
+			reason := `"redis" needs a [redis] section (the Redis to share the token budgets in), and there is none`
+			if st := spec.Settings(); st != nil && st.Redis != nil {
+				reason = `"redis" needs the Redis client of [redis], which could not be set up (see the problems of [redis])`
+			}
+			add("limits.policy", reason)
+		}
 	default:
-		add("limits.policy", `must be "local", got `+strconv.Quote(l.Policy))
+		add("limits.policy", `must be "local" or "redis", got `+strconv.Quote(l.Policy))
+	}
+	if _, err := ratelimit.ParseOnError(l.OnRedisError); err != nil || l.OnRedisError == "" {
+		add("limits.on_redis_error", `must be "local", "allow" or "deny", got `+strconv.Quote(l.OnRedisError))
+	}
+	if l.Nodes < 1 || l.Nodes > 10000 {
+		add("limits.nodes", "must be between 1 and 10000, got "+strconv.Itoa(l.Nodes))
+	}
+	if l.RedisTimeout.Std() < 0 || l.RedisTimeout.Std() > 10*time.Second {
+		add("limits.redis_timeout", `must be between "0s" (the default, 50ms) and "10s", got "`+l.RedisTimeout.String()+`"`)
+	}
+	if l.RedisRetryInterval.Std() < 0 {
+		add("limits.redis_retry_interval", `must not be negative, got "`+l.RedisRetryInterval.String()+`"`)
 	}
 	if cfg.Cache.TTL.Std() <= 0 {
 		add("cache.ttl", "must be more than 0s, got "+cfg.Cache.TTL.String())

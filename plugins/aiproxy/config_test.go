@@ -127,8 +127,20 @@ func TestConfigProblems(t *testing.T) {
 			`prices.gpt-4o.input: must be a price`,
 			`limits.tokens_per_minute: must be between 0`,
 			`limits.by: must be "consumer" or "credential", got "team"`,
-			`limits.policy: "redis" needs the gateway's [redis] section`,
+			`limits.policy: "redis" needs a [redis] section (the Redis to share the token budgets in), and there is none`,
 			`cache.ttl: must be more than 0s`,
+		}},
+		{"redis keys", okProviders + `
+    [routes.plugins.config.limits]
+    tokens_per_minute = 5
+    redis_timeout = "20s"
+    on_redis_error = "ignore"
+    nodes = 0
+`, []string{
+			`limits.redis_timeout: applies to policy = "redis" only`,
+			`limits.redis_timeout: must be between "0s" (the default, 50ms) and "10s", got "20s"`,
+			`limits.on_redis_error: must be "local", "allow" or "deny", got "ignore"`,
+			`limits.nodes: must be between 1 and 10000, got 0`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
