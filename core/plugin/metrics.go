@@ -111,6 +111,34 @@ func (m *Metrics) Histogram(name string, buckets []float64, labels ...string) *H
 	return &Histogram{h: h}
 }
 
+// CounterFunc makes the counter called name with labels count what
+// count gains: a count the step already keeps (an atomic counter), read
+// when /metrics is scraped and never per request, so that counting
+// costs the request nothing more. The counter adds what count gained
+// since it was last read; once a reload's new instance serves, the old
+// instance's count is read a last time and the new one's is counted
+// from the value it has then: the series keeps counting across reloads,
+// whether the new instance starts from 0 or shares the count with the
+// old one (a process-wide counter). count must be cheap (atomic loads)
+// and safe for concurrent use.
+func (m *Metrics) CounterFunc(name string, count func() float64, labels ...string) {
+	if m == nil || m.reserved(name) {
+		return
+	}
+	m.note(m.b.CounterFunc(name, count, labels...))
+}
+
+// GaugeFunc makes the gauge called name with labels take what value
+// returns when /metrics is scraped (a state the step keeps: a queue's
+// length, whether a connection is up). value must be cheap and safe for
+// concurrent use.
+func (m *Metrics) GaugeFunc(name string, value func() float64, labels ...string) {
+	if m == nil || m.reserved(name) {
+		return
+	}
+	m.note(m.b.GaugeFunc(name, value, labels...))
+}
+
 // RouteCounter returns a counter with one series per route that the
 // step serves, each labelled route="<route name>" before labels: Inc(c)
 // counts for c's route. A step of [[routes.plugins]] serves its route;

@@ -93,6 +93,7 @@ func New(spec plugin.Spec) (any, error) {
 	if err := spec.Config.Decode(&cfg); err != nil {
 		return nil, err
 	}
+	configured := cfg.Output
 	// A file path is relative to the configuration file's folder, as
 	// every path of the configuration is.
 	if cfg.Output != "stdout" && cfg.Output != "stderr" {
@@ -158,6 +159,12 @@ func New(spec plugin.Spec) (any, error) {
 		return nil, problem("output", "cannot open the access log: "+err.Error())
 	}
 	p.out = out
+	// The output's counters, read when GET /metrics is scraped; the
+	// output (and its counts) is shared by the steps writing there and
+	// kept across reloads.
+	m, w := spec.Metrics(), out.w
+	m.CounterFunc("moongate_accesslog_dropped_total", func() float64 { return float64(w.Dropped()) }, "output", configured)
+	m.CounterFunc("moongate_accesslog_write_errors_total", func() float64 { return float64(w.WriteErrors()) }, "output", configured)
 	return p, nil
 }
 

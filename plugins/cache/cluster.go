@@ -47,6 +47,31 @@ func (p *Plugin) attachCluster(spec plugin.Spec) {
 	}
 	p.cluster = p.marks.clusterOf()
 	p.detach = p.cluster.Attach(rc)
+	clusterMetrics(spec.Metrics(), p.cluster)
+}
+
+// clusterMetrics puts the cluster sync's counters on GET /metrics, read
+// when it is scraped. The sync is the process's one: every cache step of
+// a build asks for the same series, and the first one's are kept.
+func clusterMetrics(m *plugin.Metrics, c *clustersync.Sync) {
+	counter := func(name string, f func(clustersync.Stats) uint64) {
+		m.CounterFunc("moongate_cache_cluster_"+name+"_total", func() float64 { return float64(f(c.Stats())) })
+	}
+	counter("published", func(s clustersync.Stats) uint64 { return s.Published })
+	counter("publish_errors", func(s clustersync.Stats) uint64 { return s.PublishErrors })
+	counter("queue_full", func(s clustersync.Stats) uint64 { return s.QueueFull })
+	counter("applied", func(s clustersync.Stats) uint64 { return s.Applied })
+	counter("replayed", func(s clustersync.Stats) uint64 { return s.Replayed })
+	counter("gaps", func(s clustersync.Stats) uint64 { return s.Gaps })
+	counter("offline_drops", func(s clustersync.Stats) uint64 { return s.OfflineDrops })
+	counter("read_errors", func(s clustersync.Stats) uint64 { return s.ReadErrors })
+	m.GaugeFunc("moongate_cache_cluster_connected", func() float64 {
+		if c.Stats().Connected {
+			return 1
+		}
+		return 0
+	})
+	m.GaugeFunc("moongate_cache_cluster_queued", func() float64 { return float64(c.Stats().Queued) })
 }
 
 // clusterSync returns the namespace's cluster sync, made on first use

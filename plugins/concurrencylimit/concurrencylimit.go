@@ -127,6 +127,7 @@ func New(spec plugin.Spec) (any, error) {
 		return nil, ps
 	}
 	p.slots = newSlots(cfg.MaxInFlight, cfg.Queue, cfg.MaxKeys)
+	p.metrics(spec.Metrics())
 	register(p)
 	return p, nil
 }
@@ -172,4 +173,14 @@ func (p *Plugin) OnRequest(c *plugin.Context) error {
 	}
 	c.Fast.SetUserValue(p, e)
 	return nil
+}
+
+// metrics puts the step's counters on GET /metrics, read when it is
+// scraped: nothing more per request.
+func (p *Plugin) metrics(m *plugin.Metrics) {
+	labels := []string{"route", p.route, "step", p.path}
+	m.CounterFunc("moongate_concurrencylimit_refused_total", func() float64 { return float64(p.refused.Load()) }, labels...)
+	m.CounterFunc("moongate_concurrencylimit_queue_timeouts_total", func() float64 { return float64(p.timedOut.Load()) }, labels...)
+	m.GaugeFunc("moongate_concurrencylimit_in_flight", func() float64 { n, _, _ := p.slots.counts(); return float64(n) }, labels...)
+	m.GaugeFunc("moongate_concurrencylimit_queued", func() float64 { _, n, _ := p.slots.counts(); return float64(n) }, labels...)
 }

@@ -126,6 +126,11 @@ func New(spec plugin.Spec) (any, error) {
 	for _, k := range sortedKeys(cfg.ResourceAttributes) {
 		attrs = append(attrs, attribute.String(k, cfg.ResourceAttributes[k]))
 	}
+	// The process's span counters, read when GET /metrics is scraped.
+	m := spec.Metrics()
+	m.CounterFunc("moongate_otel_spans_exported_total", func() float64 { return float64(exported.Load()) })
+	m.CounterFunc("moongate_otel_spans_dropped_total", func() float64 { return float64(dropped.Load()) })
+	m.CounterFunc("moongate_otel_spans_failed_total", func() float64 { return float64(failed.Load()) })
 	proc := newProcessor(exporter, cfg.QueueSize, cfg.BatchSize, cfg.FlushInterval.Std(), cfg.Timeout.Std(), spec.Logger())
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithSpanProcessor(proc),

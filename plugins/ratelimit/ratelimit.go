@@ -113,6 +113,7 @@ func build(spec plugin.Spec, s *settings) (*Plugin, error) {
 		}
 		p.limiter = p.local
 	}
+	p.metrics(spec.Metrics())
 	register(p)
 	return p, nil
 }
@@ -249,4 +250,25 @@ func (p *Plugin) withoutRedis(logger *slog.Logger, res *ratelimit.Result) {
 	logger.LogAttrs(context.Background(), slog.LevelWarn, "rate-limit: still deciding without redis", slog.String("step", p.path),
 		slog.String("on_redis_error", p.s.ropts.OnError.String()), slog.Uint64("fallbacks", st.Fallbacks),
 		slog.Uint64("errors", st.Errors), slog.String("error", reason))
+}
+
+// metrics puts the step's counters on GET /metrics, read when it is
+// scraped: nothing more per request.
+func (p *Plugin) metrics(m *plugin.Metrics) {
+	labels := []string{"route", p.route, "step", p.path}
+	m.CounterFunc("moongate_ratelimit_refused_total", func() float64 { return float64(p.refused.Load()) }, labels...)
+	if p.redis == nil {
+		return
+	}
+	r := p.redis
+	m.CounterFunc("moongate_ratelimit_redis_calls_total", func() float64 { return float64(r.Stats().Calls) }, labels...)
+	m.CounterFunc("moongate_ratelimit_redis_errors_total", func() float64 { return float64(r.Stats().Errors) }, labels...)
+	m.CounterFunc("moongate_ratelimit_redis_timeouts_total", func() float64 { return float64(r.Stats().Timeouts) }, labels...)
+	m.CounterFunc("moongate_ratelimit_redis_fallbacks_total", func() float64 { return float64(r.Stats().Fallbacks) }, labels...)
+	m.GaugeFunc("moongate_ratelimit_redis_down", func() float64 {
+		if r.Stats().Down {
+			return 1
+		}
+		return 0
+	}, labels...)
 }

@@ -53,6 +53,34 @@ type Registry struct {
 	gen     uint64             // the last build begun
 	serving uint64             // the build whose runtime serves
 	writers []func(w io.Writer)
+	funcs   map[string][]*funcSeries // by full name: the series read at scrape time
+}
+
+// funcSeries is a counter or gauge whose value a function of a build
+// gives, read when /metrics is scraped (Build.CounterFunc,
+// Build.GaugeFunc).
+type funcSeries struct {
+	gen     uint64
+	counter *vm.FloatCounter
+	gauge   *vm.Gauge
+	count   func() float64
+	value   func() float64
+	last    float64 // what count returned when last read
+}
+
+// read brings the series up to date with its function: a counter adds
+// what count gained since the last read (a count that went down starts
+// again from there), a gauge takes value.
+func (f *funcSeries) read() {
+	if f.gauge != nil {
+		f.gauge.Set(f.value())
+		return
+	}
+	n := f.count()
+	if n > f.last {
+		f.counter.Add(n - f.last)
+	}
+	f.last = n
 }
 
 // series is what the registry knows of one series.
@@ -62,18 +90,34 @@ type series struct {
 	gen       uint64 // the last build that asked for it (or served it)
 	created   uint64 // the build that made it
 	permanent bool   // the process's own: never removed
+	read      bool   // a counter read at scrape time (CounterFunc): a float counter
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{set: vm.NewSet(), series: map[string]*series{}, kinds: map[string]Kind{},
-		claims: map[string]uint64{}}
+		claims: map[string]uint64{}, funcs: map[string][]*funcSeries{}}
+}
+
+// readFuncs reads the functions of the series read at scrape time: those
+// of the build in service (a build not yet in service is not read).
+func (r *Registry) readFuncs() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, fs := range r.funcs {
+		for _, f := range fs {
+			if f.gen <= r.serving {
+				f.read()
+			}
+		}
+	}
 }
 
 // WritePrometheus writes every series in the Prometheus text format
 // (version 0.0.4): the registry's series sorted by family, then what
 // the writers (AddWriter) write.
 func (r *Registry) WritePrometheus(w io.Writer) {
+	r.readFuncs()
 	r.set.WritePrometheus(w)
 	r.mu.Lock()
 	writers := r.writers
@@ -218,6 +262,9 @@ func (b *Build) Counter(family string, labels ...string) (*vm.Counter, error) {
 	}
 	b.r.mu.Lock()
 	defer b.r.mu.Unlock()
+	if s, ok := b.r.series[name]; ok && s.read {
+		return nil, errors.New("metric " + strconv.Quote(name) + " is read at scrape time, not counted")
+	}
 	b.r.track(name, b.gen)
 	return b.r.set.GetOrCreateCounter(name), nil
 }
@@ -256,6 +303,66 @@ func (b *Build) Histogram(family string, buckets []float64, labels ...string) (*
 	defer b.r.mu.Unlock()
 	b.r.track(name, b.gen)
 	return b.r.set.GetOrCreatePrometheusHistogramExt(name, buckets), nil
+}
+
+// CounterFunc makes the counter called family with labels (see
+// Counter) count what count gains: count is a count its owner keeps
+// (an atomic counter of a plugin instance, or of something it shares
+// with the instances before it), read when /metrics is scraped, never
+// per request. The counter adds what count gained since it was last
+// read; when a later build serves, this build's count is read a last
+// time and the next build's count is counted from the value it has
+// then. So the series keeps counting across reloads, whether the next
+// build's instance starts from 0 or shares the same count. A series
+// asked for twice in one build keeps the first function. count must be
+// cheap and must not call the registry.
+func (b *Build) CounterFunc(family string, count func() float64, labels ...string) error {
+	if b == nil {
+		return nil
+	}
+	name, err := b.r.make(family, Counter, labels)
+	if err != nil {
+		return err
+	}
+	r := b.r
+	r.mu.Lock()
+	if s, ok := r.series[name]; ok && !s.read {
+		r.mu.Unlock()
+		return errors.New("metric " + strconv.Quote(name) + " is counted by a step, not read")
+	}
+	r.track(name, b.gen).read = true
+	c := r.set.GetOrCreateFloatCounter(name)
+	r.mu.Unlock()
+	b.addFunc(name, &funcSeries{gen: b.gen, counter: c, count: count})
+	return nil
+}
+
+// GaugeFunc makes the gauge called family with labels take the value
+// value returns when /metrics is scraped (the function of the build in
+// service). value must be cheap and must not call the registry.
+func (b *Build) GaugeFunc(family string, value func() float64, labels ...string) error {
+	if b == nil {
+		return nil
+	}
+	g, err := b.Gauge(family, labels...)
+	if err != nil {
+		return err
+	}
+	name, _ := Name(family, labels...)
+	b.addFunc(name, &funcSeries{gen: b.gen, gauge: g, value: value})
+	return nil
+}
+
+func (b *Build) addFunc(name string, f *funcSeries) {
+	r := b.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, had := range r.funcs[name] {
+		if had.gen == b.gen {
+			return
+		}
+	}
+	r.funcs[name] = append(r.funcs[name], f)
 }
 
 // ClaimKey returns the key of the series of family that belong to
@@ -298,9 +405,9 @@ func (b *Build) LazyCounterKey(family, owner, key string, labels ...string) *vm.
 	r := b.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_, exists := r.series[name]
+	had, exists := r.series[name]
 	current := b.gen >= r.serving || r.serving != 0 && r.claims[claim] == r.serving
-	if !exists && !current {
+	if !exists && !current || exists && had.read {
 		return detached()
 	}
 	s := r.track(name, b.gen)
@@ -356,6 +463,32 @@ func (b *Build) Commit() {
 			delete(r.claims, k)
 		}
 	}
+	// The functions of the builds before b are read a last time and
+	// dropped (with their instances); b's counters count from now on.
+	for name, fs := range r.funcs {
+		keep := fs[:0]
+		for _, f := range fs {
+			switch {
+			case f.gen < b.gen:
+				if f.counter != nil {
+					f.read()
+				}
+			case f.gen == b.gen:
+				if f.counter != nil {
+					f.last = f.count()
+				}
+				keep = append(keep, f)
+			default:
+				keep = append(keep, f)
+			}
+		}
+		clear(fs[len(keep):])
+		if _, ok := r.series[name]; !ok || len(keep) == 0 {
+			delete(r.funcs, name)
+			continue
+		}
+		r.funcs[name] = keep
+	}
 }
 
 // Abort removes the series that b made: its build failed, and the
@@ -371,6 +504,20 @@ func (b *Build) Abort() {
 		if s.created == b.gen && !s.permanent {
 			r.set.UnregisterMetric(name)
 			delete(r.series, name)
+		}
+	}
+	for name, fs := range r.funcs {
+		keep := fs[:0]
+		for _, f := range fs {
+			if f.gen != b.gen {
+				keep = append(keep, f)
+			}
+		}
+		clear(fs[len(keep):])
+		if len(keep) == 0 {
+			delete(r.funcs, name)
+		} else {
+			r.funcs[name] = keep
 		}
 	}
 }
