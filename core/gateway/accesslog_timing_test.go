@@ -47,3 +47,12 @@ func TestAccessLogDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per request, want 0", n)
 	}
 }
+
+// BenchmarkMockAccessLog is BenchmarkMock with a JSON access log to a
+// file: the access log's cost without the upstream round trip, whose
+// noise on loopback hides it (run with -cpu 1 to count the log worker's
+// and the writer's CPU too).
+func BenchmarkMockAccessLog(b *testing.B) {
+	b.Run("off", func(b *testing.B) { serveLoop(b, benchGateway(b, mockChain)) })
+	b.Run("json", func(b *testing.B) { serveLoop(b, benchGateway(b, accessLogChain(b, "json")+mockChain)) })
+}
