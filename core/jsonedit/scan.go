@@ -1,8 +1,8 @@
 package jsonedit
 
 import (
+	"github.com/moongate/moongate/core/jsonstr"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -201,71 +201,9 @@ func skipString(b []byte, i, base int) (int, bool, error) {
 	return i, escaped, syntaxErr(base+start, "unterminated string")
 }
 
-func hexVal(c byte) rune {
-	switch {
-	case c >= 'a':
-		return rune(c - 'a' + 10)
-	case c >= 'A':
-		return rune(c - 'A' + 10)
-	}
-	return rune(c - '0')
-}
-
 // appendUnquoted appends the text of the already checked string literal
-// s (without its quotes) to dst, resolving escapes the way encoding/json
-// does (a lone surrogate and invalid UTF-8 become U+FFFD).
-func appendUnquoted(dst, s []byte) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, "\ufffd"...)
-			} else {
-				dst = append(dst, s[i:i+size]...)
-			}
-			i += size
-			continue
-		}
-		if c != '\\' {
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		switch s[i+1] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := hexVal(s[i+2])<<12 | hexVal(s[i+3])<<8 | hexVal(s[i+4])<<4 | hexVal(s[i+5])
-			i += 6
-			if utf16.IsSurrogate(r) {
-				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-					r2 := hexVal(s[i+2])<<12 | hexVal(s[i+3])<<8 | hexVal(s[i+4])<<4 | hexVal(s[i+5])
-					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						dst = utf8.AppendRune(dst, d)
-						i += 6
-						continue
-					}
-				}
-				r = utf8.RuneError
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default: // '"', '\\', '/'
-			dst = append(dst, s[i+1])
-		}
-		i += 2
-	}
-	return dst
-}
+// s (without its quotes) to dst (see jsonstr.AppendUnquoted).
+func appendUnquoted(dst, s []byte) []byte { return jsonstr.AppendUnquoted(dst, s) }
 
 const hexDigits = "0123456789abcdef"
 

@@ -14,8 +14,11 @@
 package jsonstr
 
 import (
+	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/moongate/moongate/core/httpbytes"
 )
 
 // safe marks the ASCII bytes written as they are; htmlSafe the same
@@ -97,4 +100,92 @@ func appendEscaped(dst []byte, s string, ok *[256]bool) []byte {
 		start = i
 	}
 	return append(dst, s[start:]...)
+}
+
+// AppendUnquoted appends the text of the well-formed JSON string literal
+// s (without its quotes) to dst, resolving escapes as encoding/json does:
+// a lone surrogate and invalid UTF-8 become U+FFFD. s must have been
+// checked by a JSON scanner: every backslash starts a complete escape.
+func AppendUnquoted(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' && c < utf8.RuneSelf {
+			j := i + 1
+			for j < len(s) && s[j] != '\\' && s[j] < utf8.RuneSelf {
+				j++
+			}
+			dst = append(dst, s[i:j]...)
+			i = j
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, "\ufffd"...)
+			} else {
+				dst = append(dst, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		if i+1 >= len(s) {
+			return dst
+		}
+		switch s[i+1] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, n := decodeU(s[i:])
+			dst = utf8.AppendRune(dst, r)
+			i += n
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, s[i+1])
+		}
+		i += 2
+	}
+	return dst
+}
+
+// decodeU decodes the \uXXXX escape at the start of s, with the low
+// surrogate that follows a high one, returning the rune (U+FFFD for a
+// lone surrogate) and the bytes consumed.
+func decodeU(s []byte) (rune, int) {
+	r1, ok := hex4(s)
+	if !ok {
+		return utf8.RuneError, len(s)
+	}
+	if !utf16.IsSurrogate(r1) {
+		return r1, 6
+	}
+	if r2, ok := hex4(s[min(6, len(s)):]); ok && len(s) >= 12 && s[6] == '\\' {
+		if d := utf16.DecodeRune(r1, r2); d != utf8.RuneError {
+			return d, 12
+		}
+	}
+	return utf8.RuneError, 6
+}
+
+// hex4 reads the four hex digits of a \uXXXX escape at the start of s.
+func hex4(s []byte) (rune, bool) {
+	if len(s) < 6 || s[1] != 'u' {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s[2:6] {
+		d, ok := httpbytes.Unhex(c)
+		if !ok {
+			return 0, false
+		}
+		r = r<<4 | rune(d)
+	}
+	return r, true
 }

@@ -3,7 +3,6 @@ package rawjson
 import (
 	"errors"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/moongate/moongate/core/jsonstr"
@@ -426,79 +425,9 @@ func AppendUnquote(dst, v []byte) ([]byte, bool) {
 	return appendUnescaped(dst, v[1:len(v)-1]), true
 }
 
-// appendUnescaped decodes the body of a well-formed string literal.
-// Unpaired surrogates become U+FFFD, as encoding/json does.
-func appendUnescaped(dst, s []byte) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '\\' {
-			j := i + 1
-			for j < len(s) && s[j] != '\\' {
-				j++
-			}
-			dst = append(dst, s[i:j]...)
-			i = j
-			continue
-		}
-		if i+1 >= len(s) {
-			return dst
-		}
-		switch s[i+1] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, n := decodeU(s[i:])
-			dst = utf8.AppendRune(dst, r)
-			i += n
-			continue
-		default:
-			dst = append(dst, s[i+1])
-		}
-		i += 2
-	}
-	return dst
-}
-
-// decodeU decodes a \uXXXX escape (and a following low surrogate) at the
-// start of s, returning the rune and the bytes consumed.
-func decodeU(s []byte) (rune, int) {
-	r1, ok := hex4(s)
-	if !ok {
-		return utf8.RuneError, len(s)
-	}
-	if r1 < 0xD800 || r1 > 0xDFFF {
-		return r1, 6
-	}
-	if r1 <= 0xDBFF && len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
-		if r2, ok := hex4(s[6:]); ok && r2 >= 0xDC00 && r2 <= 0xDFFF {
-			return (r1-0xD800)<<10 | (r2 - 0xDC00) + 0x10000, 12
-		}
-	}
-	return utf8.RuneError, 6
-}
-
-func hex4(s []byte) (rune, bool) {
-	if len(s) < 6 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s[2:6] {
-		d, ok := httpbytes.Unhex(c)
-		if !ok {
-			return 0, false
-		}
-		r = r<<4 | rune(d)
-	}
-	return r, true
-}
+// appendUnescaped decodes the body of a well-formed string literal
+// (see jsonstr.AppendUnquoted).
+func appendUnescaped(dst, s []byte) []byte { return jsonstr.AppendUnquoted(dst, s) }
 
 // AppendCompact appends the well-formed JSON value v without its
 // insignificant whitespace, so that it fits on one line.
