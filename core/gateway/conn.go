@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
+	"time"
 
 	"github.com/moongate/moongate/core/upstream"
 	"github.com/valyala/fasthttp"
@@ -33,23 +35,32 @@ var (
 // listener wraps every accepted connection in a conn.
 type listener struct {
 	net.Listener
-	buf int // the server's read buffer size (ReadBufferSize)
+	buf   int              // the server's read buffer size (ReadBufferSize)
+	srv   *fasthttp.Server // the server of its connections
+	park  *parker          // parks its idle connections (see idle.go); nil: none
+	limit *connLimit       // max_connections; nil: none
 }
 
 // Accept implements net.Listener.
 func (l listener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	if tc, ok := c.(*tls.Conn); ok {
-		w := &tlsConn{tls: tc}
-		w.conn.init(c, l.buf)
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.limit != nil && !l.limit.admit() {
+			rejectConn(c)
+			continue
+		}
+		if tc, ok := c.(*tls.Conn); ok {
+			w := &tlsConn{tls: tc}
+			w.conn.init(c, l)
+			return w, nil
+		}
+		w := &conn{}
+		w.init(c, l)
 		return w, nil
 	}
-	w := &conn{}
-	w.init(c, l.buf)
-	return w, nil
 }
 
 // conn is a client connection as the gateway reads it: it counts the
@@ -66,10 +77,23 @@ type conn struct {
 	head    headScan
 	body    chunkedBody
 	buf     int // the server's read buffer size
+
+	// Parking while idle (see idle.go).
+	wait   idleWait
+	state  atomic.Int32 // connServing, ...
+	srv    *fasthttp.Server
+	p      *parker
+	open   *atomic.Int64 // the listener's count of open connections
+	parkID uint32        // while parked; guarded by p.mu
+	expiry *time.Timer   // closes it when parked too long; guarded by p.mu
+	polled bool          // its socket is in the poller's set
 }
 
-func (c *conn) init(nc net.Conn, buf int) {
-	c.Conn, c.buf = nc, buf
+func (c *conn) init(nc net.Conn, l listener) {
+	c.Conn, c.buf, c.srv, c.p = nc, l.buf, l.srv, l.park
+	if l.limit != nil {
+		c.open = &l.limit.open
+	}
 	c.head.state = headLead
 }
 
@@ -89,6 +113,9 @@ func (c *conn) Read(p []byte) (int, error) {
 		}
 	}
 	n, err := c.Conn.Read(p)
+	if n == 0 && err != nil && c.wait.waiting {
+		return 0, c.readFailed(err)
+	}
 	c.read += int64(n)
 	if c.head.state != headDone && n > 0 {
 		c.head.scan(p[:n])
@@ -138,13 +165,19 @@ func connOf(c net.Conn) *conn {
 }
 
 // connState is the server's ConnState hook: a connection that goes idle
-// has finished its request and waits for the next one.
+// has finished its request and waits for the next one; one that goes
+// active has received the first byte of a request.
 func connState(c net.Conn, s fasthttp.ConnState) {
-	if s != fasthttp.StateIdle {
-		return
-	}
-	if cc := connOf(c); cc != nil {
-		cc.nextRequest()
+	switch s {
+	case fasthttp.StateIdle:
+		if cc := connOf(c); cc != nil {
+			cc.nextRequest()
+			cc.wait.waiting = true
+		}
+	case fasthttp.StateActive:
+		if cc := connOf(c); cc != nil {
+			cc.wait = idleWait{}
+		}
 	}
 }
 

@@ -38,6 +38,7 @@ type Gateway struct {
 
 	servers   []*fasthttp.Server
 	listeners []net.Listener
+	park      *parker // idle connections of every listener (idle.go)
 	admin     *admin.Server
 	echo      *echo.Server
 	started   time.Time
@@ -154,7 +155,11 @@ func (g *Gateway) listen(addr string, tc *tls.Config) error {
 		ln = tls.NewListener(ln, tc)
 	}
 	srv := g.newServer(g.Runtime().Config)
-	g.listeners = append(g.listeners, listener{Listener: ln, buf: srv.ReadBufferSize})
+	if g.park == nil {
+		g.park = newParker()
+	}
+	g.listeners = append(g.listeners, listener{Listener: ln, buf: srv.ReadBufferSize, srv: srv, park: g.park,
+		limit: &connLimit{max: int64(srv.Concurrency)}})
 	g.servers = append(g.servers, srv)
 	return nil
 }
@@ -394,6 +399,7 @@ func restartOnly(old, cur *config.Config) []string {
 // closed at once; busy ones get "Connection: close" on their last response.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.stopping.Store(true)
+	g.park.close()
 	var wg sync.WaitGroup
 	errs := make([]error, len(g.servers))
 	for i, s := range g.servers {
@@ -404,6 +410,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	g.park.wait(ctx.Done())
 	// A server whose Serve goroutine had not started yet does not know its
 	// listener: close them all, so that such a Serve returns at once.
 	for _, ln := range g.listeners {

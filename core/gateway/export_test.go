@@ -1,0 +1,30 @@
+package gateway
+
+import "time"
+
+// ParkedConns returns how many idle connections g holds parked.
+func ParkedConns(g *Gateway) int {
+	if g.park == nil {
+		return 0
+	}
+	g.park.mu.Lock()
+	defer g.park.mu.Unlock()
+	return len(g.park.conns)
+}
+
+// UsePoller sets whether parked connections are watched by the OS poller
+// (epoll) or by a goroutine each, for the gateways started afterwards,
+// and returns the previous setting.
+func UsePoller(on bool) bool {
+	old := usePoller
+	usePoller = on
+	return old
+}
+
+// SetParkAfter sets how long a keep-alive connection waits for its next
+// request before it parks, and returns the previous value.
+func SetParkAfter(d time.Duration) time.Duration {
+	old := parkAfter
+	parkAfter = d
+	return old
+}
