@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // A keep-alive connection that waits for its next request costs what
@@ -32,8 +34,7 @@ import (
 // closed, as fasthttp would have.
 //
 // A busy connection, whose next request comes within parkAfter, never
-// parks: it keeps its buffers and pays nothing but one clock read per
-// request. The bytes of a request are never read while the connection
+// parks: it keeps its buffers and pays two ConnState calls per request. The bytes of a request are never read while the connection
 // waits to park: parking only starts where fasthttp's read of a
 // request's first byte timed out, with nothing read and nothing buffered.
 
@@ -70,19 +71,28 @@ type idleWait struct {
 
 // SetReadDeadline implements net.Conn. While fasthttp waits for a
 // request's first byte, the deadline it sets is kept and the socket's is
-// brought forward to parkAfter from now, when the connection parks.
-// fasthttp sets the deadline of the request itself once its first byte
-// has come.
+// brought forward to parkAfter into the wait, when the connection parks.
+// fasthttp sets that deadline to the idle timeout from now: the earlier
+// one is found from it, without reading the clock again. fasthttp sets
+// the deadline of the request itself once its first byte has come.
 func (c *conn) SetReadDeadline(t time.Time) error {
-	if c.wait.waiting && c.p != nil && !t.IsZero() {
-		now := time.Now()
-		if t.Sub(now) > parkAfter {
+	if c.wait.waiting && !t.IsZero() && c.srv != nil {
+		if idle := idleTimeout(c.srv); idle > parkAfter {
 			c.wait.short, c.wait.deadline = true, t
-			return c.Conn.SetReadDeadline(now.Add(parkAfter))
+			return c.Conn.SetReadDeadline(t.Add(parkAfter - idle))
 		}
 	}
 	c.wait.short = false
 	return c.Conn.SetReadDeadline(t)
+}
+
+// idleTimeout is the time fasthttp lets a keep-alive connection wait for
+// its next request.
+func idleTimeout(s *fasthttp.Server) time.Duration {
+	if s.IdleTimeout != 0 {
+		return s.IdleTimeout
+	}
+	return s.ReadTimeout
 }
 
 // readFailed is the error Read returns when the socket's read failed
