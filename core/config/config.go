@@ -358,7 +358,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, Problems{syntaxProblem(file, src, err)}
 	}
 	cfg := Default()
-	rep := &reporter{file: file, lines: indexLines(src), env: &envValues{}}
+	rep := &reporter{file: file, lines: newLineIndex(src), env: &envValues{}}
 	newDecoder(rep).decode("", raw, reflect.ValueOf(cfg).Elem())
 	cfg.lines, cfg.env = rep.lines, rep.env
 	cfg.File = file
@@ -371,6 +371,13 @@ func Parse(file string, data []byte) (*Config, error) {
 	}
 	return cfg, nil
 }
+
+// ReleaseSource lets go of the file's text, which c keeps to find the
+// line of a problem: problems reported afterwards, by c or by its tables,
+// name no line. The gateway calls it once it has built a runtime from c,
+// which keeps c for its life: a file of a million [[consumers]] is tens of
+// megabytes, their API keys included.
+func (c *Config) ReleaseSource() { c.lines.release() }
 
 // Problem returns a problem located at key path in cfg's file, for checks
 // made outside this package (plugin names, script files, balancers).

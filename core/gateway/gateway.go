@@ -75,6 +75,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 	}
 	g := &Gateway{file: cfg.File, logger: logger, cache: shared}
 	g.rt.Store(rt)
+	releaseMemory()
 	return g, nil
 }
 
@@ -357,7 +358,11 @@ func (g *Gateway) reload() ReloadResult {
 		return r
 	}
 	old := g.rt.Swap(rt)
-	go old.Close(old.Config.Server.ShutdownTimeout.Std())
+	releaseMemory()
+	go func() {
+		old.Close(old.Config.Server.ShutdownTimeout.Std())
+		releaseMemory()
+	}()
 	warnings := restartOnly(old.Config, rt.Config)
 	for _, w := range rt.Warnings() {
 		warnings = append(warnings, w.Error())

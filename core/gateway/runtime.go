@@ -23,7 +23,9 @@ import (
 // Runtime is everything the request path needs, compiled from one
 // configuration. It is immutable; a reload builds a new one.
 type Runtime struct {
-	// Config is the configuration the runtime was built from.
+	// Config is the configuration the runtime was built from, without its
+	// [[consumers]]: the consumer registry and the indexes of their
+	// credentials hold what requests need of them, compactly.
 	Config *config.Config
 
 	router    *router.Router
@@ -54,12 +56,16 @@ type match struct {
 
 // Build compiles cfg. On failure the error is config.Problems naming every
 // step, upstream and route that could not be built, and nothing is left
-// running.
+// running. cfg's source is released once it is built (see
+// config.Config.ReleaseSource): later problems name no line.
 func Build(cfg *config.Config, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	rt := &Runtime{Config: cfg, upstreams: map[string]*upstream.Upstream{}, logger: logger,
+	defer cfg.ReleaseSource()
+	kept := *cfg
+	kept.Consumers = nil
+	rt := &Runtime{Config: &kept, upstreams: map[string]*upstream.Upstream{}, logger: logger,
 		strictPaths: cfg.Server.StrictPaths, foldPaths: cfg.Server.CaseInsensitivePaths,
 		maxHeaderCount: cfg.Server.MaxHeaderCount}
 	rt.release = rt.releaseContext
