@@ -3,14 +3,16 @@
 // (and a route that key-auth protects, answered by a mock step), then
 //
 //   - validates it (moongate validate): wall and CPU time, peak RSS;
+//
 //   - runs it (moongate run): time until it listens, RSS then and a few
 //     seconds later, and checks that the last consumer's key is accepted
 //     and a wrong one refused;
+//
 //   - reloads it (SIGHUP, the file rewritten with one key changed): time
 //     until "configuration reloaded", the peak RSS of the process so far,
 //     RSS a few seconds later, and that the new key is accepted.
 //
-//	consumers -moongate bin/moongate -n 1000000
+//     consumers -moongate bin/moongate -n 1000000
 //
 // RSS is read from /proc (Linux).
 package main
