@@ -1,20 +1,16 @@
-// Command consumers measures what [[consumers]] cost a running moongate:
-// it writes a configuration with N consumers holding one API key each
-// (and a route that key-auth protects, answered by a mock step), then
+// Command consumers measures what [[consumers]] cost a running moongate.
 //
-//   - validates it (moongate validate): wall and CPU time, peak RSS;
+//	consumers -moongate bin/moongate -n 1000000
 //
-//   - runs it (moongate run): time until it listens, RSS then and a few
-//     seconds later, and checks that the last consumer's key is accepted
-//     and a wrong one refused;
-//
-//   - reloads it (SIGHUP, the file rewritten with one key changed): time
-//     until "configuration reloaded", the peak RSS of the process so far,
-//     RSS a few seconds later, and that the new key is accepted.
-//
-//     consumers -moongate bin/moongate -n 1000000
-//
-// RSS is read from /proc (Linux).
+// It writes a configuration with N consumers holding one API key each
+// (and a route that key-auth protects, answered by a mock step). It
+// validates it (moongate validate: wall and CPU time, peak RSS); runs it
+// (moongate run: time until it listens, RSS then and a few seconds later,
+// and a check that the last consumer's key is accepted and a wrong one
+// refused); and reloads it (SIGHUP, the file rewritten with the last key
+// changed: time until "configuration reloaded", the peak RSS of the
+// process so far, RSS a few seconds later, and a check that the new key
+// is accepted and the old one refused). RSS is read from /proc (Linux).
 package main
 
 import (
