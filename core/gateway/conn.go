@@ -55,10 +55,12 @@ func (l listener) Accept() (net.Conn, error) {
 		if tc, ok := c.(*tls.Conn); ok {
 			w := &tlsConn{tls: tc}
 			w.conn.init(c, l)
+			w.conn.self = w
 			return w, nil
 		}
 		w := &conn{}
 		w.init(c, l)
+		w.self = w
 		return w, nil
 	}
 }
@@ -79,6 +81,7 @@ type conn struct {
 	buf     int // the server's read buffer size
 
 	// Parking while idle (see idle.go).
+	self   net.Conn // what fasthttp was given: this conn, or the tlsConn around it
 	wait   idleWait
 	state  atomic.Int32 // connServing, ...
 	srv    *fasthttp.Server

@@ -49,6 +49,7 @@ type Gateway struct {
 
 	stopWatch chan struct{} // lua.watch; nil when off
 	stopping  atomic.Bool
+	largeLoad bool // the first runtime's build was large: Start gives its memory back (memory.go)
 	saveOnce  sync.Once
 }
 
@@ -66,6 +67,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 		logger = slog.Default()
 	}
 	shared := openCache(cfg, logger)
+	mark := allocated()
 	rt, err := Build(cfg, shared, logger)
 	if err != nil {
 		return nil, err
@@ -73,9 +75,8 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 	for _, w := range rt.Warnings() {
 		logger.Warn(w.Error())
 	}
-	g := &Gateway{file: cfg.File, logger: logger, cache: shared}
+	g := &Gateway{file: cfg.File, logger: logger, cache: shared, largeLoad: large(mark)}
 	g.rt.Store(rt)
-	releaseMemory()
 	return g, nil
 }
 
@@ -141,6 +142,9 @@ func (g *Gateway) Start() error {
 		g.stopWatch = make(chan struct{})
 		// The first scan is made now, so that a change right after Start is seen.
 		go g.watchScripts(cfg.Lua.Dir, scanTree(cfg.Lua.Dir), g.stopWatch)
+	}
+	if g.largeLoad {
+		releaseMemory() // the caller has dropped the configuration by now
 	}
 	g.logger.Info("moongate started", "version", Version, "listen", strings.Join(g.Addrs(), ","),
 		"admin", g.AdminAddr(), "config", g.file, "routes", len(cfg.Routes), "upstreams", len(cfg.Upstreams))
@@ -348,8 +352,13 @@ func (g *Gateway) Reload() ReloadResult {
 }
 
 func (g *Gateway) reload() ReloadResult {
+	mark := allocated()
 	rt, err := Load(g.file, g.cache, g.logger)
+	largeLoad := large(mark)
 	if err != nil {
+		if largeLoad {
+			releaseMemory()
+		}
 		ps := config.AsProblems(err)
 		r := ReloadResult{Errors: ps}
 		for _, p := range ps {
@@ -358,10 +367,14 @@ func (g *Gateway) reload() ReloadResult {
 		return r
 	}
 	old := g.rt.Swap(rt)
-	releaseMemory()
+	if largeLoad {
+		releaseMemory()
+	}
 	go func() {
 		old.Close(old.Config.Server.ShutdownTimeout.Std())
-		releaseMemory()
+		if largeLoad {
+			releaseMemory() // the old runtime's too
+		}
 	}()
 	warnings := restartOnly(old.Config, rt.Config)
 	for _, w := range rt.Warnings() {

@@ -295,7 +295,7 @@ func (p *parker) serve(c *conn) {
 	c.wait = idleWait{}
 	c.state.Store(connServing)
 	c.Conn.SetReadDeadline(time.Time{}) //nolint:errcheck // a closed connection fails its next read
-	c.srv.ServeConn(c)                  //nolint:errcheck // fasthttp answers what it could not read; the rest is the client's
+	c.srv.ServeConn(c.self)             //nolint:errcheck // fasthttp answers what it could not read; the rest is the client's
 }
 
 // expire closes a parked connection whose wait reached the deadline

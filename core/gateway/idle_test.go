@@ -277,9 +277,12 @@ func TestMaxConnectionsCountsParkedConnections(t *testing.T) {
 }
 
 // TestParkedTLSConnection parks an HTTPS keep-alive connection and sends
-// its next request.
+// its next requests: they are still known to have come over TLS
+// (X-Forwarded-Proto upstream).
 func TestParkedTLSConnection(t *testing.T) {
-	up := idleUpstream(t)
+	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetBodyString(string(ctx.Path()) + " " + string(ctx.Request.Header.Peek("X-Forwarded-Proto")))
+	})
 	cert, key := selfSigned(t)
 	g := idleGateway(t, "[server.tls]\nlisten = \"127.0.0.1:0\"\ncert = \""+cert+"\"\nkey = \""+key+"\"\n", up)
 	c, err := tls.Dial("tcp", g.Addrs()[1], &tls.Config{InsecureSkipVerify: true})
@@ -290,8 +293,8 @@ func TestParkedTLSConnection(t *testing.T) {
 	br := bufio.NewReader(c)
 	for _, path := range []string{"/one", "/two", "/three"} {
 		resp := exchange(t, c, br, "GET "+path+" HTTP/1.1\r\nHost: gw\r\n\r\n")
-		if resp.StatusCode() != 200 || string(resp.Body()) != "GET "+path+" " {
-			t.Fatalf("got %d %q", resp.StatusCode(), resp.Body())
+		if resp.StatusCode() != 200 || string(resp.Body()) != path+" https" {
+			t.Fatalf("got %d %q, want 200 %q", resp.StatusCode(), resp.Body(), path+" https")
 		}
 		waitParked(t, g, 1)
 	}
