@@ -23,7 +23,13 @@ var keys = consumer.RegisterCredential("keys", newKeyIndex)
 type keyIndex struct {
 	bySum map[[32]byte]uint32 // index in keys
 	keys  []keyOwner
-	first map[[32]byte]string // where each key was given, for duplicates; nil once finished
+	first map[[32]byte]keyPlace // where each key was given, for duplicates; nil once finished
+}
+
+// keyPlace is where a key is given: keys[n] of the table at path.
+type keyPlace struct {
+	path string
+	n    int
 }
 
 // keyOwner is the consumer of one key.
@@ -34,7 +40,7 @@ type keyOwner struct {
 }
 
 func newKeyIndex() *keyIndex {
-	return &keyIndex{bySum: map[[32]byte]uint32{}, first: map[[32]byte]string{}}
+	return &keyIndex{bySum: map[[32]byte]uint32{}, first: map[[32]byte]keyPlace{}}
 }
 
 // Add implements consumer.Index.
@@ -55,11 +61,12 @@ func (x *keyIndex) Add(owner *consumer.Owner, t config.Table) error {
 			problems = append(problems, config.AsProblems(t.Problem(kp, `"sha256:" must be followed by 64 hex digits`))...)
 			continue
 		}
-		if first := x.first[sum]; first != "" {
-			problems = append(problems, config.AsProblems(t.Problem(kp, "the same key is already given at "+first+": a key must identify one consumer"))...)
+		if first, dup := x.first[sum]; dup {
+			at := first.path + ".keys[" + strconv.Itoa(first.n) + "]"
+			problems = append(problems, config.AsProblems(t.Problem(kp, "the same key is already given at "+at+": a key must identify one consumer"))...)
 			continue
 		}
-		x.first[sum] = t.Path() + "." + kp
+		x.first[sum] = keyPlace{t.Path(), j}
 		x.bySum[sum] = uint32(len(x.keys))
 		x.keys = append(x.keys, keyOwner{owner: owner, n: j})
 	}
