@@ -13,8 +13,9 @@ func ParkedConns(g *Gateway) int {
 }
 
 // UsePoller sets whether parked connections are watched by the OS poller
-// (epoll) or by a goroutine each, for the gateways started afterwards,
-// and returns the previous setting.
+// (epoll) or by a goroutine each, for the gateways started afterwards
+// (it may be set back once they have started), and returns the previous
+// setting.
 func UsePoller(on bool) bool {
 	old := usePoller
 	usePoller = on
@@ -22,7 +23,8 @@ func UsePoller(on bool) bool {
 }
 
 // SetParkAfter sets how long a keep-alive connection waits for its next
-// request before it parks, and returns the previous value.
+// request before it parks, for the gateways started afterwards (it may be
+// set back once they have started), and returns the previous value.
 func SetParkAfter(d time.Duration) time.Duration {
 	old := parkAfter
 	parkAfter = d

@@ -39,7 +39,7 @@ import (
 // request's first byte timed out, with nothing read and nothing buffered.
 
 // parkAfter is how long a connection waits for a request's first byte
-// before it parks. It is short enough that connections a crowd of mobile
+// before it parks (tests change it before a gateway starts). It is short enough that connections a crowd of mobile
 // clients opens in a burst give their buffers back before many of them
 // are held at once, and long enough that a client sending requests back
 // to back (a load balancer's pool, a busy API client) never parks.
@@ -76,10 +76,10 @@ type idleWait struct {
 // one is found from it, without reading the clock again. fasthttp sets
 // the deadline of the request itself once its first byte has come.
 func (c *conn) SetReadDeadline(t time.Time) error {
-	if c.wait.waiting && !t.IsZero() && c.srv != nil {
-		if idle := idleTimeout(c.srv); idle > parkAfter {
+	if c.wait.waiting && !t.IsZero() && c.p != nil && c.srv != nil {
+		if idle, after := idleTimeout(c.srv), c.p.after; idle > after {
 			c.wait.short, c.wait.deadline = true, t
-			return c.Conn.SetReadDeadline(t.Add(parkAfter - idle))
+			return c.Conn.SetReadDeadline(t.Add(after - idle))
 		}
 	}
 	c.wait.short = false
@@ -156,6 +156,9 @@ func (c *conn) socket() syscall.RawConn {
 // parker holds the parked connections of a gateway, and serves each
 // again when its client sends.
 type parker struct {
+	after     time.Duration // parkAfter
+	usePoller bool
+
 	mu     sync.Mutex
 	closed bool
 	conns  map[uint32]*conn // parked, by park ID
@@ -172,15 +175,18 @@ type poller interface {
 	// add watches fd for one event, reported with id; again says that fd
 	// was added before (for an earlier park of the same connection).
 	add(fd int, id uint32, again bool) error
-	// close stops the watch; run returns.
+	// close stops the watch. It waits for the events being reported:
+	// the caller must not hold parker.mu.
 	close()
 }
 
-// usePoller says whether the parker may use an OS poller; tests turn it
-// off to run the portable path.
+// usePoller says whether a parker may use an OS poller; tests turn it off
+// to run the portable wait.
 var usePoller = true
 
-func newParker() *parker { return &parker{conns: make(map[uint32]*conn)} }
+func newParker() *parker {
+	return &parker{after: parkAfter, usePoller: usePoller, conns: make(map[uint32]*conn)}
+}
 
 // park takes c, which fasthttp has stopped serving, and watches it. It
 // returns false when c cannot park (the gateway is stopping, or c has no
@@ -202,18 +208,22 @@ func (p *parker) park(c *conn) bool {
 	if p.closed {
 		return false
 	}
-	if !p.tried && usePoller {
+	if !p.tried && p.usePoller {
 		p.tried = true
 		p.poll = newPoller(p.woke)
 	}
 	id := p.newID()
 	if p.poll == nil {
+		if !canWait {
+			return false
+		}
 		p.conns[id], c.parkID = c, id
 		go p.await(c, id, rc)
 		return true
 	}
-	// Added with the lock held: close cannot stop the poller meanwhile,
-	// and an event for id waits for the connection to be in conns.
+	// Added with the lock held: an event for id waits for the connection
+	// to be in conns, and close, which sets closed first, stops the poller
+	// after.
 	if p.poll.add(fd, id, c.polled) != nil {
 		return false
 	}
@@ -316,17 +326,13 @@ func (p *parker) expire(c *conn) {
 }
 
 // await is the portable wait of a parked connection: a goroutine blocked
-// until the socket can be read, without reading it, or the deadline.
+// until the socket can be read (without reading it), or the deadline.
 func (p *parker) await(c *conn, id uint32, rc syscall.RawConn) {
 	c.Conn.SetReadDeadline(c.wait.deadline) //nolint:errcheck // the wait below fails on a closed socket
-	ready := false
-	err := rc.Read(func(uintptr) bool {
-		// The first call returns false, to wait for readability; the
-		// second reports it.
-		r := ready
-		ready = true
-		return r
-	})
+	// RawConn.Read waits for readability each time the function returns
+	// false; it must look at the socket itself first, as a read would:
+	// bytes that came before the wait began wake nothing.
+	err := rc.Read(readable)
 	if err == nil {
 		p.woke(id)
 		return
@@ -346,9 +352,7 @@ func (p *parker) close() {
 	p.closed = true
 	conns := p.conns
 	p.conns = nil
-	if p.poll != nil {
-		p.poll.close()
-	}
+	poll := p.poll
 	for _, c := range conns {
 		c.parkID = 0
 		if c.expiry != nil {
@@ -356,6 +360,9 @@ func (p *parker) close() {
 		}
 	}
 	p.mu.Unlock()
+	if poll != nil {
+		poll.close() // without mu: it waits for the events being reported, which take it
+	}
 	for _, c := range conns {
 		c.close()
 	}

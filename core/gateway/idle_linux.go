@@ -1,24 +1,27 @@
 package gateway
 
 import (
-	"sync"
+	"os"
 	"syscall"
 )
 
-// epoll watches the parked sockets: one epoll set, one goroutine (and
-// the OS thread it blocks) for every parked connection of the gateway.
-// Each socket is added for one event (EPOLLONESHOT), tagged with its park
-// ID: once reported it stays in the set, disabled, until it is added
-// again (EPOLL_CTL_MOD) or closed, which takes it out of the set.
+// epoll watches the parked sockets: one epoll set for every parked
+// connection of the gateway. The set's own descriptor is watched by the Go
+// runtime's network poller, so the goroutine that reads the set's events
+// sleeps there, as a goroutine reading a socket does, rather than holding
+// a thread blocked in epoll_wait. Each socket is added for one event
+// (EPOLLONESHOT), tagged with its park ID: once reported it stays in the
+// set, disabled, until it is added again (EPOLL_CTL_MOD) or closed, which
+// takes it out of the set.
 type epoll struct {
-	fd     int
-	wake   [2]int // a pipe: closing wake[1] ends run
-	closed sync.Once
+	file *os.File        // the set, as the runtime's poller watches it
+	rc   syscall.RawConn // file's descriptor, for epoll_ctl while file is open
 }
 
 // epollEvents: readable, or the client closed or reset the connection
 // (EPOLLHUP and EPOLLERR are always reported). Either way the connection
-// goes back to fasthttp, which reads the request or the end.
+// goes back to fasthttp, which reads the request or the end. Level
+// triggered: bytes that came before the socket was added are reported.
 const epollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 
 // newPoller starts an epoll set that reports each ready socket's ID to
@@ -28,17 +31,13 @@ func newPoller(ready func(id uint32)) poller {
 	if err != nil {
 		return nil
 	}
-	e := &epoll{fd: fd}
-	if err := syscall.Pipe2(e.wake[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+	if err := syscall.SetNonblock(fd, true); err != nil {
 		syscall.Close(fd)
 		return nil
 	}
-	// ID 0 is the pipe's.
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN}
-	if err := syscall.EpollCtl(fd, syscall.EPOLL_CTL_ADD, e.wake[0], &ev); err != nil {
-		syscall.Close(fd)
-		syscall.Close(e.wake[0])
-		syscall.Close(e.wake[1])
+	e := &epoll{file: os.NewFile(uintptr(fd), "moongate-parked")}
+	if e.rc, err = e.file.SyscallConn(); err != nil {
+		e.file.Close()
 		return nil
 	}
 	go e.run(ready)
@@ -51,33 +50,36 @@ func (e *epoll) add(fd int, id uint32, again bool) error {
 	if again {
 		op = syscall.EPOLL_CTL_MOD // still in the set, disabled since its last event
 	}
-	return syscall.EpollCtl(e.fd, op, fd, &ev)
-}
-
-func (e *epoll) run(ready func(id uint32)) {
-	defer func() {
-		syscall.Close(e.fd)
-		syscall.Close(e.wake[0])
-	}()
-	events := make([]syscall.EpollEvent, 128)
-	for {
-		n, err := syscall.EpollWait(e.fd, events, -1)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return
-		}
-		for _, ev := range events[:n] {
-			id := uint32(ev.Fd)
-			if id == 0 {
-				return
-			}
-			ready(id)
-		}
+	var err error
+	if cerr := e.rc.Control(func(set uintptr) { err = syscall.EpollCtl(int(set), op, fd, &ev) }); cerr != nil {
+		return cerr // closed
 	}
+	return err
 }
 
-func (e *epoll) close() {
-	e.closed.Do(func() { syscall.Close(e.wake[1]) })
+// run reports the set's events until close: each time the runtime's poller
+// finds the set readable, it takes every event there is, without waiting.
+func (e *epoll) run(ready func(id uint32)) {
+	events := make([]syscall.EpollEvent, 128)
+	e.rc.Read(func(fd uintptr) bool { //nolint:errcheck // ends with close
+		for {
+			n, err := syscall.EpollWait(int(fd), events, 0)
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil {
+				return true
+			}
+			for _, ev := range events[:n] {
+				ready(uint32(ev.Fd))
+			}
+			if n < len(events) {
+				return false // none left: wait for the next
+			}
+		}
+	})
 }
+
+// close stops run, once the events it is reporting are reported: the
+// caller must not hold what ready takes.
+func (e *epoll) close() { e.file.Close() }

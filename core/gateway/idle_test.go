@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +177,40 @@ func TestParkedConnectionServesItsNextRequests(t *testing.T) {
 			waitParked(t, g, 1)
 			if hits := up.Hits(); hits != 5 {
 				t.Errorf("upstream got %d requests, want 5", hits)
+			}
+		})
+	}
+}
+
+// TestParkWithTheRequestAlreadyThere parks a connection at every wait,
+// at once, while the client sends its next request at once: the request
+// is often there before the wait for it begins, and must wake the
+// connection (epoll and the goroutine wait). 200 requests on one
+// connection, each answered within 10 s.
+func TestParkWithTheRequestAlreadyThere(t *testing.T) {
+	for _, poller := range []bool{true, false} {
+		name := "epoll"
+		if !poller {
+			name = "goroutine wait"
+		}
+		t.Run(name, func(t *testing.T) {
+			oldPoller, oldAfter := gateway.UsePoller(poller), gateway.SetParkAfter(time.Nanosecond)
+			up := idleUpstream(t)
+			g := idleGateway(t, "", up)
+			gateway.UsePoller(oldPoller)
+			gateway.SetParkAfter(oldAfter)
+			c, err := net.Dial("tcp", g.Addrs()[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for i := range 200 {
+				path := "/" + strconv.Itoa(i)
+				resp := exchange(t, c, br, "GET "+path+" HTTP/1.1\r\nHost: gw\r\n\r\n")
+				if resp.StatusCode() != 200 || string(resp.Body()) != "GET "+path+" " {
+					t.Fatalf("request %d: got %d %q", i, resp.StatusCode(), resp.Body())
+				}
 			}
 		})
 	}
