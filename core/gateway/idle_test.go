@@ -45,6 +45,14 @@ upstream = "u"
 `)
 }
 
+// needParking skips a test on systems where idle connections are not
+// parked (neither epoll nor a Unix socket to wait on).
+func needParking(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("idle connections are not parked on " + runtime.GOOS)
+	}
+}
+
 // waitParked waits until g holds n parked connections.
 func waitParked(t *testing.T, g *gatewaytest.Gateway, n int) {
 	t.Helper()
@@ -78,6 +86,7 @@ func exchange(t *testing.T, c net.Conn, br *bufio.Reader, raw string) *fasthttp.
 // between requests used to keep about 22 KB: its serving goroutine, its
 // request context, and read and write buffers.
 func TestIdleConnectionsHoldLittleMemory(t *testing.T) {
+	needParking(t)
 	if raceEnabled {
 		t.Skip("the race detector changes what memory costs")
 	}
@@ -133,6 +142,7 @@ func TestIdleConnectionsHoldLittleMemory(t *testing.T) {
 // read_timeout (a woken connection must not keep the deadline of its
 // wait).
 func TestParkedConnectionServesItsNextRequests(t *testing.T) {
+	needParking(t)
 	for _, tc := range []struct {
 		name   string
 		poller bool
@@ -188,6 +198,7 @@ func TestParkedConnectionServesItsNextRequests(t *testing.T) {
 // connection (epoll and the goroutine wait). 200 requests on one
 // connection, each answered within 10 s.
 func TestParkWithTheRequestAlreadyThere(t *testing.T) {
+	needParking(t)
 	for _, poller := range []bool{true, false} {
 		name := "epoll"
 		if !poller {
@@ -219,6 +230,7 @@ func TestParkWithTheRequestAlreadyThere(t *testing.T) {
 // TestParkedConnectionClosedAtIdleTimeout: a parked connection is closed
 // once it has been idle for idle_timeout, as one that is not parked.
 func TestParkedConnectionClosedAtIdleTimeout(t *testing.T) {
+	needParking(t)
 	up := idleUpstream(t)
 	g := idleGateway(t, `idle_timeout = "1s"`, up)
 	c, err := net.Dial("tcp", g.Addrs()[0])
@@ -239,6 +251,7 @@ func TestParkedConnectionClosedAtIdleTimeout(t *testing.T) {
 // TestShutdownClosesParkedConnections: Shutdown closes parked
 // connections at once, like idle ones.
 func TestShutdownClosesParkedConnections(t *testing.T) {
+	needParking(t)
 	up := idleUpstream(t)
 	g := idleGateway(t, "", up)
 	c, err := net.Dial("tcp", g.Addrs()[0])
@@ -264,6 +277,7 @@ func TestShutdownClosesParkedConnections(t *testing.T) {
 // connections: with max_connections = 2 and two parked, a third gets 503
 // and is closed; once a client closes one, a new connection is served.
 func TestMaxConnectionsCountsParkedConnections(t *testing.T) {
+	needParking(t)
 	up := idleUpstream(t)
 	g := idleGateway(t, "max_connections = 2", up)
 	addr := g.Addrs()[0]
@@ -315,6 +329,7 @@ func TestMaxConnectionsCountsParkedConnections(t *testing.T) {
 // its next requests: they are still known to have come over TLS
 // (X-Forwarded-Proto upstream).
 func TestParkedTLSConnection(t *testing.T) {
+	needParking(t)
 	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetBodyString(string(ctx.Path()) + " " + string(ctx.Request.Header.Peek("X-Forwarded-Proto")))
 	})
