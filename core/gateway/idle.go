@@ -26,23 +26,26 @@ import (
 // gone (see conn.Read), fasthttp ends its serving loop and gives every
 // buffer back to its pools, and its Close hands the connection to the
 // parker instead of closing it. A parked connection holds no goroutine
-// and no buffer: on Linux, one epoll set watches every parked socket; on
-// other systems, one small goroutine per parked connection waits for it
-// to become readable. When the client sends again, the connection is
-// served anew (fasthttp.Server.ServeConn, on a new goroutine); when the
-// deadline fasthttp had set for the wait passes (idle_timeout), it is
-// closed, as fasthttp would have.
+// and no buffer: on Linux, one epoll set watches every parked socket (the
+// set itself watched by the Go runtime's poller); on other Unix systems,
+// one small goroutine per parked connection waits for it to become
+// readable. When the client sends again, the connection is served anew
+// (fasthttp.Server.ServeConn, on a new goroutine); when the deadline
+// fasthttp had set for the wait passes (idle_timeout), it is closed, as
+// fasthttp would have.
 //
 // A busy connection, whose next request comes within parkAfter, never
-// parks: it keeps its buffers and pays two ConnState calls per request. The bytes of a request are never read while the connection
-// waits to park: parking only starts where fasthttp's read of a
-// request's first byte timed out, with nothing read and nothing buffered.
+// parks: it keeps its buffers and pays two ConnState calls per request.
+// The bytes of a request are never read while the connection waits to
+// park: parking only starts where fasthttp's read of a request's first
+// byte timed out, with nothing read and nothing buffered.
 
 // parkAfter is how long a connection waits for a request's first byte
-// before it parks (tests change it before a gateway starts). It is short enough that connections a crowd of mobile
-// clients opens in a burst give their buffers back before many of them
-// are held at once, and long enough that a client sending requests back
-// to back (a load balancer's pool, a busy API client) never parks.
+// before it parks (tests change it before a gateway starts). It is short
+// enough that connections a crowd of mobile clients opens in a burst give
+// their buffers back before many of them are held at once, and long
+// enough that a client sending requests back to back (a load balancer's
+// pool, a busy API client) never parks.
 var parkAfter = 50 * time.Millisecond
 
 // errParked fails fasthttp's wait for the first byte of a request when
