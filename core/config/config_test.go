@@ -260,3 +260,43 @@ func TestMaxHeaderCount(t *testing.T) {
 	_, ps = parse(t, "[server]\nmax_header_count = \"many\"\n")
 	wantProblem(t, ps, 2, "server.max_header_count", "")
 }
+
+// TestLinesAfterReleaseSource: the line of a problem is found from the
+// file's text, at the first problem (a file without problems is never
+// indexed); once the source is released, problems name no line, and
+// what was decoded stays as it was.
+func TestLinesAfterReleaseSource(t *testing.T) {
+	cfg, ps := parse(t, `[server]
+listen = "127.0.0.1:8080"
+
+[[routes]]
+name = "api"
+  [[routes.plugins]]
+  name = "mock"
+  [routes.plugins.config]
+  body = "hello"
+`)
+	if ps != nil {
+		t.Fatal(ps)
+	}
+	if p := cfg.Problem("routes[0].name", "x"); p.Line != 5 {
+		t.Fatalf("got line %d, want 5", p.Line)
+	}
+	tbl := cfg.Routes[0].Plugins[0].Config
+	if p := tbl.Problem("body", "x").(Problem); p.Line != 9 {
+		t.Fatalf("got line %d, want 9", p.Line)
+	}
+	cfg.ReleaseSource()
+	if p := cfg.Problem("routes[0].name", "x"); p.Line != 0 || p.Key != "routes[0].name" || p.File != "test.toml" {
+		t.Fatalf("after release: %+v, want no line", p)
+	}
+	if p := tbl.Problem("body", "x").(Problem); p.Line != 0 {
+		t.Fatalf("after release: got line %d, want none", p.Line)
+	}
+	var v struct {
+		Body string `toml:"body"`
+	}
+	if err := tbl.Decode(&v); err != nil || v.Body != "hello" || cfg.Routes[0].Name != "api" {
+		t.Fatalf("after release: %v, %q, %q", err, v.Body, cfg.Routes[0].Name)
+	}
+}

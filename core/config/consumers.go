@@ -18,7 +18,10 @@ type Consumer struct {
 	// authenticates with it (core/consumer.RegisterCredential), when the
 	// configuration is built; a key that no plugin registered is reported
 	// then. Secrets may be written inline, as "${ENV}" or as "file:/path"
-	// (see Secret).
+	// (see Secret). Unlike other tables, it is not a copy: it holds on to
+	// the parsed file until the configuration is dropped. The gateway's
+	// runtime keeps a configuration without its consumers (the registry
+	// holds what it needs of them).
 	Credentials Table `toml:",remain"`
 }
 
@@ -52,23 +55,26 @@ func DefaultAuth() Auth {
 // checkConsumers checks [[consumers]] (their names and groups: their
 // credentials are their plugins' to check) and [auth].
 func (c *Config) checkConsumers(rep *reporter) {
-	names := map[string]string{}
+	names := make(map[string]int, len(c.Consumers)) // name -> index of its first consumer
 	for i := range c.Consumers {
 		cs := &c.Consumers[i]
-		p := indexPath("consumers", i)
+		// The path is made for a problem only: there may be a million.
+		p := func(key string) string { return childPath(indexPath("consumers", i), key) }
 		switch {
 		case cs.Name == "":
-			rep.add(childPath(p, "name"), "is required")
+			rep.add(p("name"), "is required")
 		case !IsVisibleASCII(cs.Name) || strings.ContainsAny(cs.Name, ","):
-			rep.add(childPath(p, "name"), "must be printable ASCII without spaces or commas, got "+strconv.Quote(cs.Name))
-		case names[cs.Name] != "":
-			rep.add(childPath(p, "name"), "duplicate consumer name "+strconv.Quote(cs.Name)+" (first at "+names[cs.Name]+")")
+			rep.add(p("name"), "must be printable ASCII without spaces or commas, got "+strconv.Quote(cs.Name))
 		default:
-			names[cs.Name] = p
+			if first, dup := names[cs.Name]; dup {
+				rep.add(p("name"), "duplicate consumer name "+strconv.Quote(cs.Name)+" (first at "+indexPath("consumers", first)+")")
+			} else {
+				names[cs.Name] = i
+			}
 		}
 		for j, g := range cs.Groups {
 			if g == "" || !IsVisibleASCII(g) || strings.ContainsAny(g, ",") {
-				rep.add(indexPath(childPath(p, "groups"), j), "must be printable ASCII without spaces or commas, got "+strconv.Quote(g))
+				rep.add(indexPath(p("groups"), j), "must be printable ASCII without spaces or commas, got "+strconv.Quote(g))
 			}
 		}
 	}

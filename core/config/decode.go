@@ -96,7 +96,8 @@ func (d *decoder) decode(path string, raw any, v reflect.Value) {
 			d.wrongType(path, "a table", raw)
 			return
 		}
-		v.Set(reflect.ValueOf(Table{path: path, raw: m, dec: d}))
+		// A copy: the parse tree's strings are slices of the whole file.
+		v.Set(reflect.ValueOf(Table{path: path, raw: cloneTree(m).(map[string]any), dec: d}))
 		return
 	}
 	if t == timeType {
@@ -180,7 +181,7 @@ func (d *decoder) decode(path string, raw any, v reflect.Value) {
 		for _, k := range sortedKeys(m) {
 			e := reflect.New(t.Elem()).Elem()
 			d.decode(childPath(path, k), m[k], e)
-			out.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), e)
+			out.SetMapIndex(reflect.ValueOf(strings.Clone(k)).Convert(t.Key()), e)
 		}
 		v.Set(out)
 	case reflect.Struct:
@@ -236,8 +237,8 @@ func (d *decoder) applyDefaults(p reflect.Value) {
 // field then holds them, undecoded, for their owners (see
 // Consumer.Credentials).
 func (d *decoder) decodeStruct(path string, m map[string]any, v reflect.Value) {
-	fields := structFields(v.Type())
-	remain := remainField(v.Type())
+	info := structInfoOf(v.Type())
+	fields, remain := info.fields, info.remain
 	var rest map[string]any
 	for _, k := range sortedKeys(m) {
 		idx, ok := fields[k]
@@ -259,6 +260,9 @@ func (d *decoder) decodeStruct(path string, m map[string]any, v reflect.Value) {
 		d.decode(childPath(path, k), m[k], v.FieldByIndex(idx))
 	}
 	if remain != nil {
+		// Not copied, unlike the other tables (see expand): a file may
+		// hold a million [[consumers]], whose credentials are read once,
+		// when the runtime is built, and not kept.
 		v.FieldByIndex(remain).Set(reflect.ValueOf(Table{path: path, raw: rest, dec: d}))
 	}
 	// A table the file leaves out (a step without [config]) still knows
@@ -272,6 +276,23 @@ func (d *decoder) decodeStruct(path string, m map[string]any, v reflect.Value) {
 			f.Set(reflect.ValueOf(Table{path: childPath(path, name), dec: d}))
 		}
 	}
+}
+
+// structInfo is what decodeStruct needs of a struct type, made once per
+// type: a file of a million [[consumers]] decodes a million structs.
+type structInfo struct {
+	fields map[string][]int // read only
+	remain []int
+}
+
+var structInfos sync.Map // reflect.Type -> *structInfo
+
+func structInfoOf(t reflect.Type) *structInfo {
+	if si, ok := structInfos.Load(t); ok {
+		return si.(*structInfo)
+	}
+	si, _ := structInfos.LoadOrStore(t, &structInfo{fields: structFields(t), remain: remainField(t)})
+	return si.(*structInfo)
 }
 
 // remainField returns the index of t's Table field tagged
@@ -390,7 +411,7 @@ func (d *decoder) expandAll(path string, raw any) (any, bool) {
 		any := false
 		for k, e := range x {
 			var ex bool
-			out[k], ex = d.expandAll(childPath(path, k), e)
+			out[strings.Clone(k)], ex = d.expandAll(childPath(path, k), e)
 			any = any || ex
 		}
 		return out, any
@@ -400,10 +421,13 @@ func (d *decoder) expandAll(path string, raw any) (any, bool) {
 
 // expand replaces ${VAR} and ${VAR:-fallback} with the environment's value;
 // "$${" stands for a literal "${". A variable that is not set, with no
-// fallback, is reported.
+// fallback, is reported. The string returned is a copy: those of the
+// parse tree are slices of the whole file, which a decoded value must not
+// keep (a file of a million consumers is tens of megabytes, their keys
+// included).
 func (d *decoder) expand(path, s string) string {
 	if !strings.Contains(s, "${") {
-		return s
+		return strings.Clone(s)
 	}
 	var b strings.Builder
 	for {
@@ -439,6 +463,34 @@ func (d *decoder) expand(path, s string) string {
 		}
 		s = s[i+end+1:]
 	}
+}
+
+// cloneTree returns a deep copy of a value of the parse tree, strings
+// included, for a Table that outlives the parse (see expand).
+func cloneTree(raw any) any {
+	switch x := raw.(type) {
+	case string:
+		return strings.Clone(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cloneTree(e)
+		}
+		return out
+	case []map[string]any:
+		out := make([]map[string]any, len(x))
+		for i, e := range x {
+			out[i] = cloneTree(e).(map[string]any)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[strings.Clone(k)] = cloneTree(e)
+		}
+		return out
+	}
+	return raw
 }
 
 func validEnvName(s string) bool {

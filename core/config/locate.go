@@ -3,6 +3,7 @@ package config
 import (
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // lineIndex maps key paths such as "routes[1].plugins[0].config.ttl" to the
@@ -10,8 +11,27 @@ import (
 // keys, bad values, broken references) can name their line. The TOML parser
 // keeps positions to itself, so the index comes from a light scan of the
 // source that follows tables, arrays of tables, keys and multi-line values.
+//
+// The scan is made for the first problem: a file without problems is
+// never indexed (an index of a million [[consumers]] holds three paths
+// each, some 200 MB). Once the configuration is built, release drops the
+// source and the index: problems reported later name no line.
 type lineIndex struct {
-	at map[string]int
+	mu  sync.Mutex
+	src string         // until the index is made, or released
+	at  map[string]int // nil until the first lookup
+}
+
+func newLineIndex(src string) *lineIndex { return &lineIndex{src: src} }
+
+// release drops the source and the index.
+func (li *lineIndex) release() {
+	if li == nil {
+		return
+	}
+	li.mu.Lock()
+	li.src, li.at = "", nil
+	li.mu.Unlock()
 }
 
 // line returns the line of path, or of its closest ancestor that is written
@@ -19,6 +39,12 @@ type lineIndex struct {
 func (li *lineIndex) line(path string) int {
 	if li == nil {
 		return 0
+	}
+	li.mu.Lock()
+	defer li.mu.Unlock()
+	if li.at == nil && li.src != "" {
+		li.at = indexLines(li.src)
+		li.src = ""
 	}
 	for path != "" {
 		if n, ok := li.at[path]; ok {
@@ -45,15 +71,15 @@ func stripBOM(src string) string {
 }
 
 // mark records that path is written at line, unless an earlier line is known.
-func (li *lineIndex) mark(path string, line int) {
-	if _, ok := li.at[path]; !ok {
-		li.at[path] = line
+func mark(at map[string]int, path string, line int) {
+	if _, ok := at[path]; !ok {
+		at[path] = line
 	}
 }
 
-func indexLines(src string) *lineIndex {
+func indexLines(src string) map[string]int {
 	src = stripBOM(src)
-	li := &lineIndex{at: map[string]int{}}
+	at := map[string]int{}
 	counts := map[string]int{} // array-of-tables path -> number of elements seen
 	table := ""                // resolved path of the current table
 	s := scanner{src: src, line: 1}
@@ -86,13 +112,13 @@ func indexLines(src string) *lineIndex {
 				resolved = indexPath(base, n-1)
 			}
 			table = resolved
-			li.mark(table, line)
+			mark(at, table, line)
 			// The header also defines, when no earlier line did, the array
 			// of [[a]] and the parents of [a.b].
-			li.mark(base, line)
+			mark(at, base, line)
 			for i := 1; i < len(keys); i++ {
-				li.mark(childPath(resolve(keys[:i-1], counts), keys[i-1]), line)
-				li.mark(resolve(keys[:i], counts), line)
+				mark(at, childPath(resolve(keys[:i-1], counts), keys[i-1]), line)
+				mark(at, resolve(keys[:i], counts), line)
 			}
 		default:
 			line := s.line
@@ -108,14 +134,12 @@ func indexLines(src string) *lineIndex {
 			p := table
 			for _, k := range keys {
 				p = childPath(p, k)
-				if _, ok := li.at[p]; !ok {
-					li.at[p] = line
-				}
+				mark(at, p, line)
 			}
 			s.skipValue()
 		}
 	}
-	return li
+	return at
 }
 
 // resolve turns the keys of a table header into a path, adding the index of

@@ -84,6 +84,9 @@ func (t Table) Only(key string) Table {
 	if !ok {
 		return Table{path: t.path, dec: t.dec}
 	}
+	if len(t.raw) == 1 {
+		return t // key alone already (most consumers have one kind of credential)
+	}
 	return Table{path: t.path, raw: map[string]any{key: v}, dec: t.dec}
 }
 

@@ -122,3 +122,42 @@ func TestRegisterCredentialRefusesReservedKeys(t *testing.T) {
 		}()
 	}
 }
+
+// TestLookupsMadeOnce: a consumer found by name or by session is made at
+// the first lookup, and every later one returns the same, without
+// allocating (requests look consumers up); consumers with the same
+// groups share them.
+func TestLookupsMadeOnce(t *testing.T) {
+	r, err := New(parse(t, `
+[[consumers]]
+name = "alice"
+groups = ["admins", "ops"]
+[[consumers]]
+name = "bob"
+groups = ["admins", "ops"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := r.Consumer("alice")
+	if a == nil || a != r.ConsumerBytes([]byte("alice")) || a.CredentialID != "" {
+		t.Fatalf("alice by name: %+v", a)
+	}
+	s := r.Session([]byte("alice"))
+	if s == nil || s == a || s != r.Session([]byte("alice")) || s.CredentialID != "alice:session" {
+		t.Fatalf("alice by session: %+v", s)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		r.ConsumerBytes([]byte("alice"))
+		r.Session([]byte("alice"))
+	}); n != 0 {
+		t.Errorf("%v allocations per lookup, want 0", n)
+	}
+	b := r.Consumer("bob")
+	if &a.Groups[0] != &b.Groups[0] {
+		t.Error("alice and bob have the same groups, held twice")
+	}
+	if r.Consumer("carol") != nil || r.Session([]byte("carol")) != nil || r.Anonymous("carol") != nil {
+		t.Error("carol found")
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
+	"time"
 
 	"github.com/moongate/moongate/core/upstream"
 	"github.com/valyala/fasthttp"
@@ -33,23 +35,34 @@ var (
 // listener wraps every accepted connection in a conn.
 type listener struct {
 	net.Listener
-	buf int // the server's read buffer size (ReadBufferSize)
+	buf   int              // the server's read buffer size (ReadBufferSize)
+	srv   *fasthttp.Server // the server of its connections
+	park  *parker          // parks its idle connections (see idle.go); nil: none
+	limit *connLimit       // max_connections; nil: none
 }
 
 // Accept implements net.Listener.
 func (l listener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	if tc, ok := c.(*tls.Conn); ok {
-		w := &tlsConn{tls: tc}
-		w.conn.init(c, l.buf)
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.limit != nil && !l.limit.admit() {
+			rejectConn(c)
+			continue
+		}
+		if tc, ok := c.(*tls.Conn); ok {
+			w := &tlsConn{tls: tc}
+			w.conn.init(c, l)
+			w.conn.self = w
+			return w, nil
+		}
+		w := &conn{}
+		w.init(c, l)
+		w.self = w
 		return w, nil
 	}
-	w := &conn{}
-	w.init(c, l.buf)
-	return w, nil
 }
 
 // conn is a client connection as the gateway reads it: it counts the
@@ -78,10 +91,24 @@ type conn struct {
 	// The metrics of the request whose response is being written
 	// (awaitMetrics).
 	meter pendingMetrics
+
+	// Parking while idle (see idle.go).
+	self   net.Conn // what fasthttp was given: this conn, or the tlsConn around it
+	wait   idleWait
+	state  atomic.Int32 // connServing, ...
+	srv    *fasthttp.Server
+	p      *parker
+	open   *atomic.Int64 // the listener's count of open connections
+	parkID uint32        // while parked; guarded by p.mu
+	expiry *time.Timer   // closes it when parked too long; guarded by p.mu
+	polled bool          // its socket is in the poller's set
 }
 
-func (c *conn) init(nc net.Conn, buf int) {
-	c.Conn, c.buf = nc, buf
+func (c *conn) init(nc net.Conn, l listener) {
+	c.Conn, c.buf, c.srv, c.p = nc, l.buf, l.srv, l.park
+	if l.limit != nil {
+		c.open = &l.limit.open
+	}
 	c.head.state = headLead
 }
 
@@ -101,6 +128,9 @@ func (c *conn) Read(p []byte) (int, error) {
 		}
 	}
 	n, err := c.Conn.Read(p)
+	if n == 0 && err != nil && c.wait.waiting {
+		return 0, c.readFailed(err)
+	}
 	c.read += int64(n)
 	if c.head.state != headDone && n > 0 {
 		c.head.scan(p[:n])
@@ -118,15 +148,6 @@ func (c *conn) Write(p []byte) (int, error) {
 		}
 	}
 	return n, err
-}
-
-// Close implements net.Conn.
-func (c *conn) Close() error {
-	err := c.Conn.Close()
-	if c.endOnClose {
-		c.writeEnded(false)
-	}
-	return err
 }
 
 // nextRequest readies the connection for its next request.
@@ -171,9 +192,10 @@ func connOf(c net.Conn) *conn {
 }
 
 // connState is the server's ConnState hook: a connection that goes idle
-// has written its response and waits for the next request; one that is
-// closed or hijacked is done with requests. A request waiting for the
-// end of its response's write gets it then (see awaitWrite).
+// has written its response and waits for the next request; one that goes
+// active has received the first byte of a request; one that is closed or
+// hijacked is done with requests. A request waiting for the end of its
+// response's write gets it then (see awaitWrite).
 func connState(c net.Conn, s fasthttp.ConnState) {
 	switch s {
 	case fasthttp.StateIdle:
@@ -181,6 +203,11 @@ func connState(c net.Conn, s fasthttp.ConnState) {
 			cc.writeEnded(true)
 			cc.metricsEnded(false)
 			cc.nextRequest()
+			cc.wait.waiting = true
+		}
+	case fasthttp.StateActive:
+		if cc := connOf(c); cc != nil {
+			cc.wait = idleWait{}
 		}
 	case fasthttp.StateClosed, fasthttp.StateHijacked:
 		// A hijacked connection whose handler writes the response is

@@ -43,6 +43,7 @@ type Gateway struct {
 
 	servers   []*fasthttp.Server
 	listeners []net.Listener
+	park      *parker // idle connections of every listener (idle.go)
 	admin     *admin.Server
 	echo      *echo.Server
 	started   time.Time
@@ -53,6 +54,7 @@ type Gateway struct {
 
 	stopWatch chan struct{} // lua.watch; nil when off
 	stopping  atomic.Bool
+	largeLoad bool // the first runtime's build was large: Start gives its memory back (memory.go)
 	saveOnce  sync.Once
 
 	ready    atomic.Bool // Start bound every listener (see Ready)
@@ -88,6 +90,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 	if cfg.Metrics.Enabled {
 		g.meter = newMeter(g)
 	}
+	mark := allocated()
 	rt, err := build(cfg, shared, rc, false, nil, logger, g.meter.registry())
 	if err != nil {
 		if rc != nil {
@@ -98,6 +101,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Gateway, error) {
 	for _, w := range rt.Warnings() {
 		logger.Warn(w.Error())
 	}
+	g.largeLoad = large(mark)
 	g.rt.Store(rt)
 	rt.metrics.commit()
 	return g, nil
@@ -172,6 +176,9 @@ func (g *Gateway) Start() error {
 		// The first scan is made now, so that a change right after Start is seen.
 		go g.watchScripts(cfg.Lua.Dir, scanTree(cfg.Lua.Dir), g.stopWatch)
 	}
+	if g.largeLoad {
+		releaseMemory() // the caller has dropped the configuration by now
+	}
 	g.ready.Store(true)
 	g.logger.Info("moongate started", "version", VersionInfo().Version, "listen", strings.Join(g.Addrs(), ","),
 		"admin", g.AdminAddr(), "config", g.file, "routes", len(cfg.Routes), "upstreams", len(cfg.Upstreams))
@@ -193,7 +200,11 @@ func (g *Gateway) listen(addr string, tc *tls.Config) error {
 		ln = tls.NewListener(ln, tc)
 	}
 	srv := g.newServer(g.Runtime().Config)
-	g.listeners = append(g.listeners, listener{Listener: ln, buf: srv.ReadBufferSize})
+	if g.park == nil {
+		g.park = newParker()
+	}
+	g.listeners = append(g.listeners, listener{Listener: ln, buf: srv.ReadBufferSize, srv: srv, park: g.park,
+		limit: &connLimit{max: int64(srv.Concurrency)}})
 	g.servers = append(g.servers, srv)
 	return nil
 }
@@ -395,6 +406,7 @@ func (g *Gateway) Reload() ReloadResult {
 }
 
 func (g *Gateway) reload() ReloadResult {
+	mark := allocated()
 	var fresh redis.UniversalClient // made by this reload: the first [redis]
 	rt, err := load(g.file, g.cache, func(cfg *config.Config) (redis.UniversalClient, error) {
 		if g.redis != nil {
@@ -411,7 +423,11 @@ func (g *Gateway) reload() ReloadResult {
 			g.redis, g.redisCfg = fresh, rt.Config.Redis
 		}
 	}
+	largeLoad := large(mark)
 	if err != nil {
+		if largeLoad {
+			releaseMemory()
+		}
 		ps := config.AsProblems(err)
 		r := ReloadResult{Errors: ps}
 		for _, p := range ps {
@@ -421,6 +437,9 @@ func (g *Gateway) reload() ReloadResult {
 	}
 	old := g.rt.Swap(rt)
 	rt.metrics.commit()
+	if largeLoad {
+		releaseMemory()
+	}
 	g.retiredMu.Lock()
 	g.retired = append(g.retired, old)
 	g.retiredMu.Unlock()
@@ -434,6 +453,9 @@ func (g *Gateway) reload() ReloadResult {
 			}
 		}
 		g.retiredMu.Unlock()
+		if largeLoad {
+			releaseMemory() // the old runtime's too
+		}
 	}()
 	warnings := restartOnly(old.Config, rt.Config)
 	if g.redisCfg != nil && rt.Config.Redis != nil && !g.redisCfg.Equal(rt.Config.Redis) {
@@ -500,6 +522,7 @@ func (g *Gateway) ReopenLogs() error {
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.draining.Store(true)
 	g.stopping.Store(true)
+	g.park.close()
 	var wg sync.WaitGroup
 	errs := make([]error, len(g.servers))
 	for i, s := range g.servers {
@@ -510,6 +533,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	g.park.wait(ctx.Done())
 	// A server whose Serve goroutine had not started yet does not know its
 	// listener: close them all, so that such a Serve returns at once.
 	for _, ln := range g.listeners {

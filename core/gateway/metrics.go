@@ -46,7 +46,7 @@ func newMeter(g *Gateway) *meter {
 // configuration in service, its targets, connections, the shared cache.
 func (g *Gateway) writeState(w io.Writer) {
 	rt := g.Runtime()
-	var open int64
+	open := int64(g.park.parked()) // fasthttp counts only those it serves
 	for _, s := range g.servers {
 		open += int64(s.GetOpenConnectionsCount())
 	}

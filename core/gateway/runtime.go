@@ -25,7 +25,9 @@ import (
 // Runtime is everything the request path needs, compiled from one
 // configuration. It is immutable; a reload builds a new one.
 type Runtime struct {
-	// Config is the configuration the runtime was built from.
+	// Config is the configuration the runtime was built from, without its
+	// [[consumers]]: the consumer registry and the indexes of their
+	// credentials hold what requests need of them, compactly.
 	Config *config.Config
 
 	router    *router.Router
@@ -61,6 +63,8 @@ type match struct {
 // step, upstream and route that could not be built, and nothing is left
 // running. With a [redis] section, the runtime gets a Redis client of its
 // own, closed with it (a Gateway shares one client between its runtimes).
+// cfg's source is released once it is built (see
+// config.Config.ReleaseSource): later problems name no line.
 func Build(cfg *config.Config, shared *store.Store, logger *slog.Logger) (*Runtime, error) {
 	rc, err := newRedis(cfg, logger)
 	return build(cfg, shared, rc, rc != nil, config.AsProblemsOrNil(err), logger, nil)
@@ -74,6 +78,15 @@ func build(cfg *config.Config, shared *store.Store, rc redis.UniversalClient, ow
 	if logger == nil {
 		logger = slog.Default()
 	}
+	defer cfg.ReleaseSource()
+	// The runtime, and the plugins it builds, keep cfg without its
+	// [[consumers]], which only the consumer registry reads (a million
+	// of them are hundreds of megabytes): every step sees the same
+	// *config.Config as the runtime (admin endpoints compare them).
+	full := cfg
+	kept := *cfg
+	kept.Consumers = nil
+	cfg = &kept
 	rt := &Runtime{Config: cfg, upstreams: map[string]*upstream.Upstream{}, logger: logger,
 		strictPaths: cfg.Server.StrictPaths, foldPaths: cfg.Server.CaseInsensitivePaths,
 		maxHeaderCount: cfg.Server.MaxHeaderCount, tracing: newTracing(cfg.Tracing)}
@@ -112,7 +125,7 @@ func build(cfg *config.Config, shared *store.Store, rc redis.UniversalClient, ow
 	rt.identity = authstep.NewIdentity(cfg.Auth)
 	mb := reg.Begin()
 	env := &plugin.Env{Logger: logger, Config: cfg, Store: shared, Metrics: mb, Redis: rc}
-	if reg, err := consumer.New(cfg); err != nil {
+	if reg, err := consumer.New(full); err != nil {
 		addErr(err)
 	} else {
 		env.Consumers = reg

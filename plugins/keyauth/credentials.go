@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
@@ -16,14 +17,30 @@ import (
 // consumer.
 var keys = consumer.RegisterCredential("keys", newKeyIndex)
 
-// keyIndex finds a consumer by the SHA-256 of its key.
+// keyIndex finds a consumer by the SHA-256 of its key. It may hold a
+// million keys: each is a map entry and a keyOwner, and the Consumer a key
+// authenticates is made the first time a request presents it.
 type keyIndex struct {
-	bySum map[[32]byte]*consumer.Consumer
-	first map[[32]byte]string // where each key was given, for duplicates
+	bySum map[[32]byte]uint32 // index in keys
+	keys  []keyOwner
+	first map[[32]byte]keyPlace // where each key was given, for duplicates; nil once finished
+}
+
+// keyPlace is where a key is given: keys[n] of the table at path.
+type keyPlace struct {
+	path string
+	n    int
+}
+
+// keyOwner is the consumer of one key.
+type keyOwner struct {
+	owner *consumer.Owner
+	n     int // the key's place in the owner's keys
+	cons  atomic.Pointer[consumer.Consumer]
 }
 
 func newKeyIndex() *keyIndex {
-	return &keyIndex{bySum: map[[32]byte]*consumer.Consumer{}, first: map[[32]byte]string{}}
+	return &keyIndex{bySum: map[[32]byte]uint32{}, first: map[[32]byte]keyPlace{}}
 }
 
 // Add implements consumer.Index.
@@ -44,12 +61,14 @@ func (x *keyIndex) Add(owner *consumer.Owner, t config.Table) error {
 			problems = append(problems, config.AsProblems(t.Problem(kp, `"sha256:" must be followed by 64 hex digits`))...)
 			continue
 		}
-		if first := x.first[sum]; first != "" {
-			problems = append(problems, config.AsProblems(t.Problem(kp, "the same key is already given at "+first+": a key must identify one consumer"))...)
+		if first, dup := x.first[sum]; dup {
+			at := first.path + ".keys[" + strconv.Itoa(first.n) + "]"
+			problems = append(problems, config.AsProblems(t.Problem(kp, "the same key is already given at "+at+": a key must identify one consumer"))...)
 			continue
 		}
-		x.first[sum] = t.Path() + "." + kp
-		x.bySum[sum] = owner.Consumer(owner.Name + ":key-auth:" + strconv.Itoa(j))
+		x.first[sum] = keyPlace{t.Path(), j}
+		x.bySum[sum] = uint32(len(x.keys))
+		x.keys = append(x.keys, keyOwner{owner: owner, n: j})
 	}
 	if len(problems) > 0 {
 		return problems
@@ -57,8 +76,30 @@ func (x *keyIndex) Add(owner *consumer.Owner, t config.Table) error {
 	return nil
 }
 
-// byHash returns the consumer whose API key has SHA-256 sum, or nil.
-func (x *keyIndex) byHash(sum [32]byte) *consumer.Consumer { return x.bySum[sum] }
+// Finish implements consumer.Finisher: what only finds duplicates goes.
+func (x *keyIndex) Finish() error {
+	x.first = nil
+	return nil
+}
+
+// byHash returns the consumer whose API key has SHA-256 sum, or nil. The
+// first request with a key makes its Consumer; every later one gets the
+// same, without allocating.
+func (x *keyIndex) byHash(sum [32]byte) *consumer.Consumer {
+	i, ok := x.bySum[sum]
+	if !ok {
+		return nil
+	}
+	k := &x.keys[i]
+	if c := k.cons.Load(); c != nil {
+		return c
+	}
+	c := k.owner.Consumer(k.owner.Name + ":key-auth:" + strconv.Itoa(k.n))
+	if k.cons.CompareAndSwap(nil, c) {
+		return c
+	}
+	return k.cons.Load()
+}
 
 // KeyHash returns the SHA-256 of an API key as written in [[consumers]]
 // keys: the digest of the key, or the digest given as "sha256:<hex>".

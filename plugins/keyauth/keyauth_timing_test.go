@@ -1,6 +1,10 @@
 package keyauth
 
 import (
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/moongate/moongate/core/config"
@@ -124,4 +128,60 @@ func TestKeyAuthAllocatesNothing(t *testing.T) {
 	if c.Consumer == nil || c.Consumer.Name != "alice" {
 		t.Fatalf("consumer %+v", c.Consumer)
 	}
+}
+
+// BenchmarkKeyAuthConsumers authenticates with the key of the last of n
+// consumers (one key each): the lookup stays O(1) as n grows. B/consumer
+// is the memory the step keeps for each consumer (registry and key
+// index, the configuration dropped).
+func BenchmarkKeyAuthConsumers(b *testing.B) {
+	for _, n := range []int{10, 100000} {
+		b.Run("consumers="+strconv.Itoa(n), func(b *testing.B) {
+			var sb strings.Builder
+			sb.WriteString("[[routes]]\npaths = [\"/\"]\n  [[routes.plugins]]\n  name = \"key-auth\"\n")
+			for i := range n {
+				fmt.Fprintf(&sb, "[[consumers]]\nname = \"consumer-%d\"\nkeys = [\"key-%d-0123456789abcdef\"]\n", i, i)
+			}
+			toml := sb.String()
+			before := liveHeap()
+			step := buildStep(b, toml)
+			held := liveHeap() - before
+			runtime.KeepAlive(toml) // not counted as freed
+			c := benchContext("key-" + strconv.Itoa(n-1) + "-0123456789abcdef")
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				c.Consumer = nil
+				if err := step.OnRequest(c); err != nil || c.Consumer == nil {
+					b.Fatal("not authenticated", err)
+				}
+			}
+			b.ReportMetric(float64(held)/float64(n), "B/consumer")
+		})
+	}
+}
+
+// buildStep builds the key-auth step of toml's first route; the
+// configuration and the registry are dropped.
+func buildStep(tb testing.TB, toml string) plugin.RequestHandler {
+	cfg, err := config.Parse("bench.toml", []byte(toml))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reg, err := consumer.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	inst, err := New(plugin.Spec{Config: cfg.Routes[0].Plugins[0].Config, Env: &plugin.Env{Config: cfg, Consumers: reg}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return inst.(plugin.RequestHandler)
+}
+
+func liveHeap() int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
