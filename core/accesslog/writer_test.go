@@ -134,6 +134,11 @@ func TestWriterFlushesEveryInterval(t *testing.T) {
 	if _, data := out.all(); data != "one line\n" {
 		t.Errorf("got %q", data)
 	}
+	// The line is counted once its write call has returned, just after
+	// the recorder saw it.
+	for deadline := time.Now().Add(10 * time.Second); w.Written() != 1 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if w.Written() != 1 {
 		t.Errorf("Written = %d, want 1", w.Written())
 	}
