@@ -210,9 +210,16 @@ func connState(c net.Conn, s fasthttp.ConnState) {
 			cc.wait = idleWait{}
 		}
 	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		cc := connOf(c)
+		if cc == nil || s == fasthttp.StateClosed && cc.state.Load() != connClosed {
+			// Parked, not closed (idle.go): its request ended at
+			// StateIdle, and it may be served again already, by another
+			// goroutine, when fasthttp reports the Close that parked it.
+			return
+		}
 		// A hijacked connection whose handler writes the response is
 		// the handler's (see awaitWrite); a WebSocket's 101 was written.
-		if cc := connOf(c); cc != nil && !cc.endOnClose {
+		if !cc.endOnClose {
 			cc.writeEnded(false)
 			cc.metricsEnded(s == fasthttp.StateHijacked)
 		}
