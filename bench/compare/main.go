@@ -50,7 +50,7 @@ func parseFlags(args []string) (Options, error) {
 	fs.IntVar(&o.Connections, "connections", 64, "wrk connections")
 	fs.StringVar(&o.Layout, "layout", "pinned", "CPU layout: pinned (proxy on its own core(s), wrk and origin on the rest) or shared")
 	fs.IntVar(&o.ProxyCores, "proxy-cores", 1, "cores given to the proxy in the pinned layout")
-	fs.StringVar(&o.Scenarios, "scenarios", "plain,chain,cache,accesslog,idle,ratelimit", "scenarios to run, comma-separated")
+	fs.StringVar(&o.Scenarios, "scenarios", "plain,chain,cache,accesslog,idle,ratelimit,features", "scenarios to run, comma-separated")
 	fs.IntVar(&o.IdleConns, "idle-conns", 10000, "connections of the idle scenario")
 	fs.StringVar(&o.Bin, "bin", "bench/out/bin", "directory of the programs compare.sh built")
 	fs.StringVar(&o.Out, "out", "bench/out", "directory for this run's files (a timestamped folder is made in it)")
@@ -87,7 +87,7 @@ func parseFlags(args []string) (Options, error) {
 	}
 	for _, name := range strings.Split(o.Scenarios, ",") {
 		if _, ok := findScenario(strings.TrimSpace(name)); !ok {
-			return o, fmt.Errorf("unknown scenario %q (plain, chain, cache, accesslog, idle)", name)
+			return o, fmt.Errorf("unknown scenario %q (%s)", name, scenarioNames())
 		}
 	}
 	return o, nil
