@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +186,8 @@ func TestTargets(t *testing.T) {
 			{Scenario: "plain", Path: "/100", Contender: "moongate", Round: 1, RPS: 140, P99US: 900, CPUPerReqUS: 25},
 			{Scenario: "plain", Path: "/10k", Contender: "nginx", Round: 1, RPS: 100, P99US: 1000, CPUPerReqUS: 30},
 			{Scenario: "plain", Path: "/10k", Contender: "moongate", Round: 1, RPS: 140, P99US: 1100, CPUPerReqUS: 30},
+			{Scenario: "features", Path: "/100", Contender: "moongate-bare", Round: 1, RPS: 100, CPUPerReqUS: 20},
+			{Scenario: "features", Path: "/100", Contender: "moongate-features", Round: 1, RPS: 85, CPUPerReqUS: 23},
 		},
 		Idle: []IdleRun{{Contender: "moongate", Round: 1, Conns: 10000, Alive: 10000, RSSBefore: 10 << 20, RSSIdle: 70 << 20}},
 	}
@@ -193,10 +196,12 @@ func TestTargets(t *testing.T) {
 		got[tg.What] = tg
 	}
 	want := map[string]string{
-		"plain proxy 100 B: moongate / nginx req/s":       "met",
-		"plain proxy 10 KB: moongate / nginx req/s":       "not met", // p99 worse
-		"10000 idle keep-alive connections: moongate RSS": "not met",
-		"chain with one Lua step / moongate plain, req/s": "n/a",
+		"plain proxy 100 B: moongate / nginx req/s":                               "met",
+		"plain proxy 10 KB: moongate / nginx req/s":                               "not met", // p99 worse
+		"10000 idle keep-alive connections: moongate RSS":                         "not met",
+		"chain with one Lua step / moongate plain, req/s":                         "n/a",
+		"plain proxy 100 B: per-core capacity (nginx CPU/req ÷ moongate's)":       "met",     // 30 / 25
+		"features on (metrics, access log, local rate limit) / bare proxy, req/s": "not met", // 0.85
 	}
 	for k, v := range want {
 		if got[k].Met != v {
@@ -243,5 +248,26 @@ func TestParsePerf(t *testing.T) {
 	}
 	if _, ok := m["cpu-migrations"]; ok {
 		t.Error("an uncounted event got a value")
+	}
+}
+
+// A run rewrites the results file but keeps what follows keptMark (the
+// sections measured by other means).
+func TestWriteResultsKeepsSeparateSections(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "RESULTS.md")
+	if err := writeResults(file, "# run 1\n"); err != nil {
+		t.Fatal(err)
+	}
+	kept := keptMark + "\n\n## Round two: memory\n\nrows\n"
+	raw, _ := os.ReadFile(file)
+	if err := os.WriteFile(file, append(raw, []byte("\n"+kept)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeResults(file, "# run 2\n"); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = os.ReadFile(file)
+	if want := "# run 2\n\n" + kept; string(raw) != want {
+		t.Errorf("file:\n%s\nwant:\n%s", raw, want)
 	}
 }

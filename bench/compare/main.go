@@ -50,7 +50,7 @@ func parseFlags(args []string) (Options, error) {
 	fs.IntVar(&o.Connections, "connections", 64, "wrk connections")
 	fs.StringVar(&o.Layout, "layout", "pinned", "CPU layout: pinned (proxy on its own core(s), wrk and origin on the rest) or shared")
 	fs.IntVar(&o.ProxyCores, "proxy-cores", 1, "cores given to the proxy in the pinned layout")
-	fs.StringVar(&o.Scenarios, "scenarios", "plain,chain,cache,accesslog,idle,ratelimit", "scenarios to run, comma-separated")
+	fs.StringVar(&o.Scenarios, "scenarios", "plain,chain,cache,accesslog,idle,ratelimit,features", "scenarios to run, comma-separated")
 	fs.IntVar(&o.IdleConns, "idle-conns", 10000, "connections of the idle scenario")
 	fs.StringVar(&o.Bin, "bin", "bench/out/bin", "directory of the programs compare.sh built")
 	fs.StringVar(&o.Out, "out", "bench/out", "directory for this run's files (a timestamped folder is made in it)")
@@ -87,7 +87,7 @@ func parseFlags(args []string) (Options, error) {
 	}
 	for _, name := range strings.Split(o.Scenarios, ",") {
 		if _, ok := findScenario(strings.TrimSpace(name)); !ok {
-			return o, fmt.Errorf("unknown scenario %q (plain, chain, cache, accesslog, idle)", name)
+			return o, fmt.Errorf("unknown scenario %q (%s)", name, scenarioNames())
 		}
 	}
 	return o, nil
@@ -196,7 +196,7 @@ func run(opts Options) error {
 	}
 	os.WriteFile(filepath.Join(opts.Out, "latest.md"), []byte(report), 0o644)
 	if opts.Results != "" {
-		if err := os.WriteFile(opts.Results, []byte(report), 0o644); err != nil {
+		if err := writeResults(opts.Results, report); err != nil {
 			return err
 		}
 		logf("report written to %s", opts.Results)
@@ -435,7 +435,7 @@ func (e *Env) report(res *Results, selected []Scenario, started time.Time, incom
 	for _, sc := range selected {
 		res.table(&b, sc)
 	}
-	b.WriteString("### Targets (issue 3)\n\n")
+	b.WriteString("### Targets (issues 3 and 17)\n\n")
 	res.targetTable(&b, e.Opts.IdleConns)
 	if len(res.Failures) > 0 {
 		b.WriteString("### Failures\n\n")
@@ -446,4 +446,20 @@ func (e *Env) report(res *Results, selected []Scenario, started time.Time, incom
 	}
 	b.WriteString(diag)
 	return b.String()
+}
+
+// keptMark starts the part of the results file that a run keeps: the
+// sections measured by other means (memory, scaling) below the last
+// side-by-side run.
+const keptMark = "<!-- measured separately: kept by make bench-compare -->"
+
+// writeResults writes report to file, followed by what file held from
+// keptMark on, if anything.
+func writeResults(file, report string) error {
+	if old, err := os.ReadFile(file); err == nil {
+		if i := strings.Index(string(old), keptMark); i >= 0 {
+			report = strings.TrimRight(report, "\n") + "\n\n" + string(old[i:])
+		}
+	}
+	return os.WriteFile(file, []byte(report), 0o644)
 }

@@ -321,7 +321,7 @@ func verdict(ok bool) string {
 	return "not met"
 }
 
-// targets evaluates issue 3's targets from the results.
+// targets evaluates the targets of issues 3 and 17 from the results.
 func (r *Results) targets(idleConns int) []target {
 	var out []target
 	na := func(what, want, why string) { out = append(out, target{What: what, Want: want, Got: why, Met: "n/a"}) }
@@ -358,6 +358,13 @@ func (r *Results) targets(idleConns int) []target {
 	for _, path := range []string{origin.SmallPath, origin.LargePath} {
 		throughput("plain", path, "plain proxy "+bodyLabel(path)+": moongate / nginx req/s", "moongate", "nginx", 1.3, true)
 	}
+	// Issue 17: CPU per request at most nginx's.
+	if c := r.ratio("plain", origin.SmallPath, "nginx", "moongate", cpu); math.IsNaN(c) {
+		na("plain proxy 100 B: per-core capacity (nginx CPU/req ÷ moongate's)", "≥ 1.00×", "moongate or nginx not measured")
+	} else {
+		out = append(out, target{What: "plain proxy 100 B: per-core capacity (nginx CPU/req ÷ moongate's)", Want: "≥ 1.00×",
+			Got: fmt.Sprintf("%.2f×", c), Met: verdict(c >= 1)})
+	}
 	throughput("chain", origin.SmallPath, "chain with one Lua step / moongate plain, req/s", "moongate-chain", "moongate", 0.85, false)
 	throughput("chain", origin.SmallPath, "chain: moongate-chain / nginx-lua req/s", "moongate-chain", "nginx-lua", 1, false)
 	if d := r.diff("chain", origin.SmallPath, "moongate-lua", "moongate", cpu); math.IsNaN(d) {
@@ -370,6 +377,7 @@ func (r *Results) targets(idleConns int) []target {
 		throughput("cache", path, "cache hits "+bodyLabel(path)+": moongate-cache / nginx-cache req/s", "moongate-cache", "nginx-cache", 1.6, false)
 		throughput("cache", path, "cache hits "+bodyLabel(path)+": moongate-cache / varnish req/s", "moongate-cache", "varnish", 3, false)
 	}
+	throughput("features", origin.SmallPath, "features on (metrics, access log, local rate limit) / bare proxy, req/s", "moongate-features", "moongate-bare", 0.9, false)
 	sc, _ := findScenario("idle")
 	what := fmt.Sprintf("%d idle keep-alive connections: moongate RSS", idleConns)
 	found := false

@@ -68,8 +68,9 @@ var (
 )
 
 // scenarios are the four scenarios of issue 3, each against its natural
-// peers, the access log's cost (issue 13), moongate's beside nginx's, and
-// the rate-limit scenario of issue 14.
+// peers, the access log's cost (issue 13), moongate's beside nginx's, the
+// rate-limit scenario of issue 14, and the default features of issues
+// 8-14 together against the bare proxy (issue 17).
 var scenarios = []Scenario{
 	{
 		Name:  "plain",
@@ -129,7 +130,7 @@ var scenarios = []Scenario{
 	},
 	{
 		Name:  "ratelimit",
-		Title: "5. Rate limiting (the plain proxy, with a local rate limit, with a rate limit on Redis)",
+		Title: "6. Rate limiting (the plain proxy, with a local rate limit, with a rate limit on Redis)",
 		Paths: []string{origin.SmallPath},
 		Contenders: []Contender{
 			{Name: "moongate", Kind: kindMoongate, Template: "moongate-plain.toml", Expect: expectPlain},
@@ -137,11 +138,29 @@ var scenarios = []Scenario{
 			{Name: "moongate-rl-redis", Kind: kindMoongate, Template: "moongate-ratelimit-redis.toml", Peer: "moongate", Expect: expectRateLimit},
 		},
 	},
+	{
+		Name:  "features",
+		Title: "7. Features on (metrics, access log, local rate limit) against the bare proxy",
+		Paths: []string{origin.SmallPath},
+		Contenders: []Contender{
+			{Name: "moongate-bare", Kind: kindMoongate, Template: "moongate-bare.toml", Peer: "moongate-bare", Expect: expectPlain},
+			{Name: "moongate-features", Kind: kindMoongate, Template: "moongate-features.toml", Peer: "moongate-bare", Expect: expectRateLimit},
+		},
+	},
 }
 
 // needsRedis reports whether a contender's configuration uses the
 // harness's redis-server.
 func needsRedis(c Contender) bool { return strings.Contains(c.Template, "redis") }
+
+// scenarioNames lists the scenarios' names, comma-separated.
+func scenarioNames() string {
+	names := make([]string, len(scenarios))
+	for i, s := range scenarios {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
 
 func findScenario(name string) (Scenario, bool) {
 	for _, s := range scenarios {
