@@ -47,7 +47,56 @@ type Plugin struct {
 	// lastLog is when the step last said in the log that it decides
 	// without Redis (unix nanoseconds).
 	lastLog atomic.Int64
+	// policy is the last RateLimit-Policy value written, with the
+	// windows it describes: a step's windows seldom change (a node count
+	// that divides them), so the value is formatted once, not per request.
+	policy atomic.Pointer[policyValue]
 }
+
+// policyValue is a RateLimit-Policy field value and what it was made of.
+type policyValue struct {
+	windows []ratelimit.WindowState // Name, Limit and Window only
+	value   []byte
+}
+
+// describes reports whether v was made from the policy of ws.
+func (v *policyValue) describes(ws []ratelimit.WindowState) bool {
+	if len(v.windows) != len(ws) {
+		return false
+	}
+	for i := range ws {
+		a, b := &v.windows[i], &ws[i]
+		if a.Name != b.Name || a.Limit != b.Limit || a.Window != b.Window {
+			return false
+		}
+	}
+	return true
+}
+
+// policyOf returns the RateLimit-Policy value of res, formatted once
+// while the windows stay the same.
+func (p *Plugin) policyOf(res *ratelimit.Result) []byte {
+	if v := p.policy.Load(); v != nil && v.describes(res.Windows) {
+		return v.value
+	}
+	v := &policyValue{value: res.AppendRateLimitPolicy(nil)}
+	for _, w := range res.Windows {
+		v.windows = append(v.windows, ratelimit.WindowState{Name: w.Name, Limit: w.Limit, Window: w.Window})
+	}
+	p.policy.Store(v)
+	return v.value
+}
+
+// The header names the step writes, canonical already (SetCanonical
+// skips the normalisation SetBytesV does).
+var (
+	headerRetryAfter         = []byte("Retry-After")
+	headerRateLimitPolicy    = []byte("Ratelimit-Policy")
+	headerRateLimit          = []byte("Ratelimit")
+	headerRateLimitLimit     = []byte("Ratelimit-Limit")
+	headerRateLimitRemaining = []byte("Ratelimit-Remaining")
+	headerRateLimitReset     = []byte("Ratelimit-Reset")
+)
 
 // state is one request's decision, from OnRequest to OnResponse.
 type state struct {
@@ -197,23 +246,22 @@ func (p *Plugin) writeHeaders(c *plugin.Context, res *ratelimit.Result) {
 	buf := c.Scratch()
 	if !res.Allowed {
 		buf = strconv.AppendInt(buf[:0], res.RetryAfterSeconds(), 10)
-		h.SetBytesV("Retry-After", buf)
+		h.SetCanonical(headerRetryAfter, buf)
 	}
 	if len(res.Windows) > 0 {
 		switch p.s.headers {
 		case headersDraft:
-			buf = res.AppendRateLimitPolicy(buf[:0])
-			h.SetBytesV("RateLimit-Policy", buf)
+			h.SetCanonical(headerRateLimitPolicy, p.policyOf(res))
 			buf = res.AppendRateLimit(buf[:0])
-			h.SetBytesV("RateLimit", buf)
+			h.SetCanonical(headerRateLimit, buf)
 		case headersLegacy:
 			w := &res.Windows[res.Tightest()]
 			buf = strconv.AppendInt(buf[:0], w.Limit, 10)
-			h.SetBytesV("RateLimit-Limit", buf)
+			h.SetCanonical(headerRateLimitLimit, buf)
 			buf = strconv.AppendInt(buf[:0], w.Remaining, 10)
-			h.SetBytesV("RateLimit-Remaining", buf)
+			h.SetCanonical(headerRateLimitRemaining, buf)
 			buf = strconv.AppendInt(buf[:0], w.ResetSeconds(), 10)
-			h.SetBytesV("RateLimit-Reset", buf)
+			h.SetCanonical(headerRateLimitReset, buf)
 		}
 	}
 	c.KeepScratch(buf)

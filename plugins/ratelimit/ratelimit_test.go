@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/consumer"
 	"github.com/moongate/moongate/core/plugin"
 	"github.com/moongate/moongate/core/plugin/plugintest"
+	"github.com/moongate/moongate/core/ratelimit"
 	_ "github.com/moongate/moongate/plugins/mock"
 )
 
@@ -317,5 +319,28 @@ limits = [{ requests = 5, per = "1m", burst = 8 }]
 algorithm = "gcra"
 `); err != nil {
 		t.Errorf("a valid entry: %v", err)
+	}
+}
+
+// The RateLimit-Policy value is formatted once per set of windows, and
+// again when they change (a limit divided by a new node count).
+func TestPolicyValueFollowsTheWindows(t *testing.T) {
+	p := &Plugin{}
+	res := func(limit int64) *ratelimit.Result {
+		return &ratelimit.Result{Allowed: true, Windows: []ratelimit.WindowState{
+			{Name: "60s", Limit: limit, Window: time.Minute, Remaining: 3},
+			{Name: "1s", Limit: 5, Window: time.Second, Remaining: 1},
+		}}
+	}
+	for _, c := range []struct {
+		limit int64
+		want  string
+	}{{100, `"60s";q=100;w=60, "1s";q=5;w=1`}, {100, `"60s";q=100;w=60, "1s";q=5;w=1`}, {50, `"60s";q=50;w=60, "1s";q=5;w=1`}} {
+		if got := string(p.policyOf(res(c.limit))); got != c.want {
+			t.Errorf("limit %d: %q, want %q", c.limit, got, c.want)
+		}
+	}
+	if got := string(p.policyOf(&ratelimit.Result{Windows: res(50).Windows[:1]})); got != `"60s";q=50;w=60` {
+		t.Errorf("one window: %q", got)
 	}
 }
