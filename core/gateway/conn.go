@@ -210,9 +210,21 @@ func connState(c net.Conn, s fasthttp.ConnState) {
 			cc.wait = idleWait{}
 		}
 	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		cc := connOf(c)
+		if cc == nil {
+			return
+		}
+		// fasthttp reports StateClosed after its Close. A Close that
+		// parked the connection (see idle.go) did not close it: the
+		// parker may be serving its next request on another goroutine
+		// already, whose write and metrics are not this one's (this
+		// connection's ended when it went idle).
+		if s == fasthttp.StateClosed && cc.state.Load() != connClosed {
+			return
+		}
 		// A hijacked connection whose handler writes the response is
 		// the handler's (see awaitWrite); a WebSocket's 101 was written.
-		if cc := connOf(c); cc != nil && !cc.endOnClose {
+		if !cc.endOnClose {
 			cc.writeEnded(false)
 			cc.metricsEnded(s == fasthttp.StateHijacked)
 		}
