@@ -1,6 +1,11 @@
 package gateway
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/moongate/moongate/core/internal/metric"
+	"github.com/valyala/fasthttp"
+)
 
 // The head scan must reach the same verdict however the bytes are split
 // between reads.
@@ -61,5 +66,33 @@ func TestScanFields(t *testing.T) {
 		if fields != tc.fields || te != tc.te || bareLF != tc.bareLF {
 			t.Errorf("%q: got %d %v %v, want %d %v %v", tc.raw, fields, te, bareLF, tc.fields, tc.te, tc.bareLF)
 		}
+	}
+}
+
+// TestStateClosedOfAParkedConnection: fasthttp reports StateClosed after
+// the Close that parks an idle connection, and by then the parker may be
+// serving the connection's next request on another goroutine. That
+// report must leave the next request's pending metrics alone (before,
+// it ended them early, before their response was written, and raced
+// with the goroutine serving it).
+func TestStateClosedOfAParkedConnection(t *testing.T) {
+	b := metric.NewRegistry().Begin()
+	for _, st := range []int32{connParked, connServing} {
+		c := &conn{}
+		c.state.Store(st)
+		pending := newRouteMetrics(b, "r")
+		c.meter.m = pending
+		connState(c, fasthttp.StateClosed)
+		if c.meter.m != pending {
+			t.Fatalf("state %d: StateClosed ended the next request's metrics", st)
+		}
+	}
+	// A connection closed for good still ends what it had pending.
+	c := &conn{}
+	c.state.Store(connClosed)
+	c.meter.m = newRouteMetrics(b, "s")
+	connState(c, fasthttp.StateClosed)
+	if c.meter.m != nil {
+		t.Fatal("StateClosed of a closed connection left its metrics pending")
 	}
 }

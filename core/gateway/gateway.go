@@ -209,6 +209,16 @@ func (g *Gateway) listen(addr string, tc *tls.Config) error {
 	return nil
 }
 
+// writeBufferSize is the buffer fasthttp writes a response through. A
+// response whose head and body fit in it goes out in one write: with
+// fasthttp's default (4 KB), a 10 KB body took two (the buffer filled
+// with the head and the start of the body, then the rest), one system
+// call more per response and about a quarter more CPU per cache hit of
+// 10 KB. A connection holds it only while it is served: a parked idle
+// connection gives it back (idle.go). The upstream side uses the same
+// size (core/upstream, Target).
+const writeBufferSize = 16 << 10
+
 func (g *Gateway) newServer(cfg *config.Config) *fasthttp.Server {
 	s := &cfg.Server
 	return &fasthttp.Server{
@@ -225,6 +235,7 @@ func (g *Gateway) newServer(cfg *config.Config) *fasthttp.Server {
 		WriteTimeout:         s.WriteTimeout.Std(),
 		IdleTimeout:          s.IdleTimeout.Std(),
 		ReadBufferSize:       s.MaxHeaderSize.Int(),
+		WriteBufferSize:      writeBufferSize,
 		MaxRequestBodySize:   s.MaxBodySize.Int(),
 		Concurrency:          s.MaxConnections,
 		NoDefaultContentType: true,

@@ -19,6 +19,12 @@ type idleCheck struct {
 	fn     func(fd uintptr) bool // c.peek, bound once
 	buf    [1]byte
 	closed bool
+
+	// The request's last bytes as writeThenWait sends them.
+	sendFn  func(fd uintptr) bool // c.send, bound once
+	out     []byte
+	outN    int
+	outDone bool
 }
 
 func (c *idleCheck) init(conn net.Conn) {
@@ -32,6 +38,7 @@ func (c *idleCheck) init(conn net.Conn) {
 	}
 	c.raw = raw
 	c.fn = c.peek
+	c.sendFn = c.send
 }
 
 // peerClosed reports whether the connection can no longer carry a
@@ -62,4 +69,51 @@ func (c *idleCheck) peek(fd uintptr) bool {
 		c.closed = err != syscall.EAGAIN && err != syscall.EWOULDBLOCK
 		return true
 	}
+}
+
+// writeThenWait writes p, the last bytes of a request, on the socket and
+// then waits until the reply can be read, so that the read that follows
+// finds bytes at once. A plain write and read would try the read right
+// after the write, find nothing yet (EAGAIN, a system call for nothing)
+// and only then wait. The wait must begin before the write: Go's poller
+// forgets a readiness that came before a wait is prepared, so the write
+// happens inside the raw read, after its preparation.
+//
+// It reports how many bytes of p the socket took; when not all of p
+// went out (no socket to write on, a full send buffer, an error), the
+// caller writes the rest the usual way, which reports the error as a
+// net.Conn does. A failed wait (the deadline passed, the connection
+// closed) is not reported: the read that follows fails the same way.
+func (c *idleCheck) writeThenWait(p []byte) int {
+	if c.raw == nil {
+		return 0
+	}
+	c.out, c.outN, c.outDone = p, 0, false
+	_ = c.raw.Read(c.sendFn)
+	n := c.outN
+	c.out = nil
+	return n
+}
+
+// send runs inside the raw read of writeThenWait: the first call writes
+// and asks to wait (false) when all was written; the call after the wait
+// reports done, the reply being readable.
+func (c *idleCheck) send(fd uintptr) bool {
+	if c.outDone {
+		return true
+	}
+	c.outDone = true
+	for c.outN < len(c.out) {
+		m, err := syscall.Write(int(fd), c.out[c.outN:])
+		if m > 0 {
+			c.outN += m
+		}
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || m <= 0 {
+			return true
+		}
+	}
+	return false
 }

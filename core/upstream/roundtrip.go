@@ -93,7 +93,16 @@ func (u *Upstream) roundTrip(c *reqctx.Context, t *Target, o options, end time.T
 		bw := hc.AcquireWriter(conn)
 		err = req.Write(bw)
 		if err == nil {
+			// The flush writes the request's last bytes: on a plain
+			// connection, the write then waits for the reply, which
+			// saves the read that would find nothing yet.
+			if tr != nil && conn == net.Conn(tr) {
+				tr.lastWrite = true
+			}
 			err = bw.Flush()
+			if tr != nil {
+				tr.lastWrite = false
+			}
 		}
 		hc.ReleaseWriter(bw)
 		if err != nil {

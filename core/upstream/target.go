@@ -208,6 +208,9 @@ type trackedConn struct {
 	used    bool
 	written int64
 	idle    idleCheck
+	// lastWrite: the next Write carries the end of the request; it waits
+	// for the reply after writing (see idleCheck.writeThenWait).
+	lastWrite bool
 }
 
 func dialTracked(addr string, timeout time.Duration) (net.Conn, error) {
@@ -222,6 +225,19 @@ func dialTracked(addr string, timeout time.Duration) (net.Conn, error) {
 
 // Write implements net.Conn, counting the bytes the socket accepted.
 func (c *trackedConn) Write(p []byte) (int, error) {
+	if c.lastWrite {
+		c.lastWrite = false
+		n := c.idle.writeThenWait(p)
+		c.written += int64(n)
+		if n == len(p) {
+			return n, nil
+		}
+		// The rest the usual way, which reports a failure as a
+		// net.Conn does (the socket returns its error again).
+		m, err := c.Conn.Write(p[n:])
+		c.written += int64(m)
+		return n + m, err
+	}
 	n, err := c.Conn.Write(p)
 	c.written += int64(n)
 	return n, err
