@@ -3,7 +3,6 @@ package sdk
 import (
 	"bytes"
 	"strconv"
-	"strings"
 
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/plugin"
@@ -212,8 +211,11 @@ func headerTableProblem(t *lua.LTable) string {
 }
 
 func headerValueProblem(v string) string {
-	if strings.ContainsAny(v, "\r\n\x00") {
-		return "header value must not contain CR, LF or NUL"
+	// A loop: strings.ContainsAny costs ~30 ns on a one-byte value.
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '\r' || c == '\n' || c == 0 {
+			return "header value must not contain CR, LF or NUL"
+		}
 	}
 	return ""
 }

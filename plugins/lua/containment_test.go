@@ -173,6 +173,11 @@ local attacks = {
   pcall_swallow = function() pcall(function() string.upper = nil end); x = 1 end,
   env_insert = function() table.insert(_G, "pwned") end,
   env_array = function() gw.json.array(_G); x = 1 end,
+  gw_global = function() gw = { request = { get_header = function() return "pwned" end } } end,
+  gw_env = function() _G.gw = nil end,
+  gw_rawset_env = function() rawset(_G, "gw", {}) end,
+  direct_field = function() gw.request.get_header = function() return "pwned" end end,
+  direct_funcdef = function() function gw.request.get_header() return "pwned" end end,
 }
 local seen = {}
 return {
@@ -230,6 +235,15 @@ func TestLuaRequestIsolation(t *testing.T) {
 		{"pcall_swallow", 200, "nil"},
 		{"env_insert", 200, "nil"},
 		{"env_array", 500, "cannot change a protected metatable"},
+		// The global gw cannot be replaced, even for one call: the
+		// compiler reads gw.<namespace>.<function> directly (direct.go).
+		{"gw_global", 500, "attempt to modify read-only global 'gw'"},
+		{"gw_env", 500, "attempt to modify read-only global 'gw'"},
+		{"gw_rawset_env", 500, "attempt to modify read-only global 'gw'"},
+		// Writes of the form the compiler reads directly still go through
+		// the views.
+		{"direct_field", 500, "attempt to modify read-only table 'gw.request' (key 'get_header')"},
+		{"direct_funcdef", 500, "attempt to modify read-only table 'gw.request' (key 'get_header')"},
 	}
 	files := map[string]string{}
 	var routes strings.Builder

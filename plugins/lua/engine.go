@@ -367,8 +367,7 @@ func (sc *Script) loadState() (*state, error) {
 	main := st.guard.chunk(sc.proto)
 	// Loading has a memory budget of its own, like a call.
 	mem.Reset()
-	st.sdk.Deadline = time.Now().Add(initTimeout)
-	st.w.arm(initTimeout, sc.maxInstr)
+	st.sdk.Deadline = st.w.arm(initTimeout, sc.maxInstr)
 	L.Push(main)
 	err := L.PCall(0, 1, nil)
 	if why := st.w.disarm(); why != idle {
@@ -455,9 +454,8 @@ func (sc *Script) run(c *plugin.Context, phase int) error {
 	}
 	L := st.L
 	st.sdk.C = c
-	st.sdk.Deadline = time.Now().Add(sc.timeout)
 	st.mem.Reset()
-	st.w.arm(sc.timeout, sc.maxInstr)
+	st.sdk.Deadline = st.w.arm(sc.timeout, sc.maxInstr)
 	L.Push(fn)
 	L.Push(st.conf)
 	err = L.PCall(1, 0, nil)

@@ -30,6 +30,9 @@ type guard struct {
 	envMeta *glua.LTable
 	dirty   bool
 	concat  *glua.LFunction
+	// direct are the real tables of gw's namespaces, the hidden locals
+	// of every chunk (direct.go).
+	direct []glua.LValue
 }
 
 // newGuard finishes the sandbox L, whose globals already hold gw (a
@@ -85,6 +88,7 @@ func newGuard(L *glua.LState, views *sdk.Views, mem *sdk.Budget) *guard {
 	g.envMeta.RawSetString("__metatable", glua.LFalse)
 	g.env.Metatable = g.envMeta
 	G.RawSetString("_G", g.env)
+	g.direct = wrapperArgs(L, views)
 	return g
 }
 
@@ -97,7 +101,10 @@ func (g *guard) chunk(p *glua.FunctionProto) *glua.LFunction {
 	outer.Env = g.env
 	L.Push(outer)
 	L.Push(g.concat)
-	L.Call(1, 1)
+	for _, t := range g.direct {
+		L.Push(t)
+	}
+	L.Call(1+len(g.direct), 1)
 	fn := L.Get(-1).(*glua.LFunction)
 	L.Pop(1)
 	return fn
@@ -123,9 +130,19 @@ func (g *guard) endCall() {
 // newGlobal is the environment's __newindex: the first write of a name
 // in a call.
 func (g *guard) newGlobal(L *glua.LState) int {
+	k := L.CheckAny(2)
+	refuseGW(L, k)
 	g.dirty = true
-	L.RawSet(g.env, L.CheckAny(2), L.CheckAny(3))
+	L.RawSet(g.env, k, L.CheckAny(3))
 	return 0
+}
+
+// refuseGW raises when a script assigns the global gw, which the
+// compiler reads directly (direct.go).
+func refuseGW(L *glua.LState, k glua.LValue) {
+	if s, ok := k.(glua.LString); ok && s == "gw" {
+		L.RaiseError("attempt to modify read-only global 'gw'")
+	}
 }
 
 // seeThrough returns orig called with the table behind a view as its
@@ -173,6 +190,7 @@ func (g *guard) rawset(L *glua.LState) int {
 	t := L.CheckTable(1)
 	g.views.Check(L, t)
 	if t == g.env {
+		refuseGW(L, L.CheckAny(2))
 		g.dirty = true
 	}
 	L.RawSet(t, L.CheckAny(2), L.CheckAny(3))

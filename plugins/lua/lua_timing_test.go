@@ -10,7 +10,10 @@ import (
 
 	"github.com/moongate/moongate/core/config"
 	"github.com/moongate/moongate/core/gateway"
+	_ "github.com/moongate/moongate/plugins/headers"
+	_ "github.com/moongate/moongate/plugins/keyauth"
 	_ "github.com/moongate/moongate/plugins/mock"
+	_ "github.com/moongate/moongate/plugins/requestid"
 	"github.com/valyala/fasthttp"
 )
 
@@ -104,3 +107,98 @@ func BenchmarkChainWithScriptParallel(b *testing.B) {
 		}
 	})
 }
+
+// benchChainScript is bench/conf/trivial.lua: one request header set.
+const benchChainScript = `
+local M = {}
+function M.on_request(conf)
+  gw.request.set_header("X-Lua", "1")
+end
+return M
+`
+
+// benchChainGateway is the chain of bench/conf/moongate-chain.toml
+// (request-id, key-auth with one consumer, headers, the trivial Lua
+// step; only the Lua step when luaOnly), answered by a mock step instead
+// of the upstream.
+func benchChainGateway(b *testing.B, luaOnly bool) *gateway.Gateway {
+	dir := writeScripts(b, map[string]string{"trivial.lua": benchChainScript})
+	goSteps := `
+  [[routes.plugins]]
+  name = "request-id"
+  [[routes.plugins]]
+  name = "key-auth"
+    [routes.plugins.config]
+    header = "X-API-Key"
+  [[routes.plugins]]
+  name = "headers"
+    [routes.plugins.config.request]
+    set = { "X-Gateway" = "bench" }
+    [routes.plugins.config.response]
+    set = { "X-Served-By" = "bench" }
+`
+	if luaOnly {
+		goSteps = ""
+	}
+	toml := fmt.Sprintf(`[admin]
+listen = ""
+[lua]
+dir = %q
+[[consumers]]
+name = "bench"
+keys = ["bench-key-0123456789"]
+[[routes]]
+paths = ["/"]
+%s  [[routes.plugins]]
+  script = %q
+  [[routes.plugins]]
+  name = "mock"
+  [routes.plugins.config]
+  status = 200
+  body = "ok"
+`, dir, goSteps, filepath.Join(dir, "trivial.lua"))
+	cfg, err := config.Parse("bench.toml", []byte(toml))
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := gateway.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g
+}
+
+func benchChainServe(b *testing.B, luaOnly bool) {
+	g := benchChainGateway(b, luaOnly)
+	var req fasthttp.Request
+	req.SetRequestURI("/100")
+	req.Header.SetHost("example.com")
+	req.Header.Set("X-API-Key", "bench-key-0123456789")
+	fc := &fasthttp.RequestCtx{}
+	fc.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000}, nil)
+	serve := func() {
+		req.CopyTo(&fc.Request)
+		fc.Response.Reset()
+		g.ServeHTTP(fc)
+	}
+	serve()
+	if fc.Response.StatusCode() != 200 || string(fc.Request.Header.Peek("X-Lua")) != "1" ||
+		!luaOnly && (len(fc.Response.Header.Peek("X-Request-Id")) == 0 || string(fc.Request.Header.Peek("X-Gateway")) != "bench") {
+		b.Fatalf("got %d\n%s\n%s", fc.Response.StatusCode(), fc.Request.Header.Header(), fc.Response.Header.Header())
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		serve()
+	}
+}
+
+// BenchmarkBenchChain is the chain scenario of bench/compare
+// (moongate-chain: request-id, key-auth, headers and the trivial Lua
+// step) without the network: the request copied in, the chain, a mock
+// answer.
+func BenchmarkBenchChain(b *testing.B) { benchChainServe(b, false) }
+
+// BenchmarkBenchChainLuaOnly is BenchmarkBenchChain with the Lua step
+// only (moongate-lua).
+func BenchmarkBenchChainLuaOnly(b *testing.B) { benchChainServe(b, true) }

@@ -44,6 +44,12 @@ func wrapChunk(chunk []ast.Stmt) ([]ast.Stmt, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	if r.shadowed {
+		// A local named gw: its uses read the local, never the SDK.
+		for _, u := range r.direct {
+			u.at.Object = u.was
+		}
+	}
 	main := &ast.FunctionExpr{ParList: &ast.ParList{HasVargs: true, Names: []string{}}, Stmts: chunk}
 	if len(chunk) > 0 {
 		main.SetLine(chunk[0].Line())
@@ -51,13 +57,27 @@ func wrapChunk(chunk []ast.Stmt) ([]ast.Stmt, error) {
 		main.SetLastLine(max(last.LastLine(), last.Line()) + 1)
 	}
 	return []ast.Stmt{
-		&ast.LocalAssignStmt{Names: []string{concatName}, Exprs: []ast.Expr{&ast.Comma3Expr{}}},
+		&ast.LocalAssignStmt{Names: wrapperLocals, Exprs: []ast.Expr{&ast.Comma3Expr{}}},
 		&ast.ReturnStmt{Exprs: []ast.Expr{main}},
 	}, nil
 }
 
-// rewriter replaces concatenations by calls, in place.
-type rewriter struct{ err error }
+// rewriter replaces concatenations by calls, and reads of gw's
+// functions by direct reads (direct.go), in place.
+type rewriter struct {
+	err error
+	// direct are the reads of gw.<namespace>.<key> rewritten; shadowed
+	// is set when the chunk declares a local (or parameter) named gw,
+	// which turns them back.
+	direct   []directRead
+	shadowed bool
+}
+
+// directRead is a rewritten gw.<namespace>.<key>: at's object was was.
+type directRead struct {
+	at  *ast.AttrGetExpr
+	was ast.Expr
+}
 
 func (r *rewriter) stmts(ss []ast.Stmt) {
 	for _, s := range ss {
@@ -68,9 +88,12 @@ func (r *rewriter) stmts(ss []ast.Stmt) {
 func (r *rewriter) stmt(s ast.Stmt) {
 	switch x := s.(type) {
 	case *ast.AssignStmt:
-		r.exprs(x.Lhs)
+		for i, l := range x.Lhs {
+			x.Lhs[i] = r.target(l)
+		}
 		r.exprs(x.Rhs)
 	case *ast.LocalAssignStmt:
+		r.declare(x.Names...)
 		r.exprs(x.Exprs)
 	case *ast.FuncCallStmt:
 		x.Expr = r.expr(x.Expr)
@@ -87,17 +110,19 @@ func (r *rewriter) stmt(s ast.Stmt) {
 		r.stmts(x.Then)
 		r.stmts(x.Else)
 	case *ast.NumberForStmt:
+		r.declare(x.Name)
 		x.Init = r.expr(x.Init)
 		x.Limit = r.expr(x.Limit)
 		x.Step = r.expr(x.Step)
 		r.stmts(x.Stmts)
 	case *ast.GenericForStmt:
+		r.declare(x.Names...)
 		r.exprs(x.Exprs)
 		r.stmts(x.Stmts)
 	case *ast.FuncDefStmt:
-		x.Name.Func = r.expr(x.Name.Func)
+		x.Name.Func = r.target(x.Name.Func)
 		x.Name.Receiver = r.expr(x.Name.Receiver)
-		r.stmts(x.Func.Stmts)
+		r.expr(x.Func)
 	case *ast.ReturnStmt:
 		r.exprs(x.Exprs)
 	case *ast.BreakStmt, *ast.LabelStmt, *ast.GotoStmt:
@@ -147,6 +172,7 @@ func (r *rewriter) expr(e ast.Expr) ast.Expr {
 	case *ast.AttrGetExpr:
 		x.Object = r.expr(x.Object)
 		x.Key = r.expr(x.Key)
+		r.directRead(x)
 	case *ast.TableExpr:
 		for _, f := range x.Fields {
 			f.Key = r.expr(f.Key)
@@ -172,6 +198,9 @@ func (r *rewriter) expr(e ast.Expr) ast.Expr {
 	case *ast.UnaryLenOpExpr:
 		x.Expr = r.expr(x.Expr)
 	case *ast.FunctionExpr:
+		if x.ParList != nil {
+			r.declare(x.ParList.Names...)
+		}
 		r.stmts(x.Stmts)
 	case *ast.TrueExpr, *ast.FalseExpr, *ast.NilExpr, *ast.NumberExpr, *ast.StringExpr,
 		*ast.Comma3Expr, *ast.IdentExpr:
