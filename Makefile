@@ -7,7 +7,7 @@ COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w -X github.com/moongate/moongate/core/gateway.Version=$(VERSION) -X github.com/moongate/moongate/core/gateway.Commit=$(COMMIT)
 CONFIG ?= conf/moongate.toml
 
-.PHONY: help build run test test-short race vet fmt check fuzz bench bench-compare clean redis-server npm chromium
+.PHONY: help build run test test-short race vet fmt check fuzz bench bench-scale bench-compare clean redis-server npm chromium
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -133,6 +133,16 @@ BENCH ?= .
 COUNT ?= 1
 bench: ## Go micro-benchmarks of the request path, ns/op B/op allocs/op (BENCH=regexp COUNT=6 for benchstat)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) ./...
+
+# How cost grows with the work (bench/RESULTS.md, issue 17): the scaling
+# benchmarks only, one package at a time (-p 1), each -count SCALE_COUNT.
+# LARGE=1 adds the cases that need gigabytes (10 000 000 cache entries,
+# ~2.5 GB per count; 1 000 000 consumers, ~2 GB): never run by make test.
+SCALE_COUNT ?= 3
+SCALE_BENCH := BenchmarkMatchScale|BenchmarkMockRoutes|BenchmarkPickScale|BenchmarkCacheHitScale|BenchmarkPurgeScale|BenchmarkCacheHitDuringPurges|BenchmarkKeyAuthConsumers
+bench-scale: ## how cost grows with routes, targets, cache entries, purges, API keys (SCALE_COUNT=3; LARGE=1 adds the multi-GB cases)
+	$(if $(LARGE),MOONGATE_BENCH_LARGE=1 )$(GO) test -p 1 -run '^$$' -bench '$(SCALE_BENCH)' -benchmem -benchtime 200ms -count $(SCALE_COUNT) \
+		./core/router ./core/gateway ./core/upstream ./plugins/cache ./plugins/keyauth
 
 ROUNDS ?= 3
 DURATION ?= 10s

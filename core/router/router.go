@@ -50,30 +50,48 @@ type table struct {
 	prefixes group               // prefix patterns, with or without parameters
 }
 
-// group indexes patterns by their first segment, so that a request only
-// looks at the patterns that can match it: those whose first segment is
-// the request's, and those starting with a parameter (or with no segment,
-// like "/"). Both lists are kept in precedence order and walked merged.
+// group indexes patterns by their leading literal segments, in a tree:
+// the node reached by following a request path's first segments holds the
+// patterns whose literal segments before their first parameter (or their
+// end) are exactly those, so that a request only looks at the patterns
+// that can match it, however many routes share a first segment ("/v1/").
+// Patterns with more than maxIndexDepth leading literal segments stay at
+// the node of depth maxIndexDepth. Each node's list is kept in precedence
+// order, and the lists along the path are walked merged.
 type group struct {
-	byFirst map[string][]*entry
-	generic []*entry
+	root node
+}
+
+// maxIndexDepth is the depth of the index tree of a group.
+const maxIndexDepth = 8
+
+type node struct {
+	children map[string]*node // by literal segment
+	entries  []*entry         // patterns that end or have a parameter here
 }
 
 func (g *group) add(e *entry) {
-	if len(e.segs) == 0 || e.segs[0].param != "" {
-		g.generic = append(g.generic, e)
-		return
+	n := &g.root
+	for d := 0; d < len(e.segs) && d < maxIndexDepth && e.segs[d].param == ""; d++ {
+		c := n.children[e.segs[d].lit]
+		if c == nil {
+			if n.children == nil {
+				n.children = map[string]*node{}
+			}
+			c = &node{}
+			n.children[e.segs[d].lit] = c
+		}
+		n = c
 	}
-	if g.byFirst == nil {
-		g.byFirst = map[string][]*entry{}
-	}
-	g.byFirst[e.segs[0].lit] = append(g.byFirst[e.segs[0].lit], e)
+	n.entries = append(n.entries, e)
 }
 
-func (g *group) sort() {
-	sortEntries(g.generic)
-	for _, es := range g.byFirst {
-		sortEntries(es)
+func (g *group) sort() { g.root.sort() }
+
+func (n *node) sort() {
+	sortEntries(n.entries)
+	for _, c := range n.children {
+		c.sort()
 	}
 }
 
@@ -81,30 +99,55 @@ func sortEntries(es []*entry) {
 	sort.SliceStable(es, func(i, j int) bool { return more(es[i], es[j]) })
 }
 
-// candidates returns the two lists to walk for path.
-func (g *group) candidates(path []byte) (specific, generic []*entry) {
-	if len(g.byFirst) > 0 {
-		specific = g.byFirst[string(firstSegment(path))]
-	}
-	return specific, g.generic
+// candidates are the lists of a group's patterns that may match a path,
+// walked merged in precedence order by next. The zero value is empty.
+type candidates struct {
+	lists [maxIndexDepth + 1][]*entry
+	n     int
 }
 
-// pick returns the next entry in precedence order from two sorted lists.
-func pick(a, b []*entry, i, j int) (e *entry, ni, nj int) {
-	switch {
-	case i < len(a) && (j >= len(b) || more(a[i], b[j])):
-		return a[i], i + 1, j
-	case j < len(b):
-		return b[j], i, j + 1
-	}
-	return nil, i, j
-}
-
-func firstSegment(path []byte) []byte {
+// candidates fills cs with the lists of the nodes along path.
+func (g *group) candidates(path []byte, cs *candidates) {
+	cs.n = 0
+	n := &g.root
 	if len(path) > 0 && path[0] == '/' {
 		path = path[1:]
 	}
-	return path[:indexSlash(path)]
+	for d := 0; ; d++ {
+		if len(n.entries) > 0 {
+			cs.lists[cs.n] = n.entries
+			cs.n++
+		}
+		if d == maxIndexDepth || len(n.children) == 0 {
+			return
+		}
+		end := indexSlash(path)
+		if n = n.children[string(path[:end])]; n == nil {
+			return
+		}
+		if end == len(path) {
+			path = path[end:]
+		} else {
+			path = path[end+1:]
+		}
+	}
+}
+
+// next returns the candidate of highest precedence not yet returned, nil
+// when there are none left.
+func (cs *candidates) next() *entry {
+	best := -1
+	for i := 0; i < cs.n; i++ {
+		if len(cs.lists[i]) > 0 && (best < 0 || more(cs.lists[i][0], cs.lists[best][0])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	e := cs.lists[best][0]
+	cs.lists[best] = cs.lists[best][1:]
+	return e
 }
 
 type entry struct {
@@ -307,8 +350,9 @@ func (t *table) match(method, path []byte, ps *Params) (int, Result) {
 		}
 		res = MethodNotAllowed
 	}
-	a, b := t.params.candidates(path)
-	for e, i, j := pick(a, b, 0, 0); e != nil; e, i, j = pick(a, b, i, j) {
+	var cs candidates
+	t.params.candidates(path, &cs)
+	for e := cs.next(); e != nil; e = cs.next() {
 		if matchSegments(e.segs, path, false, ps) {
 			if e.methods.has(m, method) {
 				return e.id, Found
@@ -317,8 +361,8 @@ func (t *table) match(method, path []byte, ps *Params) (int, Result) {
 		}
 		ps.Reset()
 	}
-	a, b = t.prefixes.candidates(path)
-	for e, i, j := pick(a, b, 0, 0); e != nil; e, i, j = pick(a, b, i, j) {
+	t.prefixes.candidates(path, &cs)
+	for e := cs.next(); e != nil; e = cs.next() {
 		if e.matchPrefix(path, ps) {
 			if e.methods.has(m, method) {
 				return e.id, Found
@@ -426,23 +470,20 @@ func (t *table) methodsFor(path []byte, ps *Params) []string {
 	for _, e := range t.exact[string(path)] {
 		out = append(out, e.methods.names()...)
 	}
-	a, b := t.params.candidates(path)
-	for _, es := range [][]*entry{a, b} {
-		for _, e := range es {
-			if matchSegments(e.segs, path, false, ps) {
-				out = append(out, e.methods.names()...)
-			}
-			ps.Reset()
+	var cs candidates
+	t.params.candidates(path, &cs)
+	for e := cs.next(); e != nil; e = cs.next() {
+		if matchSegments(e.segs, path, false, ps) {
+			out = append(out, e.methods.names()...)
 		}
+		ps.Reset()
 	}
-	a, b = t.prefixes.candidates(path)
-	for _, es := range [][]*entry{a, b} {
-		for _, e := range es {
-			if e.matchPrefix(path, ps) {
-				out = append(out, e.methods.names()...)
-			}
-			ps.Reset()
+	t.prefixes.candidates(path, &cs)
+	for e := cs.next(); e != nil; e = cs.next() {
+		if e.matchPrefix(path, ps) {
+			out = append(out, e.methods.names()...)
 		}
+		ps.Reset()
 	}
 	return out
 }

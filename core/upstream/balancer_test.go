@@ -412,3 +412,24 @@ func TestOutlierEjectionGrows(t *testing.T) {
 		t.Fatal("cool-down did not reset after a long healthy period")
 	}
 }
+
+// TestStickyFindsTheCookieTargetWithoutAScan: the target a sticky cookie
+// names is found through an index, not by walking the upstream's targets
+// (4 µs a pick with 1 000 targets). The slice the balancer was built from
+// is cleared afterwards: a walk would meet nil targets; the index finds
+// the cookie's target among 1 000.
+func TestStickyFindsTheCookieTargetWithoutAScan(t *testing.T) {
+	const n = 1000
+	weights := make([]int, n)
+	for i := range weights {
+		weights[i] = 1
+	}
+	ts := testTargets(t, weights...)
+	b := testBalancer(t, "sticky", ts, func(u *config.Upstream) { u.Sticky.Secret = "k" })
+	want := ts[n-1]
+	c := testContext(t, "10.1.2.3", "Cookie", stickyCookie(t, b, want))
+	clear(ts)
+	if got := b.Pick(c, Filter{Now: now()}); got != want {
+		t.Fatalf("picked %v, want the cookie's target %s", got, want.URL)
+	}
+}

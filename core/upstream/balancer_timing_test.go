@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -170,5 +171,50 @@ func BenchmarkForward(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		forwardOnce(b, u, fc, r, req)
+	}
+}
+
+// BenchmarkPickScale is how a pick's cost grows with the number of
+// targets of an upstream (2, 100, 1 000, all of weight 1), for every
+// balancer, with every target up and with the first half down (ejected
+// by the active check). The sticky client's cookie names the last target.
+func BenchmarkPickScale(b *testing.B) {
+	for _, bc := range balancerCases {
+		for _, n := range []int{2, 100, 1000} {
+			for _, down := range []bool{false, true} {
+				health := "up"
+				if down {
+					health = "half-down"
+				}
+				b.Run(bc.name+"/targets="+strconv.Itoa(n)+"/"+health, func(b *testing.B) {
+					weights := make([]int, n)
+					for i := range weights {
+						weights[i] = 1
+					}
+					ts := testTargets(b, weights...)
+					bal := testBalancer(b, bc.name, ts, bc.edit)
+					headers := []string{"X-User", "user-42"}
+					if ck := stickyCookie(b, bal, ts[n-1]); ck != "" {
+						headers = append(headers, "Cookie", ck)
+					}
+					c := testContext(b, "10.1.2.3", headers...)
+					if down {
+						for _, t := range ts[:n/2] {
+							t.activeDown.Store(true)
+						}
+					}
+					f := Filter{Now: time.Now().UnixNano()}
+					if t := bal.Pick(c, f); t == nil || !t.Up(f.Now) || bc.name == "sticky" && t != ts[n-1] {
+						b.Fatalf("bad pick %v", t)
+					}
+					b.ReportAllocs()
+					for b.Loop() {
+						if bal.Pick(c, f) == nil {
+							b.Fatal("no pick")
+						}
+					}
+				})
+			}
+		}
 	}
 }

@@ -21,7 +21,7 @@ import (
 // A missing, forged, expired or stale cookie (its target gone or down)
 // falls back to another balancer, and the response sets a fresh cookie.
 type sticky struct {
-	targets  []*Target
+	byID     map[uint64]*Target // the first target of each id
 	fallback Balancer
 	cookie   string
 	path     string
@@ -33,7 +33,12 @@ type sticky struct {
 const macLen = 16
 
 func newSticky(targets []*Target, cfg *config.Upstream) (Balancer, error) {
-	s := &sticky{targets: targets, cookie: cfg.Sticky.Cookie, path: cfg.Sticky.Path, ttl: cfg.Sticky.TTL.Std()}
+	s := &sticky{byID: make(map[uint64]*Target, len(targets)), cookie: cfg.Sticky.Cookie, path: cfg.Sticky.Path, ttl: cfg.Sticky.TTL.Std()}
+	for _, t := range targets {
+		if s.byID[t.id] == nil {
+			s.byID[t.id] = t
+		}
+	}
 	f, ok := lookupBalancer(cfg.Sticky.Fallback)
 	if !ok || cfg.Sticky.Fallback == "sticky" {
 		return nil, errors.New("sticky.fallback: unknown balancer " + strconv.Quote(cfg.Sticky.Fallback))
@@ -103,13 +108,8 @@ func (s *sticky) fromCookie(v []byte, f Filter) *Target {
 	if !ok || exp != 0 && int64(exp) < f.Now/int64(time.Second) {
 		return nil
 	}
-	for _, t := range s.targets {
-		if t.id == id {
-			if f.Allows(t) {
-				return t
-			}
-			return nil
-		}
+	if t := s.byID[id]; t != nil && f.Allows(t) {
+		return t
 	}
 	return nil
 }

@@ -26,6 +26,13 @@ type hitServer struct {
 
 func newHitServer(tb testing.TB, bodySize int, conf string, upHeaders ...string) *hitServer {
 	tb.Helper()
+	return newHitServerWith(tb, bodySize, conf, "", upHeaders...)
+}
+
+// newHitServerWith is newHitServer with more top-level configuration
+// (extra), such as a [cache] table.
+func newHitServerWith(tb testing.TB, bodySize int, conf, extra string, upHeaders ...string) *hitServer {
+	tb.Helper()
 	body := bytes.Repeat([]byte("a"), bodySize)
 	up := gatewaytest.StartUpstream(tb, func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Cache-Control", "max-age=3600")
@@ -35,7 +42,7 @@ func newHitServer(tb testing.TB, bodySize int, conf string, upHeaders ...string)
 		}
 		ctx.SetBody(body)
 	})
-	toml := gatewayTOML(up.URL, conf, "[admin]\nlisten = \"\"\n")
+	toml := gatewayTOML(up.URL, conf, extra+"[admin]\nlisten = \"\"\n")
 	switch conf {
 	case "off":
 		toml = strings.Split(toml, "  [[routes.plugins]]")[0]
