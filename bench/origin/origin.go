@@ -18,6 +18,7 @@ const (
 	UploadPath  = "/upload"  // reads the request body to its end, answers its length in bytes
 	InspectPath = "/inspect" // the request headers received, one "Name: value" a line
 	HitsPath    = "/__hits"  // the number of requests served so far (not counted itself)
+	BytesPath   = "/__bytes" // the request body bytes UploadPath has read so far (not counted as a request)
 )
 
 // The body sizes, in bytes.
@@ -47,7 +48,7 @@ func Body(size int) []byte {
 // Origin is the benchmark upstream. Its handler is safe for concurrent use.
 type Origin struct {
 	small, large, mega []byte
-	hits               atomic.Int64
+	hits, bodyBytes    atomic.Int64
 }
 
 // New returns an origin with its bodies built.
@@ -61,9 +62,14 @@ func (o *Origin) Hits() int64 { return o.hits.Load() }
 // Handler serves one request.
 func (o *Origin) Handler(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
-	if string(path) == HitsPath {
+	switch string(path) {
+	case HitsPath:
 		ctx.SetContentType("text/plain")
 		ctx.SetBody(strconv.AppendInt(nil, o.hits.Load(), 10))
+		return
+	case BytesPath:
+		ctx.SetContentType("text/plain")
+		ctx.SetBody(strconv.AppendInt(nil, o.bodyBytes.Load(), 10))
 		return
 	}
 	o.hits.Add(1)
@@ -86,6 +92,7 @@ func (o *Origin) Handler(ctx *fasthttp.RequestCtx) {
 		} else {
 			n = int64(len(ctx.PostBody()))
 		}
+		o.bodyBytes.Add(n)
 		ctx.SetBody(strconv.AppendInt(nil, n, 10))
 	case InspectPath:
 		ctx.SetBody(headerLines(&ctx.Request.Header))

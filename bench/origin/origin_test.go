@@ -138,4 +138,7 @@ func TestLargeBodiesAndUpload(t *testing.T) {
 	if uresp.StatusCode() != 200 || string(uresp.Body()) != "10485760" {
 		t.Errorf("POST %s of 10 MiB: status %d, body %q; want 200, \"10485760\"", origin.UploadPath, uresp.StatusCode(), uresp.Body())
 	}
+	if got := string(get(t, base+origin.BytesPath).Body()); got != "10485760" {
+		t.Errorf("GET %s = %q after a 10 MiB upload, want \"10485760\"", origin.BytesPath, got)
+	}
 }
