@@ -7,7 +7,7 @@ COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w -X github.com/moongate/moongate/core/gateway.Version=$(VERSION) -X github.com/moongate/moongate/core/gateway.Commit=$(COMMIT)
 CONFIG ?= conf/moongate.toml
 
-.PHONY: help build run test test-short race vet fmt check fuzz bench bench-compare clean redis-server npm chromium
+.PHONY: help build run test test-short race vet fmt check fuzz bench bench-compare bench-scale clean redis-server npm chromium
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -145,6 +145,12 @@ else
 	bench/compare.sh --rounds $(ROUNDS) --duration $(DURATION) --layout $(LAYOUT) --results bench/RESULTS.md \
 		--note "$$BENCH_NOTE" --command "make bench-compare ROUNDS=$(ROUNDS) DURATION=$(DURATION) LAYOUT=$(LAYOUT)$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" $(BENCH_FLAGS)
 endif
+
+SCALE ?= routes,body,conns
+SCALE_ROUNDS ?= 3
+bench-scale: ## how cost grows with routes, body size and connections, end to end: a markdown table (SCALE=routes,body,conns SCALE_ROUNDS=3 DURATION=5s; ~8 minutes)
+	BENCH_TIMEOUT_MIN=12 bench/compare.sh --scale $(SCALE) --rounds $(SCALE_ROUNDS) --duration $(if $(filter command line,$(origin DURATION)),$(DURATION),5s) --layout $(LAYOUT) \
+		--command "make bench-scale SCALE=$(SCALE) SCALE_ROUNDS=$(SCALE_ROUNDS)$(if $(filter command line,$(origin DURATION)), DURATION=$(DURATION)) LAYOUT=$(LAYOUT)" $(BENCH_FLAGS)
 
 clean: ## remove build output
 	rm -rf bin

@@ -752,7 +752,7 @@ func bodyTable(b *strings.Builder, rows []scaleMedian) {
 
 func connsTable(b *strings.Builder, rows []scaleMedian) {
 	b.WriteString("#### Concurrent active connections\n\n")
-	fmt.Fprintf(b, "One catch-all route, 100 B bodies; every connection sends its next request as soon as the previous one is answered (wrk -c). The upstream's `max_connections` is raised to %s so that every client can have a request in flight, but in the last row, which keeps its default (1 024 per target): requests beyond it fail at once with 502 (fasthttp: no free connections available to host).\n\n", thousands(connPool))
+	fmt.Fprintf(b, "One catch-all route, 100 B bodies; every connection sends its next request as soon as the previous one is answered (wrk -c, --timeout 10s). The upstream's `max_connections` is raised to %s so that every client can have a request in flight, but in the last row, which keeps its default (1 024 per target): requests beyond it fail at once with 502 (fasthttp: no free connections available to host). wrk opens its connections once and runs for the warm-up plus the duration; req/s and CPU µs/req are read over a window after the warm-up (requests counted by the origin), so that opening the connections, and moongate's to the origin, is not in them; p50, p99 and errors are wrk's over its whole run, connection phase included. RSS before is at the window's start.\n\n", thousands(connPool))
 	b.WriteString("| connections | upstream max_connections | req/s | p50 ms | p99 ms | CPU µs/req | proxy CPU | RSS before MB | peak RSS (VmHWM) MB | RSS at end MB | errors | check |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	var sized []scaleMedian
 	for _, m := range rows {
