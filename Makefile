@@ -7,10 +7,10 @@ COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w -X github.com/moongate/moongate/core/gateway.Version=$(VERSION) -X github.com/moongate/moongate/core/gateway.Commit=$(COMMIT)
 CONFIG ?= conf/moongate.toml
 
-.PHONY: help build run test test-short race vet fmt check fuzz bench bench-scale bench-compare clean redis-server npm chromium
+.PHONY: help build run test test-short race vet fmt check fuzz bench bench-scale bench-scale-e2e bench-compare clean redis-server npm chromium
 
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 build: ## build bin/moongate
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/moongate
@@ -140,7 +140,7 @@ bench: ## Go micro-benchmarks of the request path, ns/op B/op allocs/op (BENCH=r
 # ~2.5 GB per count; 1 000 000 consumers, ~2 GB): never run by make test.
 SCALE_COUNT ?= 3
 SCALE_BENCH := BenchmarkMatchScale|BenchmarkMockRoutes|BenchmarkPickScale|BenchmarkCacheHitScale|BenchmarkPurgeScale|BenchmarkCacheHitDuringPurges|BenchmarkKeyAuthConsumers
-bench-scale: ## how cost grows with routes, targets, cache entries, purges, API keys (SCALE_COUNT=3; LARGE=1 adds the multi-GB cases)
+bench-scale: ## how cost grows with routes, targets, cache entries, purges, API keys (Go benchmarks; SCALE_COUNT=3; LARGE=1 adds the multi-GB cases)
 	$(if $(LARGE),MOONGATE_BENCH_LARGE=1 )$(GO) test -p 1 -run '^$$' -bench '$(SCALE_BENCH)' -benchmem -benchtime 200ms -count $(SCALE_COUNT) \
 		./core/router ./core/gateway ./core/upstream ./plugins/cache ./plugins/keyauth
 
@@ -155,6 +155,12 @@ else
 	bench/compare.sh --rounds $(ROUNDS) --duration $(DURATION) --layout $(LAYOUT) --results bench/RESULTS.md \
 		--note "$$BENCH_NOTE" --command "make bench-compare ROUNDS=$(ROUNDS) DURATION=$(DURATION) LAYOUT=$(LAYOUT)$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" $(BENCH_FLAGS)
 endif
+
+SCALE ?= routes,body,conns
+SCALE_ROUNDS ?= 3
+bench-scale-e2e: ## how cost grows with routes, body size and connections, end to end: a markdown table (SCALE=routes,body,conns SCALE_ROUNDS=3 DURATION=5s; ~8 minutes)
+	BENCH_TIMEOUT_MIN=12 bench/compare.sh --scale $(SCALE) --rounds $(SCALE_ROUNDS) --duration $(if $(filter command line,$(origin DURATION)),$(DURATION),5s) --layout $(LAYOUT) \
+		--command "make bench-scale-e2e SCALE=$(SCALE) SCALE_ROUNDS=$(SCALE_ROUNDS)$(if $(filter command line,$(origin DURATION)), DURATION=$(DURATION)) LAYOUT=$(LAYOUT)" $(BENCH_FLAGS)
 
 clean: ## remove build output
 	rm -rf bin

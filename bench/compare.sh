@@ -5,6 +5,7 @@
 #   bench/compare.sh [--no-install] [--profile] [compare flags]
 #   bench/compare.sh --quick                       # smoke run, ~2 minutes
 #   bench/compare.sh --rounds 3 --duration 10s --layout pinned --results bench/RESULTS.md
+#   bench/compare.sh --scale routes,body,conns      # how cost grows with the work (make bench-scale-e2e)
 #
 # It installs the Debian packages it needs if they are missing (root or
 # sudo), builds moongate and the bench programs into bench/out/bin, raises
@@ -20,23 +21,28 @@ GO=${GO:-go}
 limit=${BENCH_TIMEOUT_MIN:-45}
 install=1
 profile=0
+scale=0
 args=()
 for a in "$@"; do
 	case $a in
 	--no-install) install=0 ;;
 	--profile) profile=1; args+=("$a") ;;
+	--scale | -scale | --scale=* | -scale=*) scale=1; args+=("$a") ;;
 	*) args+=("$a") ;;
 	esac
 done
 
-# Programs from Debian packages.
+# Programs from Debian packages (the scale mode runs moongate alone: wrk
+# and taskset are all it needs).
 need=()
-command -v nginx >/dev/null || need+=(nginx)
-command -v haproxy >/dev/null || need+=(haproxy)
-command -v varnishd >/dev/null || need+=(varnish)
+if ((!scale)); then
+	command -v nginx >/dev/null || need+=(nginx)
+	command -v haproxy >/dev/null || need+=(haproxy)
+	command -v varnishd >/dev/null || need+=(varnish)
+	command -v redis-server >/dev/null || need+=(redis-server)
+	[ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] || need+=(libnginx-mod-http-lua)
+fi
 command -v wrk >/dev/null || need+=(wrk)
-command -v redis-server >/dev/null || need+=(redis-server)
-[ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] || need+=(libnginx-mod-http-lua)
 command -v taskset >/dev/null || need+=(util-linux)
 if ((${#need[@]})); then
 	if ((install)); then
@@ -64,7 +70,7 @@ for p in backend bareproxy idleconns compare; do
 	$GO build -trimpath -o "$bin/$p" "./bench/$p"
 done
 
-# Open files: 10 000 idle connections need more than the usual 1024.
+# Open files: 10 000 idle (or active) connections need more than the usual 1024.
 ulimit -Hn 65536 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "compare.sh: open-files limit $(ulimit -n)"

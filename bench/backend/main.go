@@ -1,6 +1,6 @@
-// Command backend is the upstream of the side-by-side benchmarks: the
-// origin server (fixed 100-byte and 10 KB responses, keep-alive) on one
-// address.
+// Command backend is the upstream of the side-by-side and scale
+// benchmarks: the origin server (fixed 100 B, 10 KB, 1 MB and streamed
+// 100 MB responses, uploads of any size, keep-alive) on one address.
 //
 //	backend -listen 127.0.0.1:8081
 package main

@@ -11,5 +11,9 @@
 // writes it, with the machine, versions and layout, to the output
 // directory (and to bench/RESULTS.md with -results).
 //
+// With -scale (`make bench-scale-e2e`) it measures instead how moongate's cost
+// grows with the work: routes, body size and concurrent connections
+// (scale.go).
+//
 // See bench/README.md for the scenarios and how to read the table.
 package main

@@ -39,6 +39,8 @@ type Options struct {
 	Timeout     time.Duration
 	Profile     bool
 	Quick       bool
+	Scale       string
+	ConnWarmup  time.Duration
 }
 
 func parseFlags(args []string) (Options, error) {
@@ -59,6 +61,8 @@ func parseFlags(args []string) (Options, error) {
 	fs.StringVar(&o.Command, "command", "", "the command that reproduces this run, for the report")
 	fs.DurationVar(&o.Timeout, "timeout", 45*time.Minute, "stop the whole run after this long and report what was measured")
 	fs.BoolVar(&o.Profile, "profile", false, "after the scenarios, count syscalls and context switches per request of the plain proxies (perf stat) and take a CPU profile of moongate (needs bin/moongate-pprof)")
+	fs.StringVar(&o.Scale, "scale", "", "instead of the scenarios, measure how moongate's cost grows with the work: "+strings.Join(scaleDims, ",")+" (comma-separated; see scale.go); 5 s runs and 1 s warm-ups unless -duration and -warmup say otherwise")
+	fs.DurationVar(&o.ConnWarmup, "conn-warmup", 5*time.Second, "scale mode, connections: how long wrk runs with all its connections open before the measured window (opening 10 000 takes seconds)")
 	fs.BoolVar(&o.Quick, "quick", false, "smoke run: 1 round, 3 s runs, 1 s warm-up, 2000 idle connections (unless given)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -80,6 +84,27 @@ func parseFlags(args []string) (Options, error) {
 		}
 		if !set["idle-conns"] {
 			o.IdleConns = 2000
+		}
+	}
+	if o.Scale != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["duration"] {
+			o.Duration = 5 * time.Second
+		}
+		if !set["warmup"] {
+			o.Warmup = time.Second
+		}
+		if !set["rounds"] {
+			o.Rounds = 1
+		}
+		if o.Results != "" || o.Profile {
+			return o, fmt.Errorf("-scale prints its tables (and writes them to the run's folder); -results and -profile are for the scenarios")
+		}
+		for _, d := range strings.Split(o.Scale, ",") {
+			if !slices.Contains(scaleDims, d) {
+				return o, fmt.Errorf("unknown -scale dimension %q (%s)", d, strings.Join(scaleDims, ", "))
+			}
 		}
 	}
 	if o.Rounds < 1 || o.Duration < time.Second || o.Connections < 1 || o.IdleConns < 1 {
@@ -151,6 +176,20 @@ func run(opts Options) error {
 	}
 	defer e.origin.Stop(5 * time.Second)
 	logf("origin on %s", e.Backend)
+
+	if opts.Scale != "" {
+		logf("scale mode: %s", opts.Scale)
+		report, runs := e.runScale(ctx, started)
+		fmt.Println(report)
+		raw, _ := json.MarshalIndent(runs, "", "  ")
+		os.WriteFile(filepath.Join(out, "scale.json"), raw, 0o644)
+		if err := os.WriteFile(filepath.Join(out, "scale.md"), []byte(report), 0o644); err != nil {
+			return err
+		}
+		os.WriteFile(filepath.Join(opts.Out, "latest-scale.md"), []byte(report), 0o644)
+		logf("done in %s; files in %s", time.Since(started).Round(time.Second), out)
+		return nil
+	}
 
 	res := &Results{}
 	var selected []Scenario

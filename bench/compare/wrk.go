@@ -89,8 +89,9 @@ type wrkRun struct {
 	Duration    time.Duration
 	Threads     int
 	Connections int
-	Script      string   // path of the report script
-	Pin         []string // taskset prefix, or none
+	Timeout     time.Duration // wrk --timeout, 2 s when 0
+	Script      string        // path of the report script
+	Pin         []string      // taskset prefix, or none
 }
 
 // run drives the URL and returns wrk's figures. It is bounded by the
@@ -99,8 +100,12 @@ func (w wrkRun) run(ctx context.Context) (wrkResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.Duration+30*time.Second)
 	defer cancel()
 	argv := append([]string{}, w.Pin...)
+	timeout := "2s"
+	if w.Timeout > 0 {
+		timeout = wrkSeconds(w.Timeout)
+	}
 	argv = append(argv, "wrk", "-t", strconv.Itoa(w.Threads), "-c", strconv.Itoa(w.Connections),
-		"-d", wrkSeconds(w.Duration), "--timeout", "2s", "-s", w.Script)
+		"-d", wrkSeconds(w.Duration), "--timeout", timeout, "-s", w.Script)
 	for _, h := range w.Headers {
 		argv = append(argv, "-H", h)
 	}

@@ -1,6 +1,7 @@
 package origin_test
 
 import (
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -77,5 +78,67 @@ func TestInspectAndHits(t *testing.T) {
 	}
 	if got := string(get(t, base+origin.HitsPath).Body()); got != "2" {
 		t.Errorf("GET %s = %q, want \"2\" (not counting itself)", origin.HitsPath, got)
+	}
+}
+
+func TestLargeBodiesAndUpload(t *testing.T) {
+	_, base := start(t)
+	resp := get(t, base+origin.MegaPath)
+	if resp.StatusCode() != 200 || string(resp.Body()) != string(origin.Body(origin.MegaSize)) {
+		t.Errorf("GET %s: status %d, %d bytes; want 200 and origin.Body(%d)", origin.MegaPath, resp.StatusCode(), len(resp.Body()), origin.MegaSize)
+	}
+	// The streamed body, read as a stream, is Body(StreamSize) byte for byte.
+	req, sresp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(sresp)
+	req.SetRequestURI(base + origin.StreamPath)
+	sresp.StreamBody = true
+	c := &fasthttp.Client{StreamResponseBody: true, MaxResponseBodySize: 1}
+	if err := c.DoTimeout(req, sresp, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if sresp.StatusCode() != 200 || sresp.Header.ContentLength() != origin.StreamSize {
+		t.Fatalf("GET %s: status %d, Content-Length %d", origin.StreamPath, sresp.StatusCode(), sresp.Header.ContentLength())
+	}
+	got, want := make([]byte, 64<<10), make([]byte, 64<<10)
+	wantR := origin.NewBodyReader(origin.StreamSize)
+	var n int64
+	for {
+		k, err := io.ReadFull(sresp.BodyStream(), got)
+		if k > 0 {
+			io.ReadFull(wantR, want[:k])
+			if string(got[:k]) != string(want[:k]) {
+				t.Fatalf("streamed body differs from the pattern within bytes %d-%d", n, n+int64(k))
+			}
+			n += int64(k)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if n != origin.StreamSize {
+		t.Errorf("streamed body: %d bytes, want %d", n, origin.StreamSize)
+	}
+	// The reader and Body agree, the last byte included.
+	small, _ := io.ReadAll(origin.NewBodyReader(100_003))
+	if string(small) != string(origin.Body(100_003)) {
+		t.Error("NewBodyReader(100 003) differs from Body(100 003)")
+	}
+
+	// An upload larger than fasthttp's default body limit is read to its end.
+	up := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(up)
+	up.SetRequestURI(base + origin.UploadPath)
+	up.Header.SetMethod("POST")
+	up.SetBodyStream(origin.NewBodyReader(10<<20), 10<<20)
+	uresp := &fasthttp.Response{}
+	if err := fasthttp.DoTimeout(up, uresp, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if uresp.StatusCode() != 200 || string(uresp.Body()) != "10485760" {
+		t.Errorf("POST %s of 10 MiB: status %d, body %q; want 200, \"10485760\"", origin.UploadPath, uresp.StatusCode(), uresp.Body())
+	}
+	if got := string(get(t, base+origin.BytesPath).Body()); got != "10485760" {
+		t.Errorf("GET %s = %q after a 10 MiB upload, want \"10485760\"", origin.BytesPath, got)
 	}
 }

@@ -404,6 +404,44 @@ func (s *streamBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// streamChunk is the size of the reads and writes that copy a streamed
+// body to the client (WriteTo): the server's write buffer is 4 KB, and a
+// copy through it costs a write syscall per 4 KB.
+const streamChunk = 64 << 10
+
+var streamBufs = sync.Pool{New: func() any { return new([streamChunk]byte) }}
+
+// WriteTo implements io.WriterTo, which fasthttp uses to copy a body of
+// known length to the client: the body goes out in pieces of up to
+// streamChunk (a read from the upstream straight into the piece when
+// nothing is buffered, then one write), not of the server's 4 KB write
+// buffer. Each piece is read with Read, its deadlines and end of body
+// included.
+func (s *streamBody) WriteTo(w io.Writer) (int64, error) {
+	buf := streamBufs.Get().(*[streamChunk]byte)
+	defer streamBufs.Put(buf)
+	var n int64
+	for {
+		nr, err := s.Read(buf[:])
+		if nr > 0 {
+			nw, werr := w.Write(buf[:nr])
+			n += int64(nw)
+			if werr != nil {
+				return n, werr
+			}
+			if nw < nr {
+				return n, io.ErrShortWrite
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
 // Take hands the body over to a step that wraps it in a stream of its own
 // (plugin.Context.TakeResponseStream): from then on the Close the server
 // calls when the response's stream is replaced does nothing, and the
