@@ -53,9 +53,13 @@ type Gateway struct {
 	reloads  reloadStats
 
 	stopWatch chan struct{} // lua.watch; nil when off
-	stopping  atomic.Bool
-	largeLoad bool // the first runtime's build was large: Start gives its memory back (memory.go)
-	saveOnce  sync.Once
+	stopQuiet chan struct{} // stops releaseWhenQuiet (memory.go); nil before Start
+	// stopBackground closes stopWatch and stopQuiet once (Shutdown may be
+	// called again).
+	stopBackground sync.Once
+	stopping       atomic.Bool
+	largeLoad      bool // the first runtime's build was large: Start gives its memory back (memory.go)
+	saveOnce       sync.Once
 
 	ready    atomic.Bool // Start bound every listener (see Ready)
 	draining atomic.Bool // Drain or Shutdown was called
@@ -179,6 +183,8 @@ func (g *Gateway) Start() error {
 	if g.largeLoad {
 		releaseMemory() // the caller has dropped the configuration by now
 	}
+	g.stopQuiet = make(chan struct{})
+	go releaseWhenQuiet(g.stopQuiet, quietTick, g.park.parks, releasePooled)
 	g.ready.Store(true)
 	g.logger.Info("moongate started", "version", VersionInfo().Version, "listen", strings.Join(g.Addrs(), ","),
 		"admin", g.AdminAddr(), "config", g.file, "routes", len(cfg.Routes), "upstreams", len(cfg.Upstreams))
@@ -550,9 +556,14 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	for _, ln := range g.listeners {
 		ln.Close()
 	}
-	if g.stopWatch != nil {
-		close(g.stopWatch)
-	}
+	g.stopBackground.Do(func() {
+		if g.stopWatch != nil {
+			close(g.stopWatch)
+		}
+		if g.stopQuiet != nil {
+			close(g.stopQuiet)
+		}
+	})
 	if g.admin != nil {
 		g.admin.Close()
 	}

@@ -176,6 +176,9 @@ type parker struct {
 	// serving counts the woken connections handed to ServeConn, so that
 	// Shutdown can wait for one woken as the servers stopped.
 	serving sync.WaitGroup
+	// parkCount counts the parks so far (memory.go: a burst of them
+	// leaves garbage to give back).
+	parkCount atomic.Uint64
 }
 
 // poller watches parked sockets for readability (epoll on Linux).
@@ -226,6 +229,7 @@ func (p *parker) park(c *conn) bool {
 			return false
 		}
 		p.conns[id], c.parkID = c, id
+		p.parkCount.Add(1)
 		go p.await(c, id, rc)
 		return true
 	}
@@ -237,6 +241,7 @@ func (p *parker) park(c *conn) bool {
 	}
 	c.polled = true
 	p.conns[id], c.parkID = c, id
+	p.parkCount.Add(1)
 	// The poller has no deadlines: a timer closes the connection at the
 	// one fasthttp set for the wait.
 	d := time.Until(c.wait.deadline)
@@ -246,6 +251,14 @@ func (p *parker) park(c *conn) bool {
 		c.expiry.Reset(d)
 	}
 	return true
+}
+
+// parks returns how many times connections were parked so far.
+func (p *parker) parks() uint64 {
+	if p == nil {
+		return 0
+	}
+	return p.parkCount.Load()
 }
 
 // newID returns a park ID not in use; 0 is never one. Called with mu held.
