@@ -578,3 +578,82 @@ upstream = "u"
 		t.Errorf("hits a=%d b=%d, want 1 and 3", a.Hits(), b.Hits())
 	}
 }
+
+// TestRequestsBeyondMaxConnectionsWait: with every connection to a target
+// in use, a request waits for one to be free (bounded by connect_timeout)
+// instead of failing: 8 clients at once through max_connections = 2 all
+// get their answer, and the target never sees more than 2 at a time. A
+// request that cannot get one within connect_timeout still fails (502).
+func TestRequestsBeyondMaxConnectionsWait(t *testing.T) {
+	var inFlight, most atomic.Int32
+	release := make(chan struct{})
+	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		if string(ctx.Path()) == "/slow" {
+			<-release
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+		ctx.WriteString("ok")
+	})
+	g := gatewaytest.Start(t, `
+[[upstreams]]
+name = "u"
+targets = [{ url = "`+up.URL+`" }]
+max_connections = 2
+connect_timeout = "2s"
+timeout = "10s"
+[[routes]]
+paths = ["/"]
+upstream = "u"
+`)
+	var wg sync.WaitGroup
+	statuses := make([]int, 8)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i], _, _ = gatewaytest.Do(t, "GET", g.URL+"/fast", nil)
+		}()
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		if st != 200 {
+			t.Fatalf("client %d: status %d, want 200 (statuses %v)", i, st, statuses)
+		}
+	}
+	if m := most.Load(); m > 2 {
+		t.Fatalf("the target saw %d requests at once, max_connections is 2", m)
+	}
+
+	// Both connections held: the next request waits connect_timeout, then fails.
+	var held sync.WaitGroup
+	for range 2 {
+		held.Add(1)
+		go func() {
+			defer held.Done()
+			gatewaytest.Do(t, "GET", g.URL+"/slow", nil)
+		}()
+	}
+	for inFlight.Load() < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	st, _, _ := gatewaytest.Do(t, "GET", g.URL+"/fast", nil)
+	waited := time.Since(start)
+	close(release)
+	held.Wait()
+	if st != 502 && st != 503 && st != 504 {
+		t.Fatalf("with every connection held past connect_timeout: status %d, want a 5xx", st)
+	}
+	if waited < time.Second {
+		t.Fatalf("failed after %v: it should have waited for a free connection (connect_timeout 2s)", waited)
+	}
+}

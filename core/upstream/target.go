@@ -150,11 +150,18 @@ func newTarget(tc config.Target, o targetOptions) (*Target, error) {
 		t.tlsConfig = tc
 	}
 	t.Client = &fasthttp.HostClient{
-		Addr:                addr,
-		Name:                "moongate",
-		IsTLS:               isTLS,
-		TLSConfig:           t.tlsConfig,
-		MaxConns:            cfg.MaxConnections,
+		Addr:      addr,
+		Name:      "moongate",
+		IsTLS:     isTLS,
+		TLSConfig: t.tlsConfig,
+		MaxConns:  cfg.MaxConnections,
+		// A request finding max_connections in use waits for one to be
+		// free, as long as it may wait to connect (roundTrip passes
+		// connect_timeout, or what is left of the deadline, to
+		// AcquireConn): failing at once turned a burst of clients beyond
+		// max_connections into 502s (10 000 clients, the default 1 024:
+		// 93% failed).
+		MaxConnWaitTimeout:  time.Hour,
 		MaxIdleConnDuration: cfg.IdleTimeout.Std(),
 		MaxResponseBodySize: cfg.MaxResponseSize.Int(),
 		ReadBufferSize:      16 << 10,
