@@ -3,6 +3,7 @@ package plugin
 import (
 	"log/slog"
 	"net/netip"
+	"sync"
 
 	"github.com/moongate/moongate/core/admin"
 	"github.com/moongate/moongate/core/config"
@@ -56,3 +57,40 @@ func HandleAdmin(method, path string, h AdminHandler) {
 // or a request could use the admin API with the gateway's own address.
 // It is safe for concurrent use.
 func ReachesAdmin(dst netip.AddrPort) bool { return admin.Reaches(dst) }
+
+// LiveSteps is the set of a plugin's steps built and not yet cleaned up,
+// for its admin endpoints: those of the configuration being served and,
+// for a while after a reload, those of the one it replaced (filter them
+// by the configuration an AdminRequest carries). A step adds itself when
+// it is built and removes itself in its Cleanup. The zero value is an
+// empty set, safe for concurrent use.
+type LiveSteps[S comparable] struct {
+	mu    sync.Mutex
+	steps []S
+}
+
+// Add adds s.
+func (l *LiveSteps[S]) Add(s S) {
+	l.mu.Lock()
+	l.steps = append(l.steps, s)
+	l.mu.Unlock()
+}
+
+// Remove removes s.
+func (l *LiveSteps[S]) Remove(s S) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, x := range l.steps {
+		if x == s {
+			l.steps = append(l.steps[:i], l.steps[i+1:]...)
+			return
+		}
+	}
+}
+
+// Steps returns the steps, in the order they were added.
+func (l *LiveSteps[S]) Steps() []S {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]S(nil), l.steps...)
+}

@@ -1,7 +1,6 @@
 package aiproxy
 
 import (
-	"sync"
 	"time"
 
 	"github.com/moongate/moongate/core/plugin"
@@ -23,27 +22,7 @@ func init() {
 // instances are the ai-proxy steps built and not yet cleaned up: those
 // of the configuration being served, and for a while after a reload
 // those of the one it replaced.
-var instances struct {
-	mu   sync.Mutex
-	list []*Plugin
-}
-
-func register(p *Plugin) {
-	instances.mu.Lock()
-	instances.list = append(instances.list, p)
-	instances.mu.Unlock()
-}
-
-func unregister(p *Plugin) {
-	instances.mu.Lock()
-	defer instances.mu.Unlock()
-	for i, x := range instances.list {
-		if x == p {
-			instances.list = append(instances.list[:i], instances.list[i+1:]...)
-			return
-		}
-	}
-}
+var instances plugin.LiveSteps[*Plugin]
 
 // StepKeys is the key state of one ai-proxy step.
 type StepKeys struct {
@@ -63,12 +42,9 @@ type ProviderKeys struct {
 // configuration being served (all of them when serving is nil), for the
 // admin API and metrics.
 func Keys(serving any) []StepKeys {
-	instances.mu.Lock()
-	list := append([]*Plugin(nil), instances.list...)
-	instances.mu.Unlock()
 	now := time.Now()
 	out := []StepKeys{}
-	for _, p := range list {
+	for _, p := range instances.Steps() {
 		if serving != nil && any(p.settings) != serving {
 			continue
 		}

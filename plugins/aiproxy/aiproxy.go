@@ -72,7 +72,7 @@ func New(spec plugin.Spec) (any, error) {
 	p.limits = lim
 	p.cache = newPromptCache(spec, cfg.Cache)
 	p.modelsOpenAI, p.modelsAnthropic = p.modelLists()
-	register(p)
+	instances.Add(p)
 	return p, nil
 }
 
@@ -82,7 +82,7 @@ func (p *Plugin) Answers() plugin.Answer { return plugin.AnswerAlways }
 
 // Cleanup implements plugin.Cleaner.
 func (p *Plugin) Cleanup() error {
-	unregister(p)
+	instances.Remove(p)
 	for _, pr := range p.providers {
 		pr.close()
 	}

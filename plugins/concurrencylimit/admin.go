@@ -2,30 +2,14 @@ package concurrencylimit
 
 import (
 	"sort"
-	"sync"
 
 	"github.com/moongate/moongate/core/plugin"
 )
 
 func init() { plugin.HandleAdmin("GET", "/concurrency-limits", adminList) }
 
-// The steps built and not yet cleaned up, for GET /concurrency-limits.
-var (
-	stepsMu sync.Mutex
-	steps   = map[*Plugin]struct{}{}
-)
-
-func register(p *Plugin) {
-	stepsMu.Lock()
-	steps[p] = struct{}{}
-	stepsMu.Unlock()
-}
-
-func unregister(p *Plugin) {
-	stepsMu.Lock()
-	delete(steps, p)
-	stepsMu.Unlock()
-}
+// steps are the steps built and not yet cleaned up, for GET /concurrency-limits.
+var steps plugin.LiveSteps[*Plugin]
 
 // Step is what GET /concurrency-limits tells of one step.
 type Step struct {
@@ -60,14 +44,12 @@ func (p *Plugin) Stats() Step {
 // adminList answers GET /concurrency-limits: the concurrency-limit steps
 // of the configuration being served, ordered by step.
 func adminList(r *plugin.AdminRequest) {
-	stepsMu.Lock()
 	out := []Step{}
-	for p := range steps {
+	for _, p := range steps.Steps() {
 		if p.cfg == r.Config {
 			out = append(out, p.Stats())
 		}
 	}
-	stepsMu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Step < out[j].Step })
 	r.JSON(200, out)
 }

@@ -128,14 +128,14 @@ func New(spec plugin.Spec) (any, error) {
 	}
 	p.slots = newSlots(cfg.MaxInFlight, cfg.Queue, cfg.MaxKeys)
 	p.metrics(spec.Metrics())
-	register(p)
+	steps.Add(p)
 	return p, nil
 }
 
 // Cleanup implements plugin.Cleaner: the step leaves GET
 // /concurrency-limits. Slots still held are given back by their requests.
 func (p *Plugin) Cleanup() error {
-	unregister(p)
+	steps.Remove(p)
 	return nil
 }
 

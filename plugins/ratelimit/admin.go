@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"sort"
-	"sync"
 
 	"github.com/moongate/moongate/core/limitkey"
 	"github.com/moongate/moongate/core/plugin"
@@ -10,24 +9,10 @@ import (
 
 func init() { plugin.HandleAdmin("GET", "/rate-limits", adminList) }
 
-// The steps built and not yet cleaned up, for GET /rate-limits. A reload
-// builds new ones and cleans the old ones up once their requests are done.
-var (
-	stepsMu sync.Mutex
-	steps   = map[*Plugin]struct{}{}
-)
-
-func register(p *Plugin) {
-	stepsMu.Lock()
-	steps[p] = struct{}{}
-	stepsMu.Unlock()
-}
-
-func unregister(p *Plugin) {
-	stepsMu.Lock()
-	delete(steps, p)
-	stepsMu.Unlock()
-}
+// steps are the steps built and not yet cleaned up, for GET /rate-limits.
+// A reload builds new ones and cleans the old ones up once their requests
+// are done.
+var steps plugin.LiveSteps[*Plugin]
 
 // Step is what GET /rate-limits tells of one rate-limit step.
 type Step struct {
@@ -102,14 +87,12 @@ func (p *Plugin) Stats() Step {
 // adminList answers GET /rate-limits: the rate-limit steps of the
 // configuration being served, with their counters, in file order.
 func adminList(r *plugin.AdminRequest) {
-	stepsMu.Lock()
 	out := []Step{}
-	for p := range steps {
+	for _, p := range steps.Steps() {
 		if p.cfg == r.Config {
 			out = append(out, p.Stats())
 		}
 	}
-	stepsMu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Step < out[j].Step })
 	r.JSON(200, out)
 }

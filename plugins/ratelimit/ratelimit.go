@@ -163,7 +163,7 @@ func build(spec plugin.Spec, s *settings) (*Plugin, error) {
 		p.limiter = p.local
 	}
 	p.metrics(spec.Metrics())
-	register(p)
+	steps.Add(p)
 	return p, nil
 }
 
@@ -200,7 +200,7 @@ func (n *Named) Cleanup() error { return n.p.Cleanup() }
 
 // Cleanup implements plugin.Cleaner: the step leaves GET /rate-limits.
 func (p *Plugin) Cleanup() error {
-	unregister(p)
+	steps.Remove(p)
 	return nil
 }
 
