@@ -432,26 +432,33 @@ func gitDescribe(ctx context.Context) string {
 	return strings.TrimSpace(string(out)) + " (" + strings.TrimSpace(string(br)) + ")"
 }
 
+// writeHead writes a report's title, note, incomplete warning and its
+// date, commit, machine and layout lines (layoutNote follows the layout),
+// and returns the command that reproduces the run.
+func (e *Env) writeHead(b *strings.Builder, title string, started time.Time, incomplete, layoutNote string) string {
+	b.WriteString(title + "\n\n")
+	if e.Opts.Note != "" {
+		fmt.Fprintf(b, "**%s**\n\n", e.Opts.Note)
+	}
+	if incomplete != "" {
+		fmt.Fprintf(b, "**%s**\n\n", incomplete)
+	}
+	fmt.Fprintf(b, "- Date: %s\n", started.UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(b, "- Commit: %s\n", e.commit)
+	fmt.Fprintf(b, "- Machine: %s\n", machine())
+	fmt.Fprintf(b, "- Layout: %s%s\n", e.Layout.Describe(e.Opts.Connections), layoutNote)
+	if e.Opts.Command != "" {
+		return e.Opts.Command
+	}
+	return "bench/compare.sh " + strings.Join(os.Args[1:], " ")
+}
+
 // report renders the whole report in Markdown.
 func (e *Env) report(res *Results, selected []Scenario, started time.Time, incomplete, diag string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var b strings.Builder
-	b.WriteString("# moongate side by side: results\n\n")
-	if e.Opts.Note != "" {
-		fmt.Fprintf(&b, "**%s**\n\n", e.Opts.Note)
-	}
-	if incomplete != "" {
-		fmt.Fprintf(&b, "**%s**\n\n", incomplete)
-	}
-	cmd := e.Opts.Command
-	if cmd == "" {
-		cmd = "bench/compare.sh " + strings.Join(os.Args[1:], " ")
-	}
-	fmt.Fprintf(&b, "- Date: %s\n", started.UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "- Commit: %s\n", e.commit)
-	fmt.Fprintf(&b, "- Machine: %s\n", machine())
-	fmt.Fprintf(&b, "- Layout: %s\n", e.Layout.Describe(e.Opts.Connections))
+	cmd := e.writeHead(&b, "# moongate side by side: results", started, incomplete, "")
 	fmt.Fprintf(&b, "- Runs: %d round(s); in each, every contender is started, checked, warmed up for %s and measured for %s per body size, then stopped; the order rotates each round\n",
 		e.Opts.Rounds, e.Opts.Warmup, e.Opts.Duration)
 	var foreign []float64

@@ -652,21 +652,7 @@ func (e *Env) scaleReport(runs []ScaleRun, dims []string, started time.Time, inc
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var b strings.Builder
-	b.WriteString("### End to end\n\n")
-	if e.Opts.Note != "" {
-		fmt.Fprintf(&b, "**%s**\n\n", e.Opts.Note)
-	}
-	if incomplete != "" {
-		fmt.Fprintf(&b, "**%s**\n\n", incomplete)
-	}
-	cmd := e.Opts.Command
-	if cmd == "" {
-		cmd = "bench/compare.sh " + strings.Join(os.Args[1:], " ")
-	}
-	fmt.Fprintf(&b, "- Date: %s\n", started.UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "- Commit: %s\n", e.commit)
-	fmt.Fprintf(&b, "- Machine: %s\n", machine())
-	fmt.Fprintf(&b, "- Layout: %s (connections per case below)\n", e.Layout.Describe(e.Opts.Connections))
+	cmd := e.writeHead(&b, "### End to end", started, incomplete, " (connections per case below)")
 	fmt.Fprintf(&b, "- Runs: %d round(s); each case starts a fresh moongate, checks its answers, warms it up for %s (not the 100 MB cases) and measures it for %s; figures are medians over the rounds; the connections cases measure a window of %s after %s of the same wrk run (see their table)\n",
 		e.Opts.Rounds, e.Opts.Warmup, e.Opts.Duration, e.Opts.Duration-250*time.Millisecond, e.Opts.ConnWarmup)
 	fmt.Fprintf(&b, "- Reproduce: `%s`\n", cmd)
