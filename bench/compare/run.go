@@ -166,8 +166,12 @@ func redisPing(addr string) bool {
 }
 
 // originHits reads the origin's request counter.
-func (e *Env) originHits() int64 {
-	_, body, err := get("http://"+e.Backend+origin.HitsPath, nil)
+func (e *Env) originHits() int64 { return e.originCount(origin.HitsPath) }
+
+// originCount reads one of the origin's counters, at path; -1 when it
+// cannot.
+func (e *Env) originCount(path string) int64 {
+	_, body, err := get("http://"+e.Backend+path, nil)
 	if err != nil {
 		return -1
 	}

@@ -466,17 +466,7 @@ func statusOf(pid int, field string) int64 {
 }
 
 // originBytes reads the origin's count of request body bytes read.
-func (e *Env) originBytes() int64 {
-	_, body, err := get("http://"+e.Backend+origin.BytesPath, nil)
-	if err != nil {
-		return -1
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(body)), 10, 64)
-	if err != nil {
-		return -1
-	}
-	return n
-}
+func (e *Env) originBytes() int64 { return e.originCount(origin.BytesPath) }
 
 var scaleClient = &http.Client{
 	Timeout:   2 * time.Minute,
