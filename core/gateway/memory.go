@@ -20,14 +20,7 @@ const largeLoad = 64 << 20
 
 // allocated returns the bytes allocated on the heap so far, to measure a
 // load by.
-func allocated() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return s[0].Value.Uint64()
-}
+func allocated() uint64 { return readHeap().allocs }
 
 // large reports whether the heap allocated since mark (allocated) makes a
 // large load.
@@ -75,14 +68,10 @@ type heapState struct {
 	parks      uint64 // connections parked so far
 }
 
-var heapSamples = []string{"/gc/heap/allocs:bytes", "/sched/goroutines:goroutines"}
-
 func readHeap() heapState {
-	s := make([]metrics.Sample, len(heapSamples))
-	for i, n := range heapSamples {
-		s[i].Name = n
-	}
-	metrics.Read(s)
+	var s [2]metrics.Sample
+	s[0].Name, s[1].Name = "/gc/heap/allocs:bytes", "/sched/goroutines:goroutines"
+	metrics.Read(s[:])
 	v := func(i int) uint64 {
 		if s[i].Value.Kind() != metrics.KindUint64 {
 			return 0
