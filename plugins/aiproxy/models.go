@@ -16,7 +16,6 @@ type target struct {
 // modelEntry is one entry of the models table.
 type modelEntry struct {
 	name     string // as configured: a name or a pattern
-	index    int
 	targets  []target
 	fallback []target
 	weights  int // sum of the targets' weights
@@ -29,14 +28,13 @@ type modelTable struct {
 	patterns []*modelEntry
 	// listed are the names and aliases (not patterns), for GET /v1/models.
 	listed []string
-	all    []*modelEntry
 }
 
 func newModelTable(cfg []ModelConfig, providers map[string]*provider) *modelTable {
 	t := &modelTable{exact: map[string]*modelEntry{}}
 	for i := range cfg {
 		mc := &cfg[i]
-		e := &modelEntry{name: mc.Name, index: i}
+		e := &modelEntry{name: mc.Name}
 		pattern := strings.Contains(mc.Name, "*")
 		conv := func(list []TargetConfig) []target {
 			var out []target
@@ -54,10 +52,9 @@ func newModelTable(cfg []ModelConfig, providers map[string]*provider) *modelTabl
 		for _, tg := range e.targets {
 			e.weights += tg.weight
 		}
-		t.all = append(t.all, e)
 		for _, n := range append([]string{mc.Name}, mc.Aliases...) {
 			if strings.Contains(n, "*") {
-				t.patterns = append(t.patterns, &modelEntry{name: n, index: i, targets: e.targets,
+				t.patterns = append(t.patterns, &modelEntry{name: n, targets: e.targets,
 					fallback: e.fallback, weights: e.weights})
 				continue
 			}
