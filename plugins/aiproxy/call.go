@@ -153,7 +153,7 @@ func (cl *call) start() bool {
 		respondError(c, cl.client, status, msg, 0)
 		return false
 	}
-	if !rawjson.Valid(body) || len(body) == 0 || body[firstNonSpace(body)] != '{' {
+	if v, err := rawjson.Trim(body); err != nil || v[0] != '{' {
 		respondError(c, cl.client, 400, "the request body must be a JSON object", 0)
 		return false
 	}
@@ -206,15 +206,6 @@ func (cl *call) start() bool {
 		}
 	}
 	return true
-}
-
-func firstNonSpace(b []byte) int {
-	for i, ch := range b {
-		if ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n' {
-			return i
-		}
-	}
-	return 0
 }
 
 // replay answers with a cached answer.
