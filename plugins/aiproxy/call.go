@@ -613,16 +613,22 @@ func (cl *call) streamError(ev *sse.Event) (translate.ProviderError, bool) {
 		if string(ev.Type) != "error" {
 			return translate.ProviderError{}, false
 		}
-		pe := translate.ParseAnthropicError(500, ev.Data)
-		if pe.Class == translate.ClassOverloaded {
-			pe.Status = 529
-		}
-		return pe, true
+		return anthropicStreamError(ev.Data), true
 	}
 	if !hasError(ev.Data) {
 		return translate.ProviderError{}, false
 	}
 	return translate.ParseOpenAIError(500, ev.Data), true
+}
+
+// anthropicStreamError parses the data of an Anthropic error event, both
+// before the first event and mid-stream: an overloaded_error gets 529.
+func anthropicStreamError(data []byte) translate.ProviderError {
+	pe := translate.ParseAnthropicError(500, data)
+	if pe.Class == translate.ClassOverloaded {
+		pe.Status = 529
+	}
+	return pe
 }
 
 // failed answers a request whose attempts all failed.

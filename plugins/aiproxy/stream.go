@@ -101,11 +101,7 @@ func (cl *call) next() []byte {
 		case "message_stop":
 			cl.complete, cl.finished = true, true
 		case "error":
-			pe := translate.ParseAnthropicError(500, ev.Data)
-			if pe.Class == translate.ClassOverloaded {
-				pe.Status = 529
-			}
-			_, body := pe.Anthropic()
+			_, body := anthropicStreamError(ev.Data).Anthropic()
 			cl.finished = true
 			cl.out = sse.AppendEvent(cl.out[:0], "error", body)
 			return cl.keep(cl.out)
