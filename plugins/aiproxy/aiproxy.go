@@ -139,9 +139,25 @@ func (cl *call) readBody() (body []byte, status int) {
 		return b, 0
 	}
 	max := cl.p.maxRequest
-	buf := cl.bodyBuf[:0]
 	stream := c.Request.BodyStream()
-	r := io.LimitReader(stream, int64(max)+1)
+	buf, err := appendReadAll(cl.bodyBuf[:0], io.LimitReader(stream, int64(max)+1))
+	cl.bodyBuf = buf
+	if err != nil {
+		// The gateway's body stream fails past max_body_size.
+		if tl, ok := stream.(interface{ TooLarge() bool }); ok && tl.TooLarge() {
+			return nil, 413
+		}
+		return nil, 400
+	}
+	if len(buf) > max {
+		return nil, 413
+	}
+	return buf, 0
+}
+
+// appendReadAll appends to buf what r yields until io.EOF (then err is
+// nil) or another error, growing buf in place as needed.
+func appendReadAll(buf []byte, r io.Reader) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -149,22 +165,12 @@ func (cl *call) readBody() (body []byte, status int) {
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
-			break
+			return buf, nil
 		}
 		if err != nil {
-			cl.bodyBuf = buf
-			// The gateway's body stream fails past max_body_size.
-			if tl, ok := stream.(interface{ TooLarge() bool }); ok && tl.TooLarge() {
-				return nil, 413
-			}
-			return nil, 400
+			return buf, err
 		}
 	}
-	cl.bodyBuf = buf
-	if len(buf) > max {
-		return nil, 413
-	}
-	return buf, 0
 }
 
 // modelLists returns the bodies of GET .../models in OpenAI's and

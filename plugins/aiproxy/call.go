@@ -479,18 +479,8 @@ func (cl *call) readErrorBody() []byte {
 	if !resp.IsBodyStream() {
 		return resp.Body()
 	}
-	buf := cl.out[:0]
-	r := io.LimitReader(resp.BodyStream(), 64<<10)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err != nil {
-			break
-		}
-	}
+	// A read error keeps what came before it.
+	buf, _ := appendReadAll(cl.out[:0], io.LimitReader(resp.BodyStream(), 64<<10))
 	cl.out = buf
 	_ = resp.CloseBodyStream()
 	return buf
