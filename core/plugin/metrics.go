@@ -349,7 +349,7 @@ type CounterVec struct {
 
 	mu     sync.RWMutex
 	series map[string]*vm.Counter // by key: the values joined by 0xff
-	other  *vm.Counter
+	other  atomic.Pointer[vm.Counter]
 }
 
 // Inc adds 1 to the series of values, one per varying label name, in
@@ -384,7 +384,7 @@ func (v *CounterVec) Add(n int, values ...string) {
 		ctr = v.series[string(key)]
 		v.mu.RUnlock()
 		if ctr == nil {
-			ctr = v.make(string(key), values)
+			ctr = v.make(key, values)
 		}
 	} else {
 		ctr = v.otherSeries()
@@ -394,10 +394,11 @@ func (v *CounterVec) Add(n int, values ...string) {
 	}
 }
 
-// make makes the series of key, or returns the "other" series past max.
-func (v *CounterVec) make(key string, values []string) *vm.Counter {
+// make makes the series of key, or returns the "other" series past max
+// (without copying key: past max, requests pay no allocation).
+func (v *CounterVec) make(key []byte, values []string) *vm.Counter {
 	v.mu.Lock()
-	if ctr := v.series[key]; ctr != nil {
+	if ctr := v.series[string(key)]; ctr != nil {
 		v.mu.Unlock()
 		return ctr
 	}
@@ -413,24 +414,31 @@ func (v *CounterVec) make(key string, values []string) *vm.Counter {
 		}
 		labels = append(labels, name, val)
 	}
-	ctr := v.b.LazyCounterKey(v.name, v.owner, key, labels...)
+	k := string(key)
+	ctr := v.b.LazyCounterKey(v.name, v.owner, k, labels...)
 	if ctr != nil {
-		v.series[key] = ctr
+		v.series[k] = ctr
 	}
 	v.mu.Unlock()
 	return ctr
 }
 
-// otherSeries returns the series past the bound.
+// otherSeries returns the series past the bound; once it exists,
+// without taking the lock.
 func (v *CounterVec) otherSeries() *vm.Counter {
+	if ctr := v.other.Load(); ctr != nil {
+		return ctr
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.other == nil {
-		labels := append([]string(nil), v.labels...)
-		for _, name := range v.varying {
-			labels = append(labels, name, otherValue)
-		}
-		v.other = v.b.LazyCounter(v.name, v.owner, labels...)
+	if ctr := v.other.Load(); ctr != nil {
+		return ctr
 	}
-	return v.other
+	labels := append([]string(nil), v.labels...)
+	for _, name := range v.varying {
+		labels = append(labels, name, otherValue)
+	}
+	ctr := v.b.LazyCounter(v.name, v.owner, labels...)
+	v.other.Store(ctr)
+	return ctr
 }

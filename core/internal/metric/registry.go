@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"sort"
 	"strconv"
 	"sync"
 
@@ -153,19 +152,6 @@ func (r *Registry) Counter(family string, labels ...string) *vm.Counter {
 	return r.set.GetOrCreateCounter(name)
 }
 
-// Names returns the full names of the series in the registry, sorted
-// (the writers' series are not in it).
-func (r *Registry) Names() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]string, 0, len(r.series))
-	for n := range r.series {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // make checks family's kind and returns the series' full name.
 func (r *Registry) make(family string, k Kind, labels []string) (string, error) {
 	name, err := Name(family, labels...)
@@ -238,14 +224,6 @@ func (r *Registry) Begin() *Build {
 	defer r.mu.Unlock()
 	r.gen++
 	return &Build{r: r, gen: r.gen}
-}
-
-// Registry returns the registry b builds in.
-func (b *Build) Registry() *Registry {
-	if b == nil {
-		return nil
-	}
-	return b.r
 }
 
 // Counter returns the counter called family with labels (name, value
@@ -609,9 +587,6 @@ func validName(s string, colon bool) bool {
 
 // ValidName reports whether s may be a metric name.
 func ValidName(s string) bool { return validName(s, true) }
-
-// ValidLabel reports whether s may be a label name.
-func ValidLabel(s string) bool { return validName(s, false) && !(len(s) > 1 && s[:2] == "__") }
 
 // WriteFamily writes the metadata lines of a family (# HELP, # TYPE),
 // for writers (AddWriter), before its series.
