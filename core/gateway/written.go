@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/moongate/moongate/core/internal/chain"
 	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/fasthttp"
@@ -309,8 +310,8 @@ func (s *respScan) endOfHead(b []byte) int {
 func (s *respScan) framing(ch byte) {
 	switch s.state {
 	case scanSize:
-		switch d := hexDigit(ch); {
-		case d >= 0 && s.size>>(4*(maxChunkDigits-1)) == 0:
+		switch d, hex := httpbytes.Unhex(ch); {
+		case hex && s.size>>(4*(maxChunkDigits-1)) == 0:
 			s.size = s.size<<4 | int64(d)
 		case ch == ';':
 			s.state = scanExt
@@ -345,16 +346,4 @@ func (s *respScan) framing(ch byte) {
 			s.state = scanLost
 		}
 	}
-}
-
-func hexDigit(ch byte) int {
-	switch {
-	case ch >= '0' && ch <= '9':
-		return int(ch - '0')
-	case ch >= 'a' && ch <= 'f':
-		return int(ch-'a') + 10
-	case ch >= 'A' && ch <= 'F':
-		return int(ch-'A') + 10
-	}
-	return -1
 }
