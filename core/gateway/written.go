@@ -29,13 +29,13 @@ import (
 // kernel took for a client that left is counted as sent, as nginx does.
 
 // logAfterWrite runs the log phase of c once fc's response is written.
+// Without a gateway connection, the write counts as done now.
 func (rt *Runtime) logAfterWrite(fc *fasthttp.RequestCtx, c *reqctx.Context) {
-	size := c.BodySize()
-	c.PrepareLog(rt.release)
 	if !awaitWrite(fc, c, chain.QueueLog) {
-		c.WriteEnded(time.Now(), int64(size), true)
-		chain.QueueLog(c)
+		chain.FinishLog(c, rt.release)
+		return
 	}
+	c.PrepareLog(rt.release)
 }
 
 // pending is a request waiting for the end of its response's write.
