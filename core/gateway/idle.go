@@ -261,7 +261,6 @@ func (p *parker) parks() uint64 {
 	return p.parkCount.Load()
 }
 
-// newID returns a park ID not in use; 0 is never one. Called with mu held.
 // parked returns how many connections are parked.
 func (p *parker) parked() int {
 	if p == nil {
@@ -272,6 +271,7 @@ func (p *parker) parked() int {
 	return len(p.conns)
 }
 
+// newID returns a park ID not in use; 0 is never one. Called with mu held.
 func (p *parker) newID() uint32 {
 	for {
 		p.nextID++
@@ -400,7 +400,7 @@ func (p *parker) close() {
 }
 
 // wait waits until the connections woken before close are served, or
-// until the deadline of ctx.
+// until done is closed.
 func (p *parker) wait(done <-chan struct{}) {
 	if p == nil {
 		return

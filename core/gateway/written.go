@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/moongate/moongate/core/httpbytes"
 	"github.com/moongate/moongate/core/internal/chain"
 	"github.com/moongate/moongate/core/internal/reqctx"
 	"github.com/valyala/fasthttp"
@@ -28,13 +29,13 @@ import (
 // kernel took for a client that left is counted as sent, as nginx does.
 
 // logAfterWrite runs the log phase of c once fc's response is written.
+// Without a gateway connection, the write counts as done now.
 func (rt *Runtime) logAfterWrite(fc *fasthttp.RequestCtx, c *reqctx.Context) {
-	size := c.BodySize()
-	c.PrepareLog(rt.release)
 	if !awaitWrite(fc, c, chain.QueueLog) {
-		c.WriteEnded(time.Now(), int64(size), true)
-		chain.QueueLog(c)
+		chain.FinishLog(c, rt.release)
+		return
 	}
+	c.PrepareLog(rt.release)
 }
 
 // pending is a request waiting for the end of its response's write.
@@ -309,8 +310,8 @@ func (s *respScan) endOfHead(b []byte) int {
 func (s *respScan) framing(ch byte) {
 	switch s.state {
 	case scanSize:
-		switch d := hexDigit(ch); {
-		case d >= 0 && s.size>>(4*(maxChunkDigits-1)) == 0:
+		switch d, hex := httpbytes.Unhex(ch); {
+		case hex && s.size>>(4*(maxChunkDigits-1)) == 0:
 			s.size = s.size<<4 | int64(d)
 		case ch == ';':
 			s.state = scanExt
@@ -345,16 +346,4 @@ func (s *respScan) framing(ch byte) {
 			s.state = scanLost
 		}
 	}
-}
-
-func hexDigit(ch byte) int {
-	switch {
-	case ch >= '0' && ch <= '9':
-		return int(ch - '0')
-	case ch >= 'a' && ch <= 'f':
-		return int(ch-'a') + 10
-	case ch >= 'A' && ch <= 'F':
-		return int(ch-'A') + 10
-	}
-	return -1
 }

@@ -719,7 +719,7 @@ type UpstreamResult struct {
 	Retries int
 }
 
-// Upstream returns how the upstream call went; zero when there was none.
+// UpstreamResult returns how the upstream call went; zero when there was none.
 func (c *Context) UpstreamResult() UpstreamResult {
 	if c.upTries == 0 {
 		return UpstreamResult{}
