@@ -65,9 +65,6 @@ func New(o Options) *Set {
 	return &Set{o: o}
 }
 
-// Shared reports whether the Set keeps its marks in Redis.
-func (s *Set) Shared() bool { return s.o.Redis != nil }
-
 // Adding a mark to the node's store is a check and a set: atomic per
 // stripe.
 var (

@@ -38,14 +38,14 @@ func (p *Plugin) attachCluster(spec plugin.Spec) {
 	if rc == nil || cfg == nil {
 		return
 	}
-	if p.marks.clusterOf() == nil {
+	p.cluster = p.marks.clusterOf()
+	if p.cluster == nil {
 		if !cfg.Cache.Cluster.Enabled {
 			return
 		}
 		loaded := spec.Env.Store != nil && spec.Env.Store.Stats().Loaded // once: Stats walks the store
-		p.marks.clusterSync(p.ns, cfg.Cache.Cluster, spec.Env.Logger, loaded)
+		p.cluster = p.marks.clusterSync(p.ns, cfg.Cache.Cluster, spec.Env.Logger, loaded)
 	}
-	p.cluster = p.marks.clusterOf()
 	p.detach = p.cluster.Attach(rc)
 	clusterMetrics(spec.Metrics(), p.cluster)
 }

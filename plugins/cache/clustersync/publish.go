@@ -130,13 +130,16 @@ func (s *Sync) publish(ctx context.Context, c redis.UniversalClient) {
 // returns the batch to send. After an overflow, or with a purge of
 // everything among them, the batch is one purge of everything: every
 // queued purge was applied on this node before it, so the other nodes
-// applying it later drop all they stood for.
+// applying it later drop all they stood for. After an overflow the queue
+// is drained without keeping what it held.
 func (s *Sync) fill() []Op {
 	all := s.overflow.Swap(false)
 	for len(s.pending) < s.o.Batch || all {
 		select {
 		case op := <-s.queue:
-			s.pending = append(s.pending, op)
+			if !all {
+				s.pending = append(s.pending, op)
+			}
 			continue
 		default:
 		}
