@@ -35,6 +35,8 @@ func (rt *Runtime) logAfterWrite(fc *fasthttp.RequestCtx, c *reqctx.Context) {
 		chain.FinishLog(c, rt.release)
 		return
 	}
+	// Prepared after awaitWrite: the write it waits for ends after the
+	// handler (this call's caller) has returned, never before.
 	c.PrepareLog(rt.release)
 }
 
