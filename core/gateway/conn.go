@@ -200,8 +200,7 @@ func connState(c net.Conn, s fasthttp.ConnState) {
 	switch s {
 	case fasthttp.StateIdle:
 		if cc := connOf(c); cc != nil {
-			cc.writeEnded(true)
-			cc.metricsEnded(false)
+			cc.ended(true, false)
 			cc.nextRequest()
 			cc.wait.waiting = true
 		}
@@ -220,10 +219,21 @@ func connState(c net.Conn, s fasthttp.ConnState) {
 		// A hijacked connection whose handler writes the response is
 		// the handler's (see awaitWrite); a WebSocket's 101 was written.
 		if !cc.endOnClose {
-			cc.writeEnded(false)
-			cc.metricsEnded(s == fasthttp.StateHijacked)
+			cc.ended(false, s == fasthttp.StateHijacked)
 		}
 	}
+}
+
+// ended ends the write of the request parked on the connection, for its
+// log phase (writeEnded) and its metrics (metricsEnded), at one reading
+// of the clock, taken only when either is waiting.
+func (cc *conn) ended(idle, hijacked bool) {
+	if cc.cur.c == nil && cc.meter.m == nil {
+		return
+	}
+	now := time.Now()
+	cc.writeEnded(now, idle)
+	cc.metricsEnded(now, hijacked)
 }
 
 // headScan follows the bytes of a request head as they arrive, to find

@@ -119,7 +119,7 @@ func (c *conn) Close() error {
 	}
 	err := c.close()
 	if c.endOnClose {
-		c.writeEnded(false)
+		c.writeEnded(time.Now(), false)
 	}
 	return err
 }

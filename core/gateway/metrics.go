@@ -256,7 +256,7 @@ type pendingMetrics struct {
 // the next one was read before the connection went idle) ends now.
 func (cc *conn) awaitMetrics(m *routeMetrics, start time.Time, up time.Duration, req *fasthttp.Request, resp *fasthttp.Response) {
 	if cc.meter.m != nil {
-		cc.metricsEnded(false)
+		cc.metricsEnded(time.Now(), false)
 	}
 	p := &cc.meter
 	p.m, p.start, p.up = m, start, up
@@ -272,14 +272,15 @@ func (cc *conn) awaitMetrics(m *routeMetrics, start time.Time, up time.Duration,
 // connection: a buffered body counts whole, a streamed one as far as the
 // connection wrote it. A hijacked connection (a WebSocket, an HTTP/1.0
 // close-delimited stream) is written by another goroutine from now on:
-// its scan is left alone, and its body bytes are not counted.
-func (cc *conn) metricsEnded(hijacked bool) {
+// its scan is left alone, and its body bytes are not counted. now is
+// when the write ended.
+func (cc *conn) metricsEnded(now time.Time, hijacked bool) {
 	p := &cc.meter
 	if p.m == nil {
 		return
 	}
 	if hijacked {
-		p.m.written(time.Now(), p.start, p.up, -1)
+		p.m.written(now, p.start, p.up, -1)
 		p.m = nil
 		return
 	}
@@ -287,7 +288,7 @@ func (cc *conn) metricsEnded(hijacked bool) {
 	if p.stream && p.scan.state != scanLost {
 		sent = p.scan.body
 	}
-	p.m.written(time.Now(), p.start, p.up, sent)
+	p.m.written(now, p.start, p.up, sent)
 	*p = pendingMetrics{}
 }
 

@@ -60,7 +60,7 @@ func awaitWrite(fc *fasthttp.RequestCtx, c *reqctx.Context, done func(*reqctx.Co
 	if cc.cur.c != nil {
 		// Cannot happen: the hook ends each request before the next is
 		// read. Never lose one: end it as cut short.
-		cc.writeEnded(false)
+		cc.writeEnded(time.Now(), false)
 	}
 	// With pipelined requests, the last bytes of earlier responses may
 	// still wait in fasthttp's buffer: they come first.
@@ -93,8 +93,9 @@ func awaitWrite(fc *fasthttp.RequestCtx, c *reqctx.Context, done func(*reqctx.Co
 // writeEnded ends the request parked on the connection: idle is true
 // when fasthttp went on to the next request, so its write of the
 // response succeeded whole (its last bytes may wait in its buffer for
-// the next response, when requests are pipelined).
-func (cc *conn) writeEnded(idle bool) {
+// the next response, when requests are pipelined). now is when the
+// write ended.
+func (cc *conn) writeEnded(now time.Time, idle bool) {
 	p := &cc.cur
 	if p.c == nil {
 		return
@@ -118,7 +119,7 @@ func (cc *conn) writeEnded(idle bool) {
 	}
 	c, done := p.c, p.done
 	p.c, p.done = nil, nil
-	c.WriteEnded(time.Now(), sent, complete)
+	c.WriteEnded(now, sent, complete)
 	done(c)
 }
 
