@@ -40,8 +40,46 @@ func (writeProbe) OnLog(c *plugin.Context) {
 		requestTime: c.RequestTime(), mark: probeMark.Load()}
 }
 
+// captureProbe is writeProbe as a plugin.LogCapturer: it takes the path
+// and status before the write, and reports when the write ended.
+type captureProbe struct{ writeProbe }
+
+type capturedProbe struct {
+	path   string
+	status int
+}
+
+// captures counts CaptureLog calls: the capture probe's tests check that
+// its log was captured (its chain did not fall back to OnLog).
+var captures atomic.Int64
+
+func (captureProbe) CaptureLog(c *plugin.Context) plugin.CapturedLog {
+	captures.Add(1)
+	return &capturedProbe{path: string(c.Path()), status: c.Response.StatusCode()}
+}
+
+func (p *capturedProbe) FinishLog(c *plugin.Context) {
+	writesSeen <- writeSeen{path: p.path, status: p.status, sent: c.BodySize(), complete: c.ResponseComplete(),
+		requestTime: c.RequestTime(), mark: probeMark.Load()}
+}
+
 func init() {
 	plugin.Register("gateway-test-write-probe", func(plugin.Spec) (any, error) { return writeProbe{}, nil })
+	plugin.Register("gateway-test-capture-probe", func(plugin.Spec) (any, error) { return captureProbe{}, nil })
+}
+
+// eachProbe runs test with a log step that runs on the log workers
+// (OnLog), then with one that captures its log before the write and
+// finishes it on the connection's goroutine (plugin.LogCapturer): both
+// must see the same end of the write.
+func eachProbe(t *testing.T, test func(t *testing.T, probe string)) {
+	for _, probe := range []string{"gateway-test-write-probe", "gateway-test-capture-probe"} {
+		before := captures.Load()
+		t.Run(probe, func(t *testing.T) { test(t, probe) })
+		if probe == "gateway-test-capture-probe" && captures.Load() == before {
+			t.Error("the capture probe's log phase ran without a capture")
+		}
+	}
 }
 
 func nextSeen(t *testing.T) writeSeen {
@@ -55,12 +93,12 @@ func nextSeen(t *testing.T) writeSeen {
 	return writeSeen{}
 }
 
-func probeGateway(t *testing.T, up *gatewaytest.Upstream) *gatewaytest.Gateway {
+func probeGateway(t *testing.T, probe string, up *gatewaytest.Upstream) *gatewaytest.Gateway {
 	t.Helper()
-	return probeGatewayAt(t, up.URL)
+	return probeGatewayAt(t, probe, up.URL)
 }
 
-func probeGatewayAt(t *testing.T, url string) *gatewaytest.Gateway {
+func probeGatewayAt(t *testing.T, probe, url string) *gatewaytest.Gateway {
 	t.Helper()
 	for len(writesSeen) > 0 {
 		<-writesSeen
@@ -68,7 +106,7 @@ func probeGatewayAt(t *testing.T, url string) *gatewaytest.Gateway {
 	probeMark.Store(0)
 	return gatewaytest.Start(t, `
 [[plugins]]
-name = "gateway-test-write-probe"
+name = "`+probe+`"
 [[upstreams]]
 name = "u"
 targets = [{ url = "`+url+`" }]
@@ -105,11 +143,13 @@ func rawGet(t *testing.T, g *gatewaytest.Gateway, paths ...string) (*net.TCPConn
 // covers the write. The body (32 MB) is far larger than what loopback
 // sockets buffer for a client that does not read (a few MB), so the
 // gateway's write cannot end before the client reads.
-func TestLogPhaseWaitsForTheWrite(t *testing.T) {
+func TestLogPhaseWaitsForTheWrite(t *testing.T) { eachProbe(t, testLogPhaseWaitsForTheWrite) }
+
+func testLogPhaseWaitsForTheWrite(t *testing.T, probe string) {
 	const size = 32 << 20
 	body := bytes.Repeat([]byte("x"), size)
 	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBody(body) })
-	g := probeGateway(t, up)
+	g := probeGateway(t, probe, up)
 
 	c, br := rawGet(t, g, "/large")
 	resp, err := http.ReadResponse(br, nil)
@@ -137,7 +177,9 @@ func TestLogPhaseWaitsForTheWrite(t *testing.T) {
 }
 
 // A streamed response is logged after its last byte, with the bytes sent.
-func TestLogPhaseAfterTheStreamEnds(t *testing.T) {
+func TestLogPhaseAfterTheStreamEnds(t *testing.T) { eachProbe(t, testLogPhaseAfterTheStreamEnds) }
+
+func testLogPhaseAfterTheStreamEnds(t *testing.T, probe string) {
 	last := make(chan struct{})
 	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/event-stream")
@@ -151,7 +193,7 @@ func TestLogPhaseAfterTheStreamEnds(t *testing.T) {
 			w.Flush()
 		})
 	})
-	g := probeGateway(t, up)
+	g := probeGateway(t, probe, up)
 
 	c, br := rawGet(t, g, "/events")
 	resp, err := http.ReadResponse(br, nil)
@@ -180,7 +222,9 @@ func TestLogPhaseAfterTheStreamEnds(t *testing.T) {
 
 // An HTTP/1.0 client's stream, which the gateway writes itself, ended by
 // the connection's end: logged once it is written, with its bytes.
-func TestLogPhaseAfterAnHTTP10Stream(t *testing.T) {
+func TestLogPhaseAfterAnHTTP10Stream(t *testing.T) { eachProbe(t, testLogPhaseAfterAnHTTP10Stream) }
+
+func testLogPhaseAfterAnHTTP10Stream(t *testing.T, probe string) {
 	last := make(chan struct{})
 	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/event-stream")
@@ -191,7 +235,7 @@ func TestLogPhaseAfterAnHTTP10Stream(t *testing.T) {
 			w.WriteString("data: end\n\n")
 		})
 	})
-	g := probeGateway(t, up)
+	g := probeGateway(t, probe, up)
 
 	c, err := net.Dial("tcp", g.Addrs()[0])
 	if err != nil {
@@ -228,7 +272,9 @@ func TestLogPhaseAfterAnHTTP10Stream(t *testing.T) {
 // A client that goes away mid-stream: the log phase runs, with the bytes
 // the connection took before the client left (at least what the client
 // read, never the whole stream), and the response marked incomplete.
-func TestLogPhaseClientGoneMidStream(t *testing.T) {
+func TestLogPhaseClientGoneMidStream(t *testing.T) { eachProbe(t, testLogPhaseClientGoneMidStream) }
+
+func testLogPhaseClientGoneMidStream(t *testing.T, probe string) {
 	const chunk, chunks = 1024, 4096
 	gone := make(chan struct{})
 	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
@@ -248,7 +294,7 @@ func TestLogPhaseClientGoneMidStream(t *testing.T) {
 			}
 		})
 	})
-	g := probeGateway(t, up)
+	g := probeGateway(t, probe, up)
 
 	c, br := rawGet(t, g, "/events")
 	resp, err := http.ReadResponse(br, nil)
@@ -274,7 +320,9 @@ func TestLogPhaseClientGoneMidStream(t *testing.T) {
 // Pipelined requests: each one is logged with its own body's size, the
 // responses to the first ones still in the gateway's buffer when the
 // next is served.
-func TestLogPhasePipelined(t *testing.T) {
+func TestLogPhasePipelined(t *testing.T) { eachProbe(t, testLogPhasePipelined) }
+
+func testLogPhasePipelined(t *testing.T, probe string) {
 	up := gatewaytest.StartUpstream(t, func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.Path()) {
 		case "/stream":
@@ -284,7 +332,7 @@ func TestLogPhasePipelined(t *testing.T) {
 			ctx.SetBody(bytes.Repeat([]byte("y"), len(ctx.Path())))
 		}
 	})
-	g := probeGateway(t, up)
+	g := probeGateway(t, probe, up)
 
 	paths := []string{"/a", "/stream", "/bbb", "/stream", "/cc"}
 	c, br := rawGet(t, g, paths...)
@@ -310,7 +358,9 @@ func TestLogPhasePipelined(t *testing.T) {
 
 // A WebSocket is logged once its upgrade is answered (101), while the
 // connection goes on carrying its frames.
-func TestLogPhaseWebSocket(t *testing.T) {
+func TestLogPhaseWebSocket(t *testing.T) { eachProbe(t, testLogPhaseWebSocket) }
+
+func testLogPhaseWebSocket(t *testing.T, probe string) {
 	up := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
 		if err != nil {
@@ -330,7 +380,7 @@ func TestLogPhaseWebSocket(t *testing.T) {
 	}
 	go up.Serve(ln) //nolint:errcheck // ends at Close
 	t.Cleanup(func() { up.Close() })
-	g := probeGatewayAt(t, "http://"+ln.Addr().String())
+	g := probeGatewayAt(t, probe, "http://"+ln.Addr().String())
 
 	d := &websocket.Dialer{HandshakeTimeout: 5 * time.Second}
 	c, _, err := d.Dial("ws://"+g.Addrs()[0]+"/ws", nil)

@@ -35,6 +35,38 @@ type LogHandler interface {
 	OnLog(c *Context)
 }
 
+// LogCapturer is implemented by log steps that read what they log before
+// the response is written, all but how its write went, and whose end of
+// the log phase never blocks (an access log formatting a line into
+// memory). When every log step of a chain is one, the chain skips the
+// copy of the request's headers for the log phase and its hand-off to the
+// log workers: each step's CaptureLog runs on the connection's goroutine
+// once the response phase is over (the request and response as they are
+// about to be written), and the FinishLog of what it returned runs right
+// after the write ended, on the connection's goroutine too. Chains with
+// other log steps (a script's on_log may block) call OnLog on the log
+// workers, as before; so OnLog must do what CaptureLog and FinishLog do
+// together.
+type LogCapturer interface {
+	LogHandler
+	// CaptureLog takes what the step logs of c, copied into memory of
+	// its own (c's request and response are reset after the write), and
+	// returns it; the chain calls FinishLog on it exactly once. It must
+	// not block.
+	CaptureLog(c *Context) CapturedLog
+}
+
+// CapturedLog is what a LogCapturer took of one request.
+type CapturedLog interface {
+	// FinishLog completes the step's log phase once the response's write
+	// has ended: c's BodySize, RequestTime and ResponseComplete tell how
+	// it went, its Request and Response are empty. It runs on the
+	// connection's goroutine (or the one releasing the last HoldLog) and
+	// must not block: no I/O, no waiting on locks held for long. It may
+	// not use what it captured afterwards (pooled memory goes back here).
+	FinishLog(c *Context)
+}
+
 // PhaseFilter is implemented by plugins whose phases are known only once
 // built (a script has the functions it defines): the chain calls a phase
 // handler only when Handles reports true for its phase.

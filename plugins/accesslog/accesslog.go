@@ -204,11 +204,13 @@ func credentialQueries(cfg *config.Config) []string {
 // line is what one log phase writes with: the record and the buffers it
 // points into, pooled.
 type line struct {
+	p       *Plugin
 	rec     accesslog.Record
 	buf     []byte // the line
 	query   []byte // the redacted query
 	referer []byte // the Referer, its query redacted
 	names   []byte // names from the configuration, copied
+	own     []byte // the fields of the request and response, copied (CaptureLog)
 }
 
 var lines = sync.Pool{New: func() any { return &line{} }}
@@ -216,10 +218,63 @@ var lines = sync.Pool{New: func() any { return &line{} }}
 // maxKept bounds the buffers a pooled line keeps.
 const maxKept = 64 << 10
 
+var (
+	_ plugin.LogCapturer = (*Plugin)(nil)
+	_ plugin.CapturedLog = (*line)(nil)
+)
+
 // OnLog implements plugin.LogHandler: it writes the request's line.
 func (p *Plugin) OnLog(c *plugin.Context) {
 	l := lines.Get().(*line)
+	l.p = p
 	p.fill(l, c)
+	l.write()
+}
+
+// CaptureLog implements plugin.LogCapturer: it fills the request's line
+// but for how the write went, with the values of the request and response
+// copied; FinishLog writes it.
+func (p *Plugin) CaptureLog(c *plugin.Context) plugin.CapturedLog {
+	l := lines.Get().(*line)
+	l.p = p
+	p.fill(l, c)
+	l.detach()
+	return l
+}
+
+// FinishLog implements plugin.CapturedLog: it writes the line with the
+// bytes sent and the request time, then gives the line back to the pool.
+func (l *line) FinishLog(c *plugin.Context) {
+	l.rec.BytesSent = int64(c.BodySize())
+	l.rec.RequestTime = c.RequestTime()
+	l.write()
+}
+
+// detach copies the record's fields that point into the request or the
+// response (fasthttp reuses them once the response is written) into l.own.
+func (l *line) detach() {
+	r := &l.rec
+	fields := [...]*[]byte{&r.RequestID, &r.Method, &r.Path, &r.Protocol, &r.CacheStatus, &r.UserAgent, &r.Traceparent}
+	n := 0
+	for _, f := range fields {
+		n += len(*f)
+	}
+	if cap(l.own) < n {
+		l.own = make([]byte, 0, 2*n)
+	}
+	b := l.own[:0]
+	for _, f := range fields {
+		start := len(b)
+		b = append(b, *f...)
+		*f = b[start:len(b):len(b)]
+	}
+	l.own = b
+}
+
+// write formats the line, hands it to the output, and puts l back in the
+// pool.
+func (l *line) write() {
+	p := l.p
 	switch p.format {
 	case formatJSON:
 		l.buf = accesslog.AppendJSON(l.buf[:0], &l.rec)
@@ -229,8 +284,8 @@ func (p *Plugin) OnLog(c *plugin.Context) {
 		l.buf = p.tpl.Append(l.buf[:0], &l.rec)
 	}
 	p.out.w.Write(l.buf) //nolint:errcheck // a dropped line is counted by the writer
-	l.rec = accesslog.Record{}
-	if cap(l.buf) > maxKept || cap(l.query) > maxKept || cap(l.referer) > maxKept {
+	l.rec, l.p = accesslog.Record{}, nil
+	if cap(l.buf) > maxKept || cap(l.query) > maxKept || cap(l.referer) > maxKept || cap(l.own) > maxKept {
 		return
 	}
 	lines.Put(l)

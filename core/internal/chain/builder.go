@@ -197,6 +197,9 @@ func (b *Builder) build(st *config.Step, path, route string) *step {
 			s.log = nil
 		}
 	}
+	if s.log != nil {
+		s.capture, _ = inst.(plugin.LogCapturer)
+	}
 	if s.req == nil && s.resp == nil && s.log == nil {
 		b.problem(path, "plugin "+strconv.Quote(label)+" implements no phase")
 		return nil

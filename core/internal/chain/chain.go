@@ -19,6 +19,9 @@ type Context = reqctx.Context
 type Chain struct {
 	slots    []slot
 	hasLog   bool
+	// captures: every log step captures its log (plugin.LogCapturer), at
+	// most reqctx.MaxCaptured of them: see CaptureLog.
+	captures bool
 	original bool // a step reads the client's original headers
 	// timed: the chain times its steps, since its observer observes one
 	// of them or one of them reads the times (plugin.StepTimesUser);
@@ -46,9 +49,17 @@ func newChain(route string, steps []*step, base *slog.Logger, obs Observer) *Cha
 		u, ok := s.instance.(plugin.StepTimesUser)
 		ch.timed = ch.timed || needsTime(sl.obs) || ok && u.UsesStepTimes()
 	}
+	logs, captures := 0, 0
 	for i := range ch.slots {
 		ch.slots[i].timed = ch.timed
+		if s := &ch.slots[i]; s.log != nil {
+			logs++
+			if s.capture != nil {
+				captures++
+			}
+		}
 	}
+	ch.captures = logs > 0 && captures == logs && logs <= reqctx.MaxCaptured
 	return ch
 }
 
@@ -95,6 +106,11 @@ func (ch *Chain) Answers() (plugin.Answer, []string) {
 
 // HasLog reports whether a step of the chain has a log phase.
 func (ch *Chain) HasLog() bool { return ch.hasLog }
+
+// Captures reports whether the chain's log phase is captured before the
+// write and finished on the connection's goroutine (CaptureLog) rather
+// than run on the log workers (QueueLog).
+func (ch *Chain) Captures() bool { return ch.captures }
 
 // Route is a compiled route: its chain and where its requests go. The
 // embedded reqctx.Route (Name, Upstream, Proxy) is what its requests know

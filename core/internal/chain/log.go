@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/moongate/moongate/core/internal/reqctx"
+	"github.com/moongate/moongate/core/plugin"
 )
 
 // The log phase runs on a few worker goroutines fed by a bounded queue, so
@@ -93,6 +94,76 @@ func runLog(c *Context) {
 		if s = &slots[i]; s.log != nil {
 			t = s.onLog(c, t)
 		}
+	}
+	s = nil
+}
+
+// CaptureLog readies c, whose chain captures its log (Chain.Captures), for
+// its log phase: each log step whose request phase ran takes what it logs
+// now, before the response is written (plugin.LogCapturer), and c lets go
+// of the request (PrepareCaptured) without copying it. FinishCaptured
+// ends the phase once the write has ended; done is called then, and must
+// release c. A step whose capture panics is logged, counts as Failed, and
+// is left out of the phase.
+func CaptureLog(c *Context, done func(*Context)) {
+	slots := c.Route().Engine.(*Route).Chain.slots[:c.Depth()]
+	c.PrepareCapture()
+	for i := range slots {
+		if s := &slots[i]; s.capture != nil {
+			s.captureLog(c)
+		}
+	}
+	c.PrepareCaptured(done)
+}
+
+// captureLog runs the capture of s, keeping what it returns in c.
+func (s *slot) captureLog(c *Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.LogAttrs(slog.LevelError, "log phase panicked", slog.Any("panic", p))
+			c.SetStepLogger(nil)
+			s.done(c, reqctx.PhaseLog, 0, Failed)
+		}
+	}()
+	t0 := s.now()
+	c.SetStepLogger(s.logger)
+	l := s.capture.CaptureLog((*plugin.Context)(c))
+	c.SetStepLogger(nil)
+	if l != nil {
+		c.AddCaptured(reqctx.Captured{Step: s.index, Log: l, Took: s.now() - t0})
+	}
+}
+
+// FinishCaptured ends the log phase of c, prepared by CaptureLog and told
+// how its response's write ended (WriteEnded): at once, on the calling
+// goroutine, or on the one releasing the last hold (plugin.Context.HoldLog).
+func FinishCaptured(c *Context) { c.FinishLog(finishCaptured) }
+
+// finishCaptured finishes what the steps captured, in order. As in
+// runLog, a step that panics ends the phase for the steps after it.
+func finishCaptured(c *Context) {
+	slots := c.Route().Engine.(*Route).Chain.slots
+	var s *slot
+	defer func() {
+		if p := recover(); p != nil {
+			c.LogAttrs(slog.LevelError, "log phase panicked", slog.Any("panic", p))
+			c.SetStepLogger(nil)
+			if s != nil {
+				s.done(c, reqctx.PhaseLog, 0, Failed)
+			}
+		}
+		c.SetPhase(reqctx.PhaseNone)
+		c.Done()
+	}()
+	c.SetPhase(reqctx.PhaseLog)
+	for _, x := range c.CapturedLogs() {
+		s = &slots[x.Step]
+		t0 := s.now()
+		c.SetStepLogger(s.logger)
+		x.Log.(plugin.CapturedLog).FinishLog((*plugin.Context)(c))
+		t1 := s.now()
+		c.SetStepLogger(nil)
+		s.done(c, reqctx.PhaseLog, x.Took+t1-t0, Passed)
 	}
 	s = nil
 }

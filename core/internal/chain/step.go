@@ -19,7 +19,8 @@ type step struct {
 	req      plugin.RequestHandler
 	resp     plugin.ResponseHandler
 	log      plugin.LogHandler
-	cont     bool // on_error = "continue"
+	capture  plugin.LogCapturer // log, when it captures (nil otherwise)
+	cont     bool               // on_error = "continue"
 }
 
 // slot is a step at its place in one route's chain: the step, and what

@@ -210,6 +210,10 @@ type Context struct {
 	logFinished atomic.Bool
 	logQueued   atomic.Bool
 	logQueue    func(*Context)
+
+	// What the log steps captured before the write (chain.CaptureLog).
+	captured  [MaxCaptured]Captured
+	ncaptured int
 }
 
 var pool = sync.Pool{New: func() any { return &Context{prefixSegs: -1} }}
@@ -272,6 +276,8 @@ func Release(c *Context) {
 	c.logFinished.Store(false)
 	c.logQueued.Store(false)
 	c.logQueue = nil
+	clear(c.captured[:c.ncaptured])
+	c.ncaptured = 0
 	pool.Put(c)
 }
 

@@ -71,26 +71,80 @@ func ReleaseDetached(c *Context) {
 func (c *Context) PrepareLog(done func(*Context)) {
 	c.bodySize = responseBodySize(c.Response)
 	c.reqBody = requestBodySize(c.Request)
-	// The query as it goes upstream: after a step changed its arguments
-	// (QueryArgs), QueryString is stale and RequestURI is not.
-	query := c.Request.URI().RequestURI()
-	if i := bytes.IndexByte(query, '?'); i >= 0 {
-		query = query[i+1:]
-	} else {
-		query = nil
-	}
+	query := upstreamQuery(c.Request)
 	c.Request.Header.CopyTo(&c.logReq.Header)
 	c.Response.Header.CopyTo(&c.logResp.Header)
-	if c.routedSet {
-		// The routed path, and the query as it went upstream (the
-		// credentials an auth step took out of it are gone).
-		uri := c.logReq.URI()
-		uri.SetPathBytes(c.routedPath)
-		uri.SetQueryStringBytes(query)
-	}
+	c.setRoutedURI(c.logReq.URI(), query)
 	c.detachParams()
 	c.Fast, c.Request, c.Response = nil, &c.logReq, &c.logResp
 	c.done = done
+}
+
+// MaxCaptured is how many log steps of a chain may capture their log
+// before the write (plugin.LogCapturer); a chain with more runs its log
+// phase on the log workers.
+const MaxCaptured = 4
+
+// Captured is what the log step at Step of the chain captured of the
+// request (a plugin.CapturedLog), and how long the capture took (0 on an
+// untimed chain).
+type Captured struct {
+	Step int
+	Log  any
+	Took time.Duration
+}
+
+// AddCaptured keeps what a log step captured; it panics past MaxCaptured
+// (a chain with more does not capture).
+func (c *Context) AddCaptured(x Captured) {
+	c.captured[c.ncaptured] = x
+	c.ncaptured++
+}
+
+// CapturedLogs returns what the log steps captured, in chain order.
+func (c *Context) CapturedLogs() []Captured { return c.captured[:c.ncaptured] }
+
+// PrepareCaptured readies c, whose log steps captured what they log
+// (AddCaptured), for the end of its log phase after the handler returns:
+// it keeps the request body's size and the response body's size as
+// announced (until WriteEnded tells what was sent), and points Request
+// and Response at empty ones, since fasthttp reuses its own. It copies
+// nothing else, unlike PrepareLog. done is what Done calls.
+func (c *Context) PrepareCaptured(done func(*Context)) {
+	c.bodySize = responseBodySize(c.Response)
+	c.reqBody = requestBodySize(c.Request)
+	c.Params.Reset()
+	c.Fast, c.Request, c.Response = nil, &c.logReq, &c.logResp
+	c.done = done
+}
+
+// upstreamQuery returns the query of r as it goes upstream: after a step
+// changed its arguments (QueryArgs), QueryString is stale and RequestURI
+// is not. It points into r's URI.
+func upstreamQuery(r *fasthttp.Request) []byte {
+	query := r.URI().RequestURI()
+	if i := bytes.IndexByte(query, '?'); i >= 0 {
+		return query[i+1:]
+	}
+	return nil
+}
+
+// setRoutedURI sets uri's path to the routed path (when KeepRoutedPath
+// kept it) and its query to query, as it went upstream (the credentials
+// an auth step took out of it are gone): what the log phase reports.
+func (c *Context) setRoutedURI(uri *fasthttp.URI, query []byte) {
+	if c.routedSet {
+		uri.SetPathBytes(c.routedPath)
+		uri.SetQueryStringBytes(query)
+	}
+}
+
+// PrepareCapture readies c's request for the log steps' captures
+// (plugin.LogCapturer), as PrepareLog readies its copy: its URI shows the
+// routed path and the query as it went upstream. The request has been
+// sent; fasthttp writes the response without reading its URI.
+func (c *Context) PrepareCapture() {
+	c.setRoutedURI(c.Request.URI(), upstreamQuery(c.Request))
 }
 
 // HoldLog makes the log phase of c wait until ReleaseLog; see
