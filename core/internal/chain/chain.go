@@ -17,8 +17,8 @@ type Context = reqctx.Context
 // Chain is the ordered, immutable list of steps of one route, built once
 // per configuration load and shared by all its requests.
 type Chain struct {
-	slots    []slot
-	hasLog   bool
+	slots  []slot
+	hasLog bool
 	// captures: every log step captures its log (plugin.LogCapturer), at
 	// most reqctx.MaxCaptured of them: see CaptureLog.
 	captures bool
