@@ -14,6 +14,7 @@
 package jsonstr
 
 import (
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -61,16 +62,41 @@ func bytesString(s []byte) string { return unsafe.String(unsafe.SliceData(s), le
 
 const hexDigits = "0123456789abcdef"
 
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plainWord reports whether the 8 bytes of w are all safe (printable
+// ASCII other than '"' and '\\'), testing them at once: a byte of v is
+// zero when (v - ones) &^ v has its high bit set, and a byte is below
+// 0x20 when w - 0x20 in it borrows.
+func plainWord(w string) bool {
+	v := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(w), 8))
+	q, b, d := v^('"'*ones), v^('\\'*ones), v^(0x7f*ones)
+	bad := v | (v-0x20*ones)&^v | (q-ones)&^q | (b-ones)&^b | (d-ones)&^d
+	return bad&highs == 0
+}
+
 // appendEscaped copies the runs of bytes that need no escape at once, and
 // escapes the others.
 func appendEscaped(dst []byte, s string, ok *[256]bool) []byte {
 	start := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if ok[c] {
-			i++
-			continue
+		if ok == &safe {
+			// Eight plain bytes at a time: most strings (paths, user
+			// agents, IDs) have nothing to escape.
+			for i+8 <= len(s) && plainWord(s[i:i+8]) {
+				i += 8
+			}
 		}
+		for i < len(s) && ok[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		c := s[i]
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r != utf8.RuneError || size != 1 {

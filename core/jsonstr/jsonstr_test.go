@@ -91,3 +91,23 @@ func TestNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations, want 0", n)
 	}
 }
+
+// TestEscapeAtEveryOffset: a character to escape is found wherever it
+// falls in a long string (the plain runs are scanned eight bytes at a
+// time), and plain bytes around it are kept as they are.
+func TestEscapeAtEveryOffset(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`"`, `\"`}, {`\`, `\\`}, {"\x00", `\u0000`}, {"\x1f", `\u001f`}, {"\n", `\n`},
+		{"\x7f", `\u007f`}, {"\xff", `\ufffd`}, {"é", "é"}, {"<", "<"}, {" ", " "}, {"~", "~"},
+	} {
+		for before := 0; before <= 17; before++ {
+			for _, after := range []int{0, 1, 7, 8, 9} {
+				in := strings.Repeat("a", before) + tc.in + strings.Repeat("z", after)
+				want := strings.Repeat("a", before) + tc.want + strings.Repeat("z", after)
+				if got := string(AppendString(nil, in)); got != want {
+					t.Errorf("AppendString(%q) = %s, want %s", in, got, want)
+				}
+			}
+		}
+	}
+}
