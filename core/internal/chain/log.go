@@ -29,12 +29,19 @@ func LogDropped() uint64 { return logDropped.Load() }
 // FinishLog completes a request whose chain has log steps, and whose
 // response is considered written as FinishLog is called (a request served
 // without a connection, in tests): it prepares c (PrepareLog) and queues
-// it for the log phase (QueueLog). done is called after the log phase, or
+// it for the log phase (QueueLog), or, when the chain captures its log,
+// captures and finishes it at once (CaptureLog, FinishCaptured). done is called after the log phase, or
 // at once if it is dropped; it must release c. The gateway instead
 // prepares c when its handler returns and queues it once fasthttp has
 // written the response.
 func FinishLog(c *Context, done func(*Context)) {
 	size := c.BodySize()
+	if c.Route().Engine.(*Route).Chain.captures {
+		CaptureLog(c, done)
+		c.WriteEnded(time.Now(), int64(size), true)
+		FinishCaptured(c)
+		return
+	}
 	c.PrepareLog(done)
 	c.WriteEnded(time.Now(), int64(size), true)
 	QueueLog(c)
