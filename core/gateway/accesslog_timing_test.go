@@ -21,8 +21,9 @@ format = "` + format + `"
 
 // BenchmarkProxyAccessLog is BenchmarkProxyEmptyChain with an access log
 // to a file: the side-by-side ratio of the access log's cost on the
-// proxy path (the line is formatted and queued on a log worker, written
-// in batches by the writer's goroutine).
+// proxy path (the chain captures the log: the line is formatted on the
+// request's goroutine once its write ended, and written in batches by the
+// writer's goroutine).
 func BenchmarkProxyAccessLog(b *testing.B) {
 	for _, format := range []string{"json", "combined"} {
 		b.Run(format, func(b *testing.B) { serveLoop(b, benchGateway(b, accessLogChain(b, format))) })
@@ -50,8 +51,8 @@ func TestAccessLogDoesNotAllocate(t *testing.T) {
 
 // BenchmarkMockAccessLog is BenchmarkMock with a JSON access log to a
 // file: the access log's cost without the upstream round trip, whose
-// noise on loopback hides it (run with -cpu 1 to count the log worker's
-// and the writer's CPU too).
+// noise on loopback hides it (run with -cpu 1 to count the writer's CPU
+// too).
 func BenchmarkMockAccessLog(b *testing.B) {
 	b.Run("off", func(b *testing.B) { serveLoop(b, benchGateway(b, mockChain)) })
 	b.Run("json", func(b *testing.B) { serveLoop(b, benchGateway(b, accessLogChain(b, "json")+mockChain)) })
