@@ -198,9 +198,11 @@ type Context struct {
 	stepTimes  [MaxTimedSteps][3]time.Duration
 	timedSteps int
 
-	// Copies of the headers, for the log phase.
+	// Copies of the headers, for the log phase; logUsed: PrepareLog or
+	// PrepareCaptured pointed Request and Response at them.
 	logReq  fasthttp.Request
 	logResp fasthttp.Response
+	logUsed bool
 	done    func(*Context)
 
 	// The log phase waits for the steps that hold it (HoldLog): the
@@ -269,8 +271,11 @@ func Release(c *Context) {
 		c.orig.Reset()
 		c.origSet = false
 	}
-	c.logReq.Reset()
-	c.logResp.Reset()
+	if c.logUsed {
+		c.logReq.Reset()
+		c.logResp.Reset()
+		c.logUsed = false
+	}
 	c.done = nil
 	c.logHolds.Store(0)
 	c.logFinished.Store(false)

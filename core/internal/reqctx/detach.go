@@ -77,6 +77,7 @@ func (c *Context) PrepareLog(done func(*Context)) {
 	c.setRoutedURI(c.logReq.URI(), query)
 	c.detachParams()
 	c.Fast, c.Request, c.Response = nil, &c.logReq, &c.logResp
+	c.logUsed = true
 	c.done = done
 }
 
@@ -115,6 +116,7 @@ func (c *Context) PrepareCaptured(done func(*Context)) {
 	c.reqBody = requestBodySize(c.Request)
 	c.Params.Reset()
 	c.Fast, c.Request, c.Response = nil, &c.logReq, &c.logResp
+	c.logUsed = true
 	c.done = done
 }
 
