@@ -186,33 +186,62 @@ func (ns *Namespace) GetExpired(dst, key []byte) (value []byte, ok bool) {
 	return ns.get(dst, key, true)
 }
 
+// ReadExpired is GetExpired without moving the value into place: it
+// appends to dst what the store holds under key and returns the grown
+// buffer, buf, and the value, a part of buf that starts after dst's
+// length (a small value is preceded in buf by the store's own header).
+// Owners that read the value in place and keep buf for the next call
+// save the copy of the whole value that GetExpired makes to drop the
+// header. With a buf of enough capacity, a hit allocates nothing. On a
+// miss, buf is dst and value is nil.
+func (ns *Namespace) ReadExpired(dst, key []byte) (buf, value []byte, ok bool) {
+	buf, start, ok := ns.read(dst, key, true)
+	if !ok {
+		return buf, nil, false
+	}
+	return buf, buf[start:], true
+}
+
 func (ns *Namespace) get(dst, key []byte, expired bool) ([]byte, bool) {
+	start := len(dst)
+	dst, at, ok := ns.read(dst, key, expired)
+	if ok && at > start {
+		dst = append(dst[:start], dst[at:]...)
+	}
+	return dst, ok
+}
+
+// read appends what fastcache holds under key to dst; the value is
+// dst[at:] in what it returns: after the store's header for a small
+// value, at the original length of dst for a large one (stored apart
+// from its header). On a miss it returns dst as it was given.
+func (ns *Namespace) read(dst, key []byte, expired bool) (buf []byte, at int, ok bool) {
 	var kb [256]byte // fastcache does not keep keys: they stay on the stack
 	k := ns.appendKey(kb[:0], key, 's')
 	start := len(dst)
 	dst, found := ns.c.fc.HasGet(dst, k)
 	if !found || len(dst)-start < headerLen {
 		ns.c.misses.Add(1)
-		return dst[:start], false
+		return dst[:start], start, false
 	}
 	flags := dst[start]
 	exp := int64(binary.BigEndian.Uint64(dst[start+1:]))
 	if exp != 0 && !expired && time.Now().UnixNano() >= exp {
 		ns.c.expired.Add(1)
 		ns.c.misses.Add(1)
-		return dst[:start], false
+		return dst[:start], start, false
 	}
+	at = start + headerLen
 	if flags&flagBig != 0 {
 		k[len(k)-1] = 'b'
 		if dst = ns.c.fc.GetBig(dst[:start], k); len(dst) == start {
 			ns.c.misses.Add(1)
-			return dst, false
+			return dst, start, false
 		}
-	} else {
-		dst = append(dst[:start], dst[start+headerLen:]...)
+		at = start
 	}
 	ns.c.hits.Add(1)
-	return dst, true
+	return dst, at, true
 }
 
 // Set stores value under key for ttl (0: until evicted or purged).

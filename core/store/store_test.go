@@ -126,3 +126,46 @@ func TestStats(t *testing.T) {
 		t.Fatalf("stats = %+v", st)
 	}
 }
+
+// TestReadExpired: ReadExpired gives the same values as GetExpired, small
+// and large (Big API), expired or not, appended after what dst held and
+// left in place; a miss gives dst back.
+func TestReadExpired(t *testing.T) {
+	ns := New(MinSize).Namespace("proxy")
+	small := []byte("a small value")
+	big := bytes.Repeat([]byte("0123456789"), 20<<10) // 200 KB: the Big API
+	ns.Set([]byte("small"), small, time.Hour)
+	ns.Set([]byte("big"), big, 0)
+	ns.Set([]byte("old"), small, time.Nanosecond)
+	time.Sleep(time.Millisecond)
+	prefix := []byte("kept")
+	for _, tc := range []struct {
+		name, key string
+		want      []byte
+	}{
+		{"small", "small", small},
+		{"large", "big", big},
+		{"expired", "old", small},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := append(make([]byte, 0, 64), prefix...)
+			buf, v, ok := ns.ReadExpired(dst, []byte(tc.key))
+			if !ok || !bytes.Equal(v, tc.want) {
+				t.Fatalf("got %d bytes %v, want %d bytes", len(v), ok, len(tc.want))
+			}
+			if !bytes.HasPrefix(buf, prefix) || len(buf) < len(prefix)+len(v) || &buf[len(buf)-1] != &v[len(v)-1] {
+				t.Fatalf("the value is not the end of buf (%d bytes) after dst", len(buf))
+			}
+			if g, ok := ns.GetExpired(nil, []byte(tc.key)); !ok || !bytes.Equal(g, v) {
+				t.Fatalf("GetExpired gives %d bytes %v, ReadExpired %d", len(g), ok, len(v))
+			}
+		})
+	}
+	if _, ok := ns.Get(nil, []byte("old")); ok {
+		t.Fatal("Get returned an expired value")
+	}
+	buf, v, ok := ns.ReadExpired(prefix, []byte("missing"))
+	if ok || v != nil || string(buf) != string(prefix) {
+		t.Fatalf("a miss gave %q %q %v", buf, v, ok)
+	}
+}

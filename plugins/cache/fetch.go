@@ -98,17 +98,17 @@ func (p *Plugin) finish(c *plugin.Context, st *state, serve bool) {
 		if serve {
 			p.m.revalidated.Inc(c)
 			if e, parsed := parseEntry(rec); ok && parsed {
-				p.serve(c, st, &e, now, statusRevalidated)
+				p.serve(c, st, &e, &st.rec, now, statusRevalidated)
 			} else {
 				p.stripOwn(resp)
 				resp.Header.SetBytesKV(hdrStatus, statusRevalidated)
-				answerClient(resp, st, resp.Body(), true)
+				answerClient(resp, st, resp.Body(), nil)
 			}
 		}
 		return
 	case st.found && serverError(status) && p.staleIfError(&st.entry, now):
 		if serve {
-			p.serve(c, st, &st.entry, now, statusStale)
+			p.serve(c, st, &st.entry, &st.val, now, statusStale)
 			p.n.stale.Add(1)
 			p.m.stale.Inc(c)
 		}
@@ -137,7 +137,7 @@ func (p *Plugin) finish(c *plugin.Context, st *state, serve bool) {
 	p.stripOwn(resp)
 	resp.Header.SetBytesKV(hdrStatus, label)
 	if status == 200 && !resp.IsBodyStream() {
-		answerClient(resp, st, resp.Body(), true)
+		answerClient(resp, st, resp.Body(), nil)
 	} else if status == 200 {
 		answerConditional(resp, st.reqINM, st.reqIMS)
 	}

@@ -17,22 +17,22 @@ func (p *Plugin) lookup(c *plugin.Context, st *state) bool {
 	}
 	st.key = baseKey(st.digest, st.gen)
 	var ok bool
-	st.val, ok = p.ns.GetExpired(st.val[:0], st.key[:])
-	if !ok || len(st.val) == 0 {
+	st.val, st.record, ok = p.ns.ReadExpired(st.val[:0], st.key[:])
+	if !ok || len(st.record) == 0 {
 		return false
 	}
-	if st.val[0] == kindTooBig {
+	if st.record[0] == kindTooBig {
 		st.tooBig = true
 		return false
 	}
-	if st.val[0] == kindVary {
-		st.key = p.variantKey(c, st, st.val[1:])
-		st.val, ok = p.ns.GetExpired(st.val[:0], st.key[:])
+	if st.record[0] == kindVary {
+		st.key = p.variantKey(c, st, st.record[1:])
+		st.val, st.record, ok = p.ns.ReadExpired(st.val[:0], st.key[:])
 		if !ok {
 			return false
 		}
 	}
-	e, ok := parseEntry(st.val)
+	e, ok := parseEntry(st.record)
 	if !ok {
 		return false
 	}
@@ -80,7 +80,7 @@ func (p *Plugin) tryServe(c *plugin.Context, st *state, now int64) bool {
 		fresh = false
 	}
 	if fresh {
-		p.serve(c, st, e, now, statusHit)
+		p.serve(c, st, e, &st.val, now, statusHit)
 		p.n.hit.Add(1)
 		p.m.hit.Inc(c)
 		c.Stop()
@@ -98,7 +98,7 @@ func (p *Plugin) tryServe(c *plugin.Context, st *state, now int64) bool {
 	if swrOK {
 		p.startRefresh(c, st, now)
 	}
-	p.serve(c, st, e, now, statusStale)
+	p.serve(c, st, e, &st.val, now, statusStale)
 	p.n.stale.Add(1)
 	p.m.stale.Inc(c)
 	c.Stop()

@@ -22,16 +22,16 @@ import (
 var severalRanges = []byte("bytes=,")
 
 // answerRange turns resp, a complete 200 response whose body is body,
-// into the answer to a range request, and reports whether it did (then
-// resp's body is set: the range, or nothing for a 416); false leaves
-// resp alone.
-func answerRange(resp *fasthttp.Response, body, rng, ifRange []byte) bool {
+// into the answer to a range request, and reports whether it did: then
+// part is the range of body the caller makes resp's body (a 206), or nil
+// with resp's body emptied (a 416). false leaves resp alone.
+func answerRange(resp *fasthttp.Response, body, rng, ifRange []byte) (part []byte, ok bool) {
 	if len(ifRange) > 0 && !ifRangeHolds(&resp.Header, ifRange) {
-		return false
+		return nil, false
 	}
 	first, last, ok := parseRange(rng, len(body))
 	if !ok {
-		return false
+		return nil, false
 	}
 	resp.Header.SetStatusMessage(nil)
 	if first < 0 {
@@ -42,13 +42,11 @@ func answerRange(resp *fasthttp.Response, body, rng, ifRange []byte) bool {
 		resp.ResetBody()
 		resp.Header.Del("Content-Type")
 		resp.Header.Del("Content-Encoding")
-		return true
+		return nil, true
 	}
 	resp.SetStatusCode(206)
 	resp.Header.SetContentRange(first, last, len(body))
-	// body may be resp's own: append copies overlapping bytes correctly.
-	resp.SetBody(body[first : last+1])
-	return true
+	return body[first : last+1], true
 }
 
 // parseRange reads a Range of one byte range against a body of n bytes:

@@ -33,8 +33,9 @@ func (p *Plugin) startRefresh(c *plugin.Context, st *state, now int64) {
 	bg.upstream, bg.target, bg.keyParts = st.upstream, st.target, st.keyParts
 	bg.digest, bg.gen, bg.key = st.digest, st.gen, st.key
 	bg.path = append(bg.path[:0], st.path...)
-	bg.val = append(bg.val[:0], st.val...)
-	bg.entry, _ = parseEntry(bg.val)
+	bg.val = append(bg.val[:0], st.record...)
+	bg.record = bg.val
+	bg.entry, _ = parseEntry(bg.record)
 	bg.stamp = now
 	bg.flight = f
 

@@ -12,35 +12,79 @@ import (
 
 // serve writes entry e as the response, with Age and X-Cache-Status, and
 // answers the client's validators with 304 when they match, and its
-// range.
-func (p *Plugin) serve(c *plugin.Context, st *state, e *entry, now int64, label []byte) {
+// range. e lies in *buf (st.val, or st.rec for a record just built),
+// which moves into the response with the body (see moveBody): after
+// serve, *buf is another buffer and e must not be read again.
+func (p *Plugin) serve(c *plugin.Context, st *state, e *entry, buf *[]byte, now int64, label []byte) {
 	resp := c.Response
 	p.writeEntry(st, resp, e)
-	var buf [20]byte
-	resp.Header.SetCanonical(hdrAge, strconv.AppendInt(buf[:0], e.age(now)/int64(time.Second), 10))
+	var b [20]byte
+	resp.Header.SetCanonical(hdrAge, strconv.AppendInt(b[:0], e.age(now)/int64(time.Second), 10))
 	resp.Header.SetCanonical(hdrStatus, label)
 	if e.status == 200 {
-		answerClient(resp, st, e.body, false)
+		answerClient(resp, st, e.body, buf)
 	} else {
-		resp.SetBody(e.body)
+		moveBody(resp, buf, e.body)
 	}
 }
 
-// answerClient completes a 200 response whose body is body (already in
-// resp when set): the client's validators are answered first (a 304 when
-// they match), then its range (206, 416); otherwise the whole body goes.
-// A range is cut from body before it is copied into resp, so that the
-// response's pooled buffer only ever holds what is sent.
-func answerClient(resp *fasthttp.Response, st *state, body []byte, set bool) {
+// answerClient completes a 200 response whose body is body: the client's
+// validators are answered first (a 304 when they match), then its range
+// (206, 416); otherwise the whole body goes. body is resp's own when buf
+// is nil; otherwise it lies in *buf, and what is sent of it (the whole
+// body or the range) moves into resp with *buf, uncopied (moveBody).
+func answerClient(resp *fasthttp.Response, st *state, body []byte, buf *[]byte) {
 	if answerConditional(resp, st.reqINM, st.reqIMS) {
 		return
 	}
-	if len(st.reqRange) > 0 && answerRange(resp, body, st.reqRange, st.reqIfRange) {
+	if len(st.reqRange) > 0 {
+		if part, ok := answerRange(resp, body, st.reqRange, st.reqIfRange); ok {
+			if part != nil {
+				putBody(resp, buf, part)
+			}
+			return
+		}
+	}
+	if buf != nil {
+		moveBody(resp, buf, body)
+	}
+}
+
+// putBody makes b the body of resp: b is a part of resp's own body when
+// buf is nil (it is moved to the front of resp's buffer), and lies in
+// *buf otherwise (moveBody).
+func putBody(resp *fasthttp.Response, buf *[]byte, b []byte) {
+	if buf == nil {
+		resp.SetBody(b) // b may be resp's own: append copies overlapping bytes correctly
 		return
 	}
-	if !set {
-		resp.SetBody(body)
-	}
+	moveBody(resp, buf, b)
+}
+
+// moveBody makes body, which lies in *buf, the body of resp without
+// copying it: *buf becomes resp's body buffer, resp's previous body
+// buffer (emptied) takes its place in *buf, and body is set as resp's raw
+// body (fasthttp's SetBodyRaw), a part of that buffer. The state the
+// buffer came from may go back to its pool at once: the bytes are resp's
+// now, and fasthttp writes them from there.
+//
+// The body stays valid until resp is written because resp keeps its body
+// buffer to itself until then: KeepBodyBuffer stops Reset and ResetBody
+// (of SetBodyRaw, or of a later step replacing the body) from giving the
+// buffer to fasthttp's pool, where another response could take it while
+// the raw body is still to be written; fasthttp's server clears it once
+// the response is written. A later step that replaces the body writes
+// into that buffer only once resp no longer points to the raw body
+// (SetBody, or any call that gives the body buffer, drops the raw body
+// first; SetBody with a part of the raw body copies it correctly, the
+// copy moving bytes towards the buffer's start). Note that fasthttp's
+// AppendBody after SetBodyRaw replaces the raw body rather than adding
+// to it: a step that appends must read Body() and SetBody the whole.
+func moveBody(resp *fasthttp.Response, buf *[]byte, body []byte) {
+	resp.KeepBodyBuffer = true
+	old := resp.SwapBody((*buf)[:0])
+	resp.SetBodyRaw(body)
+	*buf = old[:0]
 }
 
 // writeEntry replaces resp with the stored response's status and headers

@@ -29,8 +29,9 @@ type state struct {
 	gen          uint64             // the path's generation seen at lookup (0: none)
 	key          [24]byte           // key of the entry found
 	stamp        int64              // when the request went upstream
-	entry        entry              // points into val
-	val          []byte             // the record found
+	entry        entry              // points into record
+	val          []byte             // what the store read for the key: the record found, after the store's header (serve moves it into the response: moveBody)
+	record       []byte             // the record found: a part of val
 	path         []byte             // the request's path, as keyed: the generation's key
 	host         []byte             // the request's Host, for invalidation of a Location on the same host
 	inm, ims     []byte             // the client's validators, kept aside
@@ -77,7 +78,7 @@ func releaseState(st *state) {
 	}
 	st.mode, st.found, st.revalidating, st.head, st.hadAuth, st.perConsumer = 0, false, false, false, false, false
 	st.tooBig, st.validated = false, false
-	st.gen, st.stamp, st.entry, st.flight, st.consumer = 0, 0, entry{}, nil, nil
+	st.gen, st.stamp, st.entry, st.record, st.flight, st.consumer = 0, 0, entry{}, nil, nil, nil
 	st.upstream, st.target, st.keyParts = "", "", 0
 	st.path, st.host, st.inm, st.ims = st.path[:0], st.host[:0], st.inm[:0], st.ims[:0]
 	st.reqINM, st.reqIMS, st.reqRange, st.reqIfRange = nil, nil, nil, nil
