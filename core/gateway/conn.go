@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/moongate/moongate/core/internal/deadline"
 	"github.com/moongate/moongate/core/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -91,6 +92,10 @@ type conn struct {
 	// The metrics of the request whose response is being written
 	// (awaitMetrics).
 	meter pendingMetrics
+	// The socket's write deadline: fasthttp sets write_timeout from now
+	// before each response, and the socket's timer moves only when its
+	// deadline no longer covers that (see SetWriteDeadline).
+	wdl deadline.Lazy
 
 	// Parking while idle (see idle.go).
 	self   net.Conn // what fasthttp was given: this conn, or the tlsConn around it
@@ -104,8 +109,46 @@ type conn struct {
 	polled bool          // its socket is in the poller's set
 }
 
+// SetWriteDeadline implements net.Conn. The socket's deadline is set a
+// little later than t and left alone while later calls ask for no later
+// than that (deadline.Lazy): write_timeout fires up to 1/32 of itself
+// late (at most a second), and a busy keep-alive connection saves a timer
+// update per response.
+func (c *conn) SetWriteDeadline(t time.Time) error {
+	d, ok := c.wdl.Next(t, c.writeTimeout())
+	if !ok {
+		return nil
+	}
+	if err := c.Conn.SetWriteDeadline(d); err != nil {
+		c.wdl.Forget()
+		return err
+	}
+	return nil
+}
+
+// writeTimeout is the time from now fasthttp's write deadlines are set
+// to (0 without a server: a deadline set then is exact).
+func (c *conn) writeTimeout() time.Duration {
+	if c.srv == nil {
+		return 0
+	}
+	return c.srv.WriteTimeout
+}
+
+// SetDeadline implements net.Conn: both deadlines, the write one noted
+// for SetWriteDeadline.
+func (c *conn) SetDeadline(t time.Time) error {
+	c.wdl.Set(t)
+	err := c.Conn.SetDeadline(t)
+	if err != nil {
+		c.wdl.Forget()
+	}
+	return err
+}
+
 func (c *conn) init(nc net.Conn, l listener) {
 	c.Conn, c.buf, c.srv, c.p = nc, l.buf, l.srv, l.park
+	c.wdl = deadline.Lazy{}
 	if l.limit != nil {
 		c.open = &l.limit.open
 	}

@@ -76,7 +76,12 @@ func (u *Upstream) roundTrip(c *reqctx.Context, t *Target, o options, end time.T
 		tr := tracked(conn)
 		reused := tr != nil && tr.used
 
-		if err = conn.SetDeadline(end); err != nil {
+		if tr != nil {
+			err = tr.setDeadline(end, wait) // what a *tls.Conn's SetDeadline does too
+		} else {
+			err = conn.SetDeadline(end)
+		}
+		if err != nil {
 			hc.CloseConn(cc)
 			return false, classify(err, sent)
 		}
