@@ -30,10 +30,11 @@ func LogDropped() uint64 { return logDropped.Load() }
 // response is considered written as FinishLog is called (a request served
 // without a connection, in tests): it prepares c (PrepareLog) and queues
 // it for the log phase (QueueLog), or, when the chain captures its log,
-// captures and finishes it at once (CaptureLog, FinishCaptured). done is called after the log phase, or
-// at once if it is dropped; it must release c. The gateway instead
-// prepares c when its handler returns and queues it once fasthttp has
-// written the response.
+// captures and finishes it at once (CaptureLog, FinishCaptured). done is
+// called after the log phase, or at once if it is dropped; it must
+// release c. The gateway instead prepares (or captures) c when its
+// handler returns and queues (or finishes) it once fasthttp has written
+// the response.
 func FinishLog(c *Context, done func(*Context)) {
 	size := c.BodySize()
 	if c.Route().Engine.(*Route).Chain.captures {
