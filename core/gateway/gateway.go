@@ -331,7 +331,7 @@ func (g *Gateway) ServeHTTP(fc *fasthttp.RequestCtx) {
 	m.route.Serve(c)
 	rt.metrics.handled(fc, c)
 	if m.route.Chain.HasLog() {
-		rt.logAfterWrite(fc, c, m.route.Chain.Captures())
+		rt.logAfterWrite(fc, c)
 		return
 	}
 	rt.release(c)

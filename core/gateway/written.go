@@ -29,26 +29,15 @@ import (
 // kernel took for a client that left is counted as sent, as nginx does.
 
 // logAfterWrite runs the log phase of c once fc's response is written.
-// Without a gateway connection, the write counts as done now. When the
-// chain captures its log (chain.Chain.Captures), its steps take what they
-// log now and finish on the connection's goroutine once the write ended;
-// otherwise the request is copied for the log workers.
-func (rt *Runtime) logAfterWrite(fc *fasthttp.RequestCtx, c *reqctx.Context, captures bool) {
-	done := chain.QueueLog
-	if captures {
-		done = chain.FinishCaptured
-	}
-	if !awaitWrite(fc, c, done) {
+// Without a gateway connection, the write counts as done now.
+func (rt *Runtime) logAfterWrite(fc *fasthttp.RequestCtx, c *reqctx.Context) {
+	if !awaitWrite(fc, c, chain.EndLog) {
 		chain.FinishLog(c, rt.release)
 		return
 	}
 	// Prepared after awaitWrite: the write it waits for ends after the
 	// handler (this call's caller) has returned, never before.
-	if captures {
-		chain.CaptureLog(c, rt.release)
-		return
-	}
-	c.PrepareLog(rt.release)
+	chain.PrepareLog(c, rt.release)
 }
 
 // pending is a request waiting for the end of its response's write.

@@ -20,7 +20,7 @@ type Chain struct {
 	slots  []slot
 	hasLog bool
 	// captures: every log step captures its log (plugin.LogCapturer), at
-	// most reqctx.MaxCaptured of them: see CaptureLog.
+	// most reqctx.MaxCaptured of them: see PrepareLog.
 	captures bool
 	original bool // a step reads the client's original headers
 	// timed: the chain times its steps, since its observer observes one
@@ -106,11 +106,6 @@ func (ch *Chain) Answers() (plugin.Answer, []string) {
 
 // HasLog reports whether a step of the chain has a log phase.
 func (ch *Chain) HasLog() bool { return ch.hasLog }
-
-// Captures reports whether the chain's log phase is captured before the
-// write and finished on the connection's goroutine (CaptureLog) rather
-// than run on the log workers (QueueLog).
-func (ch *Chain) Captures() bool { return ch.captures }
 
 // Route is a compiled route: its chain and where its requests go. The
 // embedded reqctx.Route (Name, Upstream, Proxy) is what its requests know

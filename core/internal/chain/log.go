@@ -26,34 +26,47 @@ var (
 // queue was full.
 func LogDropped() uint64 { return logDropped.Load() }
 
-// FinishLog completes a request whose chain has log steps, and whose
-// response is considered written as FinishLog is called (a request served
-// without a connection, in tests): it prepares c (PrepareLog) and queues
-// it for the log phase (QueueLog), or, when the chain captures its log,
-// captures and finishes it at once (CaptureLog, FinishCaptured). done is
-// called after the log phase, or at once if it is dropped; it must
-// release c. The gateway instead prepares (or captures) c when its
-// handler returns and queues (or finishes) it once fasthttp has written
-// the response.
-func FinishLog(c *Context, done func(*Context)) {
-	size := c.BodySize()
-	if c.Route().Engine.(*Route).Chain.captures {
-		CaptureLog(c, done)
-		c.WriteEnded(time.Now(), int64(size), true)
-		FinishCaptured(c)
+// PrepareLog readies c, whose chain has log steps, for its log phase when
+// the handler returns, before fasthttp writes the response: when the
+// chain captures its log (every log step is a plugin.LogCapturer), the
+// steps take what they log now (captureLog); otherwise c copies the
+// request for the log workers (Context.PrepareLog). done is called once
+// the phase is over, or at once if it is dropped; it must release c.
+func PrepareLog(c *Context, done func(*Context)) {
+	if chainOf(c).captures {
+		captureLog(c, done)
 		return
 	}
 	c.PrepareLog(done)
-	c.WriteEnded(time.Now(), int64(size), true)
-	QueueLog(c)
 }
 
-// QueueLog queues c, prepared by PrepareLog and told how its response's
-// write ended (WriteEnded), for the log phase: now, or when the last step
-// holding it (plugin.Context.HoldLog: a streamed answer that learns what
-// to log while it is written) lets it go. When the queue is full the phase
-// is dropped, counted, and c is done at once.
-func QueueLog(c *Context) { c.FinishLog(queueLog) }
+// EndLog ends the log phase of c, prepared by PrepareLog and told how its
+// response's write ended (WriteEnded): now, or when the last step holding
+// it (plugin.Context.HoldLog: a streamed answer that learns what to log
+// while it is written) lets it go. A captured phase is finished on the
+// calling goroutine; another is queued for the log workers, and dropped
+// and counted when the queue is full.
+func EndLog(c *Context) {
+	if chainOf(c).captures {
+		c.FinishLog(finishCaptured)
+		return
+	}
+	c.FinishLog(queueLog)
+}
+
+// FinishLog runs the log phase of a request whose response is considered
+// written as FinishLog is called (one served without a connection, in
+// tests): PrepareLog, then EndLog. The gateway calls PrepareLog when its
+// handler returns and EndLog once fasthttp has written the response.
+func FinishLog(c *Context, done func(*Context)) {
+	size := c.BodySize()
+	PrepareLog(c, done)
+	c.WriteEnded(time.Now(), int64(size), true)
+	EndLog(c)
+}
+
+// chainOf returns the chain of c's route.
+func chainOf(c *Context) *Chain { return c.Route().Engine.(*Route).Chain }
 
 func queueLog(c *Context) {
 	logStart.Do(startLogWorkers)
@@ -82,16 +95,12 @@ func logWorker() {
 // order. A step that panics ends the phase for the steps after it: the
 // panic is logged with the step's logger, and counts as Failed.
 func runLog(c *Context) {
-	ch := c.Route().Engine.(*Route).Chain
+	ch := chainOf(c)
 	var s *slot // the step running
 	t := ch.start()
 	defer func() {
 		if p := recover(); p != nil {
-			c.LogAttrs(slog.LevelError, "log phase panicked", slog.Any("panic", p))
-			c.SetStepLogger(nil)
-			if s != nil {
-				s.done(c, reqctx.PhaseLog, s.now()-t, Failed)
-			}
+			logPanicked(c, s, p, t)
 		}
 		c.SetPhase(reqctx.PhaseNone)
 		c.Done()
@@ -106,16 +115,12 @@ func runLog(c *Context) {
 	s = nil
 }
 
-// CaptureLog readies c, whose chain captures its log (Chain.Captures), for
-// its log phase: each log step whose request phase ran takes what it logs
-// now, before the response is written (plugin.LogCapturer), and c lets go
-// of the request (PrepareCaptured) without copying it. FinishCaptured
-// ends the phase once the write has ended; done is called then, and must
-// release c. A step whose capture panics is logged, counts as Failed, and
-// is left out of the phase.
-func CaptureLog(c *Context, done func(*Context)) {
-	slots := c.Route().Engine.(*Route).Chain.slots[:c.Depth()]
-	c.PrepareCapture()
+// captureLog has each log step whose request phase ran take what it logs
+// (plugin.LogCapturer), then lets c go of the request without copying it
+// (PrepareCaptured); finishCaptured ends the phase.
+func captureLog(c *Context, done func(*Context)) {
+	c.RestoreRoutedURI()
+	slots := chainOf(c).slots[:c.Depth()]
 	for i := range slots {
 		if s := &slots[i]; s.capture != nil {
 			s.captureLog(c)
@@ -124,16 +129,15 @@ func CaptureLog(c *Context, done func(*Context)) {
 	c.PrepareCaptured(done)
 }
 
-// captureLog runs the capture of s, keeping what it returns in c.
+// captureLog runs the capture of s, keeping what it returns in c. A step
+// whose capture panics is left out of the phase.
 func (s *slot) captureLog(c *Context) {
+	t0 := s.now()
 	defer func() {
 		if p := recover(); p != nil {
-			c.LogAttrs(slog.LevelError, "log phase panicked", slog.Any("panic", p))
-			c.SetStepLogger(nil)
-			s.done(c, reqctx.PhaseLog, 0, Failed)
+			logPanicked(c, s, p, t0)
 		}
 	}()
-	t0 := s.now()
 	c.SetStepLogger(s.logger)
 	l := s.capture.CaptureLog((*plugin.Context)(c))
 	c.SetStepLogger(nil)
@@ -142,23 +146,15 @@ func (s *slot) captureLog(c *Context) {
 	}
 }
 
-// FinishCaptured ends the log phase of c, prepared by CaptureLog and told
-// how its response's write ended (WriteEnded): at once, on the calling
-// goroutine, or on the one releasing the last hold (plugin.Context.HoldLog).
-func FinishCaptured(c *Context) { c.FinishLog(finishCaptured) }
-
 // finishCaptured finishes what the steps captured, in order. As in
 // runLog, a step that panics ends the phase for the steps after it.
 func finishCaptured(c *Context) {
-	slots := c.Route().Engine.(*Route).Chain.slots
+	slots := chainOf(c).slots
 	var s *slot
+	var t0 time.Duration
 	defer func() {
 		if p := recover(); p != nil {
-			c.LogAttrs(slog.LevelError, "log phase panicked", slog.Any("panic", p))
-			c.SetStepLogger(nil)
-			if s != nil {
-				s.done(c, reqctx.PhaseLog, 0, Failed)
-			}
+			logPanicked(c, s, p, t0)
 		}
 		c.SetPhase(reqctx.PhaseNone)
 		c.Done()
@@ -166,7 +162,7 @@ func finishCaptured(c *Context) {
 	c.SetPhase(reqctx.PhaseLog)
 	for _, x := range c.CapturedLogs() {
 		s = &slots[x.Step]
-		t0 := s.now()
+		t0 = s.now()
 		c.SetStepLogger(s.logger)
 		x.Log.(plugin.CapturedLog).FinishLog((*plugin.Context)(c))
 		t1 := s.now()
@@ -174,4 +170,14 @@ func finishCaptured(c *Context) {
 		s.done(c, reqctx.PhaseLog, x.Took+t1-t0, Passed)
 	}
 	s = nil
+}
+
+// logPanicked logs a panic p of a log phase with the step's logger (still
+// set), and counts the phase of s (nil: none), started at t0, as Failed.
+func logPanicked(c *Context, s *slot, p any, t0 time.Duration) {
+	c.LogAttrs(slog.LevelError, "log phase panicked", slog.Any("panic", p))
+	c.SetStepLogger(nil)
+	if s != nil {
+		s.done(c, reqctx.PhaseLog, s.now()-t0, Failed)
+	}
 }

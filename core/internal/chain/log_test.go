@@ -87,8 +87,8 @@ func TestChainCapturesOnlyWhenEveryLogStepDoes(t *testing.T) {
 		{"MaxCaptured capturers", many[:reqctx.MaxCaptured], true},
 		{"one capturer more", many, false},
 	} {
-		if got := newChain("r", tc.steps, nil, nil).Captures(); got != tc.want {
-			t.Errorf("%s: Captures() = %v, want %v", tc.name, got, tc.want)
+		if got := newChain("r", tc.steps, nil, nil).captures; got != tc.want {
+			t.Errorf("%s: captures = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
@@ -106,13 +106,13 @@ func serveCaptured(t *testing.T, r *Route, path string, sent int64) {
 	c.Setup(&r.Route, -1, nil, nil, slog.New(slog.DiscardHandler))
 	r.Serve(c)
 	released := false
-	CaptureLog(c, func(c *Context) { reqctx.Release(c); released = true })
+	PrepareLog(c, func(c *Context) { reqctx.Release(c); released = true })
 	fc.Request.Reset()
 	fc.Request.SetRequestURI("/next-request")
 	c.WriteEnded(time.Now(), sent, true)
-	FinishCaptured(c)
+	EndLog(c)
 	if !released {
-		t.Fatal("FinishCaptured returned before the context was released")
+		t.Fatal("EndLog returned before the context was released")
 	}
 }
 

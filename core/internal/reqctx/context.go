@@ -213,7 +213,7 @@ type Context struct {
 	logQueued   atomic.Bool
 	logQueue    func(*Context)
 
-	// What the log steps captured before the write (chain.CaptureLog).
+	// What the log steps captured before the write (chain.PrepareLog).
 	captured  [MaxCaptured]Captured
 	ncaptured int
 }

@@ -69,13 +69,22 @@ func ReleaseDetached(c *Context) {
 // what was sent) into c's own memory and points Request and Response at
 // the copies. done is what Done calls.
 func (c *Context) PrepareLog(done func(*Context)) {
-	c.bodySize = responseBodySize(c.Response)
-	c.reqBody = requestBodySize(c.Request)
 	query := upstreamQuery(c.Request)
 	c.Request.Header.CopyTo(&c.logReq.Header)
 	c.Response.Header.CopyTo(&c.logResp.Header)
 	c.setRoutedURI(c.logReq.URI(), query)
 	c.detachParams()
+	c.leaveRequest(done)
+}
+
+// leaveRequest keeps the request body's size and the response body's
+// size as announced (until WriteEnded tells what was sent), points
+// Request and Response at the log phase's own (fasthttp reuses its
+// request context once the response is written) and sets what Done
+// calls.
+func (c *Context) leaveRequest(done func(*Context)) {
+	c.bodySize = responseBodySize(c.Response)
+	c.reqBody = requestBodySize(c.Request)
 	c.Fast, c.Request, c.Response = nil, &c.logReq, &c.logResp
 	c.logUsed = true
 	c.done = done
@@ -105,19 +114,13 @@ func (c *Context) AddCaptured(x Captured) {
 // CapturedLogs returns what the log steps captured, in chain order.
 func (c *Context) CapturedLogs() []Captured { return c.captured[:c.ncaptured] }
 
-// PrepareCaptured readies c, whose log steps captured what they log
-// (AddCaptured), for the end of its log phase after the handler returns:
-// it keeps the request body's size and the response body's size as
-// announced (until WriteEnded tells what was sent), and points Request
-// and Response at empty ones, since fasthttp reuses its own. It copies
-// nothing else, unlike PrepareLog. done is what Done calls.
+// PrepareCaptured is PrepareLog for a request whose log steps captured
+// what they log (AddCaptured): nothing is copied, Request and Response
+// are left empty, and the path parameters, which point into fasthttp's
+// request, are dropped.
 func (c *Context) PrepareCaptured(done func(*Context)) {
-	c.bodySize = responseBodySize(c.Response)
-	c.reqBody = requestBodySize(c.Request)
 	c.Params.Reset()
-	c.Fast, c.Request, c.Response = nil, &c.logReq, &c.logResp
-	c.logUsed = true
-	c.done = done
+	c.leaveRequest(done)
 }
 
 // upstreamQuery returns the query of r as it goes upstream: after a step
@@ -141,11 +144,11 @@ func (c *Context) setRoutedURI(uri *fasthttp.URI, query []byte) {
 	}
 }
 
-// PrepareCapture readies c's request for the log steps' captures
+// RestoreRoutedURI readies c's request for the log steps' captures
 // (plugin.LogCapturer), as PrepareLog readies its copy: its URI shows the
 // routed path and the query as it went upstream. The request has been
 // sent; fasthttp writes the response without reading its URI.
-func (c *Context) PrepareCapture() {
+func (c *Context) RestoreRoutedURI() {
 	c.setRoutedURI(c.Request.URI(), upstreamQuery(c.Request))
 }
 
