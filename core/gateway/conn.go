@@ -115,15 +115,7 @@ type conn struct {
 // late (at most a second), and a busy keep-alive connection saves a timer
 // update per response.
 func (c *conn) SetWriteDeadline(t time.Time) error {
-	d, ok := c.wdl.Next(t, c.writeTimeout())
-	if !ok {
-		return nil
-	}
-	if err := c.Conn.SetWriteDeadline(d); err != nil {
-		c.wdl.Forget()
-		return err
-	}
-	return nil
+	return c.wdl.Update(t, c.writeTimeout(), c.Conn.SetWriteDeadline)
 }
 
 // writeTimeout is the time from now fasthttp's write deadlines are set

@@ -219,13 +219,13 @@ type trackedConn struct {
 	// lastWrite: the next Write carries the end of the request; it waits
 	// for the reply after writing (see idleCheck.writeThenWait).
 	lastWrite bool
-	// The socket's read and write deadlines: each try sets both to its
-	// request's end, and the socket's timers move only when their
-	// deadline no longer covers it (see SetDeadline).
-	rdl, wdl deadline.Lazy
+	// The socket's deadlines, while both are the same: each try sets
+	// both to its request's end, and the socket's timers move only when
+	// their deadline no longer covers it (see SetDeadline).
+	dl deadline.Lazy
 }
 
-// SetDeadline implements net.Conn. Each deadline is set a little later
+// SetDeadline implements net.Conn. The deadlines are set a little later
 // than t and left alone while later calls ask for no later than that
 // (deadline.Lazy): a try's timeout fires up to 1/32 of itself late (at
 // most a second), and requests in a row on a pooled connection save two
@@ -236,46 +236,21 @@ func (c *trackedConn) SetDeadline(t time.Time) error {
 
 // setDeadline is SetDeadline for a t that is left from now.
 func (c *trackedConn) setDeadline(t time.Time, left time.Duration) error {
-	rd, setR := c.rdl.Next(t, left)
-	wd, setW := c.wdl.Next(t, left)
-	var err error
-	switch {
-	case setR && setW && rd.Equal(wd):
-		err = c.Conn.SetDeadline(rd)
-	case setR:
-		if err = c.Conn.SetReadDeadline(rd); err == nil && setW {
-			err = c.Conn.SetWriteDeadline(wd)
-		}
-	case setW:
-		err = c.Conn.SetWriteDeadline(wd)
-	}
-	if err != nil {
-		c.rdl.Forget()
-		c.wdl.Forget()
-	}
-	return err
+	return c.dl.Update(t, left, c.Conn.SetDeadline)
 }
 
-// SetReadDeadline implements net.Conn (a stream's idle timeout): the
-// deadline is set as asked, and noted for SetDeadline.
+// SetReadDeadline implements net.Conn (a stream's idle timeout): set as
+// asked; the deadlines differ from then on, until SetDeadline.
 func (c *trackedConn) SetReadDeadline(t time.Time) error {
-	c.rdl.Set(t)
-	err := c.Conn.SetReadDeadline(t)
-	if err != nil {
-		c.rdl.Forget()
-	}
-	return err
+	c.dl.Forget()
+	return c.Conn.SetReadDeadline(t)
 }
 
-// SetWriteDeadline implements net.Conn: set as asked, and noted for
-// SetDeadline.
+// SetWriteDeadline implements net.Conn: set as asked; the deadlines
+// differ from then on, until SetDeadline.
 func (c *trackedConn) SetWriteDeadline(t time.Time) error {
-	c.wdl.Set(t)
-	err := c.Conn.SetWriteDeadline(t)
-	if err != nil {
-		c.wdl.Forget()
-	}
-	return err
+	c.dl.Forget()
+	return c.Conn.SetWriteDeadline(t)
 }
 
 func dialTracked(addr string, timeout time.Duration) (net.Conn, error) {

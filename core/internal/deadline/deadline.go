@@ -39,6 +39,20 @@ func (l *Lazy) Next(t time.Time, left time.Duration) (time.Time, bool) {
 	return l.set, true
 }
 
+// Update sets with set the deadline Next returns for t, when there is
+// one to set, and forgets the socket's deadline when set fails.
+func (l *Lazy) Update(t time.Time, left time.Duration, set func(time.Time) error) error {
+	d, ok := l.Next(t, left)
+	if !ok {
+		return nil
+	}
+	if err := set(d); err != nil {
+		l.Forget()
+		return err
+	}
+	return nil
+}
+
 // Set records that the socket's deadline was set to t, exactly, some
 // other way.
 func (l *Lazy) Set(t time.Time) { l.set, l.known = t, true }
