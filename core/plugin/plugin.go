@@ -51,8 +51,9 @@ type LogCapturer interface {
 	LogHandler
 	// CaptureLog takes what the step logs of c, copied into memory of
 	// its own (c's request and response are reset after the write), and
-	// returns it; the chain calls FinishLog on it exactly once. It must
-	// not block.
+	// returns it; the chain calls FinishLog on it once (not when the
+	// FinishLog of an earlier step panicked, which ends the phase). It
+	// must not block.
 	CaptureLog(c *Context) CapturedLog
 }
 
