@@ -63,3 +63,15 @@ func TestLazyEarlierAndZero(t *testing.T) {
 		t.Fatal("after Forget, no deadline was not set")
 	}
 }
+
+// BenchmarkLazyUpdate is what a request pays for its deadline when the
+// socket's already covers it: a comparison instead of a timer update.
+func BenchmarkLazyUpdate(b *testing.B) {
+	var l Lazy
+	set := func(time.Time) error { return nil }
+	t := time.Now().Add(30 * time.Second)
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Update(t, 30*time.Second, set) //nolint:errcheck // set never fails
+	}
+}
